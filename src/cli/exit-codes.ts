@@ -1,0 +1,45 @@
+// The documented exit codes of every rotor command, and how an error maps onto them.
+import {
+  AlreadyInProgressError,
+  InvalidInputError,
+  NotFoundError,
+  RotorError,
+  RunFailedError,
+  UnavailableError,
+  coerceError,
+} from '../errors.js';
+
+/** Exit codes; the README's "Exit codes" table lists the same. */
+export const EXIT = {
+  OK: 0,
+  /** An unexpected internal error: a bug, please report it. */
+  INTERNAL: 1,
+  /** Invalid input: a policy, flag or configuration is wrong; nothing was changed. */
+  USAGE: 2,
+  /** The secret or run named does not exist. */
+  NOT_FOUND: 3,
+  /** The secret is already being rotated by another run. */
+  IN_PROGRESS: 4,
+  /** The run ended in needs-attention (rotate --wait). */
+  RUN_FAILED: 5,
+  /** A dependency (state database, Redis) could not be reached. */
+  UNAVAILABLE: 6,
+} as const;
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof InvalidInputError) return EXIT.USAGE;
+  if (err instanceof NotFoundError) return EXIT.NOT_FOUND;
+  if (err instanceof AlreadyInProgressError) return EXIT.IN_PROGRESS;
+  if (err instanceof RunFailedError) return EXIT.RUN_FAILED;
+  if (err instanceof UnavailableError) return EXIT.UNAVAILABLE;
+  return EXIT.INTERNAL;
+}
+
+/** One readable block: the message, then what to do. Never a stack trace for expected errors. */
+export function formatCliError(thrown: unknown): string {
+  const err = coerceError(thrown);
+  if (err instanceof RotorError) {
+    return `rotor: ${err.message}` + (err.hint ? `\n  → ${err.hint}` : '');
+  }
+  return `rotor: internal error: ${err.message}\n  → this is a bug in rotor; please report it with the command you ran`;
+}

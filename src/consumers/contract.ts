@@ -1,0 +1,37 @@
+// The consumer contract: how rotor tells an application about a new version and learns it took it.
+import type { Logger } from '../log.js';
+import type { SecretValue } from '../rotator/contract.js';
+
+export interface ConsumerNotice {
+  secretId: string;
+  runId: string;
+  /** The version that is now CURRENT. */
+  versionId: string;
+  /** Where consumers read the secret from (store backend and location); never the value. */
+  store: { backend: string; location: string };
+  /** When the old credential will be revoked at the earliest (end of grace). */
+  revokeAfter: Date;
+}
+
+export interface ConsumerContext<P> {
+  readonly params: P;
+  resolveRef(ref: string): Promise<string>;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+export interface Consumer<P = unknown> {
+  readonly type: string;
+  /**
+   * True for types whose job is to carry the value to the application (env-file, command).
+   * Only these receive it; every other type gets ids and locations only.
+   */
+  readonly carriesValue: boolean;
+  /** Tells the consumer that `notice.versionId` is current. Idempotent. */
+  notify(ctx: ConsumerContext<P>, notice: ConsumerNotice, value: SecretValue | undefined): Promise<void>;
+  /**
+   * The version the consumer reports it now uses, or null when it cannot tell yet.
+   * A consumer with no way to report (a plain file) confirms once notify succeeded.
+   */
+  confirm(ctx: ConsumerContext<P>, notice: ConsumerNotice): Promise<string | null>;
+}

@@ -1,0 +1,75 @@
+// The rotator contract: what a plug-in must implement to rotate one kind of target. Public API.
+import type { z } from 'zod';
+import type { Logger } from '../log.js';
+
+/** Bumped when the contract changes incompatibly; plug-ins declare the version they implement. */
+export const ROTATOR_CONTRACT_VERSION = 1;
+
+/**
+ * A credential as the secret store keeps it: a flat JSON object. Database credentials use the
+ * layout of AWS's rotation templates (username, password, host, port, dbname, engine) so that
+ * applications which already read AWSCURRENT keep working.
+ */
+export type SecretValue = Readonly<Record<string, string | number>>;
+
+/** What a rotator learns about a secret's parameters before it runs (used by `plan`, the engine). */
+export interface RotatorTraits {
+  /**
+   * True when old and new credentials both work between apply and revoke (dual-credential
+   * strategies). False (a single-user password) means consumers see a short window in which the
+   * credential they hold fails; `plan` flags it.
+   */
+  overlap: boolean;
+  /** True when the rotator can count live sessions of a credential (the drain check). */
+  drain: boolean;
+  /** Identity of the target system, e.g. `postgres://db.internal:5432/payments`; used to stagger. */
+  targetKey: string;
+}
+
+export interface RotatorContext<P> {
+  readonly secretId: string;
+  readonly runId: string;
+  readonly params: P;
+  /** Resolves a reference (`env:NAME`, `file:PATH`, `aws-sm:ID`) to its value. */
+  resolveRef(ref: string): Promise<string>;
+  readonly log: Logger;
+  /** Aborted when the worker shuts down or the step times out. */
+  readonly signal: AbortSignal;
+}
+
+export interface Rotator<P = unknown> {
+  readonly name: string;
+  readonly contractVersion: typeof ROTATOR_CONTRACT_VERSION;
+  /** Validates the rotator's parameters in a policy (`strategy`, `target`, `generate`, ...). */
+  readonly paramsSchema: z.ZodType<P>;
+  traits(params: P): RotatorTraits;
+  /**
+   * Checks the target is set up as the strategy needs (roles exist, memberships hold). Throws a
+   * PermanentError with what to fix when it is not. Runs before every run's create step.
+   */
+  preflight?(ctx: RotatorContext<P>, current: SecretValue | null): Promise<void>;
+  /**
+   * Generates a fresh credential in memory. Pure: applies nothing. `current` is null the first
+   * time a secret is rotated (the rotator then bootstraps from its parameters).
+   */
+  generate(ctx: RotatorContext<P>, current: SecretValue | null): Promise<SecretValue>;
+  /** Makes `next` work against the target. Idempotent: if `next` already works, does nothing. */
+  apply(ctx: RotatorContext<P>, next: SecretValue, current: SecretValue | null): Promise<void>;
+  /** Authenticates against the target with `value`; throws when it does not work. */
+  verify(ctx: RotatorContext<P>, value: SecretValue): Promise<void>;
+  /**
+   * Makes `revoke` stop working while `keep` goes on working. Idempotent. Used for the old
+   * credential after a successful run, and for the new one on discard and rollback (with
+   * `keep` = the old one), so single-credential strategies restore `keep` here.
+   */
+  revoke(ctx: RotatorContext<P>, revoke: SecretValue, keep: SecretValue): Promise<void>;
+  /** Live sessions still using `value` (the drain check). Only when traits().drain. */
+  inUse?(ctx: RotatorContext<P>, value: SecretValue): Promise<number>;
+  /** Ends live sessions of `value`; returns how many. Used when the drain policy says terminate. */
+  terminate?(ctx: RotatorContext<P>, value: SecretValue): Promise<number>;
+}
+
+/** Identity helper that exists for type inference in rotator modules. */
+export function defineRotator<P>(rotator: Rotator<P>): Rotator<P> {
+  return rotator;
+}
