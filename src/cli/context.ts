@@ -1,0 +1,71 @@
+// What most commands need: configuration, a logger, the state database (yours or the embedded one)
+// and the queue, opened once and closed in reverse order.
+import type pg from 'pg';
+import { loadConfig, type RotorConfig } from '../config.js';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embedded/postgres.js';
+import { createLogger, type Logger } from '../log.js';
+import { createQueueKit, type QueueKit } from '../queue/backend.js';
+import { checkStateDatabase, createStatePool } from '../state/db.js';
+import { migrate } from '../state/migrate.js';
+
+export const EMBEDDED_DATABASE = 'rotor';
+
+export interface StateHandle {
+  config: RotorConfig;
+  log: Logger;
+  pool: pg.Pool;
+  url: string;
+  embedded: EmbeddedServer | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the state database. With ROTOR_DATABASE_URL that server; otherwise the embedded one:
+ * started here when `startEmbedded` (rotor start), else the one a running `rotor start` owns.
+ */
+export async function openState(opts: { startEmbedded?: boolean; migrate?: boolean } = {}): Promise<StateHandle> {
+  const config = loadConfig();
+  const log = createLogger();
+  let embedded: EmbeddedServer | undefined;
+  let url = config.ROTOR_DATABASE_URL;
+  if (!url) {
+    if (opts.startEmbedded) {
+      embedded = await startEmbeddedPostgres(config.ROTOR_HOME, (line) => log.warn(line));
+      const admin = createStatePool({ url: embedded.url('postgres'), max: 1 });
+      const exists = await admin.query('select 1 from pg_database where datname = $1', [EMBEDDED_DATABASE]);
+      if (!exists.rowCount) await admin.query(`create database ${EMBEDDED_DATABASE}`);
+      await admin.end();
+      url = embedded.url(EMBEDDED_DATABASE);
+    } else {
+      url = await embeddedUrl(config.ROTOR_HOME, EMBEDDED_DATABASE);
+    }
+  }
+  const pool = createStatePool({ url });
+  await checkStateDatabase(pool, url);
+  if (opts.migrate) await migrate(pool);
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    log,
+    pool,
+    url,
+    embedded,
+    close() {
+      closing ??= (async () => {
+        await pool.end().catch(() => undefined);
+        await embedded?.stop().catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}
+
+export async function openQueue(state: StateHandle): Promise<QueueKit> {
+  const redis = state.config.ROTOR_REDIS_URL;
+  return createQueueKit(redis ? { kind: 'redis', url: redis } : { kind: 'postgres', url: state.url }, state.log);
+}
+
+/** Prints to stdout: the only channel for a command's result (logs go to stderr). */
+export function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}

@@ -1,0 +1,100 @@
+// rotor rotate <id> [--emergency]: starts a run now. Emergencies jump the routine queue, ignore the
+// rotation window, use the class's emergency grace, and need a reason and a confirmation.
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { requestRotation } from '../engine/request.js';
+import { InvalidInputError, NotFoundError, RunFailedError } from '../errors.js';
+import { getRun, listSteps, type RunRow } from '../state/runs.js';
+import { getSecret } from '../state/secrets.js';
+import { openQueue, openState, out } from './context.js';
+
+interface RotateOptions {
+  emergency?: boolean;
+  reason?: string;
+  yes?: boolean;
+  wait?: boolean;
+  json?: boolean;
+  force?: boolean;
+  actor?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('rotate <secretId>')
+    .description('rotate one secret now')
+    .option('--emergency', 'jump the queue, ignore the window, use the emergency grace (needs --reason)')
+    .option('--reason <text>', 'why: recorded in the audit trail')
+    .option('--yes', 'do not ask for confirmation (required for --emergency without a terminal)')
+    .option('--force', 'with --emergency: revoke even if consumers have not confirmed (recorded)')
+    .option('--wait', 'follow the run until it ends; exit 5 if it needs attention')
+    .option('--json', 'print the run as JSON')
+    .option('--actor <name>', 'who asks (default: $USER)')
+    .action(async (secretId: string, opts: RotateOptions) => rotate(secretId, opts));
+}
+
+async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
+  if (opts.emergency && !opts.reason?.trim()) {
+    throw new InvalidInputError('an emergency rotation needs a reason', { hint: `rotor rotate ${secretId} --emergency --reason "leaked in incident 123"` });
+  }
+  if (opts.force && !opts.emergency) throw new InvalidInputError('--force is only for --emergency rotations');
+  const state = await openState();
+  try {
+    const secret = await getSecret(state.pool, secretId);
+    if (!secret || secret.status !== 'active') {
+      throw new NotFoundError(`no active secret ${secretId}`, { hint: 'list them with: rotor status' });
+    }
+    if (opts.emergency) await confirmEmergency(secretId, opts);
+    const kit = await openQueue(state);
+    try {
+      const actor = opts.actor ?? `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+      const run = await requestRotation(state.pool, kit, {
+        secretId,
+        trigger: opts.emergency ? 'emergency' : 'manual',
+        actor,
+        reason: opts.reason ?? null,
+        force: opts.force ?? false,
+      });
+      if (!opts.json) out(`run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`);
+      const final = opts.wait ? await follow(state.pool, run.id, !opts.json) : run;
+      if (opts.json) out(JSON.stringify(final, null, 2));
+      if (final.state === 'needs-attention') {
+        throw new RunFailedError(`run ${run.id} needs attention: ${final.error ?? 'no reason recorded'}`, {
+          hint: `see: rotor history ${secretId}`,
+        });
+      }
+    } finally {
+      await kit.close();
+    }
+  } finally {
+    await state.close();
+  }
+}
+
+async function confirmEmergency(secretId: string, opts: RotateOptions): Promise<void> {
+  if (opts.yes) return;
+  if (!process.stdin.isTTY) {
+    throw new InvalidInputError('an emergency rotation without a terminal needs --yes', { hint: 'add --yes to confirm in scripts' });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Emergency rotation of ${secretId}. Type the secret id to confirm: `);
+  rl.close();
+  if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
+}
+
+/** Prints each step as it is recorded, until the run ends. */
+async function follow(pool: import('pg').Pool, runId: string, print: boolean): Promise<RunRow> {
+  const printed = new Set<number>();
+  for (;;) {
+    for (const s of await listSteps(pool, runId)) {
+      if (s.status === 'started' || printed.has(s.id)) continue;
+      printed.add(s.id);
+      if (print) out(`  ${s.startedAt.toISOString()}  ${s.step.padEnd(17)} ${s.status}${s.error ? `: ${s.error}` : ''}`);
+    }
+    const run = (await getRun(pool, runId))!;
+    if (run.state === 'done' || run.state === 'needs-attention') {
+      if (print) out(`run ${runId}: ${run.state}${run.outcome ? ` (${run.outcome})` : ''}`);
+      return run;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

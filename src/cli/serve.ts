@@ -1,0 +1,115 @@
+// rotor start (migrate, sync policies, scheduler, workers) and rotor worker (workers only, for
+// scale-out on more machines). Both stop gracefully on SIGINT and SIGTERM.
+import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type pg from 'pg';
+import { InvalidInputError } from '../errors.js';
+import { loadPolicies } from '../policy/load.js';
+import { nextDue } from '../policy/schedule.js';
+import { resolveRef } from '../policy/refs.js';
+import { targetKeyOf } from '../rotator/registry.js';
+import type { ResolvedSecret } from '../policy/types.js';
+import { loadRotators } from '../rotator/implementations.js';
+import { startRuntime } from '../runtime.js';
+import { syncSecrets } from '../state/secrets.js';
+import { loadMasterKey } from '../store/master-key.js';
+import { createLocalStore } from '../store/local.js';
+import { formatProblems } from '../policy/format.js';
+import { setUpDemo } from '../embedded/demo.js';
+import { openQueue, openState, out, type StateHandle } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('migrate, sync the policies, and run the scheduler and workers (embedded PostgreSQL when ROTOR_DATABASE_URL is unset)')
+    .option('--policies <dir>', 'policy directory (default $ROTOR_POLICIES or policies/)')
+    .action(async (opts: { policies?: string }) => serve({ scheduler: true, policies: opts.policies }));
+  program
+    .command('worker')
+    .description('run workers only (no scheduler, no sync), to scale out on more machines')
+    .action(async () => serve({ scheduler: false }));
+}
+
+const refResolver = (secret: ResolvedSecret, ref: string) =>
+  resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8') });
+
+async function serve(opts: { scheduler: boolean; policies?: string | undefined }): Promise<void> {
+  const state = await openState({ startEmbedded: opts.scheduler, migrate: true });
+  const { config, log } = state;
+  const stops: Array<() => Promise<void>> = [() => state.close()];
+  try {
+    let names: string[];
+    if (opts.scheduler) {
+      const dir = resolve(opts.policies ?? config.ROTOR_POLICIES);
+      if (state.embedded) process.env.ROTOR_DEMO_ADMIN_URL ??= await setUpDemo(state.embedded, log);
+      const loaded = await loadPolicies(dir);
+      if (loaded.problems.length) {
+        throw new InvalidInputError(`the policies in ${dir} have problems; nothing was started\n${formatProblems(loaded.problems)}`, {
+          hint: `fix them, then check with: rotor validate ${dir}`,
+        });
+      }
+      const diff = await syncSecrets(state.pool, loaded.secrets, {
+        actor: 'sync',
+        targetKeyOf,
+        nextDueOf: (s, last) => nextDue({ secret: s, lastSuccessAt: last, now: new Date() }),
+      });
+      out(`policies: ${loaded.secrets.length} secrets from ${dir} (added ${diff.added.length}, changed ${diff.changed.length}, retired ${diff.retired.length})`);
+      names = [...new Set(loaded.secrets.map((s) => s.rotator.name))];
+    } else {
+      names = await rotatorsInUse(state.pool);
+    }
+    await loadRotators(names);
+    const key = await loadMasterKey({ env: process.env, keyFile: join(config.ROTOR_HOME, 'master.key') });
+    const kit = await openQueue(state);
+    stops.unshift(() => kit.close());
+    const runtime = await startRuntime({
+      pool: state.pool,
+      kit,
+      log,
+      stores: { local: createLocalStore({ pool: state.pool, key: key.key }) },
+      resolveRef: (ref, secret) => refResolver(secret, ref),
+      nextDue: (secret, last) => nextDue({ secret, lastSuccessAt: last, now: new Date() }),
+      concurrency: config.ROTOR_WORKER_CONCURRENCY,
+      emergencyConcurrency: config.ROTOR_EMERGENCY_CONCURRENCY,
+      lockMs: config.ROTOR_LOCK_MS,
+      stalledMs: config.ROTOR_STALLED_MS,
+      leaseMs: config.ROTOR_LEASE_MS,
+      pollMs: config.ROTOR_POLL_MS,
+      scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS } : undefined,
+    });
+    stops.unshift(() => runtime.close());
+    describeStart(state, kit.kind, opts.scheduler, key.source);
+    await untilSignal();
+    out('stopping: waiting for active steps to finish (a second signal stops at once)');
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+  }
+}
+
+function describeStart(state: StateHandle, queue: string, scheduler: boolean, keySource: string): void {
+  const { config } = state;
+  out(`state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`);
+  out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
+  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(config.ROTOR_HOME, 'master.key')}`);
+  out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
+  out('not yet built: dashboard, webhook/command/notify consumers, AWS and Redis rotators (see the README)');
+  out('rotor is running; Ctrl-C stops it');
+}
+
+async function rotatorsInUse(pool: pg.Pool): Promise<string[]> {
+  const r = await pool.query<{ name: string }>("select distinct policy->'rotator'->>'name' as name from secrets where status = 'active'");
+  return r.rows.map((row) => row.name);
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((done) => {
+    const onSignal = () => {
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      done();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

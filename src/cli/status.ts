@@ -1,0 +1,100 @@
+// rotor status [id], rotor history <id>, rotor audit: read-only views of the state database.
+import type { Command } from 'commander';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { listAudit } from '../state/audit.js';
+import { activeRun, listRuns, listSteps } from '../state/runs.js';
+import { getSecret, listSecrets, type SecretRow } from '../state/secrets.js';
+import { openState, out } from './context.js';
+
+function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
+  if (s.status === 'retired') return 'retired';
+  if (rotating) return 'rotating';
+  if (s.overdueSince) return 'overdue';
+  if (s.nextDueAt && s.nextDueAt <= now) return 'due';
+  return 'healthy';
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
+
+export function register(program: Command): void {
+  program
+    .command('status [secretId]')
+    .description('where every secret stands (or one, in detail)')
+    .option('--json', 'machine-readable output')
+    .action(async (secretId: string | undefined, opts: { json?: boolean }) => {
+      const state = await openState();
+      try {
+        const now = new Date();
+        if (secretId) {
+          const s = await getSecret(state.pool, secretId);
+          if (!s) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
+          const active = await activeRun(state.pool, secretId);
+          const last = (await listRuns(state.pool, secretId, 1))[0] ?? null;
+          const view = {
+            id: s.id, status: statusOf(s, !!active, now), rotator: s.policy.rotator.name, class: s.policy.className ?? null,
+            owner: s.policy.owner ?? null, lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt, overdueSince: s.overdueSince,
+            activeRun: active ? { id: active.id, step: active.step, state: active.state } : null,
+            lastRun: last ? { id: last.id, state: last.state, outcome: last.outcome, error: last.error } : null,
+          };
+          if (opts.json) return out(JSON.stringify(view, null, 2));
+          for (const [k, v] of Object.entries(view)) out(`${k.padEnd(14)} ${v instanceof Date ? iso(v) : typeof v === 'object' && v ? JSON.stringify(v) : String(v ?? '-')}`);
+          return;
+        }
+        const secrets = await listSecrets(state.pool, { includeRetired: true });
+        const rotating = new Set(
+          (await state.pool.query<{ id: string }>("select secret_id as id from runs where state in ('queued','running','waiting')")).rows.map((r) => r.id),
+        );
+        const rows = secrets.map((s) => ({ id: s.id, status: statusOf(s, rotating.has(s.id), now), lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt }));
+        if (opts.json) return out(JSON.stringify(rows, null, 2));
+        const w = Math.max(6, ...rows.map((r) => r.id.length));
+        out(`${'SECRET'.padEnd(w)}  STATUS     LAST SUCCESS          NEXT DUE`);
+        for (const r of rows) out(`${r.id.padEnd(w)}  ${r.status.padEnd(9)}  ${iso(r.lastSuccessAt).padEnd(20)}  ${iso(r.nextDueAt)}`);
+      } finally {
+        await state.close();
+      }
+    });
+
+  program
+    .command('history <secretId>')
+    .description('runs of one secret, newest first, with their steps')
+    .option('--limit <n>', 'how many runs', '10')
+    .option('--json', 'machine-readable output')
+    .action(async (secretId: string, opts: { json?: boolean; limit: string }) => {
+      const state = await openState();
+      try {
+        if (!(await getSecret(state.pool, secretId))) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
+        const runs = await listRuns(state.pool, secretId, Number(opts.limit) || 10);
+        const withSteps = await Promise.all(runs.map(async (r) => ({ ...r, steps: await listSteps(state.pool, r.id) })));
+        if (opts.json) return out(JSON.stringify(withSteps, null, 2));
+        for (const r of withSteps) {
+          out(`${iso(r.createdAt)}  run ${r.id}  ${r.trigger}  ${r.state}${r.outcome ? ` (${r.outcome})` : ''}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`);
+          if (r.error) out(`    error: ${r.error}`);
+          for (const s of r.steps) out(`    ${iso(s.startedAt)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status}${s.error ? `: ${s.error}` : ''}`);
+        }
+      } finally {
+        await state.close();
+      }
+    });
+
+  program
+    .command('audit')
+    .description('the append-only audit trail, newest first')
+    .option('--secret <id>', 'only this secret')
+    .option('--since <time>', 'ISO time, e.g. 2026-11-01T00:00:00Z')
+    .option('--limit <n>', 'how many rows', '200')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { secret?: string; since?: string; limit: string; json?: boolean }) => {
+      const since = opts.since ? new Date(opts.since) : undefined;
+      if (since && Number.isNaN(since.getTime())) {
+        throw new InvalidInputError(`--since ${opts.since} is not a time`, { hint: 'use ISO 8601, e.g. 2026-11-01T00:00:00Z' });
+      }
+      const state = await openState();
+      try {
+        const rows = await listAudit(state.pool, { secretId: opts.secret, since, limit: Number(opts.limit) || 200 });
+        if (opts.json) return out(JSON.stringify(rows, null, 2));
+        for (const a of rows) out(`${iso(a.at)}  ${a.actor.padEnd(24)} ${a.action.padEnd(22)} ${a.secretId ?? '-'}  ${a.runId ?? ''}${a.reason ? `  ${a.reason}` : ''}`);
+      } finally {
+        await state.close();
+      }
+    });
+}

@@ -1,0 +1,33 @@
+// rotor's own configuration, from environment variables only (credentials never live in policies).
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+
+const ms = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  /** The state database; unset: an embedded PostgreSQL under ROTOR_HOME. */
+  ROTOR_DATABASE_URL: z.string().min(1).optional(),
+  /** Redis for the queue; unset: BullMQ's PostgreSQL backend on the state database. */
+  ROTOR_REDIS_URL: z.string().min(1).optional(),
+  ROTOR_POLICIES: z.string().default('policies'),
+  ROTOR_HOME: z.string().default('.rotor'),
+  ROTOR_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  ROTOR_EMERGENCY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  ROTOR_TICK_MS: ms(30_000),
+  ROTOR_LEASE_MS: ms(60_000),
+  ROTOR_POLL_MS: ms(2_000),
+  ROTOR_LOCK_MS: ms(30_000),
+  ROTOR_STALLED_MS: ms(30_000),
+});
+
+export type RotorConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new InvalidInputError(`invalid environment: ${problems}`, { hint: 'see the Configuration section of the README' });
+  }
+  return parsed.data;
+}

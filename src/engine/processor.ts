@@ -1,0 +1,134 @@
+// Runs one pass over a run: takes its lease, executes steps in order until the run ends or must
+// wait (grace, confirmation, backoff), recording each step before and after it runs.
+import { PermanentError, coerceError } from '../errors.js';
+import { redactError } from '../redact.js';
+import { appendAudit } from '../state/audit.js';
+import { claimRun, endStep, getRun, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { getSecret } from '../state/secrets.js';
+import { backoffMs } from './backoff.js';
+import type { DelayFn, EngineDeps } from './deps.js';
+import { discard, rollback } from './failure.js';
+import { buildRunContext, type RunContext } from './run-context.js';
+import { HANDLERS } from './step-handlers.js';
+import { isPromoted, nextStep, STEPS, type Step } from './steps.js';
+
+export interface PassOptions {
+  delay: DelayFn;
+  signal: AbortSignal;
+}
+
+export async function processRun(deps: EngineDeps, runId: string, opts: PassOptions): Promise<void> {
+  let run = await claimRun(deps.pool, runId, deps.workerId, deps.leaseMs);
+  if (!run) {
+    const current = await getRun(deps.pool, runId);
+    if (!current || !['queued', 'running', 'waiting'].includes(current.state)) return; // ended: nothing to do
+    // Another worker holds the lease; look again once it would have expired.
+    return opts.delay(new Date(deps.now().getTime() + deps.leaseMs));
+  }
+  const renew = setInterval(() => void renewLease(deps.pool, runId, deps.workerId, deps.leaseMs).catch(() => undefined), deps.leaseMs / 3);
+  try {
+    const waitFor = [run.notBefore, run.waitUntil].find((d) => d && d.getTime() > deps.now().getTime());
+    if (waitFor) return await pause(deps, run, waitFor, opts);
+    const secretRow = await getSecret(deps.pool, run.secretId);
+    if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
+    while (run.step !== 'finished') {
+      const rc = buildRunContext(deps, run, secretRow.policy, opts.signal);
+      const outcome = await runStep(rc, opts);
+      if (outcome === 'ended') return;
+      run = (await getRun(deps.pool, runId))!;
+    }
+  } finally {
+    clearInterval(renew);
+    await releaseLease(deps.pool, runId, deps.workerId).catch(() => undefined);
+  }
+}
+
+async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
+  await updateRun(deps.pool, run.id, { state: 'waiting', waitUntil: until });
+  await releaseLease(deps.pool, run.id, deps.workerId);
+  return opts.delay(until);
+}
+
+/** Runs the run's current step once; 'ended' when the run reached a terminal state. */
+async function runStep(rc: RunContext, opts: PassOptions): Promise<'continue' | 'ended'> {
+  const { deps, run } = rc;
+  const step = run.step as Step;
+  const attempt = run.stepAttempt + 1;
+  // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
+  // a crash-looping rotation ends in needs-attention instead of looping forever.
+  await updateRun(deps.pool, run.id, { state: 'running', stepAttempt: attempt, waitUntil: null, incrementTotalAttempts: true });
+  rc.run = { ...run, stepAttempt: attempt };
+  const stepId = await startStep(deps.pool, run.id, step, attempt);
+  try {
+    if (step === 'discard' || step === 'rollback') {
+      await (step === 'discard' ? discard(rc) : rollback(rc));
+      await endStep(deps.pool, stepId, 'succeeded');
+      await finishFailed(rc, step === 'discard' ? 'discarded' : 'rolled-back');
+      return 'ended';
+    }
+    const handler = HANDLERS[step];
+    if (!handler) throw new PermanentError(`run ${run.id} is at unknown step ${step}`);
+    const result = await handler(rc);
+    if (result.kind === 'wait') {
+      await endStep(deps.pool, stepId, 'waiting', { detail: result.detail });
+      // Waiting is not an attempt: give it back so only failures count.
+      await updateRun(deps.pool, run.id, { stepAttempt: attempt - 1 });
+      return await pause(deps, run, result.until, opts);
+    }
+    await endStep(deps.pool, stepId, 'succeeded', { detail: result.detail });
+    const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
+    await updateRun(deps.pool, run.id, { ...result.patch, step: following, stepAttempt: 0 });
+    await appendAudit(deps.pool, {
+      actor: deps.workerId,
+      action: step === 'finish' ? 'run.done' : `step.${step}`,
+      secretId: run.secretId,
+      runId: run.id,
+      detail: { attempt, ...(result.detail ?? {}) },
+    });
+    return step === 'finish' ? 'ended' : 'continue';
+  } catch (thrown) {
+    if (isDelayed(thrown)) throw thrown;
+    const err = redactError(coerceError(thrown));
+    await endStep(deps.pool, stepId, 'failed', { error: err.message });
+    return onStepFailure(rc, step, attempt, thrown, err, opts);
+  }
+}
+
+async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown: unknown, err: Error, opts: PassOptions): Promise<'continue' | 'ended'> {
+  const { deps, run, secret } = rc;
+  const permanent = thrown instanceof PermanentError;
+  const exhausted = attempt >= secret.retry.attempts;
+  rc.deps.log.warn({ secretId: run.secretId, runId: run.id, step, attempt, permanent, err: err.message }, 'step failed');
+  if (step === 'discard' || step === 'rollback') {
+    if (!exhausted) return pause(deps, run, new Date(deps.now().getTime() + backoffMs(secret.retry, attempt)), opts);
+    await updateRun(deps.pool, run.id, { error: `${run.error ?? ''}; ${step} failed: ${err.message}` });
+    await finishFailed(rc, 'rollback-failed');
+    return 'ended';
+  }
+  if (permanent || exhausted) {
+    const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${err.message}`;
+    const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
+    await updateRun(deps.pool, run.id, { step: failureStep, stepAttempt: 0, error: why });
+    await appendAudit(deps.pool, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });
+    return 'continue';
+  }
+  return pause(deps, run, new Date(deps.now().getTime() + backoffMs(secret.retry, attempt)), opts);
+}
+
+async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
+  const { deps, run } = rc;
+  const latest = await getRun(deps.pool, run.id);
+  await updateRun(deps.pool, run.id, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
+  await appendAudit(deps.pool, {
+    actor: deps.workerId,
+    action: 'run.needs-attention',
+    secretId: run.secretId,
+    runId: run.id,
+    reason: latest?.error ?? null,
+    detail: { outcome },
+  });
+}
+
+function isDelayed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'DelayedError';
+}

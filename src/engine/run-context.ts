@@ -1,0 +1,54 @@
+// Everything one pass over a run needs: its secret's policy, rotator, store and the values involved.
+import type { ResolvedSecret } from '../policy/types.js';
+import type { Rotator, RotatorContext, SecretValue } from '../rotator/contract.js';
+import { PermanentError } from '../errors.js';
+import { trackSecret } from '../redact.js';
+import type { SecretStore } from '../store/contract.js';
+import type { RunRow } from '../state/runs.js';
+import type { EngineDeps } from './deps.js';
+
+export interface RunContext {
+  deps: EngineDeps;
+  run: RunRow;
+  secret: ResolvedSecret;
+  rotator: Rotator<unknown>;
+  rotatorCtx: RotatorContext<unknown>;
+  store: SecretStore;
+  location: string;
+  /** Loads a version's value from the store; PermanentError when it is gone (never guess). */
+  value(versionId: string): Promise<SecretValue>;
+}
+
+export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedSecret, signal: AbortSignal): RunContext {
+  const rotator = deps.rotator(secret.rotator.name);
+  const store = deps.store(secret.store.backend);
+  const location = secret.store.location;
+  const log = deps.log.child({ secretId: run.secretId, runId: run.id });
+  const rotatorCtx: RotatorContext<unknown> = {
+    secretId: run.secretId,
+    runId: run.id,
+    params: rotator.paramsSchema.parse(secret.rotator.params),
+    resolveRef: (ref) => deps.resolveRef(ref, secret),
+    log,
+    signal,
+  };
+  return {
+    deps,
+    run,
+    secret,
+    rotator,
+    rotatorCtx,
+    store,
+    location,
+    async value(versionId) {
+      const v = await store.getVersion(location, versionId);
+      if (!v) {
+        throw new PermanentError(`version ${versionId} of ${run.secretId} is missing from the ${store.backend} store`, {
+          hint: `inspect the store location ${location}; rotor will not guess a credential`,
+        });
+      }
+      trackSecret(v.value);
+      return v.value;
+    },
+  };
+}

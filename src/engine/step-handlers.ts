@@ -1,0 +1,143 @@
+// The body of each step. Each is idempotent: a worker killed at any instant is replaced by another
+// that runs the same step again and converges to the same end.
+import { PermanentError } from '../errors.js';
+import { trackSecret } from '../redact.js';
+import { getSecret, recordSuccess } from '../state/secrets.js';
+import { updateRun, type RunPatch } from '../state/runs.js';
+import { confirmWave, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
+import type { RunContext } from './run-context.js';
+import type { Step } from './steps.js';
+
+export type StepResult =
+  | { kind: 'next'; patch?: RunPatch; detail?: Record<string, unknown> }
+  | { kind: 'wait'; until: Date; detail?: Record<string, unknown> };
+
+type Handler = (rc: RunContext) => Promise<StepResult>;
+
+const next = (patch?: RunPatch, detail?: Record<string, unknown>): StepResult => ({ kind: 'next', patch, detail });
+
+/** Version ids are the run id plus the create attempt: a retried create gets a fresh credential. */
+function versionIdFor(runId: string, attempt: number): string {
+  return `${runId}-${attempt}`;
+}
+
+const create: Handler = async (rc) => {
+  const { run, store, location, rotator, rotatorCtx } = rc;
+  const current = await store.get(location, 'CURRENT');
+  if (current) trackSecret(current.value);
+  if (rotator.preflight) await rotator.preflight(rotatorCtx, current?.value ?? null);
+
+  const versionId = versionIdFor(run.id, run.stepAttempt);
+  const pending = await store.get(location, 'PENDING');
+  if (pending && pending.versionId !== versionId) {
+    if (!pending.versionId.startsWith(run.id)) {
+      throw new PermanentError(
+        `the ${store.backend} store holds PENDING version ${pending.versionId} from another rotation of ${run.secretId}`,
+        { hint: `an earlier rotation did not finish; clear it with: rotor repair ${run.secretId}` },
+      );
+    }
+    // An earlier attempt of this run staged (and maybe applied) a credential: make it stop working
+    // and drop it, so no credential is left behind that nobody tracks.
+    trackSecret(pending.value);
+    if (current) await rotator.revoke(rotatorCtx, pending.value, current.value);
+    await store.discardPending(location, pending.versionId);
+  }
+  let value = pending?.versionId === versionId ? pending.value : null;
+  if (!value) {
+    value = await rotator.generate(rotatorCtx, current?.value ?? null);
+    trackSecret(value);
+    // Stored before it is applied: a credential that works on the target is never untracked.
+    await store.putPending(location, versionId, value);
+  }
+  await rotator.apply(rotatorCtx, value, current?.value ?? null);
+  return next({ newVersion: versionId, oldVersion: current?.versionId ?? null }, { version: versionId });
+};
+
+const verifyNew: Handler = async (rc) => {
+  await rc.rotator.verify(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
+  return next();
+};
+
+const promote: Handler = async (rc) => {
+  await rc.store.promote(rc.location, requireVersion(rc, 'newVersion'));
+  const promotedAt = rc.run.promotedAt ?? rc.deps.now();
+  const graceMs = rc.run.trigger === 'emergency' ? rc.secret.emergencyGraceMs : rc.secret.graceMs;
+  return next({ promotedAt, graceUntil: new Date(promotedAt.getTime() + graceMs) }, { graceMs });
+};
+
+const distribute: Handler = async (rc) => {
+  const value = await rc.value(requireVersion(rc, 'newVersion'));
+  for (const wave of wavesOf(rc.secret)) {
+    await notifyWave(rc, wave, value, revokeNoticeAt(rc));
+    const unconfirmed = await confirmWave(rc, wave);
+    if (unconfirmed.length) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
+  }
+  return next();
+};
+
+const grace: Handler = async (rc) => {
+  const until = rc.run.graceUntil;
+  if (until && until.getTime() > rc.deps.now().getTime()) return { kind: 'wait', until, detail: { graceUntil: until } };
+  return next();
+};
+
+const verifyConsumers: Handler = async (rc) => {
+  const { rotator, rotatorCtx, secret } = rc;
+  const unconfirmed: string[] = [];
+  for (const wave of wavesOf(secret)) unconfirmed.push(...(await confirmWave(rc, wave)));
+  if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { unconfirmed } };
+  if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params).drain) return next();
+
+  const old = await rc.value(rc.run.oldVersion);
+  const sessions = await rotator.inUse(rotatorCtx, old);
+  if (sessions === 0 || rc.run.force) return next(undefined, { oldSessions: sessions });
+  switch (secret.drain.mode) {
+    case 'terminate': {
+      const ended = rotator.terminate ? await rotator.terminate(rotatorCtx, old) : 0;
+      return next(undefined, { oldSessions: sessions, terminated: ended });
+    }
+    case 'fail':
+      throw new PermanentError(`the old credential still has ${sessions} live session(s) and drain mode is fail`, {
+        hint: 'find the client still using the old credential, or set drain.mode to wait or terminate',
+      });
+    case 'wait':
+      return { kind: 'wait', until: pollAt(rc), detail: { oldSessions: sessions } };
+  }
+};
+
+const revoke: Handler = async (rc) => {
+  if (rc.run.oldVersion) {
+    const old = await rc.value(rc.run.oldVersion);
+    await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
+  }
+  return next();
+};
+
+const finish: Handler = async (rc) => {
+  const now = rc.deps.now();
+  const row = await getSecret(rc.deps.pool, rc.run.secretId);
+  await recordSuccess(rc.deps.pool, rc.run.secretId, rc.run.id, now, rc.deps.nextDue(row?.policy ?? rc.secret, now));
+  await updateRun(rc.deps.pool, rc.run.id, { state: 'done', outcome: 'rotated', finishedAt: now });
+  return next();
+};
+
+function requireVersion(rc: RunContext, key: 'newVersion' | 'oldVersion'): string {
+  const v = rc.run[key];
+  if (!v) throw new PermanentError(`run ${rc.run.id} reached ${rc.run.step} without a ${key}`);
+  return v;
+}
+
+function pollAt(rc: RunContext): Date {
+  return new Date(rc.deps.now().getTime() + rc.deps.pollMs);
+}
+
+export const HANDLERS: Partial<Record<Step, Handler>> = {
+  create,
+  'verify-new': verifyNew,
+  promote,
+  distribute,
+  grace,
+  'verify-consumers': verifyConsumers,
+  revoke,
+  finish,
+};

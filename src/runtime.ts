@@ -1,0 +1,127 @@
+// Assembles a running rotor: engine dependencies, BullMQ workers for both lanes, the scheduler tick.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { DelayedError, type Worker } from 'bullmq';
+import type pg from 'pg';
+import { envFileConsumer } from './consumers/env-file.js';
+import type { Consumer } from './consumers/contract.js';
+import type { EngineDeps } from './engine/deps.js';
+import { processRun } from './engine/processor.js';
+import { PermanentError } from './errors.js';
+import type { Logger } from './log.js';
+import type { ResolvedSecret } from './policy/types.js';
+import type { QueueKit, RunJobData } from './queue/backend.js';
+import { EMERGENCY_QUEUE, RUNS_QUEUE, TICK_QUEUE, TICK_SCHEDULER_ID } from './queue/names.js';
+import { runTick, type TickOptions } from './queue/tick.js';
+import type { Rotator } from './rotator/contract.js';
+import { rotatorFor } from './rotator/implementations.js';
+import type { SecretStore } from './store/contract.js';
+
+const CONSUMERS: Record<string, Consumer<unknown>> = {
+  'env-file': envFileConsumer as Consumer<unknown>,
+};
+
+export interface RuntimeOptions {
+  pool: pg.Pool;
+  kit: QueueKit;
+  log: Logger;
+  stores: Record<string, SecretStore>;
+  /** Extra or replacement rotators and consumer types (plug-ins, tests). */
+  rotators?: Record<string, Rotator<unknown>>;
+  consumers?: Record<string, Consumer<unknown>>;
+  resolveRef(ref: string, secret: ResolvedSecret): Promise<string>;
+  nextDue(secret: ResolvedSecret, lastSuccessAt: Date): Date;
+  /** @defaultValue 8 */
+  concurrency?: number;
+  /** @defaultValue 2 */
+  emergencyConcurrency?: number;
+  /** BullMQ lock; a job whose worker died is picked up again after about this long. @defaultValue 30s */
+  lockMs?: number;
+  /** @defaultValue 30s */
+  stalledMs?: number;
+  /** @defaultValue 60s */
+  leaseMs?: number;
+  /** @defaultValue 2s */
+  pollMs?: number;
+  /** Run the scheduler tick in this process, every `everyMs`. Omit for a pure worker (`rotor worker`). */
+  scheduler?: { everyMs: number } & TickOptions;
+  now?: () => Date;
+}
+
+export interface Runtime {
+  deps: EngineDeps;
+  workers: Worker<RunJobData>[];
+  close(): Promise<void>;
+}
+
+export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
+  return {
+    pool: opts.pool,
+    log: opts.log,
+    workerId: `worker:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    rotator: (name) => opts.rotators?.[name] ?? rotatorFor(name),
+    store(backend) {
+      const store = opts.stores[backend];
+      if (!store) throw new PermanentError(`secret store ${backend} is not configured in this rotor`);
+      return store;
+    },
+    consumer(type) {
+      const consumer = opts.consumers?.[type] ?? CONSUMERS[type];
+      if (!consumer) throw new PermanentError(`consumer type ${type} is not available in this build of rotor`);
+      return consumer;
+    },
+    resolveRef: opts.resolveRef,
+    nextDue: opts.nextDue,
+    now: opts.now ?? (() => new Date()),
+    leaseMs: opts.leaseMs ?? 60_000,
+    pollMs: opts.pollMs ?? 2_000,
+  };
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const deps = createEngineDeps(opts);
+  const shutdown = new AbortController();
+  const processor = async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
+    await processRun(deps, job.data.runId, {
+      signal: shutdown.signal,
+      delay: async (at) => {
+        await job.moveToDelayed(at.getTime(), token);
+        throw new DelayedError();
+      },
+    });
+  };
+  const workerOpts = {
+    lockDuration: opts.lockMs ?? 30_000,
+    stalledInterval: opts.stalledMs ?? 30_000,
+    // The engine bounds attempts itself (a step started counts), so a job that stalls is simply resumed.
+    maxStalledCount: 1000,
+  };
+  const workers = [
+    opts.kit.worker(RUNS_QUEUE, processor, { ...workerOpts, concurrency: opts.concurrency ?? 8 }),
+    opts.kit.worker(EMERGENCY_QUEUE, processor, { ...workerOpts, concurrency: opts.emergencyConcurrency ?? 2 }),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => opts.log.error({ runId: job?.data.runId, err: err.message }, 'run job failed'));
+  }
+  if (opts.scheduler) {
+    const tick = opts.scheduler;
+    await opts.kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: tick.everyMs }, { name: 'tick', data: {} });
+    workers.push(
+      opts.kit.worker(TICK_QUEUE, async () => {
+        await runTick(opts.pool, opts.kit, opts.log, deps.now(), tick);
+      }, { concurrency: 1 }),
+    );
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    deps,
+    workers,
+    close() {
+      closing ??= (async () => {
+        shutdown.abort();
+        await Promise.allSettled(workers.map((w) => w.close()));
+      })();
+      return closing;
+    },
+  };
+}

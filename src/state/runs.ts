@@ -1,0 +1,217 @@
+// Runs and their steps: creation under the one-active-run-per-secret index, leases, step records.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { AlreadyInProgressError, NotFoundError } from '../errors.js';
+import { appendAudit } from './audit.js';
+import { inTransaction, type Queryable } from './db.js';
+
+export type RunTrigger = 'schedule' | 'manual' | 'emergency';
+export type RunState = 'queued' | 'running' | 'waiting' | 'done' | 'needs-attention';
+export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed';
+export const ACTIVE_STATES: readonly RunState[] = ['queued', 'running', 'waiting'];
+
+export interface RunRow {
+  id: string;
+  secretId: string;
+  trigger: RunTrigger;
+  actor: string;
+  reason: string | null;
+  force: boolean;
+  state: RunState;
+  step: string;
+  stepAttempt: number;
+  totalAttempts: number;
+  oldVersion: string | null;
+  newVersion: string | null;
+  notBefore: Date | null;
+  promotedAt: Date | null;
+  graceUntil: Date | null;
+  waitUntil: Date | null;
+  outcome: RunOutcome | null;
+  error: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+const RUN_COLUMNS = `id, secret_id as "secretId", trigger, actor, reason, force, state, step,
+  step_attempt as "stepAttempt", total_attempts as "totalAttempts", old_version as "oldVersion",
+  new_version as "newVersion", not_before as "notBefore", promoted_at as "promotedAt",
+  grace_until as "graceUntil", wait_until as "waitUntil", outcome, error, created_at as "createdAt",
+  started_at as "startedAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
+
+export interface NewRun {
+  secretId: string;
+  trigger: RunTrigger;
+  actor: string;
+  reason?: string | null;
+  force?: boolean;
+  notBefore?: Date | null;
+}
+
+/**
+ * Creates a run, or throws AlreadyInProgressError naming the active one. The partial unique index
+ * decides, so concurrent requests from any number of processes produce exactly one run.
+ */
+export async function createRun(pool: pg.Pool, req: NewRun): Promise<RunRow> {
+  const id = randomUUID();
+  try {
+    return await inTransaction(pool, async (client) => {
+      const r = await client.query<RunRow>(
+        `insert into runs (id, secret_id, trigger, actor, reason, force, not_before)
+         values ($1, $2, $3, $4, $5, $6, $7) returning ${RUN_COLUMNS}`,
+        [id, req.secretId, req.trigger, req.actor, req.reason ?? null, req.force ?? false, req.notBefore ?? null],
+      );
+      await appendAudit(client, {
+        actor: req.actor,
+        action: 'run.requested',
+        secretId: req.secretId,
+        runId: id,
+        reason: req.reason ?? null,
+        detail: { trigger: req.trigger, force: req.force ?? false },
+      });
+      return r.rows[0]!;
+    });
+  } catch (err) {
+    const pgErr = err as { code?: string; constraint?: string };
+    if (pgErr.code === '23505' && pgErr.constraint === 'runs_one_active_per_secret') {
+      const active = await activeRun(pool, req.secretId);
+      // The active run may have finished in between; then the caller may simply ask again.
+      throw new AlreadyInProgressError(req.secretId, active?.id ?? 'that just finished');
+    }
+    if (pgErr.code === '23503') {
+      throw new NotFoundError(`no secret ${req.secretId} in the state database`, {
+        hint: 'check the id with `rotor status`; a secret must be in the policies and synced (rotor start)',
+      });
+    }
+    throw err;
+  }
+}
+
+export async function getRun(db: Queryable, id: string): Promise<RunRow | null> {
+  const r = await db.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [id]);
+  return r.rows[0] ?? null;
+}
+
+export async function activeRun(db: Queryable, secretId: string): Promise<RunRow | null> {
+  const r = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ('queued', 'running', 'waiting')`,
+    [secretId],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function listRuns(db: Queryable, secretId: string, limit = 50): Promise<RunRow[]> {
+  const r = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where secret_id = $1 order by created_at desc limit $2`,
+    [secretId, limit],
+  );
+  return r.rows;
+}
+
+/** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
+export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date): Promise<RunRow[]> {
+  const r = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where state in ('queued', 'running', 'waiting')
+       and (lease_until is null or lease_until < $2)
+       and greatest(updated_at, coalesce(wait_until, updated_at), coalesce(not_before, updated_at))
+           < $2 - make_interval(secs => $1::double precision / 1000)`,
+    [staleMs, now],
+  );
+  return r.rows;
+}
+
+/**
+ * Takes the run's lease for `owner`; returns the run, or null when another worker holds it.
+ * Two jobs for one run (a re-enqueued job next to a slow one) can then never run steps at once.
+ */
+export async function claimRun(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<RunRow | null> {
+  const r = await db.query<RunRow>(
+    `update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
+       state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
+       started_at = coalesce(started_at, now()), updated_at = now()
+     where id = $1 and state in ('queued', 'running', 'waiting')
+       and (lease_owner is null or lease_owner = $2 or lease_until < now())
+     returning ${RUN_COLUMNS}`,
+    [runId, owner, leaseMs],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function renewLease(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<boolean> {
+  const r = await db.query(
+    `update runs set lease_until = now() + make_interval(secs => $3::double precision / 1000)
+     where id = $1 and lease_owner = $2`,
+    [runId, owner, leaseMs],
+  );
+  return r.rowCount === 1;
+}
+
+export async function releaseLease(db: Queryable, runId: string, owner: string): Promise<void> {
+  await db.query('update runs set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2', [runId, owner]);
+}
+
+export type RunPatch = Partial<
+  Pick<RunRow, 'state' | 'step' | 'stepAttempt' | 'oldVersion' | 'newVersion' | 'promotedAt' | 'graceUntil' | 'waitUntil' | 'outcome' | 'error' | 'finishedAt'>
+> & { incrementTotalAttempts?: boolean };
+
+const PATCH_COLUMNS: Record<string, string> = {
+  state: 'state', step: 'step', stepAttempt: 'step_attempt', oldVersion: 'old_version', newVersion: 'new_version',
+  promotedAt: 'promoted_at', graceUntil: 'grace_until', waitUntil: 'wait_until', outcome: 'outcome', error: 'error',
+  finishedAt: 'finished_at',
+};
+
+export async function updateRun(db: Queryable, runId: string, patch: RunPatch): Promise<void> {
+  const sets = ['updated_at = now()'];
+  const args: unknown[] = [runId];
+  for (const [key, column] of Object.entries(PATCH_COLUMNS)) {
+    const value = (patch as Record<string, unknown>)[key];
+    if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
+  }
+  if (patch.incrementTotalAttempts) sets.push('total_attempts = total_attempts + 1');
+  await db.query(`update runs set ${sets.join(', ')} where id = $1`, args);
+}
+
+export interface StepRow {
+  id: number;
+  runId: string;
+  step: string;
+  attempt: number;
+  status: 'started' | 'succeeded' | 'failed' | 'waiting';
+  startedAt: Date;
+  finishedAt: Date | null;
+  error: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export async function startStep(db: Queryable, runId: string, step: string, attempt: number): Promise<number> {
+  const r = await db.query<{ id: number }>(
+    `insert into steps (run_id, step, attempt, status) values ($1, $2, $3, 'started') returning id::int`,
+    [runId, step, attempt],
+  );
+  return r.rows[0]!.id;
+}
+
+export async function endStep(
+  db: Queryable,
+  stepId: number,
+  status: 'succeeded' | 'failed' | 'waiting',
+  opts: { error?: string; detail?: Record<string, unknown> } = {},
+): Promise<void> {
+  await db.query(`update steps set status = $2, finished_at = now(), error = $3, detail = $4 where id = $1`, [
+    stepId,
+    status,
+    opts.error ?? null,
+    opts.detail ? JSON.stringify(opts.detail) : null,
+  ]);
+}
+
+export async function listSteps(db: Queryable, runId: string): Promise<StepRow[]> {
+  const r = await db.query<StepRow>(
+    `select id::int, run_id as "runId", step, attempt, status, started_at as "startedAt",
+       finished_at as "finishedAt", error, detail from steps where run_id = $1 order by id`,
+    [runId],
+  );
+  return r.rows;
+}

@@ -1,0 +1,181 @@
+// The secrets table: synced from policies (added, changed, retired; never deleted), and the
+// due-date queries the scheduler runs every tick.
+import type pg from 'pg';
+import type { ResolvedSecret } from '../policy/types.js';
+import { inTransaction, type Queryable } from './db.js';
+
+export interface SecretRow {
+  id: string;
+  policy: ResolvedSecret;
+  policyHash: string;
+  targetKey: string;
+  status: 'active' | 'retired';
+  lastSuccessAt: Date | null;
+  lastRunId: string | null;
+  nextDueAt: Date | null;
+  overdueSince: Date | null;
+  retiredAt: Date | null;
+}
+
+const SECRET_COLUMNS = `id, policy, policy_hash as "policyHash", target_key as "targetKey", status,
+  last_success_at as "lastSuccessAt", last_run_id as "lastRunId", next_due_at as "nextDueAt",
+  overdue_since as "overdueSince", retired_at as "retiredAt"`;
+
+export async function getSecret(db: Queryable, id: string): Promise<SecretRow | null> {
+  const r = await db.query<SecretRow>(`select ${SECRET_COLUMNS} from secrets where id = $1`, [id]);
+  return r.rows[0] ?? null;
+}
+
+export async function listSecrets(db: Queryable, opts: { includeRetired?: boolean } = {}): Promise<SecretRow[]> {
+  const r = await db.query<SecretRow>(
+    `select ${SECRET_COLUMNS} from secrets ${opts.includeRetired ? '' : "where status = 'active'"} order by id`,
+  );
+  return r.rows;
+}
+
+export interface SyncDiff {
+  added: string[];
+  changed: string[];
+  retired: string[];
+  /** Previously retired secrets that are back in the policies. */
+  restored: string[];
+  unchanged: number;
+}
+
+interface ExistingRow {
+  id: string;
+  hash: string;
+  status: string;
+  lastSuccessAt: Date | null;
+}
+
+async function loadExisting(db: Queryable): Promise<Map<string, ExistingRow>> {
+  const r = await db.query<ExistingRow>(
+    'select id, policy_hash as hash, status, last_success_at as "lastSuccessAt" from secrets',
+  );
+  return new Map(r.rows.map((row) => [row.id, row]));
+}
+
+function diffAgainst(existing: Map<string, ExistingRow>, secrets: readonly ResolvedSecret[]): SyncDiff {
+  const diff: SyncDiff = { added: [], changed: [], retired: [], restored: [], unchanged: 0 };
+  const seen = new Set<string>();
+  for (const s of secrets) {
+    seen.add(s.id);
+    const row = existing.get(s.id);
+    if (!row) diff.added.push(s.id);
+    else if (row.status === 'retired') diff.restored.push(s.id);
+    else if (row.hash !== s.hash) diff.changed.push(s.id);
+    else diff.unchanged++;
+  }
+  for (const row of existing.values()) if (!seen.has(row.id) && row.status === 'active') diff.retired.push(row.id);
+  return diff;
+}
+
+/** What a sync would change, without changing anything (`rotor plan`). */
+export async function computeSyncDiff(db: Queryable, secrets: readonly ResolvedSecret[]): Promise<SyncDiff> {
+  return diffAgainst(await loadExisting(db), secrets);
+}
+
+export interface SyncOptions {
+  targetKeyOf(secret: ResolvedSecret): string;
+  nextDueOf(secret: ResolvedSecret, lastSuccessAt: Date | null): Date;
+  actor: string;
+}
+
+const BATCH = 5000;
+
+/**
+ * Brings the secrets table in line with the policies in one transaction, in batches, and appends
+ * one audit row per added, changed, restored or retired secret.
+ */
+export async function syncSecrets(pool: pg.Pool, secrets: readonly ResolvedSecret[], opts: SyncOptions): Promise<SyncDiff> {
+  return inTransaction(pool, async (client) => {
+    // Serializes concurrent syncs (two `rotor start` at once) without blocking readers.
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', ['rotor-sync']);
+    const existing = await loadExisting(client);
+    const diff = diffAgainst(existing, secrets);
+    const touched = new Set([...diff.added, ...diff.changed, ...diff.restored]);
+    const upserts = secrets.filter((s) => touched.has(s.id));
+    for (let i = 0; i < upserts.length; i += BATCH) {
+      const chunk = upserts.slice(i, i + BATCH);
+      await client.query(
+        `insert into secrets (id, policy, policy_hash, target_key, next_due_at)
+         select * from unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::timestamptz[])
+         on conflict (id) do update set policy = excluded.policy, policy_hash = excluded.policy_hash,
+           target_key = excluded.target_key, next_due_at = excluded.next_due_at, status = 'active',
+           retired_at = null, updated_at = now()`,
+        [
+          chunk.map((s) => s.id),
+          chunk.map((s) => JSON.stringify(s)),
+          chunk.map((s) => s.hash),
+          chunk.map((s) => opts.targetKeyOf(s)),
+          chunk.map((s) => opts.nextDueOf(s, existing.get(s.id)?.lastSuccessAt ?? null)),
+        ],
+      );
+    }
+    if (diff.retired.length) {
+      await client.query(
+        `update secrets set status = 'retired', retired_at = now(), updated_at = now(), next_due_at = null
+         where id = any($1::text[])`,
+        [diff.retired],
+      );
+    }
+    const auditRows: Array<[string, string]> = [
+      ...diff.added.map((id): [string, string] => [id, 'secret.added']),
+      ...diff.changed.map((id): [string, string] => [id, 'secret.changed']),
+      ...diff.restored.map((id): [string, string] => [id, 'secret.restored']),
+      ...diff.retired.map((id): [string, string] => [id, 'secret.retired']),
+    ];
+    for (let i = 0; i < auditRows.length; i += BATCH) {
+      const chunk = auditRows.slice(i, i + BATCH);
+      await client.query(
+        `insert into audit (actor, action, secret_id, reason)
+         select $1, a, s, 'policy sync' from unnest($2::text[], $3::text[]) as t(s, a)`,
+        [opts.actor, chunk.map((r) => r[0]), chunk.map((r) => r[1])],
+      );
+    }
+    return diff;
+  });
+}
+
+export interface DueSecret {
+  id: string;
+  targetKey: string;
+  nextDueAt: Date;
+}
+
+/** Active secrets due by `now` with no active run, oldest due first. Served by the secrets_due index. */
+export async function findDueSecrets(db: Queryable, now: Date, limit: number): Promise<DueSecret[]> {
+  const r = await db.query<DueSecret>(
+    `select s.id, s.target_key as "targetKey", s.next_due_at as "nextDueAt" from secrets s
+     where s.status = 'active' and s.next_due_at <= $1
+       and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ('queued', 'running', 'waiting'))
+     order by s.next_due_at limit $2`,
+    [now, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Marks secrets overdue when they have been due for longer than `graceMs` without a successful
+ * run (the scheduler stopped, the run failed): the alert for "rotation silently stopped".
+ */
+export async function markOverdue(db: Queryable, now: Date, toleranceMs: number): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `update secrets set overdue_since = next_due_at + make_interval(secs => $2::double precision / 1000)
+     where status = 'active' and overdue_since is null
+       and next_due_at + make_interval(secs => $2::double precision / 1000) < $1
+     returning id`,
+    [now, toleranceMs],
+  );
+  return r.rows.map((row) => row.id);
+}
+
+/** Records a successful rotation: resets the clock (manual and emergency runs included). */
+export async function recordSuccess(db: Queryable, id: string, runId: string, at: Date, nextDueAt: Date): Promise<void> {
+  await db.query(
+    `update secrets set last_success_at = $2, last_run_id = $3, next_due_at = $4, overdue_since = null,
+       updated_at = now() where id = $1`,
+    [id, at, runId, nextDueAt],
+  );
+}

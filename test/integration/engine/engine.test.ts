@@ -1,0 +1,180 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Consumer } from '../../../src/consumers/contract.js';
+import { requestRotation } from '../../../src/engine/request.js';
+import { AlreadyInProgressError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import type { ResolvedSecret } from '../../../src/policy/types.js';
+import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { startRuntime, type Runtime } from '../../../src/runtime.js';
+import { createLocalStore } from '../../../src/store/local.js';
+import { listAudit } from '../../../src/state/audit.js';
+import { migrate } from '../../../src/state/migrate.js';
+import { listRuns, listSteps } from '../../../src/state/runs.js';
+import { getSecret, syncSecrets } from '../../../src/state/secrets.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
+import { secretFixture, waitForRunEnd } from './fixtures.js';
+import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';
+import { randomBytes } from 'node:crypto';
+
+/** A consumer that reports whatever version it was last told, or never confirms when stubborn. */
+function recordingConsumer(log: Array<{ name: string; version: string; at: number }>, stubborn = false): Consumer<{ name?: string }> {
+  const seen = new Map<string, string>();
+  return {
+    type: stubborn ? 'stubborn' : 'recording',
+    carriesValue: false,
+    async notify(ctx, notice) {
+      const name = ctx.params.name ?? 'anon';
+      seen.set(name, notice.versionId);
+      log.push({ name, version: notice.versionId, at: Date.now() });
+    },
+    async confirm(ctx) {
+      return stubborn ? 'still-the-old-one' : (seen.get(ctx.params.name ?? 'anon') ?? null);
+    },
+  };
+}
+
+describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backend', (backend) => {
+  let db: TestDatabase;
+  let kit: QueueKit;
+  let runtime: Runtime;
+  let target: MemoryTarget;
+  let dir: string;
+  const notices: Array<{ name: string; version: string; at: number }> = [];
+
+  async function sync(...secrets: ResolvedSecret[]) {
+    await syncSecrets(db.pool, secrets, { actor: 'test', targetKeyOf: () => 'memory://target', nextDueOf: () => new Date(Date.now() + 86_400_000) });
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase(`engine-${backend}`);
+    await migrate(db.pool);
+    dir = await mkdtemp(join(tmpdir(), 'rotor-engine-'));
+    kit = await createQueueKit(
+      backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('engine') } : { kind: 'postgres', url: db.url },
+      silentLogger,
+    );
+    target = createMemoryTarget();
+    runtime = await startRuntime({
+      pool: db.pool,
+      kit,
+      log: silentLogger,
+      stores: { local: createLocalStore({ pool: db.pool, key: randomBytes(32) }) },
+      rotators: { memory: memoryRotator(target) },
+      consumers: { recording: recordingConsumer(notices), stubborn: recordingConsumer(notices, true) },
+      resolveRef: async () => '',
+      nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
+      pollMs: 50,
+      leaseMs: 5_000,
+      lockMs: 5_000,
+      stalledMs: 5_000,
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.close();
+    await kit?.close();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('rotates: the new credential works, and the old one is revoked only after grace and confirmation', async () => {
+    const envFile = join(dir, 'app.env');
+    const secret = secretFixture(`app/db-${backend}`, {
+      graceMs: 400,
+      consumers: [
+        { name: 'web', type: 'recording', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { name: 'web' } },
+        { name: 'file', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { path: envFile } },
+      ],
+    });
+    await sync(secret);
+    const first = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    expect(first.state).toBe('done');
+    const store = runtime.deps.store('local');
+    const v1 = (await store.get(secret.id, 'CURRENT'))!;
+    expect(target.works(v1.value)).toBe(true);
+
+    target.calls.length = 0;
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'alice', reason: 'test' });
+    const ended = await waitForRunEnd(db.pool, run.id);
+    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated', oldVersion: v1.versionId });
+    const v2 = (await store.get(secret.id, 'CURRENT'))!;
+    expect(v2.versionId).toBe(ended.newVersion);
+    expect(target.works(v2.value)).toBe(true);
+    expect(target.works(v1.value)).toBe(false);
+    // The order of effects is the safety argument.
+    expect(target.calls).toEqual(['generate', 'apply', 'verify', 'inUse', 'revoke']);
+    const steps = (await listSteps(db.pool, run.id)).filter((s) => s.status === 'succeeded').map((s) => s.step);
+    expect(steps).toEqual(['create', 'verify-new', 'promote', 'distribute', 'grace', 'verify-consumers', 'revoke', 'finish']);
+    // Grace was waited: revoke came at least graceMs after promote.
+    const revokeStep = (await listSteps(db.pool, run.id)).find((s) => s.step === 'revoke' && s.status === 'succeeded')!;
+    expect(revokeStep.startedAt.getTime() - ended.promotedAt!.getTime()).toBeGreaterThanOrEqual(390);
+    expect(await readFile(envFile, 'utf8')).toContain(`# rotor-version: ${v2.versionId}`);
+    expect((await getSecret(db.pool, secret.id))!.lastRunId).toBe(run.id);
+    const actions = (await listAudit(db.pool, { runId: run.id })).map((a) => a.action).reverse();
+    expect(actions[0]).toBe('run.requested');
+    expect(actions.at(-1)).toBe('run.done');
+  });
+
+  it('answers 50 concurrent rotate requests for one secret with exactly one run', async () => {
+    const secret = secretFixture(`app/concurrent-${backend}`, { graceMs: 200 });
+    await sync(secret);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })),
+    );
+    const created = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(created).toHaveLength(1);
+    expect(refused.every((r) => (r as PromiseRejectedResult).reason instanceof AlreadyInProgressError)).toBe(true);
+    const runId = (created[0] as PromiseFulfilledResult<{ id: string }>).value.id;
+    expect(refused.every((r) => ((r as PromiseRejectedResult).reason as AlreadyInProgressError).runId === runId)).toBe(true);
+    await waitForRunEnd(db.pool, runId);
+    expect(await listRuns(db.pool, secret.id)).toHaveLength(1);
+  });
+
+  it('ends in needs-attention after the configured attempts when the target is down, and the old credential still works', async () => {
+    const secret = secretFixture(`app/down-${backend}`, { retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 30 } });
+    await sync(secret);
+    await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const store = runtime.deps.store('local');
+    const before = (await store.get(secret.id, 'CURRENT'))!;
+    target.failing.add('verify');
+    try {
+      const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+      const ended = await waitForRunEnd(db.pool, run.id);
+      expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+      expect(ended.error).toContain('verify-new failed after 3 attempts');
+      const verifies = (await listSteps(db.pool, run.id)).filter((s) => s.step === 'verify-new');
+      expect(verifies.map((s) => s.status)).toEqual(['failed', 'failed', 'failed']);
+      expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(before.versionId);
+      expect(await store.get(secret.id, 'PENDING')).toBeNull();
+      expect(target.works(before.value)).toBe(true);
+    } finally {
+      target.failing.delete('verify');
+    }
+  });
+
+  it('rolls back when a consumer never confirms: old credential current and working, new one revoked, consumer named', async () => {
+    const secret = secretFixture(`app/stubborn-${backend}`, {
+      consumers: [{ name: 'legacy-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 300, params: { name: 'legacy' } }],
+    });
+    await sync(secret);
+    const store = runtime.deps.store('local');
+    // First rotation bootstraps a credential with no consumer in the way.
+    await sync({ ...secret, consumers: [], hash: 'bootstrap' });
+    await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const before = (await store.get(secret.id, 'CURRENT'))!;
+    await sync(secret);
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    const ended = await waitForRunEnd(db.pool, run.id);
+    expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    expect(ended.error).toContain('legacy-batch');
+    expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(before.versionId);
+    expect(target.works(before.value)).toBe(true);
+    const rejected = await store.getVersion(secret.id, ended.newVersion!);
+    expect(rejected && target.works(rejected.value)).toBe(false);
+  });
+});
