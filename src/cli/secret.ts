@@ -30,7 +30,7 @@ export function register(program: Command): void {
           });
         }
         const key = await loadMasterKey({ env: process.env, keyFile: join(state.config.ROTOR_HOME, 'master.key') });
-        const version = await createLocalStore({ pool: state.pool, key: key.key }).get(row.policy.store.location, stage);
+        const version = await createLocalStore({ pool: state.pool, key }).get(row.policy.store.location, stage);
         if (!version) throw new NotFoundError(`${secretId} has no ${stage} version`, { hint: `see: rotor status ${secretId}` });
         if (opts.field) {
           const v = version.value[opts.field];

@@ -67,7 +67,7 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
       pool: state.pool,
       kit,
       log,
-      stores: { local: createLocalStore({ pool: state.pool, key: key.key }) },
+      stores: { local: createLocalStore({ pool: state.pool, key }) },
       resolveRef: (ref, secret) => refResolver(secret, ref),
       nextDue: (secret, last) => nextDue({ secret, lastSuccessAt: last, now: new Date() }),
       concurrency: config.ROTOR_WORKER_CONCURRENCY,
