@@ -1,3 +1,6 @@
+// Two projects: unit tests need nothing running; integration tests get one private PostgreSQL
+// (scram-sha-256) and one private redis-server per run from test/helpers/global-setup.ts, and each
+// test file makes its own database (createTestDatabase) and queue prefix (uniquePrefix).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

@@ -46,6 +46,7 @@ export interface RuntimeOptions {
   /** Run the scheduler tick in this process, every `everyMs`. Omit for a pure worker (`rotor worker`). */
   scheduler?: { everyMs: number } & TickOptions;
   now?: () => Date;
+  onStepDone?: EngineDeps['onStepDone'];
 }
 
 export interface Runtime {
@@ -75,6 +76,7 @@ export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
     now: opts.now ?? (() => new Date()),
     leaseMs: opts.leaseMs ?? 60_000,
     pollMs: opts.pollMs ?? 2_000,
+    onStepDone: opts.onStepDone,
   };
 }
 

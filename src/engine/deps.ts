@@ -23,6 +23,8 @@ export interface EngineDeps {
   leaseMs: number;
   /** How often a waiting step (consumer confirmation, drain) looks again. @defaultValue 2s */
   pollMs: number;
+  /** Called after a step's success is recorded, before the next step starts (metrics, tracing, tests). */
+  onStepDone?(runId: string, step: string): Promise<void>;
 }
 
 /** Moves the current job to the delayed set until `at` and ends this processing pass. */

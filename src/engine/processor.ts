@@ -85,6 +85,7 @@ async function runStep(rc: RunContext, opts: PassOptions): Promise<'continue' | 
       runId: run.id,
       detail: { attempt, ...(result.detail ?? {}) },
     });
+    await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
     if (isDelayed(thrown)) throw thrown;

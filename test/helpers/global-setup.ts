@@ -1,28 +1,32 @@
-// vitest globalSetup for the integration project: starts the private services once per run and
-// hands their facts to test files through provide/inject.
+// vitest globalSetup of the integration project: one private PostgreSQL and one private redis-server
+// per `vitest run`, started in parallel, handed to test files through provide/inject, and torn down
+// at the end. If the run is killed instead, the scratch dir's watchdog stops both (see watchdog.ts).
 import type { TestProject } from 'vitest/node';
-import { startPrivatePostgres, startPrivateRedis, stopRedis, type PostgresFacts } from './services.js';
+import { startPrivatePostgres, type PrivatePostgres } from './postgres-server.js';
+import { spawnRedisServer, type RedisServerHandle } from './redis-server.js';
+import './provided.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    postgres: PostgresFacts;
-    redisPort: number;
+let postgres: PrivatePostgres | undefined;
+let redis: RedisServerHandle | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const started = performance.now();
+  const [pg, rd] = await Promise.allSettled([startPrivatePostgres(), spawnRedisServer()]);
+  postgres = pg.status === 'fulfilled' ? pg.value : undefined;
+  redis = rd.status === 'fulfilled' ? rd.value : undefined;
+  if (pg.status === 'rejected' || rd.status === 'rejected') {
+    // vitest skips teardown when setup throws: stop whichever one did start.
+    await teardown();
+    throw pg.status === 'rejected' ? pg.reason : (rd as PromiseRejectedResult).reason;
   }
+  project.provide('rotorTestPostgres', pg.value.facts);
+  project.provide('rotorTestRedis', { host: '127.0.0.1', port: rd.value.port });
+  const ms = Math.round(performance.now() - started);
+  console.log(`[harness] private PostgreSQL on 127.0.0.1:${pg.value.facts.port}, redis-server on 127.0.0.1:${rd.value.port}, up in ${ms} ms`);
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const started = Date.now();
-  const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  project.provide('postgres', pg.facts);
-  project.provide('redisPort', redis.port);
-  if (process.env.ROTOR_TEST_VERBOSE) console.log(`private services up in ${Date.now() - started} ms`);
-  // If the run is interrupted, do not leave servers behind.
-  const emergencyStop = () => {
-    redis.child.kill('SIGKILL');
-  };
-  process.once('exit', emergencyStop);
-  return async () => {
-    process.removeListener('exit', emergencyStop);
-    await Promise.allSettled([pg.stop(), stopRedis(redis)]);
-  };
+export async function teardown(): Promise<void> {
+  await Promise.allSettled([postgres?.stop(), redis?.stop()]);
+  postgres = undefined;
+  redis = undefined;
 }

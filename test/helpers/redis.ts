@@ -1,51 +1,37 @@
-// The private Redis server, per-file queue prefixes, and servers of a test's own (to kill or restart).
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Redis for integration tests: the run's private server (shared, one prefix per test file) and
+// servers of a test's own, for tests that kill, restart or reconfigure Redis.
+import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { freePort } from './ports.js';
-import { spawnRedis } from './services.js';
+import { spawnRedisServer, type RedisServerHandle, type RedisServerOptions } from './redis-server.js';
+import './provided.js';
 
-export function privateRedis() {
-  const port = inject('redisPort');
-  return { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` };
-}
+export type { RedisServerHandle, RedisServerOptions } from './redis-server.js';
 
-/** A BullMQ prefix no other test uses (no ':' inside). */
-export function uniquePrefix(label = 't'): string {
-  return `${label.replace(/[^a-z0-9-]/gi, '')}-${randomUUID().slice(0, 8)}`;
-}
-
-export interface RedisServerHandle {
+export interface PrivateRedisServer {
+  host: string;
   port: number;
+  /** `redis://host:port` */
   url: string;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
 }
 
-export async function startRedisServer(opts: { args?: string[] } = {}): Promise<RedisServerHandle> {
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-test-redis-own-'));
-  const port = await freePort();
-  let child = await spawnRedis(port, dir, opts.args);
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  };
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    kill: () => end('SIGKILL'),
-    async restart() {
-      await end('SIGKILL');
-      child = await spawnRedis(port, dir, opts.args);
-    },
-    async stop() {
-      await end('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export function privateRedis(): PrivateRedisServer {
+  const facts = inject('rotorTestRedis');
+  if (!facts) {
+    throw new Error('no private Redis: it is started by the integration project, so put this test under test/integration/ (or rotators/**/*.int.test.ts)');
+  }
+  return { ...facts, url: `redis://${facts.host}:${facts.port}` };
+}
+
+/**
+ * A BullMQ prefix no other call returns. No ':' inside (BullMQ joins keys with it); only
+ * [a-z0-9_], starting with a letter, so it also works where a prefix becomes an SQL identifier.
+ */
+export function uniquePrefix(label = 'test'): string {
+  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  return `t_${slug}_${randomBytes(6).toString('hex')}`;
+}
+
+/** A redis-server of the test's own on a free port; `stop()` it in afterAll (the watchdog is the backstop). */
+export function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  return spawnRedisServer(opts);
 }

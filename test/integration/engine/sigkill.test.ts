@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRotation } from '../../../src/engine/request.js';
-import { STEPS } from '../../../src/engine/steps.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { migrate } from '../../../src/state/migrate.js';
@@ -11,28 +13,40 @@ import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { waitFor } from '../../helpers/wait.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
-function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(child);
-    });
-  });
+/** Every step boundary, and a moment inside every step that has effects. */
+const KILL_POINTS = [
+  'inside:create', 'after:create', 'inside:verify-new', 'after:verify-new', 'inside:promote', 'after:promote',
+  'inside:distribute', 'after:distribute', 'inside:grace', 'after:grace', 'inside:verify-consumers',
+  'after:verify-consumers', 'inside:revoke', 'after:revoke',
+];
+
+interface WorkerHandle {
+  child: ChildProcess;
+  output: string;
 }
 
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
+async function spawnWorker(env: Record<string, string>): Promise<WorkerHandle> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const handle: WorkerHandle = { child, output: '' };
+  child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
+  await waitFor(() => handle.output.includes('ready') || child.exitCode !== null, { timeoutMs: 20_000, message: 'worker start' });
+  if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
+  return handle;
+}
+
+async function kill(w: WorkerHandle): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  const exited = new Promise((r) => w.child.once('exit', r));
+  w.child.kill('SIGKILL');
   await exited;
 }
 
-async function loginWorks(db: TestDatabase, username: string, password: string): Promise<boolean | string> {
+async function login(db: TestDatabase, username: string, password: string): Promise<true | string> {
   const c = new pg.Client({ host: db.host, port: db.port, database: db.name, user: username, password });
   try {
     await c.connect();
@@ -46,14 +60,16 @@ async function loginWorks(db: TestDatabase, username: string, password: string):
 describe('a worker killed with SIGKILL', () => {
   let db: TestDatabase;
   let kit: QueueKit;
-  const workers: ChildProcess[] = [];
+  let dir: string;
+  const workers: WorkerHandle[] = [];
   const key = randomBytes(32);
 
   beforeAll(async () => {
     db = await createTestDatabase('sigkill');
     await migrate(db.pool);
-    await db.pool.query(`create role kill_app nologin; create role kill_a login in role kill_app; create role kill_b login in role kill_app;`);
+    await db.pool.query('create role kill_app nologin; create role kill_a login in role kill_app; create role kill_b login in role kill_app');
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
+    dir = await mkdtemp(join(tmpdir(), 'rotor-sigkill-'));
   });
 
   afterAll(async () => {
@@ -61,53 +77,56 @@ describe('a worker killed with SIGKILL', () => {
     await kit?.close();
     await db?.pool.query('drop role if exists kill_a; drop role if exists kill_b; drop role if exists kill_app').catch(() => undefined);
     await db?.drop();
+    await rm(dir, { recursive: true, force: true });
   });
 
-  it('at every step boundary and in the middle of steps: a new worker finishes the run, once, with one working CURRENT', async () => {
+  it('at every step boundary and inside every step: a new worker finishes the run, once, with one working CURRENT', async () => {
     const secret = secretFixture('kill/app-db', {
-      graceMs: 800,
-      retry: { attempts: 6, backoffMs: 20, maxBackoffMs: 50 },
+      // Long enough to outlast the kills between promote and grace, so the run is seen waiting in it.
+      graceMs: 20_000,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
       rotator: {
         name: 'postgres',
         params: { strategy: 'alternating-users', target: { host: db.host, port: db.port, database: db.name, users: ['kill_a', 'kill_b'], group: 'kill_app', admin: 'env:KILL_ADMIN_URL', sslmode: 'disable' } },
       },
+      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 30_000, params: { path: join(dir, 'app.env') } }],
     });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg', nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), STEP_DELAY_MS: '150', KILL_ADMIN_URL: db.url };
-    workers.push(await spawnWorker(env));
-    // A first rotation gives the secret an old credential to protect.
+    const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), KILL_ADMIN_URL: db.url };
+
+    // A first, undisturbed rotation gives the secret an old credential to protect.
+    workers.push(await spawnWorker({ ...env, KILL_AT: 'none' }));
     const boot = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id, 30_000);
     expect(boot.state).toBe('done');
     const store = createLocalStore({ pool: db.pool, key });
     const old = (await store.get(secret.id, 'CURRENT'))!;
+    await kill(workers.at(-1)!);
 
+    workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[0]! }));
     const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    const killPoints = STEPS.filter((s) => s !== 'finish').flatMap((s) => [{ step: s, when: 'started' as const }, { step: s, when: 'succeeded' as const }]);
-    let kills = 0;
-    for (const point of killPoints) {
-      const deadline = Date.now() + 30_000;
-      let hit = false;
-      while (Date.now() < deadline) {
-        const steps = await listSteps(db.pool, run.id);
-        if (steps.some((s) => s.step === point.step && s.status === point.when)) { hit = true; break; }
-        if (steps.some((s) => s.step === 'finish')) break;
-        await new Promise((r) => setTimeout(r, 5));
+    const killedAt: string[] = [];
+    for (const [i, point] of KILL_POINTS.entries()) {
+      const current = workers.at(-1)!;
+      if (point === 'inside:grace') {
+        // Grace is a delayed job: the run waits with no worker holding it.
+        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 30_000, message: point });
+      } else {
+        await waitFor(() => current.output.includes(`at ${point}`), { timeoutMs: 30_000, message: `worker reaching ${point}` });
       }
-      if (!hit) continue;
-      await kill(workers.at(-1)!);
-      kills++;
-      workers.push(await spawnWorker(env));
+      await kill(current);
+      killedAt.push(point);
+      workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[i + 1] ?? 'none' }));
     }
     const ended = await waitForRunEnd(db.pool, run.id, 60_000);
-    expect(kills).toBeGreaterThanOrEqual(10);
+    expect(killedAt).toEqual(KILL_POINTS);
     expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
     const versions = await store.describe(secret.id);
     expect(versions.filter((v) => v.stages.includes('CURRENT'))).toHaveLength(1);
     expect(versions.filter((v) => v.stages.includes('PENDING'))).toHaveLength(0);
     const current = (await store.get(secret.id, 'CURRENT'))!;
     expect(current.versionId).toBe(ended.newVersion);
-    expect(await loginWorks(db, String(current.value.username), String(current.value.password))).toBe(true);
-    expect(await loginWorks(db, String(old.value.username), String(old.value.password))).toBe('28P01');
+    expect(await login(db, String(current.value.username), String(current.value.password))).toBe(true);
+    expect(await login(db, String(old.value.username), String(old.value.password))).toBe('28P01');
     expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
-  }, 180_000);
+  }, 240_000);
 });

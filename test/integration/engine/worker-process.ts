@@ -1,33 +1,31 @@
 // A rotor worker in its own process, for tests that SIGKILL it. Configured by environment:
-// DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), STEP_DELAY_MS (slows each rotator call so a
-// kill can land inside a step). Prints "ready" when its workers run.
+// DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), KILL_AT (a point such as `inside:verify-new`
+// or `after:create`). On reaching KILL_AT it prints `at <point>` and hangs until it is killed.
+// Prints "ready" when its workers run.
 import pg from 'pg';
+import { envFileConsumer } from '../../../src/consumers/env-file.js';
+import type { Consumer } from '../../../src/consumers/contract.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
 import { startRuntime } from '../../../src/runtime.js';
+import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
 
 const env = process.env;
-const delay = Number(env.STEP_DELAY_MS ?? 0);
-const pause = () => new Promise((r) => setTimeout(r, delay));
 
-function slowed(rotator: Rotator<unknown>): Rotator<unknown> {
-  const wrap = <A extends unknown[], R>(fn: ((...a: A) => Promise<R>) | undefined) =>
-    fn &&
-    (async (...a: A) => {
-      await pause();
-      return fn.apply(rotator, a);
-    });
-  return {
-    ...rotator,
-    preflight: wrap(rotator.preflight),
-    generate: wrap(rotator.generate)!,
-    apply: wrap(rotator.apply)!,
-    verify: wrap(rotator.verify)!,
-    revoke: wrap(rotator.revoke)!,
-    inUse: wrap(rotator.inUse),
+async function checkpoint(point: string): Promise<void> {
+  if (env.KILL_AT !== point) return;
+  process.stdout.write(`at ${point}\n`);
+  await new Promise(() => undefined);
+}
+
+/** Which step each rotator, store and consumer call belongs to. */
+function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
+  return async (...a: A) => {
+    await checkpoint(`inside:${step}`);
+    return fn(...a);
   };
 }
 
@@ -38,14 +36,28 @@ const kit = await createQueueKit(
   silentLogger,
 );
 await loadRotators(['postgres']);
+const real = rotatorFor('postgres');
+const rotator: Rotator<unknown> = {
+  ...real,
+  // Inside create: after the new credential is staged as PENDING, before it is applied.
+  apply: inside('create', real.apply.bind(real)),
+  verify: inside('verify-new', real.verify.bind(real)),
+  inUse: inside('verify-consumers', real.inUse!.bind(real)),
+  revoke: inside('revoke', real.revoke.bind(real)),
+};
+const localStore = createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') });
+const store: SecretStore = { ...localStore, backend: 'local', promote: inside('promote', localStore.promote.bind(localStore)) };
+const consumer: Consumer<unknown> = { ...(envFileConsumer as Consumer<unknown>), notify: inside('distribute', (envFileConsumer as Consumer<unknown>).notify) };
 await startRuntime({
   pool,
   kit,
   log: silentLogger,
-  stores: { local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }) },
-  rotators: { postgres: slowed(rotatorFor('postgres')) },
+  stores: { local: store },
+  rotators: { postgres: rotator },
+  consumers: { 'env-file': consumer },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
   nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
+  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
   lockMs: 1_500,
   stalledMs: 500,
   leaseMs: 1_500,
