@@ -5,12 +5,21 @@ const REDACTED = '[redacted]';
 /** Values shorter than this are not tracked: scrubbing "1" from every log line helps nobody. */
 const MIN_TRACKED_LENGTH = 6;
 
+/**
+ * A long-running worker sees many values; the oldest are dropped past this bound (by then their
+ * runs are long over, and revoked credentials are what remains).
+ */
+const MAX_TRACKED = 10_000;
+
 const tracked = new Set<string>();
 
 /** Tracks every string field of a value (or a string) until `forgetSecret` is called. */
 export function trackSecret(value: unknown): void {
   if (typeof value === 'string') {
-    if (value.length >= MIN_TRACKED_LENGTH) tracked.add(value);
+    if (value.length < MIN_TRACKED_LENGTH) return;
+    tracked.delete(value); // re-inserted last: most recently used
+    tracked.add(value);
+    if (tracked.size > MAX_TRACKED) tracked.delete(tracked.values().next().value!);
     return;
   }
   if (value && typeof value === 'object') {

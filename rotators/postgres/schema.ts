@@ -1,21 +1,34 @@
 // Parameters of the postgres rotator, as written under a secret in a policy.
 import { z } from 'zod';
 import { credentialRef, generateRulesSchema } from '../../src/rotator/params.js';
+import { MIN_ENTROPY_BITS, entropyBits } from './password.js';
 
 const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_$]{0,62}$/, { message: 'must be a lower-case PostgreSQL role name (a-z, 0-9, _, at most 63 characters)' });
 
 const connection = {
-  /** Host of the target server; defaults to the admin URL's host. */
+  /** Host of the target server (what consumers connect to). @defaultValue the admin URL's host */
   host: z.string().min(1).optional(),
+  /** @defaultValue the admin URL's port, else 5432 */
   port: z.number().int().min(1).max(65535).optional(),
+  /** The database consumers use; rotor's own connections (admin, verify) go to it too. */
   database: z.string().min(1),
   /** Reference to a connection URL of a role allowed to ALTER ROLE the users (CREATEROLE). */
   admin: credentialRef(),
-  /** @defaultValue prefer */
+  /**
+   * TLS for every connection rotor makes to the target. `prefer` tries TLS without verifying the
+   * certificate and falls back to plain TCP when the server has no TLS, as libpq does. An
+   * `sslmode` in the admin URL overrides this for the admin connection.
+   * @defaultValue prefer
+   */
   sslmode: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('prefer'),
 };
+
+/** Password rules, refused when the alphabet left after `exclude` makes passwords too weak. */
+const generate = generateRulesSchema.refine((rules) => entropyBits(rules) >= MIN_ENTROPY_BITS, {
+  message: `length and exclude leave too little randomness: a password needs at least ${MIN_ENTROPY_BITS} bits (length × log2(alphabet size)); lengthen it or exclude fewer characters`,
+});
 
 export const postgresParamsSchema = z.discriminatedUnion('strategy', [
   z.strictObject({
@@ -30,15 +43,23 @@ export const postgresParamsSchema = z.discriminatedUnion('strategy', [
         users: z.tuple([identifier, identifier]).refine(([a, b]) => a !== b, { message: 'the two users must differ' }),
         /** The NOLOGIN role that holds the grants and owns the objects. */
         group: identifier,
-      }),
-    generate: generateRulesSchema,
+      })
+      .refine((t) => !t.users.includes(t.group), { message: 'the group role must not be one of the users', path: ['group'] }),
+    generate,
   }),
   z.strictObject({
     /** One login role whose password changes in place: the old password stops at once. */
     strategy: z.literal('single-user'),
     target: z.strictObject({ ...connection, user: identifier }),
-    generate: generateRulesSchema,
+    generate,
   }),
 ]);
 
 export type PostgresParams = z.infer<typeof postgresParamsSchema>;
+export type AlternatingParams = Extract<PostgresParams, { strategy: 'alternating-users' }>;
+export type SingleUserParams = Extract<PostgresParams, { strategy: 'single-user' }>;
+
+/** The login roles a policy names: rotor never changes the password of any other role. */
+export function loginRoles(params: PostgresParams): readonly string[] {
+  return params.strategy === 'alternating-users' ? params.target.users : [params.target.user];
+}

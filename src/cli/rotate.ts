@@ -2,6 +2,7 @@
 // rotation window, use the class's emergency grace, and need a reason and a confirmation.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type pg from 'pg';
 import { requestRotation } from '../engine/request.js';
 import { InvalidInputError, NotFoundError, RunFailedError } from '../errors.js';
 import { getRun, listSteps, type RunRow } from '../state/runs.js';
@@ -82,7 +83,7 @@ async function confirmEmergency(secretId: string, opts: RotateOptions): Promise<
 }
 
 /** Prints each step as it is recorded, until the run ends. */
-async function follow(pool: import('pg').Pool, runId: string, print: boolean): Promise<RunRow> {
+async function follow(pool: pg.Pool, runId: string, print: boolean): Promise<RunRow> {
   const printed = new Set<number>();
   for (;;) {
     for (const s of await listSteps(pool, runId)) {

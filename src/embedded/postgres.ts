@@ -1,6 +1,6 @@
 // The embedded default: a private PostgreSQL under ROTOR_HOME (default .rotor/) that holds rotor's
 // state, the queue (BullMQ's PostgreSQL backend) and the local store, so one machine needs nothing else.
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +58,28 @@ async function prepareForRoot(root: string, dataDir: string): Promise<void> {
   await chmod(root, 0o711);
 }
 
+/**
+ * initdb reads the superuser password from a file the package writes to the temp dir; pointing
+ * TMPDIR at a private directory (owned by whoever runs initdb) keeps it from being world-readable.
+ */
+async function initialiseWithPrivateTmp(pg: EmbeddedPostgres, root: string): Promise<void> {
+  const tmp = join(root, 'tmp');
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  if (userInfo().uid === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    await chown(tmp, uid, Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  }
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await pg.initialise();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function startEmbeddedPostgres(home: string, log: (line: string) => void): Promise<EmbeddedServer> {
   const p = paths(home);
   await mkdir(p.root, { recursive: true, mode: 0o700 });
@@ -77,7 +99,7 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
     onError: (e) => log(`embedded postgres: ${e instanceof Error ? e.message : String(e)}`),
   });
   try {
-    if (!initialised) await pg.initialise();
+    if (!initialised) await initialiseWithPrivateTmp(pg, p.root);
     await pg.start();
   } catch (err) {
     throw new UnavailableError(`could not start the embedded PostgreSQL in ${p.dataDir}: ${(err as Error).message}`, {

@@ -10,7 +10,8 @@ import type { DelayFn, EngineDeps } from './deps.js';
 import { discard, rollback } from './failure.js';
 import { buildRunContext, type RunContext } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
-import { isPromoted, nextStep, STEPS, type Step } from './steps.js';
+import type { STEPS} from './steps.js';
+import { isPromoted, nextStep, type Step } from './steps.js';
 
 export interface PassOptions {
   delay: DelayFn;

@@ -2,7 +2,7 @@
 import { PermanentError } from '../errors.js';
 import type { Rotator } from './contract.js';
 
-const BUILT_IN: Record<string, () => Promise<{ default: Rotator<never> }>> = {
+const BUILT_IN: Record<string, () => Promise<{ default: Rotator<unknown> }>> = {
   postgres: () => import('../../rotators/postgres/index.js'),
 };
 
@@ -12,7 +12,7 @@ export async function loadRotators(names: Iterable<string>): Promise<void> {
   for (const name of names) {
     if (loaded.has(name)) continue;
     const load = BUILT_IN[name];
-    if (load) loaded.set(name, (await load()).default as Rotator<unknown>);
+    if (load) loaded.set(name, (await load()).default);
   }
 }
 
