@@ -9,7 +9,7 @@ import { requestRotation } from '../src/engine/request.js';
 import type { ResolvedSecret } from '../src/policy/types.js';
 import { runTick } from '../src/queue/tick.js';
 import type { RotatorContext, SecretValue } from '../src/rotator/contract.js';
-import { rotatorFor } from '../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
 import { createLogger } from '../src/log.js';
 import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, percentile, syncAll, table, type BenchEnv } from './engine-setup.js';
 
@@ -56,6 +56,7 @@ async function orchestrated(env: BenchEnv, kind: 'redis' | 'postgres', prefix: s
 
 async function raw(env: BenchEnv, prefix: string): Promise<number> {
   await createRolePairs(env.pool, prefix, TARGETS);
+  await loadRotators(['postgres']);
   const rotator = rotatorFor('postgres');
   const log = createLogger({ level: 'silent' });
   const ctxFor = (s: ResolvedSecret): RotatorContext<unknown> => ({

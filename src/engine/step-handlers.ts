@@ -100,8 +100,16 @@ const verifyConsumers: Handler = async (rc) => {
       throw new PermanentError(`the old credential still has ${sessions} live session(s) and drain mode is fail`, {
         hint: 'find the client still using the old credential, or set drain.mode to wait or terminate',
       });
-    case 'wait':
+    case 'wait': {
+      const deadline = (rc.run.graceUntil ?? rc.deps.now()).getTime() + secret.drain.timeoutMs;
+      if (rc.deps.now().getTime() > deadline) {
+        throw new PermanentError(
+          `the old credential still has ${sessions} live session(s) ${Math.round(secret.drain.timeoutMs / 1000)}s after grace ended`,
+          { hint: 'find the client still using the old credential (pg_stat_activity), or set drain.mode to terminate' },
+        );
+      }
       return { kind: 'wait', until: pollAt(rc), detail: { oldSessions: sessions } };
+    }
   }
 };
 

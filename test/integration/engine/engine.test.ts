@@ -157,6 +157,27 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     }
   });
 
+  it('waits for the old credential to drain, then rolls back when it does not within the limit', async () => {
+    const secret = secretFixture(`app/drain-${backend}`, { graceMs: 50, drain: { mode: 'wait', timeoutMs: 400 } });
+    await sync(secret);
+    await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const store = runtime.deps.store('local');
+    const before = (await store.get(secret.id, 'CURRENT'))!;
+    target.sessions.set(String(before.value.username), 3);
+    try {
+      const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+      const ended = await waitForRunEnd(db.pool, run.id);
+      expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+      expect(ended.error).toContain('3 live session(s)');
+      const waits = (await listSteps(db.pool, run.id)).filter((s) => s.step === 'verify-consumers' && s.status === 'waiting');
+      expect(waits.length).toBeGreaterThan(1);
+      expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(before.versionId);
+      expect(target.works(before.value)).toBe(true);
+    } finally {
+      target.sessions.clear();
+    }
+  });
+
   it('rolls back when a consumer never confirms: old credential current and working, new one revoked, consumer named', async () => {
     const secret = secretFixture(`app/stubborn-${backend}`, {
       consumers: [{ name: 'legacy-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 300, params: { name: 'legacy' } }],
