@@ -97,20 +97,23 @@ export async function syncSecrets(pool: pg.Pool, secrets: readonly ResolvedSecre
     const touched = new Set([...diff.added, ...diff.changed, ...diff.restored]);
     const upserts = secrets.filter((s) => touched.has(s.id));
     for (let i = 0; i < upserts.length; i += BATCH) {
-      const chunk = upserts.slice(i, i + BATCH);
+      // One JSON document per batch, expanded by the server: far cheaper than jsonb[] parameters,
+      // which node-postgres would escape again as an array literal.
+      const batch = upserts.slice(i, i + BATCH).map((s) => ({
+        id: s.id,
+        policy: s,
+        hash: s.hash,
+        target: opts.targetKeyOf(s),
+        due: opts.nextDueOf(s, existing.get(s.id)?.lastSuccessAt ?? null),
+      }));
       await client.query(
         `insert into secrets (id, policy, policy_hash, target_key, next_due_at)
-         select * from unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::timestamptz[])
+         select x->>'id', x->'policy', x->>'hash', x->>'target', (x->>'due')::timestamptz
+         from jsonb_array_elements($1::jsonb) as x
          on conflict (id) do update set policy = excluded.policy, policy_hash = excluded.policy_hash,
            target_key = excluded.target_key, next_due_at = excluded.next_due_at, status = 'active',
            retired_at = null, updated_at = now()`,
-        [
-          chunk.map((s) => s.id),
-          chunk.map((s) => JSON.stringify(s)),
-          chunk.map((s) => s.hash),
-          chunk.map((s) => opts.targetKeyOf(s)),
-          chunk.map((s) => opts.nextDueOf(s, existing.get(s.id)?.lastSuccessAt ?? null)),
-        ],
+        [JSON.stringify(batch)],
       );
     }
     if (diff.retired.length) {
@@ -162,9 +165,10 @@ export async function findDueSecrets(db: Queryable, now: Date, limit: number): P
  */
 export async function markOverdue(db: Queryable, now: Date, toleranceMs: number): Promise<string[]> {
   const r = await db.query<{ id: string }>(
+    // `next_due_at < cutoff` (not `next_due_at + tolerance < now`) so the secrets_due index serves it.
     `update secrets set overdue_since = next_due_at + make_interval(secs => $2::double precision / 1000)
      where status = 'active' and overdue_since is null
-       and next_due_at + make_interval(secs => $2::double precision / 1000) < $1
+       and next_due_at < $1::timestamptz - make_interval(secs => $2::double precision / 1000)
      returning id`,
     [now, toleranceMs],
   );
