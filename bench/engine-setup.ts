@@ -30,6 +30,7 @@ export async function benchEnv(): Promise<BenchEnv> {
   await admin.query('create database bench');
   await admin.end();
   const pool = new pg.Pool({ connectionString: url('bench'), max: 30 });
+  pool.on('error', () => undefined);
   await migrate(pool);
   return {
     server, redis, url, pool,

@@ -92,7 +92,7 @@ async function raw(env: BenchEnv, prefix: string): Promise<number> {
 }
 
 async function emergencyLatency(env: BenchEnv): Promise<{ p50: number; p95: number; samples: number; backlogMin: number }> {
-  const ROUTINE = 1000;
+  const ROUTINE = Number(process.env.BENCH_ROUTINE ?? 1000);
   const EMERGENCIES = 40;
   await createRolePairs(env.pool, 'rt', ROUTINE);
   await createRolePairs(env.pool, 'em', EMERGENCIES);

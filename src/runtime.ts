@@ -13,6 +13,7 @@ import type { ResolvedSecret } from './policy/types.js';
 import type { QueueKit, RunJobData } from './queue/backend.js';
 import { EMERGENCY_QUEUE, RUNS_QUEUE, TICK_QUEUE, TICK_SCHEDULER_ID } from './queue/names.js';
 import { runTick, type TickOptions } from './queue/tick.js';
+import { emergencyNeedsCapacity } from './state/runs.js';
 import type { Rotator } from './rotator/contract.js';
 import { rotatorFor } from './rotator/implementations.js';
 import type { SecretStore } from './store/contract.js';
@@ -105,6 +106,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   for (const w of workers) {
     w.on('failed', (job, err) => opts.log.error({ runId: job?.data.runId, err: err.message }, 'run job failed'));
   }
+  const stopMonitor = monitorEmergencies(opts.pool, workers[0]!, opts.log);
   if (opts.scheduler) {
     const tick = opts.scheduler;
     await opts.kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: tick.everyMs }, { name: 'tick', data: {} });
@@ -120,10 +122,42 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     workers,
     close() {
       closing ??= (async () => {
+        stopMonitor();
         shutdown.abort();
         await Promise.allSettled(workers.map((w) => w.close()));
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * While an emergency needs capacity anywhere, this process's routine worker takes no new jobs
+ * (runs in flight step aside at their next boundary, see processor.ts). Polls the state database,
+ * so an emergency on any machine quiets routine work on all of them.
+ */
+function monitorEmergencies(pool: pg.Pool, routine: Worker<RunJobData>, log: Logger, everyMs = 100): () => void {
+  let paused = false;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    emergencyNeedsCapacity(pool)
+      .then(async (needed) => {
+        if (needed && !paused) {
+          paused = true;
+          await routine.pause(true);
+        } else if (!needed && paused) {
+          paused = false;
+          await routine.resume();
+        }
+      })
+      .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'emergency check failed'))
+      .finally(() => (busy = false));
+  }, everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (paused) void routine.resume();
   };
 }

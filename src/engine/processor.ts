@@ -3,7 +3,7 @@
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
-import { claimRun, endStep, getRun, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { claimRun, emergencyNeedsCapacity, endStep, getRun, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
@@ -12,6 +12,25 @@ import { buildRunContext, type RunContext } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
 import type { STEPS} from './steps.js';
 import { isPromoted, nextStep, type Step } from './steps.js';
+
+/** How long a routine run steps aside while an emergency needs capacity. */
+const YIELD_MS = 250;
+/** Many routine runs ask at once; one answer serves them all for this long. */
+const EMERGENCY_CHECK_TTL_MS = 100;
+const emergencyCheck = new WeakMap<EngineDeps, { at: number; answer: Promise<boolean> }>();
+
+/**
+ * BullMQ priorities do not pre-empt running jobs, and an emergency on its own queue still shares
+ * CPU and connections with every routine run in flight: so routine runs step aside at their next
+ * step boundary while an emergency needs capacity. The state database answers for all workers.
+ */
+function emergencyPending(deps: EngineDeps): Promise<boolean> {
+  const cached = emergencyCheck.get(deps);
+  if (cached && Date.now() - cached.at < EMERGENCY_CHECK_TTL_MS) return cached.answer;
+  const answer = emergencyNeedsCapacity(deps.pool).catch(() => false);
+  emergencyCheck.set(deps, { at: Date.now(), answer });
+  return answer;
+}
 
 export interface PassOptions {
   delay: DelayFn;
@@ -33,6 +52,10 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
     const secretRow = await getSecret(deps.pool, run.secretId);
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
     while (run.step !== 'finished') {
+      if (run.trigger !== 'emergency' && (await emergencyPending(deps))) {
+        // Give the CPU and connections to the emergency: routine work resumes in a moment, no attempt spent.
+        return await pause(deps, run, new Date(deps.now().getTime() + YIELD_MS), opts);
+      }
       const rc = buildRunContext(deps, run, secretRow.policy, opts.signal);
       const outcome = await runStep(rc, opts);
       if (outcome === 'ended') return;

@@ -215,3 +215,15 @@ export async function listSteps(db: Queryable, runId: string): Promise<StepRow[]
   );
   return r.rows;
 }
+
+/**
+ * True while an emergency run needs a worker (queued, or running, or waiting with its wait over).
+ * Emergencies waiting out a grace window do not count: they need no capacity then.
+ */
+export async function emergencyNeedsCapacity(db: Queryable): Promise<boolean> {
+  const r = await db.query<{ busy: boolean }>(
+    `select exists (select 1 from runs where trigger = 'emergency' and state in ('queued', 'running', 'waiting')
+       and (wait_until is null or wait_until <= now()) and (not_before is null or not_before <= now())) as busy`,
+  );
+  return r.rows[0]!.busy;
+}
