@@ -1,6 +1,13 @@
 // What most commands need: configuration, a logger, the state database (yours or the embedded one)
 // and the queue, opened once and closed in reverse order.
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
+import { resolveRef } from '../policy/refs.js';
+import type { ResolvedSecret } from '../policy/types.js';
+import type { SecretStore } from '../store/contract.js';
+import { createLocalStore } from '../store/local.js';
+import { loadMasterKey } from '../store/master-key.js';
 import { loadConfig, type RotorConfig } from '../config.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embedded/postgres.js';
 import { createLogger, type Logger } from '../log.js';
@@ -63,6 +70,17 @@ export async function openState(opts: { startEmbedded?: boolean; migrate?: boole
 export async function openQueue(state: StateHandle): Promise<QueueKit> {
   const redis = state.config.ROTOR_REDIS_URL;
   return createQueueKit(redis ? { kind: 'redis', url: redis } : { kind: 'postgres', url: state.url }, state.log);
+}
+
+/** Resolves a secret's references relative to its policy file (how workers and repair read them). */
+export function secretRefResolver(): (ref: string, secret: ResolvedSecret) => Promise<string> {
+  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8') });
+}
+
+/** The local store on the state database, with the master key from ROTOR_MASTER_KEY or the key file. */
+export async function openLocalStore(state: StateHandle): Promise<{ store: SecretStore; keySource: 'env' | 'file' }> {
+  const key = await loadMasterKey({ env: process.env, keyFile: join(state.config.ROTOR_HOME, 'master.key') });
+  return { store: createLocalStore({ pool: state.pool, key }), keySource: key.source };
 }
 
 /** Prints to stdout: the only channel for a command's result (logs go to stderr). */

@@ -1,12 +1,9 @@
 // rotor secret get <id>: the only command that ever prints a secret value, for scripts that need it.
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { getSecret } from '../state/secrets.js';
 import type { Stage } from '../store/contract.js';
-import { createLocalStore } from '../store/local.js';
-import { loadMasterKey } from '../store/master-key.js';
-import { openState, out } from './context.js';
+import { openLocalStore, openState, out } from './context.js';
 
 const STAGES: Stage[] = ['CURRENT', 'PENDING', 'PREVIOUS'];
 
@@ -29,8 +26,8 @@ export function register(program: Command): void {
             hint: `read it with that store's own tools (location ${row.policy.store.location})`,
           });
         }
-        const key = await loadMasterKey({ env: process.env, keyFile: join(state.config.ROTOR_HOME, 'master.key') });
-        const version = await createLocalStore({ pool: state.pool, key }).get(row.policy.store.location, stage);
+        const { store } = await openLocalStore(state);
+        const version = await store.get(row.policy.store.location, stage);
         if (!version) throw new NotFoundError(`${secretId} has no ${stage} version`, { hint: `see: rotor status ${secretId}` });
         if (opts.field) {
           const v = version.value[opts.field];

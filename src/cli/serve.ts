@@ -1,23 +1,18 @@
 // rotor start (migrate, sync policies, scheduler, workers) and rotor worker (workers only, for
 // scale-out on more machines). Both stop gracefully on SIGINT and SIGTERM.
-import { dirname, join, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { InvalidInputError } from '../errors.js';
 import { loadPolicies } from '../policy/load.js';
 import { nextDue } from '../policy/schedule.js';
-import { resolveRef } from '../policy/refs.js';
 import { targetKeyOf } from '../rotator/registry.js';
-import type { ResolvedSecret } from '../policy/types.js';
 import { loadRotators } from '../rotator/implementations.js';
 import { startRuntime } from '../runtime.js';
 import { syncSecrets } from '../state/secrets.js';
-import { loadMasterKey } from '../store/master-key.js';
-import { createLocalStore } from '../store/local.js';
 import { formatProblems } from '../policy/format.js';
 import { setUpDemo } from '../embedded/demo.js';
-import { openQueue, openState, out, type StateHandle } from './context.js';
+import { openLocalStore, openQueue, openState, out, secretRefResolver, type StateHandle } from './context.js';
 
 export function register(program: Command): void {
   program
@@ -30,9 +25,6 @@ export function register(program: Command): void {
     .description('run workers only (no scheduler, no sync), to scale out on more machines')
     .action(async () => serve({ scheduler: false }));
 }
-
-const refResolver = (secret: ResolvedSecret, ref: string) =>
-  resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8') });
 
 async function serve(opts: { scheduler: boolean; policies?: string | undefined }): Promise<void> {
   const state = await openState({ startEmbedded: opts.scheduler, migrate: true });
@@ -60,15 +52,15 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
       names = await rotatorsInUse(state.pool);
     }
     await loadRotators(names);
-    const key = await loadMasterKey({ env: process.env, keyFile: join(config.ROTOR_HOME, 'master.key') });
+    const local = await openLocalStore(state);
     const kit = await openQueue(state);
     stops.unshift(() => kit.close());
     const runtime = await startRuntime({
       pool: state.pool,
       kit,
       log,
-      stores: { local: createLocalStore({ pool: state.pool, key }) },
-      resolveRef: (ref, secret) => refResolver(secret, ref),
+      stores: { local: local.store },
+      resolveRef: secretRefResolver(),
       nextDue: (secret, last) => nextDue({ secret, lastSuccessAt: last, now: new Date() }),
       concurrency: config.ROTOR_WORKER_CONCURRENCY,
       emergencyConcurrency: config.ROTOR_EMERGENCY_CONCURRENCY,
@@ -79,7 +71,7 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
       scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS } : undefined,
     });
     stops.unshift(() => runtime.close());
-    describeStart(state, kit.kind, opts.scheduler, key.source);
+    describeStart(state, kit.kind, opts.scheduler, local.keySource);
     await untilSignal();
     out('stopping: waiting for active steps to finish (a second signal stops at once)');
   } finally {

@@ -131,7 +131,9 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
     return 'ended';
   }
   if (permanent || exhausted) {
-    const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${err.message}`;
+    // The hint travels with the reason: it is what the operator reading `rotor status` needs next.
+    const hint = typeof (err as { hint?: unknown }).hint === 'string' ? ` (${(err as { hint: string }).hint})` : '';
+    const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${err.message}${hint}`;
     const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
     await updateRun(deps.pool, run.id, { step: failureStep, stepAttempt: 0, error: why });
     await appendAudit(deps.pool, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });

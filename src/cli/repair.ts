@@ -1,0 +1,49 @@
+// rotor repair <id>: clears what an unfinished rotation left behind (see engine/repair.ts).
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { repairSecret } from '../engine/repair.js';
+import { InvalidInputError, PermanentError } from '../errors.js';
+import { getSecret } from '../state/secrets.js';
+import { loadRotators, rotatorFor } from '../rotator/implementations.js';
+import { openLocalStore, openState, out, secretRefResolver } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('repair <secretId>')
+    .description('clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)')
+    .option('--yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--actor <name>', 'who repairs (default: $USER)')
+    .action(async (secretId: string, opts: { yes?: boolean; actor?: string }) => {
+      const state = await openState();
+      try {
+        const row = await getSecret(state.pool, secretId);
+        if (row) await loadRotators([row.policy.rotator.name]);
+        if (!opts.yes) await confirm(secretId);
+        const { store } = await openLocalStore(state);
+        const result = await repairSecret(
+          {
+            pool: state.pool,
+            store: (backend) => {
+              if (backend !== 'local') throw new PermanentError(`repair of the ${backend} store is not available yet`);
+              return store;
+            },
+            rotator: rotatorFor,
+            resolveRef: secretRefResolver(),
+          },
+          secretId,
+          opts.actor ?? `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`,
+        );
+        out(result.repaired ? `cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched` : `${secretId}: ${result.reason}`);
+      } finally {
+        await state.close();
+      }
+    });
+}
+
+async function confirm(secretId: string): Promise<void> {
+  if (!process.stdin.isTTY) throw new InvalidInputError('repair without a terminal needs --yes', { hint: `rotor repair ${secretId} --yes` });
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Clear the PENDING version of ${secretId}? Type the secret id to confirm: `);
+  rl.close();
+  if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
+}
