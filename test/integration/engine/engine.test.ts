@@ -178,6 +178,16 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     }
   });
 
+  it('ends a run whose rotator is unknown in needs-attention at once, with the reason, and never retries it', async () => {
+    const secret = secretFixture(`app/unknown-rotator-${backend}`, { rotator: { name: 'not-built-yet', params: {} } });
+    await sync(secret);
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    const ended = await waitForRunEnd(db.pool, run.id);
+    expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    expect(ended.error).toContain('rotator not-built-yet is not available');
+    expect(await listSteps(db.pool, run.id)).toEqual([]);
+  });
+
   it('rolls back when a consumer never confirms: old credential current and working, new one revoked, consumer named', async () => {
     const secret = secretFixture(`app/stubborn-${backend}`, {
       consumers: [{ name: 'legacy-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 300, params: { name: 'legacy' } }],
