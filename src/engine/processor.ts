@@ -4,7 +4,7 @@ import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
 import { claimRun, emergencyNeedsCapacity, endStep, getRun, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
-import { getSecret } from '../state/secrets.js';
+import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
 import { discard, rollback } from './failure.js';
@@ -151,10 +151,14 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
   return pause(deps, run, new Date(deps.now().getTime() + backoffMs(secret.retry, attempt)), opts);
 }
 
+/** How long the scheduler leaves a secret alone after its run needed attention. */
+const FAILURE_DEFER_MS = 3_600_000;
+
 async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
   const { deps, run } = rc;
   const latest = await getRun(deps.pool, run.id);
   await updateRun(deps.pool, run.id, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
+  await deferAfterFailure(deps.pool, run.secretId, FAILURE_DEFER_MS);
   await appendAudit(deps.pool, {
     actor: deps.workerId,
     action: 'run.needs-attention',
@@ -175,6 +179,7 @@ async function cannotRun(deps: EngineDeps, run: RunRow, err: Error): Promise<voi
     // Before create nothing was touched; later, the credential state needs a person to look.
     outcome: touched ? 'rollback-failed' : 'discarded',
   });
+  await deferAfterFailure(deps.pool, run.secretId, FAILURE_DEFER_MS);
   await appendAudit(deps.pool, { actor: deps.workerId, action: 'run.needs-attention', secretId: run.secretId, runId: run.id, reason: why });
 }
 

@@ -183,3 +183,16 @@ export async function recordSuccess(db: Queryable, id: string, runId: string, at
     [id, at, runId, nextDueAt],
   );
 }
+
+/**
+ * After a run ends in needs-attention the scheduler must not start another one at the next tick
+ * (a rotation loop at the secret level): the next automatic attempt waits `deferMs`. The secret
+ * stays overdue and visible; an operator can rotate it by hand at any time.
+ */
+export async function deferAfterFailure(db: Queryable, id: string, deferMs: number): Promise<void> {
+  await db.query(
+    `update secrets set next_due_at = greatest(next_due_at, now() + make_interval(secs => $2::double precision / 1000)),
+       updated_at = now() where id = $1`,
+    [id, deferMs],
+  );
+}

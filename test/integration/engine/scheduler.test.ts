@@ -4,7 +4,7 @@ import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { RUNS_QUEUE } from '../../../src/queue/names.js';
 import { runTick } from '../../../src/queue/tick.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
+import { deferAfterFailure, syncSecrets } from '../../../src/state/secrets.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { secretFixture } from './fixtures.js';
 
@@ -67,5 +67,16 @@ describe('the scheduler tick', () => {
     expect(later.requeued).toHaveLength(1);
     const counts = await kit.queue(RUNS_QUEUE).counts();
     expect((counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0)).toBe(6);
+  });
+
+  it('leaves a secret whose run needed attention alone at the next ticks: no rotation loop', async () => {
+    await db.pool.query("update runs set state = 'needs-attention', step = 'finished', error = 'target down' where secret_id = 'b/only'");
+    await deferAfterFailure(db.pool, 'b/only', 3_600_000);
+    for (let i = 1; i <= 3; i++) {
+      const tick = await runTick(db.pool, kit, silentLogger, new Date(Date.now() + i * 30_000));
+      expect(tick.started).not.toContain('b/only');
+    }
+    const later = await runTick(db.pool, kit, silentLogger, new Date(Date.now() + 3_700_000));
+    expect(later.started).toContain('b/only');
   });
 });
