@@ -1,0 +1,178 @@
+// rotor plan [dir] [--at TIME] [--json]: every secret, when it is next due and its risk flags, as
+// an aligned table or JSON. Rows stream out in large chunks, so 100k secrets print quickly.
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { DateTime } from 'luxon';
+import { InvalidInputError } from '../errors.js';
+import { formatProblem, summarizeProblems } from '../policy/format.js';
+import { loadPolicies } from '../policy/load.js';
+import { policyPass } from '../policy/parallel/pass.js';
+import type { Problem } from '../policy/problems.js';
+import { describeFlag, flagSameTargetSameMinute, lastSuccesses, planEntry, type LastSuccessLookup, type PlanEntry } from '../policy/plan.js';
+import { EXIT } from './exit-codes.js';
+import { defaultPolicyDir } from './validate.js';
+
+export interface PlanOptions {
+  dir: string;
+  /** The moment to plan from. @defaultValue now */
+  at?: Date;
+  json?: boolean;
+  out: Writable;
+  /** Last successes from the state database; without it every secret counts as never rotated. */
+  lookup?: LastSuccessLookup;
+  /** Passed to policyPass: how much YAML it takes to use a second thread. */
+  parallelAbove?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('plan [dir]')
+    .description('every secret, its next due time and its risk flags')
+    .option('--at <time>', 'plan as of this ISO 8601 time (UTC unless it has an offset)')
+    .option('--json', 'print the plan as a JSON array')
+    .action(async (dir: string | undefined, opts: { at?: string; json?: boolean }) => {
+      process.exitCode = await runPlan({
+        dir: dir ?? defaultPolicyDir(),
+        ...(opts.at === undefined ? {} : { at: parseAt(opts.at) }),
+        json: opts.json,
+        out: process.stdout,
+      });
+    });
+}
+
+function parseAt(text: string): Date {
+  const t = DateTime.fromISO(text, { zone: 'utc' });
+  if (!t.isValid) throw new InvalidInputError(`--at ${text} is not an ISO 8601 time`, { hint: 'e.g. --at 2025-06-02T03:00Z or --at 2025-06-02T05:00+02:00' });
+  return t.toJSDate();
+}
+
+/** What `rotor plan` does; returns the exit code. The benchmark calls it in-process. */
+export async function runPlan(opts: PlanOptions): Promise<number> {
+  const now = opts.at ?? new Date();
+  const writer = new ChunkWriter(opts.out);
+  const { problems, entries } = opts.lookup ? await withLastSuccesses(opts.dir, now, opts.lookup) : await policyPass(opts.dir, { mode: 'plan', now, ...(opts.parallelAbove === undefined ? {} : { parallelAbove: opts.parallelAbove }) });
+  if (problems.length) {
+    for (const p of problems) await writer.line(formatProblem(p));
+    await writer.line(`${summarizeProblems(problems)}; no plan until they are fixed (rotor validate shows the same)`);
+    await writer.end();
+    return EXIT.USAGE;
+  }
+  flagSameTargetSameMinute(entries);
+  if (opts.json) await writeJson(entries, writer);
+  else await writeTable(entries, now, writer, opts.lookup !== undefined);
+  await writer.end();
+  return EXIT.OK;
+}
+
+/** With a state database: every secret first, then one batched lookup, then the entries. */
+async function withLastSuccesses(dir: string, now: Date, lookup: LastSuccessLookup): Promise<{ problems: Problem[]; entries: PlanEntry[] }> {
+  const result = await loadPolicies(dir);
+  if (result.problems.length) return { problems: result.problems, entries: [] };
+  const last = await lastSuccesses(result.secrets.map((s) => s.id), lookup);
+  return { problems: [], entries: result.secrets.map((s) => planEntry(s, now, last.get(s.id) ?? null)) };
+}
+
+async function writeJson(entries: readonly PlanEntry[], w: ChunkWriter): Promise<void> {
+  await w.line('[');
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as PlanEntry;
+    const json = JSON.stringify({
+      id: e.id,
+      class: e.className ?? null,
+      cadence: e.cadence,
+      rotator: e.rotator,
+      strategy: e.strategy ?? null,
+      nextDue: e.nextDue.toISOString(),
+      lastSuccessAt: e.lastSuccessAt?.toISOString() ?? null,
+      neverRotated: e.lastSuccessAt === null,
+      overdue: e.overdue,
+      grace: e.grace,
+      waves: e.waves,
+      targetKey: e.targetKey,
+      flags: e.flags,
+    });
+    await w.line(i < entries.length - 1 ? `  ${json},` : `  ${json}`);
+  }
+  await w.line(']');
+}
+
+const HEADERS = ['ID', 'CLASS', 'CADENCE', 'ROTATOR', 'NEXT DUE (UTC)', 'GRACE', 'CONSUMERS', 'FLAGS'];
+/** A column wider than this does not widen the table; its long cells push their row instead. */
+const MAX_WIDTH = 48;
+
+// In a plan many secrets fall in the same minute (all never-rotated ones, a window's opening).
+const minuteTexts = new Map<number, string>();
+
+function utcMinute(d: Date): string {
+  const minute = Math.floor(d.getTime() / 60_000);
+  let text = minuteTexts.get(minute);
+  if (text === undefined) {
+    const iso = d.toISOString();
+    text = `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+    if (minuteTexts.size > 100_000) minuteTexts.clear();
+    minuteTexts.set(minute, text);
+  }
+  return text;
+}
+
+function dueText(e: PlanEntry, now: Date): string {
+  const at = e.nextDue.getTime() - now.getTime() < 60_000 ? 'now' : utcMinute(e.nextDue);
+  if (e.lastSuccessAt === null) return `never rotated, due ${at}`;
+  return e.overdue ? `overdue, due ${at}` : at;
+}
+
+function cells(e: PlanEntry, now: Date): string[] {
+  return [
+    e.id,
+    e.className ?? '-',
+    e.cadence,
+    e.strategy ? `${e.rotator}/${e.strategy}` : e.rotator,
+    dueText(e, now),
+    e.grace,
+    e.waves.length ? e.waves.map((w) => w.consumers.join(' + ')).join(' → ') : '-',
+    e.flags.length ? e.flags.map(describeFlag).join(' ') : '-',
+  ];
+}
+
+async function writeTable(entries: readonly PlanEntry[], now: Date, w: ChunkWriter, withState: boolean): Promise<void> {
+  // Two passes over the entries, widths first, so 100k rows of cells never sit in memory at once.
+  const widths = HEADERS.map((h) => h.length);
+  for (const e of entries) {
+    const row = cells(e, now);
+    for (let c = 0; c < row.length - 1; c++) {
+      const len = (row[c] as string).length;
+      if (len > (widths[c] as number) && len <= MAX_WIDTH) widths[c] = len;
+    }
+  }
+  const render = (row: string[]) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  ');
+  await w.line(render(HEADERS));
+  for (const e of entries) await w.line(render(cells(e, now)));
+  const counts = new Map<string, number>();
+  for (const e of entries) for (const f of e.flags) counts.set(f.flag, (counts.get(f.flag) ?? 0) + 1);
+  const flagText = counts.size
+    ? [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([flag, n]) => `${n} ${flag}`).join(', ')
+    : 'no risk flags';
+  await w.line(`\n${entries.length} ${entries.length === 1 ? 'secret' : 'secrets'}; ${flagText}`);
+  if (!withState) await w.line('no state database consulted: every secret counts as never rotated');
+}
+
+/** Collects lines into ~64 KB writes and waits when the stream asks it to (a slow pipe). */
+export class ChunkWriter {
+  private buffer = '';
+  constructor(private readonly out: Writable) {}
+
+  async line(text: string): Promise<void> {
+    this.buffer += text + '\n';
+    if (this.buffer.length >= 65_536) await this.flush();
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const chunk = this.buffer;
+    this.buffer = '';
+    if (chunk && !this.out.write(chunk)) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+  }
+}

@@ -1,0 +1,136 @@
+// One pass over the policies for `validate` or `plan`, using a second core for large policy
+// trees: the main thread and one worker thread claim files from a shared counter (so a slow
+// worker start or a busy core balances itself), and the main thread merges their results in
+// file order. Small trees, and --resolve, stay in one thread.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { loadPolicies } from '../load.js';
+import type { LoadedSecret } from '../loaded-secret.js';
+import { planEntry, unpackEntry, type PackedEntry, type PlanEntry } from '../plan.js';
+import { findDuplicates, findPolicyFiles, mayDefineClasses, prepareClasses, processFile, readText, readTexts, type FileOutcome } from '../pipeline.js';
+import { sortProblems, type Problem } from '../problems.js';
+import type { ReferenceCheckOptions } from '../ref-check.js';
+import type { PassMode, WorkerInit, WorkerResult, WorkerStart } from './protocol.js';
+
+export interface PassOptions {
+  mode: PassMode;
+  /** The plan's reference time. */
+  now: Date;
+  cwd?: string;
+  resolveRefs?: ReferenceCheckOptions;
+  /**
+   * Below this much YAML (characters) one thread does it all: starting a worker costs more than
+   * it saves. @defaultValue 4,000,000
+   */
+  parallelAbove?: number;
+  /** With fewer files no worker is started at all. @defaultValue 100 */
+  parallelFiles?: number;
+  /** False leaves every file to the worker: tests use it to be sure the worker's path runs. */
+  mainClaims?: boolean;
+}
+
+export interface PassResult {
+  problems: Problem[];
+  files: string[];
+  classCount: number;
+  secretCount: number;
+  /** Plan mode: one entry per valid secret, in file order. */
+  entries: PlanEntry[];
+}
+
+const BATCH = 4;
+
+export async function policyPass(dir: string, opts: PassOptions): Promise<PassResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const entryOf = (s: LoadedSecret) => planEntry(s, opts.now, null);
+  if (opts.resolveRefs || availableParallelism() < 2) return inOneThread(dir, opts, cwd, entryOf);
+  const pf = await findPolicyFiles(dir, cwd);
+  // Start the worker before reading, so that it loads its modules (about a second) meanwhile;
+  // it is told to stop if the files turn out to be few.
+  const next = new SharedArrayBuffer(4);
+  const worker = pf.files.length >= (opts.parallelFiles ?? 100) ? startWorker({ pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH }) : undefined;
+  const texts = await readTexts(pf);
+  const size = texts.reduce((n, t) => n + (t?.length ?? 0), 0);
+  if (!worker || size <= (opts.parallelAbove ?? 4_000_000)) {
+    await worker?.stop();
+    return inOneThread(dir, opts, cwd, entryOf);
+  }
+  const classFiles = texts.flatMap((text, index) => (text !== undefined && mayDefineClasses(text) ? [index] : []));
+  worker.go(classFiles);
+  const prep = prepareClasses(pf, classFiles.map((index) => ({ index, text: texts[index] as string })));
+  const counter = new Int32Array(next);
+  const outcomes: FileOutcome[] = [];
+  const entries = new Map<number, PlanEntry[]>();
+  for (; opts.mainClaims !== false; ) {
+    const from = Atomics.add(counter, 0, BATCH);
+    if (from >= pf.files.length) break;
+    for (let f = from; f < Math.min(from + BATCH, pf.files.length); f++) {
+      const list: PlanEntry[] = [];
+      const visit = opts.mode === 'plan' ? (s: LoadedSecret) => void list.push(entryOf(s)) : () => undefined;
+      outcomes.push(await processFile(pf, prep, f, texts[f], visit));
+      texts[f] = undefined;
+      if (list.length) entries.set(f, list);
+    }
+  }
+  let theirs: WorkerResult = { outcomes: [], entries: [] };
+  if (outcomes.length < pf.files.length) {
+    try {
+      theirs = await worker.result;
+    } catch {
+      // The worker could not do its share (it crashed): do it all here instead.
+      await worker.stop();
+      return inOneThread(dir, opts, cwd, entryOf);
+    }
+  }
+  // Done, or never got to claim a file (still starting): either way, not needed any more.
+  await worker.stop();
+  outcomes.push(...theirs.outcomes);
+  for (const { index, json } of theirs.entries) entries.set(index, (JSON.parse(json) as PackedEntry[]).map(unpackEntry));
+  outcomes.sort((a, b) => a.index - b.index);
+
+  texts.length = 0;
+  const duplicates = findDuplicates(pf, outcomes, (f) => readText(pf, f));
+  const ordered = [...entries.keys()].sort((a, b) => a - b).flatMap((f) => entries.get(f) as PlanEntry[]);
+  return {
+    problems: sortProblems([...outcomes.flatMap((o) => o.problems), ...duplicates.problems]),
+    files: pf.display,
+    classCount: prep.classes.size,
+    secretCount: outcomes.reduce((n, o) => n + o.valid, 0),
+    entries: ordered,
+  };
+}
+
+interface StartedWorker {
+  go(classFiles: number[]): void;
+  result: Promise<WorkerResult>;
+  stop(): Promise<void>;
+}
+
+function startWorker(init: WorkerInit): StartedWorker {
+  const worker = new Worker(new URL('./worker-shim.mjs', import.meta.url), { workerData: init });
+  const result = new Promise<WorkerResult>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`policy worker exited with code ${code} before it answered`)));
+  });
+  // Handled where it is awaited; this keeps a failure while the main thread is busy from
+  // counting as unhandled.
+  result.catch(() => undefined);
+  return {
+    go: (classFiles) => worker.postMessage({ go: true, classFiles } satisfies WorkerStart),
+    result,
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+async function inOneThread(dir: string, opts: PassOptions, cwd: string, entryOf: (s: LoadedSecret) => PlanEntry): Promise<PassResult> {
+  const entries: PlanEntry[] = [];
+  const result = await loadPolicies(dir, {
+    cwd,
+    ...(opts.resolveRefs ? { resolveRefs: opts.resolveRefs } : {}),
+    onSecret: opts.mode === 'plan' ? (s) => entries.push(entryOf(s)) : () => undefined,
+  });
+  return { problems: result.problems, files: result.files, classCount: result.classes.size, secretCount: result.secretCount, entries };
+}

@@ -1,0 +1,193 @@
+// The steps of loading policies, shared by the in-process loader and the worker threads: read the
+// files, collect classes, validate and resolve one file at a time, then find duplicate ids across
+// files. One file's secrets are resolved and handed on before the next file is parsed.
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { InvalidInputError } from '../errors.js';
+import { collectClasses, type ResolvedClass } from './classes.js';
+import { listPolicyFiles } from './files.js';
+import type { RawProblem } from './issues.js';
+import type { LoadedSecret } from './loaded-secret.js';
+import type { Problem } from './problems.js';
+import { checkReferences, type ReferenceCache, type ReferenceCheckOptions } from './ref-check.js';
+import { rawSecretId, resolveSecret, type SecretContext } from './secret.js';
+import { combineTiming } from './timing.js';
+import { readTopLevel, type TopLevel } from './top-level.js';
+import { parsePolicySource, type PolicySource } from './yaml/source.js';
+
+export interface PolicyFiles {
+  /** Absolute paths, sorted. */
+  files: string[];
+  /** As problems name them (relative to the working directory when inside it). */
+  display: string[];
+}
+
+export async function findPolicyFiles(dir: string, cwd: string): Promise<PolicyFiles> {
+  const files = await listPolicyFiles(dir);
+  if (files.length === 0) {
+    throw new InvalidInputError(`no policy files (*.yaml, *.yml) under ${dir}`, { hint: 'check the directory, or write a policy there' });
+  }
+  return { files, display: files.map((f) => displayPath(f, cwd)) };
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+export async function readTexts(pf: PolicyFiles): Promise<Array<string | undefined>> {
+  return Promise.all(pf.files.map((f) => readFile(f, 'utf8').catch(() => undefined)));
+}
+
+export function readText(pf: PolicyFiles, index: number): string | undefined {
+  try {
+    return readFileSync(pf.files[index] as string, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Only files that mention a `classes:` key can define classes; the class pass parses just those.
+ * Cheap on text, and wrong only towards parsing a file early (a nested key of that name).
+ */
+export function mayDefineClasses(text: string): boolean {
+  return text.includes('classes') && /(?:^|[{,])\s*["']?classes["']?\s*:/m.test(text);
+}
+
+interface Parsed {
+  src: PolicySource;
+  top: TopLevel;
+}
+
+export interface Prepared {
+  ctx: SecretContext;
+  classes: Map<string, ResolvedClass>;
+  /** Files the class pass parsed already, by index; processFile takes them from here. */
+  early: Map<number, Parsed>;
+}
+
+export function parseFile(pf: PolicyFiles, index: number, text: string): Parsed {
+  const src = parsePolicySource(pf.files[index] as string, pf.display[index] as string, text);
+  return { src, top: readTopLevel(src) };
+}
+
+/** Classes first, since a secret may use a class from any file. `classFiles` are file indices. */
+export function prepareClasses(pf: PolicyFiles, classFiles: ReadonlyArray<{ index: number; text: string }>): Prepared {
+  const classes = new Map<string, ResolvedClass>();
+  const early = new Map<number, Parsed>();
+  for (const { index, text } of classFiles) {
+    const parsed = parseFile(pf, index, text);
+    if (parsed.top.classes !== undefined) collectClasses(parsed.src, parsed.top.classes, classes, parsed.top.problems);
+    early.set(index, parsed);
+  }
+  const defaultTiming = combineTiming({ path: [], retry: {}, drain: {} }, undefined, []);
+  return { ctx: { classes, defaultTiming }, classes, early };
+}
+
+export interface FileOutcome {
+  index: number;
+  problems: Problem[];
+  /** Id of each secret in the file, in order ('' for one without a usable id). */
+  ids: string[];
+  /** How many of them were valid (handed to `visit`). */
+  valid: number;
+}
+
+export interface ProcessOptions {
+  resolveRefs?: ReferenceCheckOptions;
+  refCache?: ReferenceCache;
+}
+
+/**
+ * Validates and resolves the secrets of one file; hands each valid one to `visit`. Duplicate ids
+ * across files are found afterwards, by findDuplicates, over every file's `ids`.
+ */
+export async function processFile(
+  pf: PolicyFiles,
+  prep: Prepared,
+  index: number,
+  text: string | undefined,
+  visit: (secret: LoadedSecret) => void,
+  opts: ProcessOptions = {},
+): Promise<FileOutcome> {
+  if (text === undefined) {
+    const problem: Problem = { file: pf.display[index] as string, line: 1, col: 1, code: 'io', message: 'cannot read the file', hint: 'check that it exists and that rotor may read it' };
+    return { index, problems: [problem], ids: [], valid: 0 };
+  }
+  const { src, top } = prep.early.get(index) ?? parseFile(pf, index, text);
+  prep.early.delete(index);
+  const problems = locateAll(src, top.problems, undefined);
+  const ids: string[] = [];
+  let valid = 0;
+  for (let i = 0; i < top.secrets.length; i++) {
+    const raw = top.secrets[i];
+    const found: RawProblem[] = [];
+    const secret = resolveSecret(src, raw, i, prep.ctx, found);
+    const id = rawSecretId(raw);
+    ids.push(id ?? '');
+    if (opts.resolveRefs) found.push(...(await checkReferences(raw, ['secrets', i], src.file, opts.resolveRefs, opts.refCache ?? new Map())));
+    if (found.length) problems.push(...locateAll(src, found, id));
+    else if (secret) {
+      valid++;
+      visit(secret);
+    }
+  }
+  return { index, problems, ids, valid };
+}
+
+/**
+ * Ids used more than once, in file order: each later use is reported, naming the first. Returns
+ * the problems and the ids involved (none of their secrets is usable).
+ */
+export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[], textOf: (index: number) => string | undefined): { problems: Problem[]; ids: Set<string> } {
+  const first = new Map<string, { file: number; index: number }>();
+  const problems: Problem[] = [];
+  const ids = new Set<string>();
+  const sources = new Map<number, PolicySource>();
+  const source = (f: number) => {
+    let src = sources.get(f);
+    if (!src) {
+      src = parsePolicySource(pf.files[f] as string, pf.display[f] as string, textOf(f) ?? '');
+      sources.set(f, src);
+    }
+    return src;
+  };
+  for (const outcome of outcomes) {
+    outcome.ids.forEach((id, i) => {
+      if (id === '') return;
+      const earlier = first.get(id);
+      if (!earlier) {
+        first.set(id, { file: outcome.index, index: i });
+        return;
+      }
+      ids.add(id);
+      const at = source(earlier.file).locate(['secrets', earlier.index, 'id'], 'value');
+      const src = source(outcome.index);
+      problems.push(...locateAll(src, [{
+        path: ['secrets', i, 'id'],
+        at: 'value',
+        code: 'duplicate-id',
+        message: `secret id \`${id}\` is already used at ${pf.display[earlier.file]}:${at.line}:${at.col}`,
+        hint: 'secret ids must be unique across all policy files; rename one of them',
+      }], id));
+    });
+  }
+  return { problems, ids };
+}
+
+function locateAll(src: PolicySource, raw: readonly RawProblem[], secretId: string | undefined): Problem[] {
+  return raw.map((p) => {
+    const pos = p.pos ?? src.locate(p.path, p.at);
+    return {
+      file: src.display,
+      line: pos.line,
+      col: pos.col,
+      ...(secretId === undefined ? {} : { secretId }),
+      code: p.code,
+      message: p.message,
+      ...(p.hint ? { hint: p.hint } : {}),
+    };
+  });
+}

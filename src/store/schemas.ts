@@ -1,0 +1,44 @@
+// The secret-store backends a policy may name (`store: { backend: ... }`) and their parameters.
+import { z } from 'zod';
+
+export interface StoreKind {
+  readonly backend: string;
+  /** Validates the whole `store:` map, `backend` included; unknown fields are errors. */
+  readonly schema: z.ZodType<Record<string, unknown>>;
+  /** Where the value lives in this backend, from validated params. */
+  location(params: Record<string, unknown>, secretId: string): string;
+}
+
+const localSchema = z.strictObject({
+  backend: z.literal('local'),
+  /** Key in the local store. @defaultValue the secret id */
+  name: z.string().min(1).max(512).optional(),
+});
+
+const awsSchema = z.strictObject({
+  backend: z.literal('aws-secrets-manager'),
+  /** Name or ARN of the secret; rotor stages versions on it as AWSPENDING/AWSCURRENT/AWSPREVIOUS. */
+  secretId: z.string().min(1).max(2048),
+  /** @defaultValue the AWS SDK's region (AWS_REGION) */
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, { error: 'must be an AWS region such as eu-central-1' }).optional(),
+  /** KMS key for new versions. @defaultValue the secret's own key */
+  kmsKeyId: z.string().min(1).optional(),
+});
+
+const KINDS: StoreKind[] = [
+  { backend: 'local', schema: localSchema, location: (p, id) => (typeof p.name === 'string' ? p.name : id) },
+  { backend: 'aws-secrets-manager', schema: awsSchema, location: (p) => String(p.secretId) },
+];
+
+const BY_BACKEND = new Map(KINDS.map((k) => [k.backend, k]));
+
+/** A secret without `store:` lives in the local store (encrypted in the state database). */
+export const DEFAULT_STORE_BACKEND = 'local';
+
+export function storeKind(backend: string): StoreKind | undefined {
+  return BY_BACKEND.get(backend);
+}
+
+export function knownStores(): string[] {
+  return [...BY_BACKEND.keys()];
+}

@@ -1,0 +1,87 @@
+// `rotor plan`: next due times and the risk flags, as a table and as JSON.
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runPlan } from '../../../src/cli/plan.js';
+import { EXIT } from '../../../src/cli/exit-codes.js';
+
+const DIR = fileURLToPath(new URL('../../fixtures/plan/', import.meta.url));
+const AT = new Date('2025-06-02T10:00:00Z');
+
+function sink(): { out: Writable; text: () => string } {
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { out, text: () => text };
+}
+
+interface JsonEntry {
+  id: string;
+  nextDue: string;
+  neverRotated: boolean;
+  flags: Array<{ flag: string; consumer?: string; others?: string[] }>;
+  waves: Array<{ wave: number; consumers: string[] }>;
+}
+
+async function planJson(lookup?: Parameters<typeof runPlan>[0]['lookup']): Promise<JsonEntry[]> {
+  const s = sink();
+  expect(await runPlan({ dir: DIR, at: AT, json: true, out: s.out, ...(lookup ? { lookup } : {}) })).toBe(EXIT.OK);
+  return JSON.parse(s.text()) as JsonEntry[];
+}
+
+describe('rotor plan', () => {
+  it('makes never-rotated secrets due at the next window opening', async () => {
+    const plan = await planJson();
+    expect(plan.map((e) => [e.id, e.nextDue, e.neverRotated])).toEqual([
+      ['shop/db-app', '2025-06-03T02:00:00.000Z', true],
+      ['shop/db-reports', '2025-06-03T02:00:00.000Z', true],
+      ['shop/api-key', '2025-06-03T02:00:00.000Z', true],
+    ]);
+  });
+
+  it('flags single-credential strategies, short grace against a cache, missing owners and same-minute targets', async () => {
+    const flags = Object.fromEntries((await planJson()).map((e) => [e.id, e.flags]));
+    expect(flags['shop/db-app']).toEqual([
+      { flag: 'grace-below-cache-ttl', consumer: 'api', cacheTtl: '1h' },
+      { flag: 'same-target-same-minute', others: ['shop/db-reports'] },
+    ]);
+    expect(flags['shop/db-reports']).toEqual([{ flag: 'no-overlap' }, { flag: 'same-target-same-minute', others: ['shop/db-app'] }]);
+    expect(flags['shop/api-key']).toEqual([{ flag: 'no-owner' }]);
+  });
+
+  it('groups consumers by wave', async () => {
+    const plan = await planJson();
+    expect(plan[0]?.waves).toEqual([{ wave: 1, consumers: ['api'] }, { wave: 2, consumers: ['workers'] }]);
+  });
+
+  it('takes last successes from the injected lookup', async () => {
+    const plan = await planJson(async (ids) => new Map(ids.map((id) => [id, { lastSuccessAt: id === 'shop/db-app' ? new Date('2025-06-01T02:30:00Z') : null }])));
+    expect(plan[0]).toMatchObject({ id: 'shop/db-app', nextDue: '2025-07-01T02:30:00.000Z', neverRotated: false });
+    // Due a month apart now: the shared target is no longer hit twice in one minute.
+    expect(plan[0]?.flags.map((f) => f.flag)).toEqual(['grace-below-cache-ttl']);
+  });
+
+  it('prints an aligned table with every column, then a summary', async () => {
+    const s = sink();
+    await runPlan({ dir: DIR, at: AT, out: s.out });
+    const lines = s.text().split('\n');
+    expect(lines[0]).toMatch(/^ID +CLASS +CADENCE +ROTATOR +NEXT DUE \(UTC\) +GRACE +CONSUMERS +FLAGS$/);
+    const flagsAt = (lines[0] as string).indexOf('FLAGS');
+    expect(lines[1]).toContain('postgres/alternating-users');
+    expect(lines[1]).toContain('never rotated, due 2025-06-03 02:00');
+    expect(lines[1]).toContain('api → workers');
+    expect((lines[1] as string).indexOf('grace-below-cache-ttl(api caches 1h)')).toBe(flagsAt);
+    expect(s.text()).toContain('3 secrets; 2 same-target-same-minute, 1 grace-below-cache-ttl, 1 no-overlap, 1 no-owner');
+  });
+
+  it('refuses to plan invalid policies and exits 2', async () => {
+    const s = sink();
+    const dir = fileURLToPath(new URL('../../fixtures/policies/unknown-rotator/', import.meta.url));
+    expect(await runPlan({ dir, at: AT, out: s.out })).toBe(EXIT.USAGE);
+    expect(s.text()).toContain('unknown rotator `random`');
+  });
+});

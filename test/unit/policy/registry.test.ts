@@ -1,0 +1,52 @@
+// The registries: what each rotator promises, and what unknown names get.
+import { describe, expect, it } from 'vitest';
+import { knownRotators, rotatorEntry, targetKeyOf, rotatorTraits } from '../../../src/rotator/registry.js';
+
+function traits(name: string, params: Record<string, unknown>, id = 'team/s') {
+  const entry = rotatorEntry(name);
+  if (!entry) throw new Error(`no ${name}`);
+  const parsed = entry.paramsSchema.parse(params);
+  return rotatorTraits({ id, rotator: { name, params: parsed } });
+}
+
+const admin = 'env:ADMIN_URL';
+
+describe('the rotator registry', () => {
+  it('knows every built-in rotator', () => {
+    expect(knownRotators()).toEqual(['postgres', 'aws-rds-master', 'random-secret', 'redis-acl', 'command']);
+  });
+
+  it('says postgres alternating users overlap and a single user does not', () => {
+    const target = { host: 'db.internal', database: 'app', admin };
+    expect(traits('postgres', { strategy: 'alternating-users', target: { ...target, users: ['a_a', 'a_b'], group: 'a' } })).toEqual({ overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app' });
+    expect(traits('postgres', { strategy: 'single-user', target: { ...target, user: 'a' } }).overlap).toBe(false);
+  });
+
+  it('says an RDS master password never overlaps', () => {
+    expect(traits('aws-rds-master', { target: { clusterId: 'pay', region: 'eu-central-1' } })).toEqual({ overlap: false, drain: false, targetKey: 'rds://eu-central-1/cluster/pay' });
+  });
+
+  it('needs exactly one of instanceId and clusterId for RDS', () => {
+    expect(rotatorEntry('aws-rds-master')?.paramsSchema.safeParse({ target: { instanceId: 'a', clusterId: 'b' } }).success).toBe(false);
+    expect(rotatorEntry('aws-rds-master')?.paramsSchema.safeParse({ target: {} }).success).toBe(false);
+  });
+
+  it('gives each random secret a target of its own', () => {
+    expect(traits('random-secret', {}, 'a/b')).toEqual({ overlap: true, drain: false, targetKey: 'random-secret://a/b' });
+  });
+
+  it('keys a Redis ACL user by all of its nodes', () => {
+    const t = traits('redis-acl', { target: { user: 'u', nodes: [{ host: 'b' }, { host: 'a', port: 6380 }], admin } });
+    expect(t).toEqual({ overlap: true, drain: true, targetKey: 'redis://a:6380,b:6379/u' });
+  });
+
+  it('takes overlap of the command rotator from its parameters, false unless declared', () => {
+    expect(traits('command', { target: { executable: '/x' } }).overlap).toBe(false);
+    expect(traits('command', { target: { executable: '/x' }, overlap: true }).overlap).toBe(true);
+  });
+
+  it('computes the target key of a resolved secret', () => {
+    const params = rotatorEntry('postgres')?.paramsSchema.parse({ strategy: 'single-user', target: { database: 'app', user: 'a', admin } }) ?? {};
+    expect(targetKeyOf({ id: 's', rotator: { name: 'postgres', params } })).toBe('postgres://(env:ADMIN_URL):5432/app');
+  });
+});
