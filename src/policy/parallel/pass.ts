@@ -46,7 +46,7 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   if (opts.resolveRefs || availableParallelism() < 2) return inOneThread(dir, opts, cwd, entryOf);
   const pf = await findPolicyFiles(dir, cwd);
   // Start the worker before reading, so that it loads its modules (about a second) meanwhile;
-  // it is told to stop if the files turn out to be few.
+  // it is stopped if the files turn out to be few.
   const next = new SharedArrayBuffer(4);
   const worker = pf.files.length >= (opts.parallelFiles ?? 100) ? startWorker({ pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH }) : undefined;
   const texts = await readTexts(pf);
@@ -58,17 +58,21 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   const classFiles = texts.flatMap((text, index) => (text !== undefined && mayDefineClasses(text) ? [index] : []));
   worker.go(classFiles);
   const prep = prepareClasses(pf, classFiles.map((index) => ({ index, text: texts[index] as string })));
+  // Each thread reads the files it claims again (from the page cache): holding all of them here
+  // until the end would add the whole tree to the peak memory.
+  texts.length = 0;
   const counter = new Int32Array(next);
   const outcomes: FileOutcome[] = [];
   const entries = new Map<number, PlanEntry[]>();
-  for (; opts.mainClaims !== false; ) {
+  while (opts.mainClaims !== false) {
     const from = Atomics.add(counter, 0, BATCH);
     if (from >= pf.files.length) break;
     for (let f = from; f < Math.min(from + BATCH, pf.files.length); f++) {
       const list: PlanEntry[] = [];
-      const visit = opts.mode === 'plan' ? (s: LoadedSecret) => void list.push(entryOf(s)) : () => undefined;
-      outcomes.push(await processFile(pf, prep, f, texts[f], visit));
-      texts[f] = undefined;
+      const visit = (s: LoadedSecret) => {
+        if (opts.mode === 'plan') list.push(entryOf(s));
+      };
+      outcomes.push(await processFile(pf, prep, f, readText(pf, f), visit));
       if (list.length) entries.set(f, list);
     }
   }
@@ -88,7 +92,6 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   for (const { index, json } of theirs.entries) entries.set(index, (JSON.parse(json) as PackedEntry[]).map(unpackEntry));
   outcomes.sort((a, b) => a.index - b.index);
 
-  texts.length = 0;
   const duplicates = findDuplicates(pf, outcomes, (f) => readText(pf, f));
   const ordered = [...entries.keys()].sort((a, b) => a - b).flatMap((f) => entries.get(f) as PlanEntry[]);
   return {
