@@ -13,9 +13,17 @@ export const MIN_ENTROPY_BITS = 96;
 const PRINTABLE = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
 
 /** The characters a password may use under `exclude`, in code point order. */
-export function passwordAlphabet(exclude: string): string[] {
-  const excluded = new Set(exclude);
-  return PRINTABLE.filter((c) => !excluded.has(c));
+// Policies repeat a handful of exclusion sets across thousands of secrets: compute each once.
+const alphabets = new Map<string, readonly string[]>();
+
+export function passwordAlphabet(exclude: string): readonly string[] {
+  let alphabet = alphabets.get(exclude);
+  if (!alphabet) {
+    const excluded = new Set(exclude);
+    alphabet = PRINTABLE.filter((c) => !excluded.has(c));
+    if (alphabets.size < 1000) alphabets.set(exclude, alphabet);
+  }
+  return alphabet;
 }
 
 /** Bits of randomness in one password generated under `rules`. */

@@ -1,4 +1,4 @@
-// The embedded demo: a database and the roles the example policies in policies/demo.yaml name,
+// The embedded demo: a database and the roles the example policies in policies/demo/demo.yaml name,
 // so `npm start` on a fresh machine has something real to rotate.
 import pg from 'pg';
 import type { Logger } from '../log.js';
