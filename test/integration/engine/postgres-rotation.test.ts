@@ -14,7 +14,9 @@ import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
+import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
+import { listSteps } from '../../../src/state/runs.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
 
 async function login(db: TestDatabase, user: string | number | undefined, password: string | number | undefined): Promise<true | string> {
@@ -44,7 +46,8 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
     runtime = await startRuntime({
       pool: db.pool, kit, log: silentLogger, stores: { local: store },
-      resolveRef: async () => db.url,
+      // env:DOWN names an admin URL on a port nothing listens on: the target is down.
+      resolveRef: async (ref) => (ref === 'env:DOWN' ? `postgres://admin:x@127.0.0.1:${await freePort()}/down` : db.url),
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
     });
@@ -92,5 +95,26 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     expect(next.username).toBe(old.username);
     expect(await login(db, old.username, old.password)).toBe('28P01');
     expect(await login(db, next.username, next.password)).toBe(true);
+  });
+
+  it('a target that is down: needs-attention after the configured attempts, and the old credential still works', async () => {
+    const working = secretFixture(`pg/down-${backend}`, {
+      graceMs: 100,
+      retry: { attempts: 3, backoffMs: 20, maxBackoffMs: 50 },
+      rotator: { name: 'postgres', params: { strategy: 'single-user', target: { ...target(), user: `${p}_single` } } },
+    });
+    const sync = (s: typeof working) => syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await sync(working);
+    expect((await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: working.id, trigger: 'manual', actor: 'test' })).id)).state).toBe('done');
+    const old = (await store.get(working.id, 'CURRENT'))!;
+    const freeTargetPort = await freePort();
+    await sync({ ...working, hash: 'down', rotator: { name: 'postgres', params: { strategy: 'single-user', target: { ...target(), port: freeTargetPort, admin: 'env:DOWN', user: `${p}_single` } } } });
+    const run = await requestRotation(db.pool, kit, { secretId: working.id, trigger: 'manual', actor: 'test' });
+    const ended = await waitForRunEnd(db.pool, run.id, 30_000);
+    expect(ended.state).toBe('needs-attention');
+    expect(ended.error).toMatch(/create failed after 3 attempts/);
+    expect((await listSteps(db.pool, run.id)).filter((s) => s.step === 'create').map((s) => s.status)).toEqual(['failed', 'failed', 'failed']);
+    expect((await store.get(working.id, 'CURRENT'))!.versionId).toBe(old.versionId);
+    expect(await login(db, old.value.username, old.value.password)).toBe(true);
   });
 });
