@@ -67,6 +67,20 @@ export async function openState(opts: { startEmbedded?: boolean; migrate?: boole
   };
 }
 
+/**
+ * The state database when one is configured (ROTOR_DATABASE_URL, or a running embedded rotor),
+ * else undefined: read-only commands such as `plan` work with or without one.
+ */
+export async function openStateIfConfigured(): Promise<StateHandle | undefined> {
+  const config = loadConfig();
+  if (config.ROTOR_DATABASE_URL) return openState();
+  try {
+    return await openState();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function openQueue(state: StateHandle): Promise<QueueKit> {
   const redis = state.config.ROTOR_REDIS_URL;
   return createQueueKit(redis ? { kind: 'redis', url: redis } : { kind: 'postgres', url: state.url }, state.log);

@@ -2,6 +2,9 @@
 // an aligned table or JSON. Rows stream out in large chunks, so 100k secrets print quickly.
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import type pg from 'pg';
+import { computeSyncDiff, type SyncDiff } from '../state/secrets.js';
+import { openStateIfConfigured } from './context.js';
 import { DateTime } from 'luxon';
 import { InvalidInputError } from '../errors.js';
 import { formatProblem, summarizeProblems } from '../policy/format.js';
@@ -31,13 +34,43 @@ export function register(program: Command): void {
     .option('--at <time>', 'plan as of this ISO 8601 time (UTC unless it has an offset)')
     .option('--json', 'print the plan as a JSON array')
     .action(async (dir: string | undefined, opts: { at?: string; json?: boolean }) => {
-      process.exitCode = await runPlan({
-        dir: dir ?? defaultPolicyDir(),
-        ...(opts.at === undefined ? {} : { at: parseAt(opts.at) }),
-        json: opts.json,
-        out: process.stdout,
-      });
+      const policyDir = dir ?? defaultPolicyDir();
+      const at = opts.at === undefined ? undefined : parseAt(opts.at);
+      // With a state database: next due from the real last successes, and what a sync would change.
+      const state = await openStateIfConfigured();
+      try {
+        process.exitCode = await runPlan({
+          dir: policyDir,
+          ...(at === undefined ? {} : { at }),
+          json: opts.json,
+          out: process.stdout,
+          ...(state ? { lookup: (ids: readonly string[]) => lastSuccessLookup(state.pool, ids) } : {}),
+        });
+        if (state && process.exitCode === EXIT.OK && !opts.json) {
+          const diff = await computeSyncDiff(state.pool, (await loadPolicies(policyDir)).secrets);
+          process.stdout.write(`\n${describeSyncDiff(diff)}\n`);
+        }
+      } finally {
+        await state?.close();
+      }
     });
+}
+
+async function lastSuccessLookup(pool: pg.Pool, ids: readonly string[]): Promise<Map<string, { lastSuccessAt: Date | null }>> {
+  const r = await pool.query<{ id: string; last: Date | null }>('select id, last_success_at as last from secrets where id = any($1::text[])', [ids]);
+  return new Map(r.rows.map((row) => [row.id, { lastSuccessAt: row.last }]));
+}
+
+/** One paragraph: what `rotor start` would change in the state database. */
+export function describeSyncDiff(diff: SyncDiff): string {
+  const list = (ids: string[]) => (ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', '));
+  const parts = [
+    diff.added.length ? `add ${diff.added.length} (${list(diff.added)})` : '',
+    diff.changed.length ? `change ${diff.changed.length} (${list(diff.changed)})` : '',
+    diff.restored.length ? `restore ${diff.restored.length} (${list(diff.restored)})` : '',
+    diff.retired.length ? `retire ${diff.retired.length} (${list(diff.retired)})` : '',
+  ].filter(Boolean);
+  return parts.length ? `a sync would ${parts.join('; ')}; ${diff.unchanged} unchanged` : `the state database matches these policies (${diff.unchanged} secrets)`;
 }
 
 function parseAt(text: string): Date {

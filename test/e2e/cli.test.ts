@@ -1,7 +1,7 @@
 // The rotor executable end to end: `rotor start` on a real state database, `rotor rotate
 // --emergency --wait` from another process, status/history/audit/secret get, and exit codes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -142,5 +142,18 @@ secrets:
     // The scheduled first rotation, the emergency one, and the inserted one: the refused requests added none.
     const runs = await db.pool.query('select count(*)::int as n from runs');
     expect(runs.rows[0].n).toBe(3);
+  });
+
+  it('plans against the state database: next due from the last success, and what a sync would change', async () => {
+    const same = await rotor(['plan', dir], env);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toContain('the state database matches these policies (1 secrets)');
+    const other = join(dir, 'other');
+    await mkdir(other);
+    const text = (await readFile(join(dir, 'app.yaml'), 'utf8')).replace('cli/app-db', 'cli/new-db');
+    await writeFile(join(other, 'app.yaml'), text);
+    const changed = await rotor(['plan', other], env);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain('a sync would add 1 (cli/new-db); retire 1 (cli/app-db); 0 unchanged');
   });
 });
