@@ -17,6 +17,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'rotators/**/*.int.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
+          // Records the secret values each file tracked for the end-of-run Redis leak scan.
+          setupFiles: ['test/helpers/leak-record.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

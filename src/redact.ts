@@ -65,3 +65,8 @@ export function redactError(err: Error): Error {
   }
   return copy;
 }
+
+/** Every value tracked now: what leak scans (tests, self-checks) look for. */
+export function trackedSecrets(): string[] {
+  return [...tracked];
+}

@@ -1,6 +1,8 @@
 // Databases for integration tests: each test file gets its own on the run's private PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { trackedSecrets } from '../../src/redact.js';
+import { findLeaksInDatabase } from './leak-scan.js';
 import { inject } from 'vitest';
 import './provided.js';
 import { waitFor } from './wait.js';
@@ -57,6 +59,8 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     name, host: server.host, port: server.port, user: server.user, password: server.password, url, pool,
     drop() {
       dropped ??= (async () => {
+        // Invariant 4: before the database goes, no tracked secret value may sit in any table.
+        const leaks = await findLeaksInDatabase(pool, trackedSecrets()).catch(() => []);
         await pool.end().catch(() => undefined);
         await asSuperuser(server, async (c) => {
           // pool.end() resolves before the server has seen its sessions go. Forcing the drop in that
@@ -66,6 +70,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
           // WITH (FORCE) ends what is left: sessions the test leaked (workers, LISTEN clients).
           await c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
         });
+        if (leaks.length) throw new Error(`secret values were found in ${name}, in tables: ${leaks.join(', ')}`);
       })();
       return dropped;
     },

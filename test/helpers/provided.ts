@@ -18,5 +18,7 @@ declare module 'vitest' {
   interface ProvidedContext {
     rotorTestPostgres: PostgresFacts;
     rotorTestRedis: RedisFacts;
+    /** Where test files leave the secret values they tracked, for the end-of-run Redis scan. */
+    rotorTestLeakDir: string;
   }
 }
