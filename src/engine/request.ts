@@ -2,17 +2,10 @@
 import type pg from 'pg';
 import type { QueueKit } from '../queue/backend.js';
 import { EMERGENCY_QUEUE, RUNS_QUEUE, RUN_JOB_OPTIONS } from '../queue/names.js';
-import { createRun, type RunRow, type RunTrigger } from '../state/runs.js';
+import { createRun, type NewRun, type RunRow } from '../state/runs.js';
 
-export interface RotationRequest {
-  secretId: string;
-  trigger: RunTrigger;
-  actor: string;
-  reason?: string | null;
-  force?: boolean;
-  /** Routine runs may be staggered; emergencies never are. */
-  notBefore?: Date | null;
-}
+/** Who asks for which secret, why; routine runs may be staggered (notBefore), emergencies never are. */
+export type RotationRequest = NewRun;
 
 /** Creates the run (or throws AlreadyInProgressError) and enqueues its job, which carries only the run id. */
 export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: RotationRequest): Promise<RunRow> {

@@ -1,7 +1,6 @@
 // Full runs with the real PostgreSQL rotator, both strategies, both queue backends, checked the way
 // an application would: by logging in with a real client.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
@@ -12,23 +11,13 @@ import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
+import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 import { listSteps } from '../../../src/state/runs.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
-
-async function login(db: TestDatabase, user: string | number | undefined, password: string | number | undefined): Promise<true | string> {
-  const c = new pg.Client({ host: db.host, port: db.port, database: db.name, user: String(user), password: String(password) });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code ?? 'error';
-  }
-}
 
 describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s queue backend', (backend) => {
   let db: TestDatabase;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repairSecret } from '../../../src/engine/repair.js';
 import { requestRotation } from '../../../src/engine/request.js';
@@ -13,19 +12,9 @@ import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
+import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
-
-async function login(db: TestDatabase, v: Record<string, string | number>): Promise<true | string> {
-  const c = new pg.Client({ host: db.host, port: db.port, database: db.name, user: String(v.username), password: String(v.password) });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code ?? 'error';
-  }
-}
 
 describe('rotor repair', () => {
   let db: TestDatabase;
@@ -66,18 +55,18 @@ describe('rotor repair', () => {
     const dangling = await rotator.generate(ctx, current.value);
     await store.putPending(secret.id, 'lost-run-1', dangling);
     await rotator.apply(ctx, dangling, current.value);
-    expect(await login(db, dangling)).toBe(true);
+    expect(await login(db, dangling.username, dangling.password)).toBe(true);
 
     const blocked = await rotate();
     expect(blocked).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
     expect(blocked.error).toContain('rotor repair repair/db');
-    expect(await login(db, current.value)).toBe(true);
+    expect(await login(db, current.value.username, current.value.password)).toBe(true);
 
     const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
     expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-run-1' });
     expect(await store.get(secret.id, 'PENDING')).toBeNull();
-    expect(await login(db, dangling)).toBe('28P01');
-    expect(await login(db, current.value)).toBe(true);
+    expect(await login(db, dangling.username, dangling.password)).toBe('28P01');
+    expect(await login(db, current.value.username, current.value.password)).toBe(true);
     expect((await listAudit(db.pool, { secretId: secret.id })).some((a) => a.action === 'repair.pending-cleared' && a.actor === 'cli:alice')).toBe(true);
     expect(await repairSecret(deps, secret.id, 'cli:alice')).toMatchObject({ repaired: false });
 

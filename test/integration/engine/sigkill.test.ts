@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
@@ -12,6 +11,7 @@ import { migrate } from '../../../src/state/migrate.js';
 import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local.js';
+import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
@@ -44,17 +44,6 @@ async function kill(w: WorkerHandle): Promise<void> {
   const exited = new Promise((r) => w.child.once('exit', r));
   w.child.kill('SIGKILL');
   await exited;
-}
-
-async function login(db: TestDatabase, username: string, password: string): Promise<true | string> {
-  const c = new pg.Client({ host: db.host, port: db.port, database: db.name, user: username, password });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code ?? 'error';
-  }
 }
 
 describe('a worker killed with SIGKILL', () => {
