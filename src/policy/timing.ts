@@ -6,7 +6,7 @@ import { describeSchedule, parseCadence, shortestCadenceMs } from './cadence.js'
 import { DEFAULTS } from './defaults.js';
 import type { RawProblem } from './issues.js';
 import type { RawClass } from './schema.js';
-import type { DrainPolicy, RetryPolicy, RotationWindow, Schedule } from './types.js';
+import type { DrainPolicy, ResolvedSecret, RetryPolicy, RotationWindow, Schedule } from './types.js';
 import type { PathSegment } from './yaml/source.js';
 import { parseWindow } from './window.js';
 
@@ -24,16 +24,10 @@ export interface TimingLayer {
   confirmTimeoutMs?: number;
 }
 
-export interface Timing {
-  schedule: Schedule;
-  graceMs: number;
-  emergencyGraceMs: number;
-  jitterMs: number;
-  window: RotationWindow | undefined;
-  retry: RetryPolicy;
-  drain: DrainPolicy;
+/** A secret's timing fields, plus the consumers' default confirmation timeout. */
+export type Timing = Pick<ResolvedSecret, 'schedule' | 'graceMs' | 'emergencyGraceMs' | 'jitterMs' | 'window' | 'retry' | 'drain'> & {
   confirmTimeoutMs: number;
-}
+};
 
 /** Durations the schema already checked; one that failed is left out (already reported). */
 function ms(text: string | undefined): number | undefined {
