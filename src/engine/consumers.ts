@@ -32,7 +32,7 @@ export function noticeFor(rc: RunContext, versionId: string, revokeAfter: Date):
   };
 }
 
-function consumerCtx(rc: RunContext, c: ResolvedConsumer): ConsumerContext<unknown> {
+export function consumerCtx(rc: RunContext, c: ResolvedConsumer): ConsumerContext<unknown> {
   return {
     params: c.params,
     resolveRef: (ref) => rc.deps.resolveRef(ref, rc.secret),

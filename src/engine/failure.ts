@@ -2,7 +2,7 @@
 // run rolls back (old credential current again, consumers told again, new credential revoked).
 // The old credential is never revoked on either path.
 import type { RunContext } from './run-context.js';
-import { noticeFor, wavesOf } from './consumers.js';
+import { consumerCtx, noticeFor, wavesOf } from './consumers.js';
 
 /** Undoes create: the new credential stops working on the target and leaves the store. */
 export async function discard(rc: RunContext): Promise<void> {
@@ -25,11 +25,7 @@ export async function rollback(rc: RunContext): Promise<void> {
   for (const wave of wavesOf(rc.secret)) {
     for (const c of wave.consumers) {
       const impl = rc.deps.consumer(c.type);
-      await impl.notify(
-        { params: c.params, resolveRef: (ref) => rc.deps.resolveRef(ref, rc.secret), log: rotatorCtx.log, signal: rotatorCtx.signal },
-        notice,
-        impl.carriesValue ? old : undefined,
-      );
+      await impl.notify(consumerCtx(rc, c), notice, impl.carriesValue ? old : undefined);
     }
   }
   // Consumers were told first: revoking the new credential before they switch back would be an outage.

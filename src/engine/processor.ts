@@ -139,10 +139,7 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
     return 'ended';
   }
   if (permanent || exhausted) {
-    // The hint travels with the reason: it is what the operator reading `rotor status` needs next.
-    const rawHint = (err as Error & { hint?: unknown }).hint;
-    const hint = typeof rawHint === 'string' ? ` (${rawHint})` : '';
-    const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${err.message}${hint}`;
+    const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${reasonWithHint(err)}`;
     const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
     await updateRun(deps.pool, run.id, { step: failureStep, stepAttempt: 0, error: why });
     await appendAudit(deps.pool, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });
@@ -169,9 +166,14 @@ async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back'
   });
 }
 
-async function cannotRun(deps: EngineDeps, run: RunRow, err: Error): Promise<void> {
+/** The message with its hint: what the operator reading `rotor status` needs next travels with the reason. */
+function reasonWithHint(err: Error): string {
   const hint = (err as Error & { hint?: unknown }).hint;
-  const why = `cannot run: ${err.message}${typeof hint === 'string' ? ` (${hint})` : ''}`;
+  return typeof hint === 'string' ? `${err.message} (${hint})` : err.message;
+}
+
+async function cannotRun(deps: EngineDeps, run: RunRow, err: Error): Promise<void> {
+  const why = `cannot run: ${reasonWithHint(err)}`;
   const touched = run.step !== 'create' || run.stepAttempt > 0;
   deps.log.error({ secretId: run.secretId, runId: run.id, err: why }, 'run cannot proceed');
   await updateRun(deps.pool, run.id, {
