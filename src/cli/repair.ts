@@ -1,10 +1,10 @@
 // rotor repair <id>: clears what an unfinished rotation left behind (see engine/repair.ts).
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { repairSecret } from '../engine/repair.js';
-import { InvalidInputError, PermanentError } from '../errors.js';
+import { PermanentError } from '../errors.js';
 import { getSecret } from '../state/secrets.js';
 import { loadRotators, rotatorFor } from '../rotator/implementations.js';
+import { cliActor, confirmByTypingId } from './confirm.js';
 import { openLocalStore, openState, out, secretRefResolver } from './context.js';
 
 export function register(program: Command): void {
@@ -18,7 +18,13 @@ export function register(program: Command): void {
       try {
         const row = await getSecret(state.pool, secretId);
         if (row) await loadRotators([row.policy.rotator.name]);
-        if (!opts.yes) await confirm(secretId);
+        if (!opts.yes) {
+          await confirmByTypingId(secretId, {
+            action: `Clear the PENDING version of ${secretId}?`,
+            noTerminal: 'repair without a terminal needs --yes',
+            hint: `rotor repair ${secretId} --yes`,
+          });
+        }
         const { store } = await openLocalStore(state);
         const result = await repairSecret(
           {
@@ -31,19 +37,11 @@ export function register(program: Command): void {
             resolveRef: secretRefResolver(),
           },
           secretId,
-          opts.actor ?? `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`,
+          cliActor(opts.actor),
         );
         out(result.repaired ? `cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched` : `${secretId}: ${result.reason}`);
       } finally {
         await state.close();
       }
     });
-}
-
-async function confirm(secretId: string): Promise<void> {
-  if (!process.stdin.isTTY) throw new InvalidInputError('repair without a terminal needs --yes', { hint: `rotor repair ${secretId} --yes` });
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`Clear the PENDING version of ${secretId}? Type the secret id to confirm: `);
-  rl.close();
-  if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
 }

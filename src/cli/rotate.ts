@@ -1,12 +1,12 @@
 // rotor rotate <id> [--emergency]: starts a run now. Emergencies jump the routine queue, ignore the
 // rotation window, use the class's emergency grace, and need a reason and a confirmation.
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { requestRotation } from '../engine/request.js';
 import { InvalidInputError, NotFoundError, RunFailedError } from '../errors.js';
 import { getRun, listSteps, type RunRow } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
+import { cliActor, confirmByTypingId } from './confirm.js';
 import { openQueue, openState, out } from './context.js';
 
 interface RotateOptions {
@@ -47,7 +47,7 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
     if (opts.emergency) await confirmEmergency(secretId, opts);
     const kit = await openQueue(state);
     try {
-      const actor = opts.actor ?? `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+      const actor = cliActor(opts.actor);
       const run = await requestRotation(state.pool, kit, {
         secretId,
         trigger: opts.emergency ? 'emergency' : 'manual',
@@ -73,13 +73,11 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
 
 async function confirmEmergency(secretId: string, opts: RotateOptions): Promise<void> {
   if (opts.yes) return;
-  if (!process.stdin.isTTY) {
-    throw new InvalidInputError('an emergency rotation without a terminal needs --yes', { hint: 'add --yes to confirm in scripts' });
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`Emergency rotation of ${secretId}. Type the secret id to confirm: `);
-  rl.close();
-  if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
+  await confirmByTypingId(secretId, {
+    action: `Emergency rotation of ${secretId}`,
+    noTerminal: 'an emergency rotation without a terminal needs --yes',
+    hint: 'add --yes to confirm in scripts',
+  });
 }
 
 /** Prints each step as it is recorded, until the run ends. */
