@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { listAudit } from '../state/audit.js';
-import { activeRun, listRuns, listSteps } from '../state/runs.js';
+import { activeRun, listRuns, listSteps, runConsumers, type RunRow } from '../state/runs.js';
 import { getSecret, listSecrets, type SecretRow } from '../state/secrets.js';
 import { openState, out } from './context.js';
 
@@ -15,6 +15,17 @@ function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
+
+/** `+1.2s` after a reference time, or `-` when either is missing. */
+function after(ms: number | null): string {
+  return ms === null ? '-' : `+${(ms / 1000).toFixed(1)}s`;
+}
+
+/** How stale the run left things: when the old credential was last seen in use, after promote. */
+function oldCredentialUse(r: RunRow): { lastSeenAt: Date | null; lastSeenAfterPromoteMs: number | null; sessionsAtLastCheck: number | null } {
+  const ms = r.oldLastSeenAt && r.promotedAt ? r.oldLastSeenAt.getTime() - r.promotedAt.getTime() : null;
+  return { lastSeenAt: r.oldLastSeenAt, lastSeenAfterPromoteMs: ms, sessionsAtLastCheck: r.oldSessionsSeen };
+}
 
 export function register(program: Command): void {
   program
@@ -34,7 +45,15 @@ export function register(program: Command): void {
             id: s.id, status: statusOf(s, !!active, now), rotator: s.policy.rotator.name, class: s.policy.className ?? null,
             owner: s.policy.owner ?? null, lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt, overdueSince: s.overdueSince,
             activeRun: active ? { id: active.id, step: active.step, state: active.state } : null,
-            lastRun: last ? { id: last.id, state: last.state, outcome: last.outcome, error: last.error } : null,
+            lastRun: last
+              ? {
+                  id: last.id, state: last.state, outcome: last.outcome, error: last.error,
+                  consumers: (await runConsumers(state.pool, last.id)).map((c) => ({
+                    name: c.consumer, wave: c.wave, confirmedAfterPromoteMs: c.confirmedAfterMs, lastError: c.lastError,
+                  })),
+                  oldCredential: oldCredentialUse(last),
+                }
+              : null,
           };
           if (opts.json) return out(JSON.stringify(view, null, 2));
           for (const [k, v] of Object.entries(view)) out(`${k.padEnd(14)} ${v instanceof Date ? iso(v) : typeof v === 'object' && v ? JSON.stringify(v) : String(v ?? '-')}`);
@@ -64,12 +83,28 @@ export function register(program: Command): void {
       try {
         if (!(await getSecret(state.pool, secretId))) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
         const runs = await listRuns(state.pool, secretId, Number(opts.limit) || 10);
-        const withSteps = await Promise.all(runs.map(async (r) => ({ ...r, steps: await listSteps(state.pool, r.id) })));
+        const withSteps = await Promise.all(
+          runs.map(async (r) => ({
+            ...r,
+            steps: await listSteps(state.pool, r.id),
+            consumers: await runConsumers(state.pool, r.id),
+            oldCredential: oldCredentialUse(r),
+          })),
+        );
         if (opts.json) return out(JSON.stringify(withSteps, null, 2));
         for (const r of withSteps) {
           out(`${iso(r.createdAt)}  run ${r.id}  ${r.trigger}  ${r.state}${r.outcome ? ` (${r.outcome})` : ''}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`);
           if (r.error) out(`    error: ${r.error}`);
           for (const s of r.steps) out(`    ${iso(s.startedAt)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status}${s.error ? `: ${s.error}` : ''}`);
+          for (const c of r.consumers) {
+            const what = c.confirmedAt ? `confirmed ${after(c.confirmedAfterMs)} after promote` : c.notifiedAt ? 'notified, not confirmed' : 'not notified';
+            out(`    consumer ${c.consumer} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}`);
+          }
+          if (r.oldCredential.lastSeenAt) {
+            out(`    old credential last seen in use ${after(r.oldCredential.lastSeenAfterPromoteMs)} after promote`);
+          } else if (r.oldCredential.sessionsAtLastCheck !== null) {
+            out('    old credential not seen in use after promote');
+          }
         }
       } finally {
         await state.close();

@@ -1,9 +1,9 @@
 // The body of each step. Each is idempotent: a worker killed at any instant is replaced by another
 // that runs the same step again and converges to the same end.
 import { PermanentError } from '../errors.js';
-import { trackSecret } from '../redact.js';
+import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
-import { updateRun, type RunPatch } from '../state/runs.js';
+import { recordOldInUse, updateRun, type RunPatch } from '../state/runs.js';
 import { confirmWave, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
 import type { RunContext } from './run-context.js';
 import type { Step } from './steps.js';
@@ -75,11 +75,38 @@ const distribute: Handler = async (rc) => {
   return next();
 };
 
+/** How many times the old credential's use is sampled during grace (for staleness figures). */
+const GRACE_SAMPLES = 5;
+
 const grace: Handler = async (rc) => {
   const until = rc.run.graceUntil;
-  if (until && until.getTime() > rc.deps.now().getTime()) return { kind: 'wait', until, detail: { graceUntil: until } };
+  const now = rc.deps.now().getTime();
+  const sessions = await sampleOldInUse(rc);
+  if (until && until.getTime() > now) {
+    // Wake a few times during grace to see when consumers let go of the old credential.
+    const span = until.getTime() - (rc.run.promotedAt ?? until).getTime();
+    const step = sessions === null ? Infinity : Math.max(rc.deps.pollMs, span / GRACE_SAMPLES);
+    return { kind: 'wait', until: new Date(Math.min(until.getTime(), now + step)), detail: { graceUntil: until, oldSessions: sessions } };
+  }
   return next();
 };
+
+/**
+ * Best effort during grace: how many sessions still use the old credential, recorded on the run.
+ * Null when the rotator cannot tell. A failing check only costs a sample, never the run.
+ */
+async function sampleOldInUse(rc: RunContext): Promise<number | null> {
+  const { rotator, rotatorCtx, run } = rc;
+  if (!run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params).drain) return null;
+  try {
+    const sessions = await rotator.inUse(rotatorCtx, await rc.value(run.oldVersion));
+    await recordOldInUse(rc.deps.pool, run.id, sessions, rc.deps.now());
+    return sessions;
+  } catch (err) {
+    rotatorCtx.log.warn({ err: redactError(err as Error).message }, 'could not sample the old credential\'s sessions');
+    return null;
+  }
+}
 
 const verifyConsumers: Handler = async (rc) => {
   const { rotator, rotatorCtx, secret } = rc;
@@ -90,6 +117,7 @@ const verifyConsumers: Handler = async (rc) => {
 
   const old = await rc.value(rc.run.oldVersion);
   const sessions = await rotator.inUse(rotatorCtx, old);
+  await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
   if (sessions === 0 || rc.run.force) return next(undefined, { oldSessions: sessions });
   switch (secret.drain.mode) {
     case 'terminate': {

@@ -33,13 +33,18 @@ export interface RunRow {
   startedAt: Date | null;
   updatedAt: Date;
   finishedAt: Date | null;
+  /** When the rotator's in-use check last found the old credential in use after promote. */
+  oldLastSeenAt: Date | null;
+  /** How many sessions of the old credential that check found. */
+  oldSessionsSeen: number | null;
 }
 
 const RUN_COLUMNS = `id, secret_id as "secretId", trigger, actor, reason, force, state, step,
   step_attempt as "stepAttempt", total_attempts as "totalAttempts", old_version as "oldVersion",
   new_version as "newVersion", not_before as "notBefore", promoted_at as "promotedAt",
   grace_until as "graceUntil", wait_until as "waitUntil", outcome, error, created_at as "createdAt",
-  started_at as "startedAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
+  started_at as "startedAt", updated_at as "updatedAt", finished_at as "finishedAt",
+  old_last_seen_at as "oldLastSeenAt", old_sessions_seen as "oldSessionsSeen"`;
 
 export interface NewRun {
   secretId: string;
@@ -106,6 +111,41 @@ export async function listRuns(db: Queryable, secretId: string, limit = 50): Pro
   const r = await db.query<RunRow>(
     `select ${RUN_COLUMNS} from runs where secret_id = $1 order by created_at desc limit $2`,
     [secretId, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Records one sample of the old credential's use: its session count, and the time when non-zero.
+ * Called during grace and drain; the last sample with sessions is when it was last seen in use.
+ */
+export async function recordOldInUse(db: Queryable, runId: string, sessions: number, at: Date): Promise<void> {
+  await db.query(
+    `update runs set old_sessions_seen = $2,
+       old_last_seen_at = case when $2 > 0 then greatest(old_last_seen_at, $3) else old_last_seen_at end
+     where id = $1`,
+    [runId, sessions, at],
+  );
+}
+
+/** One consumer's part in a run: when it was told, when it confirmed, and how long after promote. */
+export interface ConsumerStaleness {
+  consumer: string;
+  wave: number;
+  notifiedAt: Date | null;
+  confirmedAt: Date | null;
+  /** confirmed_at - promoted_at in milliseconds; null while unconfirmed. */
+  confirmedAfterMs: number | null;
+  lastError: string | null;
+}
+
+export async function runConsumers(db: Queryable, runId: string): Promise<ConsumerStaleness[]> {
+  const r = await db.query<ConsumerStaleness>(
+    `select c.consumer, c.wave, c.notified_at as "notifiedAt", c.confirmed_at as "confirmedAt",
+       (extract(epoch from (c.confirmed_at - r.promoted_at)) * 1000)::float8 as "confirmedAfterMs",
+       c.last_error as "lastError"
+     from run_consumers c join runs r on r.id = c.run_id where c.run_id = $1 order by c.wave, c.consumer`,
+    [runId],
   );
   return r.rows;
 }

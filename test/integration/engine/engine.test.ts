@@ -12,7 +12,8 @@ import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { listAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { listRuns, listSteps } from '../../../src/state/runs.js';
+import { listRuns, listSteps, runConsumers } from '../../../src/state/runs.js';
+import { waitFor } from '../../helpers/wait.js';
 import { getSecret, syncSecrets } from '../../../src/state/secrets.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
@@ -37,6 +38,28 @@ function recordingConsumer(log: Array<{ name: string; version: string; at: numbe
   };
 }
 
+/** Confirms only `delayMs` after it was notified, recording when it first confirmed. */
+function slowConsumer(delayMs: number, confirmedAt: Map<string, number>): Consumer<{ name?: string }> {
+  const told = new Map<string, { version: string; at: number }>();
+  return {
+    type: 'slow',
+    carriesValue: false,
+    async notify(ctx, notice) {
+      told.set(ctx.params.name ?? 'anon', { version: notice.versionId, at: Date.now() });
+    },
+    async confirm(ctx) {
+      const name = ctx.params.name ?? 'anon';
+      const t = told.get(name);
+      if (!t || Date.now() - t.at < delayMs) return null;
+      if (!confirmedAt.has(name)) confirmedAt.set(name, Date.now());
+      return t.version;
+    },
+  };
+}
+
+/** Consecutive repeats collapsed: the order of distinct effects. */
+const effects = (calls: string[]) => calls.filter((c, i) => c !== calls[i - 1]);
+
 describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backend', (backend) => {
   let db: TestDatabase;
   let kit: QueueKit;
@@ -44,6 +67,7 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
   let target: MemoryTarget;
   let dir: string;
   const notices: Array<{ name: string; version: string; at: number }> = [];
+  const slowConfirmedAt = new Map<string, number>();
 
   async function sync(...secrets: ResolvedSecret[]) {
     await syncSecrets(db.pool, secrets, { actor: 'test', targetKeyOf: () => 'memory://target', nextDueOf: () => new Date(Date.now() + 86_400_000) });
@@ -64,7 +88,11 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
       log: silentLogger,
       stores: { local: createLocalStore({ pool: db.pool, key: randomBytes(32) }) },
       rotators: { memory: memoryRotator(target) },
-      consumers: { recording: recordingConsumer(notices), stubborn: recordingConsumer(notices, true) },
+      consumers: {
+        recording: recordingConsumer(notices),
+        stubborn: recordingConsumer(notices, true),
+        slow: slowConsumer(250, slowConfirmedAt),
+      },
       resolveRef: async () => '',
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
@@ -106,7 +134,8 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     expect(target.works(v2.value)).toBe(true);
     expect(target.works(v1.value)).toBe(false);
     // The order of effects is the safety argument.
-    expect(target.calls).toEqual(['generate', 'apply', 'verify', 'inUse', 'revoke']);
+    // (inUse is also sampled during grace, hence the collapsed repeats.)
+    expect(effects(target.calls)).toEqual(['generate', 'apply', 'verify', 'inUse', 'revoke']);
     const steps = (await listSteps(db.pool, run.id)).filter((s) => s.status === 'succeeded').map((s) => s.step);
     expect(steps).toEqual(['create', 'verify-new', 'promote', 'distribute', 'grace', 'verify-consumers', 'revoke', 'finish']);
     // Grace was waited: revoke came at least graceMs after promote.
@@ -117,6 +146,40 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     const actions = (await listAudit(db.pool, { runId: run.id })).map((a) => a.action).reverse();
     expect(actions[0]).toBe('run.requested');
     expect(actions.at(-1)).toBe('run.done');
+  });
+
+  it('tells consumers wave by wave, and records how stale each one and the old credential were', async () => {
+    const secret = secretFixture(`app/waves-${backend}`, {
+      graceMs: 700,
+      consumers: [
+        { name: `first-${backend}`, type: 'slow', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { name: `first-${backend}` } },
+        { name: `second-${backend}`, type: 'recording', wave: 2, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { name: `second-${backend}` } },
+      ],
+    });
+    await sync({ ...secret, consumers: [], hash: 'bootstrap' });
+    await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const old = (await runtime.deps.store('local').get(secret.id, 'CURRENT'))!;
+    await sync(secret);
+    // A client keeps a session on the old credential until shortly after wave 2 is told.
+    target.sessions.set(String(old.value.username), 1);
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    await waitFor(() => notices.some((n) => n.name === `second-${backend}`), { message: 'wave 2 notified' });
+    setTimeout(() => target.sessions.set(String(old.value.username), 0), 150);
+    const ended = await waitForRunEnd(db.pool, run.id);
+    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
+
+    // Wave 2 was told only after wave 1 confirmed, which took at least its 250 ms.
+    const firstConfirmed = slowConfirmedAt.get(`first-${backend}`)!;
+    const secondNotified = notices.find((n) => n.name === `second-${backend}` && n.version === ended.newVersion)!.at;
+    expect(secondNotified).toBeGreaterThanOrEqual(firstConfirmed);
+    const consumers = await runConsumers(db.pool, run.id);
+    expect(consumers.map((c) => [c.consumer, c.wave])).toEqual([[`first-${backend}`, 1], [`second-${backend}`, 2]]);
+    expect(consumers[0]!.confirmedAfterMs).toBeGreaterThanOrEqual(240);
+    expect(consumers[1]!.notifiedAt!.getTime()).toBeGreaterThanOrEqual(consumers[0]!.confirmedAt!.getTime());
+    // The old credential was seen in use after promote, and no longer when revoke was decided.
+    expect(ended.oldLastSeenAt!.getTime()).toBeGreaterThanOrEqual(ended.promotedAt!.getTime());
+    expect(ended.oldSessionsSeen).toBe(0);
+    target.sessions.clear();
   });
 
   it('answers 50 concurrent rotate requests for one secret with exactly one run', async () => {

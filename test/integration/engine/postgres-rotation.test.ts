@@ -29,7 +29,7 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
   beforeAll(async () => {
     db = await createTestDatabase(`pgrot_${backend}`);
     await migrate(db.pool);
-    await db.pool.query(`create role ${p}_app nologin; create role ${p}_a login in role ${p}_app; create role ${p}_b login in role ${p}_app; create role ${p}_single login`);
+    await db.pool.query(`create role ${p}_app nologin; create role ${p}_a login in role ${p}_app; create role ${p}_b login in role ${p}_app; create role ${p}_single login; create role ${p}_c login in role ${p}_app; create role ${p}_d login in role ${p}_app`);
     kit = await createQueueKit(backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('pgrot') } : { kind: 'postgres', url: db.url }, silentLogger);
     await loadRotators(['postgres']);
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
@@ -39,13 +39,15 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
       resolveRef: async (ref) => (ref === 'env:DOWN' ? `postgres://admin:x@127.0.0.1:${await freePort()}/down` : db.url),
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
+      // A consumer that is told but never takes the new version (a batch job nobody restarted).
+      consumers: { stubborn: { type: 'stubborn', carriesValue: false, notify: async () => undefined, confirm: async () => null } },
     });
   });
 
   afterAll(async () => {
     await runtime?.close();
     await kit?.close();
-    await db?.pool.query(`drop role if exists ${p}_a; drop role if exists ${p}_b; drop role if exists ${p}_app; drop role if exists ${p}_single`).catch(() => undefined);
+    await db?.pool.query(`drop role if exists ${p}_a; drop role if exists ${p}_b; drop role if exists ${p}_c; drop role if exists ${p}_d; drop role if exists ${p}_app; drop role if exists ${p}_single`).catch(() => undefined);
     await db?.drop();
   });
 
@@ -69,6 +71,28 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     expect((await waitForRunEnd(db.pool, run.id)).state).toBe('done');
     expect(await login(db, old.username, old.password)).toBe('28P01');
     expect(await login(db, next.username, next.password)).toBe(true);
+  });
+
+  it('a consumer that never confirms: rolled back, the old credential works, the new one is refused, the consumer named', async () => {
+    const rotator = { name: 'postgres', params: { strategy: 'alternating-users', target: { ...target(), users: [`${p}_c`, `${p}_d`], group: `${p}_app` } } };
+    const secret = secretFixture(`pg/stubborn-${backend}`, {
+      graceMs: 100,
+      rotator,
+      consumers: [{ name: 'nightly-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 400, params: {} }],
+    });
+    const sync = (s: typeof secret) => syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await sync({ ...secret, consumers: [], hash: 'bootstrap' });
+    expect((await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id)).state).toBe('done');
+    const old = (await store.get(secret.id, 'CURRENT'))!;
+    await sync(secret);
+    const ended = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id, 20_000);
+    expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    expect(ended.error).toContain('nightly-batch');
+    expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(old.versionId);
+    expect(await login(db, old.value.username, old.value.password)).toBe(true);
+    const rejected = (await store.getVersion(secret.id, ended.newVersion!))!.value;
+    expect(rejected.username).not.toBe(old.value.username);
+    expect(await login(db, rejected.username, rejected.password)).toBe('28P01');
   });
 
   it('single user: the password changes in place; the old one is refused and the new accepted', async () => {

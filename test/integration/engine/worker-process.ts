@@ -29,6 +29,9 @@ function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R
   };
 }
 
+/** The last step this process completed, to tell which step a rotator call belongs to. */
+let lastDone = '';
+
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
 pool.on('error', () => undefined);
 const kit = await createQueueKit(
@@ -42,7 +45,11 @@ const rotator: Rotator<unknown> = {
   // Inside create: after the new credential is staged as PENDING, before it is applied.
   apply: inside('create', real.apply.bind(real)),
   verify: inside('verify-new', real.verify.bind(real)),
-  inUse: inside('verify-consumers', real.inUse!.bind(real)),
+  // inUse is also sampled during grace: only the call made in verify-consumers is that kill point.
+  inUse: async (...a) => {
+    if (lastDone === 'grace') await checkpoint('inside:verify-consumers');
+    return real.inUse!.call(real, ...a);
+  },
   revoke: inside('revoke', real.revoke.bind(real)),
 };
 const localStore = createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') });
@@ -57,7 +64,10 @@ await startRuntime({
   consumers: { 'env-file': consumer },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
   nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
+  onStepDone: (_runId, step) => {
+    lastDone = step;
+    return checkpoint(`after:${step}`);
+  },
   lockMs: 1_500,
   stalledMs: 500,
   leaseMs: 1_500,
