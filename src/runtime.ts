@@ -3,7 +3,10 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Worker } from 'bullmq';
 import type pg from 'pg';
+import { commandConsumer } from './consumers/command.js';
 import { envFileConsumer } from './consumers/env-file.js';
+import { notifyConsumer } from './consumers/notify.js';
+import { webhookConsumer } from './consumers/webhook.js';
 import type { Consumer } from './consumers/contract.js';
 import type { EngineDeps } from './engine/deps.js';
 import { processRun } from './engine/processor.js';
@@ -20,6 +23,9 @@ import type { SecretStore } from './store/contract.js';
 
 const CONSUMERS: Record<string, Consumer<unknown>> = {
   'env-file': envFileConsumer as Consumer<unknown>,
+  webhook: webhookConsumer as Consumer<unknown>,
+  command: commandConsumer as Consumer<unknown>,
+  notify: notifyConsumer as Consumer<unknown>,
 };
 
 export interface RuntimeOptions {
@@ -84,15 +90,17 @@ export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const deps = createEngineDeps(opts);
   const shutdown = new AbortController();
-  const processor = async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
-    await processRun(deps, job.data.runId, {
-      signal: shutdown.signal,
-      delay: async (at) => {
-        await job.moveToDelayed(at.getTime(), token);
-        throw new DelayedError();
-      },
-    });
-  };
+  const processor = (lane: 'routine' | 'emergency') =>
+    async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
+      await processRun(deps, job.data.runId, {
+        lane,
+        signal: shutdown.signal,
+        delay: async (at) => {
+          await job.moveToDelayed(at.getTime(), token);
+          throw new DelayedError();
+        },
+      });
+    };
   const workerOpts = {
     lockDuration: opts.lockMs ?? 30_000,
     stalledInterval: opts.stalledMs ?? 30_000,
@@ -100,8 +108,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     maxStalledCount: 1000,
   };
   const workers = [
-    opts.kit.worker(RUNS_QUEUE, processor, { ...workerOpts, concurrency: opts.concurrency ?? 8 }),
-    opts.kit.worker(EMERGENCY_QUEUE, processor, { ...workerOpts, concurrency: opts.emergencyConcurrency ?? 2 }),
+    opts.kit.worker(RUNS_QUEUE, processor('routine'), { ...workerOpts, concurrency: opts.concurrency ?? 8 }),
+    opts.kit.worker(EMERGENCY_QUEUE, processor('emergency'), { ...workerOpts, concurrency: opts.emergencyConcurrency ?? 2 }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => opts.log.error({ runId: job?.data.runId, err: err.message }, 'run job failed'));

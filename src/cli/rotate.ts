@@ -55,7 +55,11 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
         reason: opts.reason ?? null,
         force: opts.force ?? false,
       });
-      if (!opts.json) out(`run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`);
+      if (!opts.json) {
+        out(run.escalated
+          ? `run ${run.id}, already under way for ${secretId}, escalated to an emergency (emergency grace, ahead of routine work)`
+          : `run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`);
+      }
       const final = opts.wait ? await follow(state.pool, run.id, !opts.json) : run;
       if (opts.json) out(JSON.stringify(final, null, 2));
       if (final.state === 'needs-attention') {

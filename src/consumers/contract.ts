@@ -31,7 +31,9 @@ export interface Consumer<P = unknown> {
   notify(ctx: ConsumerContext<P>, notice: ConsumerNotice, value: SecretValue | undefined): Promise<void>;
   /**
    * The version the consumer reports it now uses, or null when it cannot tell yet.
-   * A consumer with no way to report (a plain file) confirms once notify succeeded.
+   * A consumer with no way to report (a plain file) confirms once notify succeeded. Types that
+   * carry the value get it here too (undefined for the others), so one that lost track of its
+   * notify (a worker restarted in between) can deliver again.
    */
-  confirm(ctx: ConsumerContext<P>, notice: ConsumerNotice): Promise<string | null>;
+  confirm(ctx: ConsumerContext<P>, notice: ConsumerNotice, value?: SecretValue): Promise<string | null>;
 }

@@ -38,6 +38,8 @@ const KINDS: ConsumerKind[] = [
       secret: credentialRef(),
       /** @defaultValue 10s */
       timeout: duration().default('10s'),
+      /** Tries per request on network errors, timeouts, 5xx and 429 (never on other 4xx). @defaultValue 3 */
+      attempts: z.number().int().min(1).max(10).optional(),
     }),
   },
   {
@@ -65,6 +67,8 @@ const KINDS: ConsumerKind[] = [
       passValue: z.boolean().default(false),
       /** @defaultValue 60s */
       timeout: duration().default('60s'),
+      /** Variables of rotor's environment to pass on besides PATH, HOME, LANG and the like. @defaultValue [] */
+      inheritEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })).optional(),
     }),
   },
   {
@@ -75,6 +79,10 @@ const KINDS: ConsumerKind[] = [
       /** Reference to a Slack-compatible incoming webhook URL: the URL itself is a credential. */
       url: credentialRef(),
       channel: z.string().min(1).optional(),
+      /** @defaultValue 10s */
+      timeout: duration().optional(),
+      /** Tries per message on network errors, timeouts, 5xx and 429. @defaultValue 3 */
+      attempts: z.number().int().min(1).max(10).optional(),
     }),
   },
 ];

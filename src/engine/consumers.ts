@@ -84,13 +84,17 @@ export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]>
   const rows = await rowsFor(rc, wave);
   const notice = noticeFor(rc, rc.run.newVersion!, revokeNoticeAt(rc));
   const unconfirmed: string[] = [];
+  let value: Promise<SecretValue> | undefined;
   for (const c of wave.consumers) {
     const row = rows.get(c.name);
     if (row?.confirmedAt) continue;
     let version: string | null = null;
     let error: string | null = null;
     try {
-      version = await rc.deps.consumer(c.type).confirm(consumerCtx(rc, c), notice);
+      const impl = rc.deps.consumer(c.type);
+      // Only types that carry the value get it, read from the store once per pass.
+      if (impl.carriesValue) value ??= rc.value(notice.versionId);
+      version = await impl.confirm(consumerCtx(rc, c), notice, impl.carriesValue ? await value : undefined);
     } catch (err) {
       error = redactError(err as Error).message;
     }

@@ -3,7 +3,7 @@
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
-import { claimRun, emergencyNeedsCapacity, endStep, getRun, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { claimRun, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
@@ -35,15 +35,23 @@ function emergencyPending(deps: EngineDeps): Promise<boolean> {
 export interface PassOptions {
   delay: DelayFn;
   signal: AbortSignal;
+  /** The queue the job came from. A routine job gives way to a run escalated to an emergency. */
+  lane?: 'routine' | 'emergency';
 }
 
+/** How soon an emergency job looks again when another worker holds its run's lease. */
+const EMERGENCY_RECLAIM_MS = 250;
+
 export async function processRun(deps: EngineDeps, runId: string, opts: PassOptions): Promise<void> {
-  let run = await claimRun(deps.pool, runId, deps.workerId, deps.leaseMs);
+  const routine = opts.lane === 'routine';
+  let run = await claimRun(deps.pool, runId, deps.workerId, deps.leaseMs, routine);
   if (!run) {
     const current = await getRun(deps.pool, runId);
     if (!current || !['queued', 'running', 'waiting'].includes(current.state)) return; // ended: nothing to do
-    // Another worker holds the lease; look again once it would have expired.
-    return opts.delay(new Date(deps.now().getTime() + deps.leaseMs));
+    if (routine && current.trigger === 'emergency') return; // escalated: its emergency job owns it
+    // Another worker holds the lease; look again once it would have expired (an emergency sooner:
+    // the holder may be a routine pass finishing its step before giving way).
+    return opts.delay(new Date(deps.now().getTime() + (opts.lane === 'emergency' ? EMERGENCY_RECLAIM_MS : deps.leaseMs)));
   }
   const renew = setInterval(() => void renewLease(deps.pool, runId, deps.workerId, deps.leaseMs).catch(() => undefined), deps.leaseMs / 3);
   try {
@@ -68,6 +76,7 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
       const outcome = await runStep(rc, opts);
       if (outcome === 'ended') return;
       run = (await getRun(deps.pool, runId))!;
+      if (routine && run.trigger === 'emergency') return; // escalated meanwhile: hand over at this boundary
     }
   } finally {
     clearInterval(renew);
@@ -76,7 +85,7 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
 }
 
 async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
-  await updateRun(deps.pool, run.id, { state: 'waiting', waitUntil: until });
+  await markWaiting(deps.pool, run.id, until, run.trigger);
   await releaseLease(deps.pool, run.id, deps.workerId);
   return opts.delay(until);
 }

@@ -79,7 +79,7 @@ const distribute: Handler = async (rc) => {
 const GRACE_SAMPLES = 5;
 
 const grace: Handler = async (rc) => {
-  const until = rc.run.graceUntil;
+  const until = graceEnd(rc);
   const now = rc.deps.now().getTime();
   const sessions = await sampleOldInUse(rc);
   if (until && until.getTime() > now) {
@@ -90,6 +90,16 @@ const grace: Handler = async (rc) => {
   }
   return next();
 };
+
+/**
+ * The end of grace. A run escalated to an emergency after its promote (see escalateRun) waits no
+ * longer than the emergency grace, whatever was decided when it was promoted.
+ */
+function graceEnd(rc: RunContext): Date | null {
+  const { graceUntil, promotedAt, trigger } = rc.run;
+  if (trigger !== 'emergency' || !graceUntil || !promotedAt) return graceUntil;
+  return new Date(Math.min(graceUntil.getTime(), promotedAt.getTime() + rc.secret.emergencyGraceMs));
+}
 
 /**
  * Best effort during grace: how many sessions still use the old credential, recorded on the run.
@@ -145,6 +155,8 @@ const revoke: Handler = async (rc) => {
   if (rc.run.oldVersion) {
     const old = await rc.value(rc.run.oldVersion);
     await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
+    // Where the store is the only target (random-secret), the old value stops working when it leaves PREVIOUS.
+    if (rc.rotator.traits(rc.rotatorCtx.params).storeIsTarget) await rc.store.clearPrevious(rc.location);
   }
   return next();
 };

@@ -166,17 +166,74 @@ export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date)
  * Takes the run's lease for `owner`; returns the run, or null when another worker holds it.
  * Two jobs for one run (a re-enqueued job next to a slow one) can then never run steps at once.
  */
-export async function claimRun(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<RunRow | null> {
+/**
+ * Takes the run's lease. `routineOnly` (a job of the routine queue) does not take a run that was
+ * escalated to an emergency: that run's job on the emergency queue owns it now.
+ */
+export async function claimRun(db: Queryable, runId: string, owner: string, leaseMs: number, routineOnly = false): Promise<RunRow | null> {
   const r = await db.query<RunRow>(
     `update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
        state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
        started_at = coalesce(started_at, now()), updated_at = now()
      where id = $1 and state in ('queued', 'running', 'waiting')
        and (lease_owner is null or lease_owner = $2 or lease_until < now())
+       and not ($4 and trigger = 'emergency')
      returning ${RUN_COLUMNS}`,
-    [runId, owner, leaseMs],
+    [runId, owner, leaseMs, routineOnly],
   );
   return r.rows[0] ?? null;
+}
+
+/**
+ * Marks the run waiting until `until`. A pass that started as a routine run and was escalated while
+ * it ran leaves no wait behind: the emergency job that took the run over must not find one.
+ */
+export async function markWaiting(db: Queryable, runId: string, until: Date, passTrigger: RunTrigger): Promise<void> {
+  await db.query(
+    `update runs set state = 'waiting', wait_until = case when trigger = $3 then $2::timestamptz else null end, updated_at = now()
+     where id = $1`,
+    [runId, until, passTrigger],
+  );
+}
+
+/**
+ * Turns the secret's active routine run into an emergency, in place: an operator who asks for an
+ * emergency rotation while a routine one is under way gets that run, sped up, rather than a refusal
+ * or a second run. Its grace shrinks to the emergency grace, any stagger or wait ends, and the
+ * audit trail records who escalated it and why. Returns null when no run is active (ask again);
+ * throws AlreadyInProgressError when the active run is already an emergency.
+ */
+export async function escalateRun(
+  pool: pg.Pool,
+  secretId: string,
+  req: { actor: string; reason: string | null; force?: boolean },
+): Promise<RunRow | null> {
+  return inTransaction(pool, async (client) => {
+    const active = await client.query<{ id: string; trigger: RunTrigger }>(
+      `select id, trigger from runs where secret_id = $1 and state in ('queued', 'running', 'waiting') for update`,
+      [secretId],
+    );
+    const run = active.rows[0];
+    if (!run) return null;
+    if (run.trigger === 'emergency') throw new AlreadyInProgressError(secretId, run.id);
+    const r = await client.query<RunRow>(
+      `update runs set trigger = 'emergency', reason = coalesce($2, reason), force = force or $3, not_before = null, wait_until = null,
+         grace_until = case when promoted_at is null then grace_until else least(grace_until, promoted_at + make_interval(
+           secs => coalesce((select (policy->>'emergencyGraceMs')::double precision from secrets where id = runs.secret_id), 0) / 1000)) end,
+         updated_at = now()
+       where id = $1 returning ${RUN_COLUMNS}`,
+      [run.id, req.reason, req.force ?? false],
+    );
+    await appendAudit(client, {
+      actor: req.actor,
+      action: 'run.escalated',
+      secretId,
+      runId: run.id,
+      reason: req.reason,
+      detail: { from: run.trigger, to: 'emergency', force: req.force ?? false },
+    });
+    return r.rows[0]!;
+  });
 }
 
 export async function renewLease(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<boolean> {

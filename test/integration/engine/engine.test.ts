@@ -182,6 +182,27 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     target.sessions.clear();
   });
 
+  it('escalates an active routine run when an emergency is asked for: same run, emergency grace, audited', async () => {
+    const secret = secretFixture(`app/escalate-${backend}`, { graceMs: 60_000, emergencyGraceMs: 0 });
+    await sync({ ...secret, graceMs: 0, hash: 'bootstrap' });
+    await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    await sync(secret);
+    const routine = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'schedule', actor: 'scheduler' });
+    // The routine run would sit in its one-minute grace window.
+    await waitFor(async () => (await listSteps(db.pool, routine.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { message: 'routine run in grace' });
+    const asked = Date.now();
+    const escalated = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'emergency', actor: 'oncall', reason: 'key leaked' });
+    expect(escalated).toMatchObject({ id: routine.id, trigger: 'emergency', reason: 'key leaked' });
+    // A second emergency for the same secret is refused: one is already under way.
+    await expect(requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'emergency', actor: 'oncall', reason: 'again' })).rejects.toBeInstanceOf(AlreadyInProgressError);
+    const ended = await waitForRunEnd(db.pool, routine.id);
+    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated', trigger: 'emergency' });
+    expect(Date.now() - asked).toBeLessThan(10_000);
+    const escalation = (await listAudit(db.pool, { runId: routine.id })).find((a) => a.action === 'run.escalated')!;
+    expect(escalation).toMatchObject({ actor: 'oncall', reason: 'key leaked', detail: { from: 'schedule', to: 'emergency' } });
+    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
+  });
+
   it('answers 50 concurrent rotate requests for one secret with exactly one run', async () => {
     const secret = secretFixture(`app/concurrent-${backend}`, { graceMs: 200 });
     await sync(secret);

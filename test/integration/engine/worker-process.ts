@@ -29,9 +29,6 @@ function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R
   };
 }
 
-/** The last step this process completed, to tell which step a rotator call belongs to. */
-let lastDone = '';
-
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
 pool.on('error', () => undefined);
 const kit = await createQueueKit(
@@ -46,9 +43,10 @@ const rotator: Rotator<unknown> = {
   apply: inside('create', real.apply.bind(real)),
   verify: inside('verify-new', real.verify.bind(real)),
   // inUse is also sampled during grace: only the call made in verify-consumers is that kill point.
-  inUse: async (...a) => {
-    if (lastDone === 'grace') await checkpoint('inside:verify-consumers');
-    return real.inUse!.call(real, ...a);
+  inUse: async (ctx, value) => {
+    const step = (await pool.query<{ step: string }>('select step from runs where id = $1', [ctx.runId])).rows[0]?.step;
+    if (step === 'verify-consumers') await checkpoint('inside:verify-consumers');
+    return real.inUse!.call(real, ctx, value);
   },
   revoke: inside('revoke', real.revoke.bind(real)),
 };
@@ -64,10 +62,7 @@ await startRuntime({
   consumers: { 'env-file': consumer },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
   nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-  onStepDone: (_runId, step) => {
-    lastDone = step;
-    return checkpoint(`after:${step}`);
-  },
+  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
   lockMs: 1_500,
   stalledMs: 500,
   leaseMs: 1_500,

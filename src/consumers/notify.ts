@@ -1,0 +1,91 @@
+// The notify consumer: a Slack-compatible message to the people who keep a copy of a credential,
+// saying what rotated and when the old credential goes. Never the value. Delivered (2xx) = confirmed.
+import { RotorError } from '../errors.js';
+import { trackSecret } from '../redact.js';
+import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
+import { DEFAULT_ATTEMPTS, durationMs, send } from './http.js';
+
+export interface NotifyParams {
+  /** Reference to the incoming-webhook URL (its path is the credential). */
+  url: string;
+  channel?: string;
+  /** Per request. @defaultValue 10s */
+  timeout?: string;
+  /** Tries per message on network errors, timeouts, 5xx and 429. @defaultValue 3 */
+  attempts?: number;
+}
+
+/** The body Slack (and Mattermost, Rocket.Chat, Teams' Slack-compatible hooks) accept. */
+export interface NotifyMessage {
+  text: string;
+  channel?: string;
+}
+
+/**
+ * Versions whose message was delivered, keyed by run, URL reference and version. In memory: after a
+ * worker restart between notify and confirm, confirm sends the message again (a duplicate message
+ * is better than a rotation rolled back for want of one).
+ */
+const delivered = new Set<string>();
+const MAX_DELIVERED = 10_000;
+
+function keyOf(params: NotifyParams, notice: ConsumerNotice): string {
+  return `${notice.runId}\0${params.url}\0${notice.versionId}`;
+}
+
+/** Slack's mrkdwn reserves these three; ids are plain, but a store location may hold anything. */
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Neutral wording on purpose: a rollback tells consumers the old version is current again through
+ * the same call, and "the credential it replaced" is then the new one, revoked at once.
+ */
+export function messageFor(notice: ConsumerNotice, channel: string | undefined, now: Date = new Date()): NotifyMessage {
+  const text =
+    `rotor: secret \`${escape(notice.secretId)}\` now uses version \`${escape(notice.versionId)}\` ` +
+    `(run ${escape(notice.runId)}, ${now.toISOString()}). ` +
+    `The credential it replaced stops working at the earliest at ${notice.revokeAfter.toISOString()}: ` +
+    `update any copy you keep from ${escape(notice.store.backend)} ${escape(notice.store.location)} before then.`;
+  return channel ? { text, channel } : { text };
+}
+
+async function deliver(ctx: ConsumerContext<NotifyParams>, notice: ConsumerNotice): Promise<void> {
+  const url = await ctx.resolveRef(ctx.params.url);
+  if (!url) throw new RotorError(`notify: ${ctx.params.url} resolves to an empty URL`, { hint: 'set the incoming-webhook URL it refers to' });
+  // The whole URL is the credential: track it so no log line or error can carry it.
+  trackSecret(url);
+  let host: string;
+  try {
+    host = new URL(url).host;
+  } catch {
+    throw new RotorError(`notify: ${ctx.params.url} does not resolve to a URL`, { hint: 'it must hold an https:// incoming-webhook URL' });
+  }
+  const body = JSON.stringify(messageFor(notice, ctx.params.channel));
+  await send({
+    url,
+    // The host only: the path of a Slack-style webhook URL is its secret.
+    label: `notify ${host} (${ctx.params.url})`,
+    timeoutMs: durationMs(ctx.params.timeout, 10_000),
+    attempts: ctx.params.attempts ?? DEFAULT_ATTEMPTS,
+    signal: ctx.signal,
+    build: () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor' }, body }),
+  });
+  const key = keyOf(ctx.params, notice);
+  delivered.delete(key);
+  delivered.add(key);
+  if (delivered.size > MAX_DELIVERED) delivered.delete(delivered.values().next().value!);
+}
+
+export const notifyConsumer: Consumer<NotifyParams> = {
+  type: 'notify',
+  carriesValue: false,
+  async notify(ctx, notice) {
+    await deliver(ctx, notice);
+  },
+  async confirm(ctx, notice) {
+    if (!delivered.has(keyOf(ctx.params, notice))) await deliver(ctx, notice);
+    return notice.versionId;
+  },
+};

@@ -1,0 +1,141 @@
+// The webhook consumer: a signed POST telling an application which version is now current (ids
+// and the store location, never the value), and confirmation from its answer or its verify URL.
+import { randomUUID } from 'node:crypto';
+import { RotorError } from '../errors.js';
+import { trackSecret } from '../redact.js';
+import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
+import { DEFAULT_ATTEMPTS, displayUrl, durationMs, send } from './http.js';
+import { signRequest, type WebhookBody } from './signing.js';
+
+export interface WebhookParams {
+  /** Receives the signed POST. */
+  url: string;
+  /** Answers a signed GET `?secret=<id>` with `{"version": ...}`; without it, the POST's answer confirms. */
+  verify?: string;
+  /** Reference to the HMAC-SHA256 key. */
+  secret: string;
+  /** Per request. @defaultValue 10s */
+  timeout?: string;
+  /** Tries per notify or confirm on network errors, timeouts, 5xx and 429. @defaultValue 3 */
+  attempts?: number;
+}
+
+/** What a 2xx to the POST told us: the version the receiver reports, or just "accepted". */
+type Outcome = { kind: 'reported'; version: string } | { kind: 'accepted' };
+
+/**
+ * Answers to POSTs, kept only for consumers without a verify URL, keyed by run, URL and version.
+ * It lives in memory on purpose: after a worker restart the engine re-sends notify only when the
+ * consumer's notified_at is unset, so confirm may find no entry; it then POSTs again (notify is
+ * idempotent by contract) and uses that answer. Bounded: old runs fall out first.
+ */
+const outcomes = new Map<string, Outcome>();
+const MAX_OUTCOMES = 10_000;
+
+function keyOf(params: WebhookParams, notice: ConsumerNotice): string {
+  return `${notice.runId}\0${params.url}\0${notice.versionId}`;
+}
+
+function remember(key: string, outcome: Outcome): void {
+  outcomes.delete(key);
+  outcomes.set(key, outcome);
+  if (outcomes.size > MAX_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
+}
+
+async function signingKey(ctx: ConsumerContext<WebhookParams>): Promise<string> {
+  const key = await ctx.resolveRef(ctx.params.secret);
+  if (!key) throw new RotorError(`webhook ${displayUrl(ctx.params.url)}: the signing key ${ctx.params.secret} is empty`, { hint: 'set the key the receiver verifies with' });
+  trackSecret(key);
+  return key;
+}
+
+function options(ctx: ConsumerContext<WebhookParams>) {
+  return {
+    timeoutMs: durationMs(ctx.params.timeout, 10_000),
+    attempts: ctx.params.attempts ?? DEFAULT_ATTEMPTS,
+    signal: ctx.signal,
+  };
+}
+
+/** A JSON object's `version` when it is a string; undefined for an empty, non-JSON or version-less answer. */
+function reportedVersion(text: string): string | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const v = parsed && typeof parsed === 'object' ? (parsed as { version?: unknown }).version : undefined;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function post(ctx: ConsumerContext<WebhookParams>, notice: ConsumerNotice): Promise<Outcome> {
+  const key = await signingKey(ctx);
+  const answer = await send({
+    ...options(ctx),
+    url: ctx.params.url,
+    label: `webhook ${displayUrl(ctx.params.url)}`,
+    build() {
+      const body: WebhookBody = {
+        event: 'version.current',
+        delivery: randomUUID(),
+        secretId: notice.secretId,
+        runId: notice.runId,
+        versionId: notice.versionId,
+        store: { backend: notice.store.backend, location: notice.store.location },
+        revokeAfter: notice.revokeAfter.toISOString(),
+      };
+      const text = JSON.stringify(body);
+      return { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor', ...signRequest(key, text) }, body: text };
+    },
+  });
+  const version = reportedVersion(answer.text);
+  return version === undefined ? { kind: 'accepted' } : { kind: 'reported', version };
+}
+
+/** The version the verify URL reports for this secret: a signed GET with an empty body. */
+async function askVerify(ctx: ConsumerContext<WebhookParams>, verify: string, notice: ConsumerNotice): Promise<string | null> {
+  const key = await signingKey(ctx);
+  const url = new URL(verify);
+  url.searchParams.set('secret', notice.secretId);
+  const label = `webhook verify URL ${displayUrl(verify)}`;
+  const answer = await send({
+    ...options(ctx),
+    url: url.toString(),
+    label,
+    build: () => ({ method: 'GET', headers: { accept: 'application/json', 'user-agent': 'rotor', ...signRequest(key, '') } }),
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.text);
+  } catch {
+    parsed = undefined;
+  }
+  const version = parsed && typeof parsed === 'object' ? (parsed as { version?: unknown }).version : undefined;
+  if (typeof version === 'string' || version === null) return version;
+  throw new RotorError(`${label} answered HTTP ${answer.status} without a JSON {"version": ...}`, {
+    hint: 'the verify URL must answer {"version": "<the version id the application uses>"}',
+  });
+}
+
+export const webhookConsumer: Consumer<WebhookParams> = {
+  type: 'webhook',
+  carriesValue: false,
+  async notify(ctx, notice) {
+    const outcome = await post(ctx, notice);
+    // With a verify URL, confirmation comes from there alone: nothing to remember.
+    if (!ctx.params.verify) remember(keyOf(ctx.params, notice), outcome);
+  },
+  async confirm(ctx, notice) {
+    if (ctx.params.verify) return askVerify(ctx, ctx.params.verify, notice);
+    const key = keyOf(ctx.params, notice);
+    let outcome = outcomes.get(key);
+    // No answer known (a worker restarted after notify), or the receiver still reported another
+    // version: POST again, the only way to ask a receiver that has no verify URL.
+    if (!outcome || (outcome.kind === 'reported' && outcome.version !== notice.versionId)) {
+      outcome = await post(ctx, notice);
+      remember(key, outcome);
+    }
+    return outcome.kind === 'accepted' ? notice.versionId : outcome.version;
+  },
+};
