@@ -9,6 +9,7 @@ import { PermanentError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';
 import { waitFor } from '../../helpers/wait.js';
 import { contextFor, noticeFor } from './receiver.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 /** Appends one JSON line per run: the ROTOR_* environment, two probes, stdin and argv. */
 const RECORD = `
@@ -53,15 +54,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('command consumer', () => {

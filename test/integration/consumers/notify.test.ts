@@ -4,15 +4,7 @@ import { notifyConsumer, type NotifyMessage, type NotifyParams } from '../../../
 import { PermanentError } from '../../../src/errors.js';
 import { scrub, trackSecret } from '../../../src/redact.js';
 import { contextFor, noticeFor, startReceiver, type Receiver } from './receiver.js';
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejectionOf } from '../../helpers/rejection.js';
 
 describe('notify consumer', () => {
   const receivers: Receiver[] = [];

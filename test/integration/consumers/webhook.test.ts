@@ -5,6 +5,7 @@ import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, type 
 import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';
 import { contextFor, noticeFor, startReceiver, type Received, type Receiver } from './receiver.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const KEY = randomBytes(32).toString('hex');
 const REFS = { 'env:HOOK_KEY': KEY };
@@ -18,15 +19,6 @@ function verified(req: Received) {
     timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
     signature: req.headers[SIGNATURE_HEADER] as string | undefined,
   });
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('webhook consumer', () => {

@@ -10,6 +10,7 @@ import { listMigrations, migrate } from '../../../src/state/migrate.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { keyIdOf } from '../../../src/store/master-key.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const MIGRATION = new URL('../../../src/state/migrations/0002_local_store.sql', import.meta.url);
 
@@ -33,15 +34,6 @@ const newLocation = (): string => `test/${randomUUID()}`;
 /** versionId → stages, the whole picture of one location. */
 async function stagesOf(location: string): Promise<Record<string, Stage[]>> {
   return Object.fromEntries((await store.describe(location)).map((v) => [v.versionId, v.stages]));
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { hint?: string }> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error & { hint?: string };
 }
 
 describe('the local store lifecycle', () => {
@@ -128,7 +120,7 @@ describe('idempotency', () => {
     const loc = newLocation();
     const [first, second] = [cred('first'), cred('second')];
     await store.putPending(loc, 'v1', first);
-    const err = await rejection(store.putPending(loc, 'v1', second));
+    const err = await rejectionOf(store.putPending(loc, 'v1', second));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain(`version v1 of ${loc} already exists in the local store with a different value`);
     for (const text of [err.message, err.hint, err.stack]) {
@@ -165,7 +157,7 @@ describe('refusals', () => {
   it('refuses putPending while another version is PENDING, names it and how to clear it', async () => {
     const loc = newLocation();
     await store.putPending(loc, 'run-a-1', cred('a'));
-    const err = await rejection(store.putPending(loc, 'run-b-1', cred('b')));
+    const err = await rejectionOf(store.putPending(loc, 'run-b-1', cred('b')));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain(`${loc} already has a PENDING version, run-a-1`);
     expect(err.hint).toContain(`rotor repair ${loc}`);

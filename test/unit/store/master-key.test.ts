@@ -5,18 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
 import { DEFAULT_KEY_FILE, keyIdOf, loadMasterKey, parseMasterKey } from '../../../src/store/master-key.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const posix = process.platform !== 'win32';
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(p: Promise<unknown>): Promise<InvalidInputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InvalidInputError);
-  return err as InvalidInputError;
-}
 
 describe('ROTOR_MASTER_KEY', () => {
   const key = randomBytes(32);
@@ -46,7 +37,7 @@ describe('ROTOR_MASTER_KEY', () => {
     ['base64 with a stray character', `${key.toString('base64').slice(0, 42)}!=`],
     ['an empty string', ''],
   ])('refuses %s, says how to generate a key, and never echoes what it was given', async (_what, text) => {
-    const err = await rejection(loadMasterKey({ env: { ROTOR_MASTER_KEY: text } }));
+    const err = await rejectionOf(loadMasterKey({ env: { ROTOR_MASTER_KEY: text } }), InvalidInputError);
     expect(err.message).toMatch(/^ROTOR_MASTER_KEY .*32 bytes, as base64 \(44 characters\) or hex \(64 characters\)/);
     expect(err.hint).toBe('generate one with: openssl rand -base64 32');
     if (text) expect(`${err.message} ${err.hint}`).not.toContain(text.trim());
@@ -109,7 +100,7 @@ describe('the master key file', () => {
     const file = join(dir, 'master.key');
     writeFileSync(file, `${randomBytes(32).toString('base64')}\n`);
     chmodSync(file, mode);
-    const err = await rejection(loadMasterKey({ env: {}, keyFile: file }));
+    const err = await rejectionOf(loadMasterKey({ env: {}, keyFile: file }), InvalidInputError);
     expect(err.message).toContain(`has mode 0${mode.toString(8)}`);
     expect(err.hint).toContain(`chmod 600 ${file}`);
     chmodSync(file, 0o600);
@@ -119,13 +110,13 @@ describe('the master key file', () => {
   it('refuses a key file that does not hold a key, without quoting it', async () => {
     const file = join(dir, 'master.key');
     writeFileSync(file, 'hunter2-not-a-key\n', { mode: 0o600 });
-    const err = await rejection(loadMasterKey({ env: {}, keyFile: file }));
+    const err = await rejectionOf(loadMasterKey({ env: {}, keyFile: file }), InvalidInputError);
     expect(err.message).toContain(`the master key file ${file} is 17 characters`);
     expect(err.message).not.toContain('hunter2');
   });
 
   it('refuses a directory in place of the key file', async () => {
-    const err = await rejection(loadMasterKey({ env: {}, keyFile: dir }));
+    const err = await rejectionOf(loadMasterKey({ env: {}, keyFile: dir }), InvalidInputError);
     expect(err.message).toContain('is not a regular file');
   });
 });
