@@ -5,7 +5,7 @@ import { PermanentError } from '../../src/errors.js';
 import { redactError, trackSecret } from '../../src/redact.js';
 import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext } from '../../src/rotator/contract.js';
 import { classify, isAuthFailure, sqlState, withClient } from './connection.js';
-import { generatePassword } from './password.js';
+import { generatePassword } from '../../src/rotator/password.js';
 import { findProblems, refusal } from './preflight.js';
 import { clearPassword, countSessions, setPassword, terminateSessions } from './role-sql.js';
 import { postgresParamsSchema, type PostgresParams } from './schema.js';

@@ -1,7 +1,7 @@
 // Parameters of the postgres rotator, as written under a secret in a policy.
 import { z } from 'zod';
-import { credentialRef, generateRulesSchema } from '../../src/rotator/params.js';
-import { MIN_ENTROPY_BITS, entropyBits } from './password.js';
+import { credentialRef } from '../../src/rotator/params.js';
+import { strongGenerateRulesSchema } from '../../src/rotator/password.js';
 
 const identifier = z
   .string()
@@ -25,10 +25,7 @@ const connection = {
   sslmode: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('prefer'),
 };
 
-/** Password rules, refused when the alphabet left after `exclude` makes passwords too weak. */
-const generate = generateRulesSchema.refine((rules) => entropyBits(rules) >= MIN_ENTROPY_BITS, {
-  message: `length and exclude leave too little randomness: a password needs at least ${MIN_ENTROPY_BITS} bits (length × log2(alphabet size)); lengthen it or exclude fewer characters`,
-});
+const generate = strongGenerateRulesSchema;
 
 export const postgresParamsSchema = z.discriminatedUnion('strategy', [
   z.strictObject({

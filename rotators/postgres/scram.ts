@@ -1,7 +1,7 @@
 // SCRAM-SHA-256 verifiers (RFC 5802, RFC 7677) in the form PostgreSQL keeps in pg_authid, built
 // client-side so that a cleartext password never reaches the server, its statements or its log.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isPrintableAscii } from './password.js';
+import { isPrintableAscii } from '../../src/rotator/password.js';
 
 /** PostgreSQL's default (scram_iterations). */
 export const SCRAM_ITERATIONS = 4096;

@@ -97,6 +97,16 @@ export async function openLocalStore(state: StateHandle): Promise<{ store: Secre
   return { store: createLocalStore({ pool: state.pool, key }), keySource: key.source };
 }
 
+/**
+ * Every secret store, by backend: the local one, and AWS Secrets Manager (region, endpoint and
+ * credentials from the SDK's default chain, clients made on first use, the SDK loaded only here).
+ */
+export async function openStores(state: StateHandle): Promise<{ stores: Record<string, SecretStore>; keySource: 'env' | 'file' }> {
+  const local = await openLocalStore(state);
+  const { createAwsSecretsManagerStore } = await import('../store/aws-secrets-manager.js');
+  return { stores: { local: local.store, 'aws-secrets-manager': createAwsSecretsManagerStore({ log: state.log }) }, keySource: local.keySource };
+}
+
 /** Prints to stdout: the only channel for a command's result (logs go to stderr). */
 export function out(line = ''): void {
   process.stdout.write(line + '\n');

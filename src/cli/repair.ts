@@ -5,7 +5,7 @@ import { PermanentError } from '../errors.js';
 import { getSecret } from '../state/secrets.js';
 import { loadRotators, rotatorFor } from '../rotator/implementations.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
-import { openLocalStore, openState, out, secretRefResolver } from './context.js';
+import { openState, openStores, out, secretRefResolver } from './context.js';
 
 export function register(program: Command): void {
   program
@@ -25,12 +25,13 @@ export function register(program: Command): void {
             hint: `rotor repair ${secretId} --yes`,
           });
         }
-        const { store } = await openLocalStore(state);
+        const { stores } = await openStores(state);
         const result = await repairSecret(
           {
             pool: state.pool,
             store: (backend) => {
-              if (backend !== 'local') throw new PermanentError(`repair of the ${backend} store is not available yet`);
+              const store = stores[backend];
+              if (!store) throw new PermanentError(`secret store ${backend} is not available in this build of rotor`);
               return store;
             },
             rotator: rotatorFor,

@@ -1,10 +1,13 @@
 // rotor status [id], rotor history <id>, rotor audit: read-only views of the state database.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { listAudit } from '../state/audit.js';
 import { activeRun, listRuns, listSteps, runConsumers, type RunRow } from '../state/runs.js';
 import { getSecret, listSecrets, type SecretRow } from '../state/secrets.js';
-import { openState, out } from './context.js';
+import { pendingOf } from '../store/pending.js';
+import { openState, openStores, out, type StateHandle } from './context.js';
 
 function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
   if (s.status === 'retired') return 'retired';
@@ -15,6 +18,26 @@ function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
+
+/** The store's PENDING version, flagged when no active run owns it (a dangling AWSPENDING blocks rotations). */
+async function pendingView(state: StateHandle, s: SecretRow, activeRunId: string | null): Promise<Record<string, unknown> | null> {
+  try {
+    const backend = s.policy.store.backend;
+    // Opening the local store would generate a key file where none exists: a read must not.
+    if (backend === 'local' && process.env.ROTOR_MASTER_KEY === undefined && !existsSync(join(state.config.ROTOR_HOME, 'master.key'))) {
+      return { unknown: 'no master key here (ROTOR_MASTER_KEY or the key file) to read the local store' };
+    }
+    const store = (await openStores(state)).stores[backend];
+    const p = store ? await pendingOf(store, s.policy.store.location, activeRunId) : null;
+    if (!p) return null;
+    return p.dangling
+      ? { version: p.versionId, since: p.createdAt, dangling: true, hint: `an unfinished rotation left it; it blocks the next one: rotor repair ${s.id}` }
+      : { version: p.versionId, since: p.createdAt, dangling: false };
+  } catch (err) {
+    // status must work without store access (no master key, no AWS credentials here): say so.
+    return { unknown: `the ${s.policy.store.backend} store could not be read: ${(err as Error).message}` };
+  }
+}
 
 /** `+1.2s` after a reference time, or `-` when either is missing. */
 function after(ms: number | null): string {
@@ -41,6 +64,7 @@ export function register(program: Command): void {
           if (!s) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
           const active = await activeRun(state.pool, secretId);
           const last = (await listRuns(state.pool, secretId, 1))[0] ?? null;
+          const pending = await pendingView(state, s, active?.id ?? null);
           const view = {
             id: s.id, status: statusOf(s, !!active, now), rotator: s.policy.rotator.name, class: s.policy.className ?? null,
             owner: s.policy.owner ?? null, lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt, overdueSince: s.overdueSince,
@@ -54,6 +78,7 @@ export function register(program: Command): void {
                   oldCredential: oldCredentialUse(last),
                 }
               : null,
+            pending,
           };
           if (opts.json) return out(JSON.stringify(view, null, 2));
           for (const [k, v] of Object.entries(view)) out(`${k.padEnd(14)} ${v instanceof Date ? iso(v) : typeof v === 'object' && v ? JSON.stringify(v) : String(v ?? '-')}`);

@@ -122,6 +122,18 @@ export function shortestCronGapMs(cron: string, tz: string): number {
   return shortest;
 }
 
+/**
+ * The shortest gaps worked out so far: a policy pass hands them to its worker thread, since
+ * each takes cron-parser a year of steps (a few hundred ms for a weekly cron with a time zone).
+ */
+export function knownCronGaps(): Array<[string, number]> {
+  return [...gapCache];
+}
+
+export function addCronGaps(gaps: ReadonlyArray<[string, number]>): void {
+  for (const [key, ms] of gaps) gapCache.set(key, ms);
+}
+
 /** How often a schedule fires at most: the interval, or the shortest cron gap. */
 export function shortestCadenceMs(schedule: Schedule): number {
   return schedule.kind === 'interval' ? schedule.ms : shortestCronGapMs(schedule.expression, schedule.tz);

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { InvalidInputError } from '../errors.js';
+import { isPluginSpec, loadPlugin, pluginKey } from '../rotator/plugins.js';
 import { collectClasses, type ResolvedClass } from './classes.js';
 import { listPolicyFiles } from './files.js';
 import type { RawProblem } from './issues.js';
@@ -12,6 +13,7 @@ import type { LoadedSecret } from './loaded-secret.js';
 import type { Problem } from './problems.js';
 import { checkReferences, type ReferenceCache, type ReferenceCheckOptions } from './ref-check.js';
 import { rawSecretId, resolveSecret, type SecretContext } from './secret.js';
+import { ownCopy } from './strings.js';
 import { combineTiming } from './timing.js';
 import { readTopLevel, type TopLevel } from './top-level.js';
 import { parsePolicySource, type PolicySource } from './yaml/source.js';
@@ -46,6 +48,35 @@ export function readText(pf: PolicyFiles, index: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+export interface FileScan {
+  /** Bytes of YAML in all the files. */
+  bytes: number;
+  /** Files that may define classes (mayDefineClasses), with their text. */
+  classFiles: Array<{ index: number; text: string }>;
+}
+
+/**
+ * Reads every file once, one at a time, for its size and whether it may define classes; only
+ * those are decoded and kept. Holding every text at once would add the whole tree to the peak
+ * memory of a pass whose threads read their files again anyway (from the page cache).
+ */
+export function scanFiles(pf: PolicyFiles): FileScan {
+  const scan: FileScan = { bytes: 0, classFiles: [] };
+  for (let index = 0; index < pf.files.length; index++) {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(pf.files[index] as string);
+    } catch {
+      continue; // reported when the file is processed
+    }
+    scan.bytes += buf.length;
+    if (!buf.includes('classes')) continue;
+    const text = buf.toString('utf8');
+    if (mayDefineClasses(text)) scan.classFiles.push({ index, text });
+  }
+  return scan;
 }
 
 /**
@@ -123,10 +154,16 @@ export async function processFile(
   let valid = 0;
   for (let i = 0; i < top.secrets.length; i++) {
     const raw = top.secrets[i];
+    // Plug-ins are imported before the (synchronous) resolution; built-in names skip this.
+    const plugin = pluginSpecOf(raw);
+    if (plugin !== undefined) {
+      const key = pluginKey(plugin, src.file);
+      if (key !== undefined) await loadPlugin(key);
+    }
     const found: RawProblem[] = [];
     const secret = resolveSecret(src, raw, i, prep.ctx, found);
     const id = rawSecretId(raw);
-    ids.push(id ?? '');
+    ids.push(id === undefined ? '' : ownCopy(id));
     if (opts.resolveRefs) found.push(...(await checkReferences(raw, ['secrets', i], src.file, opts.resolveRefs, opts.refCache ?? new Map())));
     if (found.length) problems.push(...locateAll(src, found, id));
     else if (secret) {
@@ -175,6 +212,12 @@ export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[]
     });
   }
   return { problems, ids };
+}
+
+/** The `rotator:` of a raw secret when it names a plug-in (a path or npm:), else undefined. */
+function pluginSpecOf(raw: unknown): string | undefined {
+  const name = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).rotator : undefined;
+  return typeof name === 'string' && isPluginSpec(name) ? name : undefined;
 }
 
 function locateAll(src: PolicySource, raw: readonly RawProblem[], secretId: string | undefined): Problem[] {

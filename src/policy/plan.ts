@@ -3,6 +3,7 @@
 import { formatDuration } from './duration.js';
 import { rotatorTraits } from '../rotator/registry.js';
 import { dueDetails } from './schedule.js';
+import { ownCopy, shareString } from './strings.js';
 import type { ResolvedSecret } from './types.js';
 
 export type PlanFlag =
@@ -47,44 +48,65 @@ export function cadenceText(secret: Pick<ResolvedSecret, 'schedule'>): string {
   return text;
 }
 
-/** Everything about one secret except flags that compare secrets with each other. */
+// Flags without details are the same object in every entry that has them (nothing changes one).
+const NO_OVERLAP: PlanFlag = Object.freeze({ flag: 'no-overlap' });
+const NO_OWNER: PlanFlag = Object.freeze({ flag: 'no-owner' });
+
+const durationTexts = new Map<number, string>();
+
+/** formatDuration, one shared string per duration (a plan has few distinct ones). */
+function durationText(ms: number): string {
+  let text = durationTexts.get(ms);
+  if (text === undefined) {
+    text = formatDuration(ms);
+    if (durationTexts.size > 10_000) durationTexts.clear();
+    durationTexts.set(ms, text);
+  }
+  return text;
+}
+
+/**
+ * Everything about one secret except flags that compare secrets with each other. A plan keeps
+ * 100k of these: strings are its own copies (not views into policy files) and shared where they
+ * repeat.
+ */
 export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date | null): PlanEntry {
   const traits = rotatorTraits(secret);
   const due = dueDetails({ secret, lastSuccessAt, now });
   const flags: PlanFlag[] = [];
-  if (!traits.overlap) flags.push({ flag: 'no-overlap' });
+  if (!traits.overlap) flags.push(NO_OVERLAP);
   for (const c of secret.consumers) {
     if (c.cacheTtlMs !== undefined && c.cacheTtlMs > secret.graceMs) {
-      flags.push({ flag: 'grace-below-cache-ttl', consumer: c.name, cacheTtl: formatDuration(c.cacheTtlMs) });
+      flags.push({ flag: 'grace-below-cache-ttl', consumer: shareString(c.name), cacheTtl: durationText(c.cacheTtlMs) });
     }
   }
-  if (!secret.owner) flags.push({ flag: 'no-owner' });
+  if (!secret.owner) flags.push(NO_OWNER);
   const strategy = secret.rotator.params.strategy;
   return {
-    id: secret.id,
-    className: secret.className,
+    id: ownCopy(secret.id),
+    className: secret.className === undefined ? undefined : shareString(secret.className),
     cadence: cadenceText(secret),
-    rotator: secret.rotator.name,
-    strategy: typeof strategy === 'string' ? strategy : undefined,
+    rotator: shareString(secret.rotator.name),
+    strategy: typeof strategy === 'string' ? shareString(strategy) : undefined,
     nextDue: due.due,
     lastSuccessAt,
     overdue: due.overdue,
-    grace: formatDuration(secret.graceMs),
+    grace: durationText(secret.graceMs),
     waves: waves(secret),
-    targetKey: traits.targetKey,
+    targetKey: ownCopy(traits.targetKey),
     flags,
   };
 }
 
 function waves(secret: ResolvedSecret): PlanEntry['waves'] {
   if (secret.consumers.every((c) => c.wave === 1)) {
-    return secret.consumers.length ? [{ wave: 1, consumers: secret.consumers.map((c) => c.name) }] : [];
+    return secret.consumers.length ? [{ wave: 1, consumers: secret.consumers.map((c) => shareString(c.name)) }] : [];
   }
   const byWave = new Map<number, string[]>();
   for (const c of secret.consumers) {
     const list = byWave.get(c.wave);
-    if (list) list.push(c.name);
-    else byWave.set(c.wave, [c.name]);
+    if (list) list.push(shareString(c.name));
+    else byWave.set(c.wave, [shareString(c.name)]);
   }
   return [...byWave.entries()].sort((a, b) => a[0] - b[0]).map(([wave, consumers]) => ({ wave, consumers }));
 }
@@ -109,20 +131,29 @@ export function packEntry(e: PlanEntry): PackedEntry {
   return [e.id, e.className ?? null, e.cadence, e.rotator, e.strategy ?? null, e.nextDue.getTime(), e.lastSuccessAt?.getTime() ?? null, e.overdue, e.grace, e.waves, e.targetKey, e.flags];
 }
 
+/** The entry again, its repeating strings and flags shared as planEntry shares them. */
 export function unpackEntry(p: PackedEntry): PlanEntry {
+  for (const w of p[9]) for (let i = 0; i < w.consumers.length; i++) w.consumers[i] = shareString(w.consumers[i] as string);
+  const flags = p[11];
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i] as PlanFlag;
+    if (f.flag === 'no-overlap') flags[i] = NO_OVERLAP;
+    else if (f.flag === 'no-owner') flags[i] = NO_OWNER;
+    else if (f.flag === 'grace-below-cache-ttl') flags[i] = { flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) };
+  }
   return {
     id: p[0],
-    className: p[1] ?? undefined,
-    cadence: p[2],
-    rotator: p[3],
-    strategy: p[4] ?? undefined,
+    className: p[1] === null ? undefined : shareString(p[1]),
+    cadence: shareString(p[2]),
+    rotator: shareString(p[3]),
+    strategy: p[4] === null ? undefined : shareString(p[4]),
     nextDue: new Date(p[5]),
     lastSuccessAt: p[6] === null ? null : new Date(p[6]),
     overdue: p[7],
-    grace: p[8],
+    grace: shareString(p[8]),
     waves: p[9],
     targetKey: p[10],
-    flags: p[11],
+    flags,
   };
 }
 

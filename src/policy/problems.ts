@@ -11,6 +11,7 @@ export type ProblemCode =
   | 'invalid-id'
   | 'unknown-class'
   | 'unknown-rotator'
+  | 'invalid-plugin'
   | 'unknown-store'
   | 'unknown-consumer-type'
   | 'duplicate-id'

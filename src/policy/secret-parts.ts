@@ -2,6 +2,8 @@
 // registries, so that unknown names list the known ones and parameters say what is wrong.
 import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consumers/schemas.js';
 import { ROTATOR_PARAM_KEYS, knownRotators, rotatorEntry } from '../rotator/registry.js';
+import { isPluginSpec, loadedPlugin, pluginKey } from '../rotator/plugins.js';
+import { scrub } from '../redact.js';
 import { DEFAULT_STORE_BACKEND, knownStores, storeKind } from '../store/schemas.js';
 import { parseDuration } from './duration.js';
 import { check, type RawProblem } from './issues.js';
@@ -11,11 +13,12 @@ import type { PathSegment } from './yaml/source.js';
 
 type Raw = Record<string, unknown>;
 
-export function resolveRotator(raw: Raw, path: PathSegment[], out: RawProblem[]): ResolvedSecret['rotator'] | undefined {
+export function resolveRotator(raw: Raw, path: PathSegment[], out: RawProblem[], policyFile = ''): ResolvedSecret['rotator'] | undefined {
   const name = raw.rotator;
   if (typeof name !== 'string') return undefined;
   const entry = rotatorEntry(name);
   if (!entry) {
+    if (isPluginSpec(name)) return resolvePluginRotator(raw, name, path, out, policyFile);
     out.push({
       path: [...path, 'rotator'],
       at: 'value',
@@ -29,6 +32,37 @@ export function resolveRotator(raw: Raw, path: PathSegment[], out: RawProblem[])
   for (const key of ROTATOR_PARAM_KEYS) if (raw[key] !== undefined) params[key] = raw[key];
   const parsed = check(entry.paramsSchema, params, { path, label: '', subject: `the ${name} rotator's parameters` }, out);
   return parsed && { name, params: parsed };
+}
+
+/**
+ * A plug-in named by path or package: loaded already by the pipeline (processFile awaits
+ * loadPlugin before it resolves the secret). Its schema and traits are someone else's code, so
+ * a throw from them is a problem of the plug-in, reported at the secret's `rotator:` line.
+ */
+function resolvePluginRotator(raw: Raw, spec: string, path: PathSegment[], out: RawProblem[], policyFile: string): ResolvedSecret['rotator'] | undefined {
+  const at = { path: [...path, 'rotator'], at: 'value' as const, code: 'invalid-plugin' as const };
+  const key = pluginKey(spec, policyFile);
+  const loaded = key === undefined ? undefined : loadedPlugin(key);
+  if (!key || !loaded) {
+    out.push({ ...at, message: `\`${spec}\` is not a rotator plug-in rotor can load`, hint: 'name a file (./plugins/x.ts, relative to this policy file) or an npm package (npm:rotor-rotator-x)' });
+    return undefined;
+  }
+  if (!loaded.ok) {
+    out.push({ ...at, message: `rotator plug-in \`${spec}\` ${loaded.message}`, hint: loaded.hint });
+    return undefined;
+  }
+  const params: Raw = {};
+  for (const k of ROTATOR_PARAM_KEYS) if (raw[k] !== undefined) params[k] = raw[k];
+  const subject = `the ${loaded.rotator.name} rotator's parameters`;
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    parsed = check(loaded.entry.paramsSchema, params, { path, label: '', subject }, out);
+    if (parsed) loaded.entry.traits(parsed, '');
+  } catch (err) {
+    out.push({ ...at, message: `rotator plug-in \`${spec}\` (${loaded.rotator.name}) throws while checking its parameters: ${scrub(err instanceof Error ? err.message : String(err))}`, hint: 'fix the plug-in: its paramsSchema and traits() must not throw' });
+    return undefined;
+  }
+  return parsed && { name: key, params: parsed };
 }
 
 export function resolveStore(raw: Raw, id: string, path: PathSegment[], out: RawProblem[]): ResolvedSecret['store'] | undefined {

@@ -50,7 +50,7 @@ export function resolveSecret(src: PolicySource, raw: unknown, index: number, ct
     });
   }
   const timing = resolveTiming(secret, fields, path, ctx, out);
-  const rotator = resolveRotator(secret, path, out);
+  const rotator = resolveRotator(secret, path, out, src.file);
   const store = resolveStore(secret, id, path, out);
   const consumers = resolveConsumers(secret, { confirmTimeoutMs: timing?.confirmTimeoutMs ?? 0 }, path, out);
   if (credentialProblems) dropShadowedProblems(out, before, credentialProblems);

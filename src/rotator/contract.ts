@@ -22,6 +22,12 @@ export interface RotatorTraits {
   overlap: boolean;
   /** True when the rotator can count live sessions of a credential (the drain check). */
   drain: boolean;
+  /**
+   * True when the secret store is the only place the credential works (random-secret: API keys
+   * and signing keys that consumers read from the store). PREVIOUS stays readable through grace
+   * for consumers that accept two keys; the revoke step then clears it.
+   */
+  storeIsTarget?: boolean;
   /** Identity of the target system, e.g. `postgres://db.internal:5432/payments`; used to stagger. */
   targetKey: string;
 }

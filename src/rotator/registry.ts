@@ -4,12 +4,11 @@ import type { z } from 'zod';
 import { postgresParamsSchema, type PostgresParams } from '../../rotators/postgres/schema.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { RotatorTraits } from './contract.js';
-import {
-  awsRdsMasterParamsSchema,
-  commandRotatorParamsSchema,
-  randomSecretParamsSchema,
-  redisAclParamsSchema,
-} from './placeholder-schemas.js';
+import { loadedPlugin } from './plugins.js';
+import { commandRotatorParamsSchema } from '../../rotators/command/schema.js';
+import { redisAclParamsSchema } from '../../rotators/redis-acl/schema.js';
+import { awsRdsMasterParamsSchema } from '../../rotators/aws-rds-master/schema.js';
+import { randomSecretParamsSchema } from '../../rotators/random-secret/schema.js';
 
 /** Keys of a secret in a policy that belong to its rotator: together they are `rotator.params`. */
 export const ROTATOR_PARAM_KEYS = ['strategy', 'target', 'generate', 'overlap'] as const;
@@ -58,12 +57,13 @@ const ENTRIES: RotatorEntry[] = [
   })),
   entry('redis-acl', redisAclParamsSchema, (p) => ({
     overlap: true,
-    drain: true,
+    // Redis cannot tell which of a user's passwords a connection used: no drain check (see rotators/redis-acl).
+    drain: false,
     targetKey: `redis://${p.target.nodes.map((n) => `${n.host}:${n.port}`).sort().join(',')}/${p.target.user}`,
   })),
   entry('command', commandRotatorParamsSchema, (p) => ({
     overlap: p.overlap,
-    drain: false,
+    drain: p.target.inUse,
     targetKey: `command://${[p.target.executable, ...p.target.args].join(' ')}`,
   })),
 ];
@@ -74,12 +74,18 @@ export function rotatorEntry(name: string): RotatorEntry | undefined {
   return BY_NAME.get(name);
 }
 
+function loadedPluginEntry(key: string): RotatorEntry | undefined {
+  const o = loadedPlugin(key);
+  return o?.ok ? o.entry : undefined;
+}
+
 export function knownRotators(): string[] {
   return [...BY_NAME.keys()];
 }
 
 export function rotatorTraits(secret: Pick<ResolvedSecret, 'id' | 'rotator'>): RotatorTraits {
-  const e = BY_NAME.get(secret.rotator.name);
+  // A plug-in is known once the policy loader (or loadRotators) has loaded it in this process.
+  const e = BY_NAME.get(secret.rotator.name) ?? loadedPluginEntry(secret.rotator.name);
   if (!e) throw new Error(`rotator ${secret.rotator.name} is not in the registry (known: ${knownRotators().join(', ')})`);
   return e.traits(secret.rotator.params, secret.id);
 }

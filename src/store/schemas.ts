@@ -1,5 +1,6 @@
 // The secret-store backends a policy may name (`store: { backend: ... }`) and their parameters.
 import { z } from 'zod';
+import { awsLocation } from './aws-location.js';
 
 export interface StoreKind {
   readonly backend: string;
@@ -21,13 +22,18 @@ const awsSchema = z.strictObject({
   secretId: z.string().min(1).max(2048),
   /** @defaultValue the AWS SDK's region (AWS_REGION) */
   region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, { error: 'must be an AWS region such as eu-central-1' }).optional(),
-  /** KMS key for new versions. @defaultValue the secret's own key */
+  /**
+   * Informational: Secrets Manager encrypts every version with the secret's own KMS key, chosen when
+   * the secret is created (rotor adds versions, it never creates secrets). rotor needs
+   * kms:GenerateDataKey and kms:Decrypt on it when it is a customer-managed key.
+   */
   kmsKeyId: z.string().min(1).optional(),
 });
 
 const KINDS: StoreKind[] = [
   { backend: 'local', schema: localSchema, location: (p, id) => (typeof p.name === 'string' ? p.name : id) },
-  { backend: 'aws-secrets-manager', schema: awsSchema, location: (p) => String(p.secretId) },
+  // A name is qualified with the policy's region (`eu-central-1:prod/db`); an ARN carries its own.
+  { backend: 'aws-secrets-manager', schema: awsSchema, location: (p) => awsLocation({ secretId: String(p.secretId), region: p.region as string | undefined }) },
 ];
 
 const BY_BACKEND = new Map(KINDS.map((k) => [k.backend, k]));

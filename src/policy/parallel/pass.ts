@@ -1,16 +1,19 @@
 // One pass over the policies for `validate` or `plan`, using a second core for large policy
 // trees: the main thread and one worker thread claim files from a shared counter (so a slow
-// worker start or a busy core balances itself), and the main thread merges their results in
-// file order. Small trees, and --resolve, stay in one thread.
+// worker start or a busy core balances itself), the worker sends each batch back as it finishes
+// it, and the main thread merges the results in file order. Small trees, and --resolve, stay in
+// one thread.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { knownCronGaps } from '../cadence.js';
 import { loadPolicies } from '../load.js';
 import type { LoadedSecret } from '../loaded-secret.js';
 import { planEntry, unpackEntry, type PackedEntry, type PlanEntry } from '../plan.js';
-import { findDuplicates, findPolicyFiles, mayDefineClasses, prepareClasses, processFile, readText, readTexts, type FileOutcome } from '../pipeline.js';
+import { findDuplicates, findPolicyFiles, prepareClasses, processFile, readText, scanFiles, type FileOutcome } from '../pipeline.js';
 import { sortProblems, type Problem } from '../problems.js';
 import type { ReferenceCheckOptions } from '../ref-check.js';
-import type { PassMode, WorkerInit, WorkerResult, WorkerStart } from './protocol.js';
+import type { PassMode, WorkerBatch, WorkerInit, WorkerMessage, WorkerStart } from './protocol.js';
+import { TSX_WORKER, policyWorkerUrl } from './worker-bundle.js';
 
 export interface PassOptions {
   mode: PassMode;
@@ -19,7 +22,7 @@ export interface PassOptions {
   cwd?: string;
   resolveRefs?: ReferenceCheckOptions;
   /**
-   * Below this much YAML (characters) one thread does it all: starting a worker costs more than
+   * Below this much YAML (bytes) one thread does it all: starting a worker costs more than
    * it saves. @defaultValue 4,000,000
    */
   parallelAbove?: number;
@@ -45,25 +48,29 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   const entryOf = (s: LoadedSecret) => planEntry(s, opts.now, null);
   if (opts.resolveRefs || availableParallelism() < 2) return inOneThread(dir, opts, cwd, entryOf);
   const pf = await findPolicyFiles(dir, cwd);
-  // Start the worker before reading, so that it loads its modules (about a second) meanwhile;
-  // it is stopped if the files turn out to be few.
+  // Start the worker before reading, so that it loads its modules meanwhile; it is stopped if the
+  // files turn out to be few.
   const next = new SharedArrayBuffer(4);
-  const worker = pf.files.length >= (opts.parallelFiles ?? 100) ? startWorker({ pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH }) : undefined;
-  const texts = await readTexts(pf);
-  const size = texts.reduce((n, t) => n + (t?.length ?? 0), 0);
-  if (!worker || size <= (opts.parallelAbove ?? 4_000_000)) {
+  const url = pf.files.length >= (opts.parallelFiles ?? 100) ? await policyWorkerUrl() : undefined;
+  const worker = url && startWorker(url, { pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH, bundled: url !== TSX_WORKER });
+  const scan = scanFiles(pf);
+  if (!worker || scan.bytes <= (opts.parallelAbove ?? 4_000_000)) {
     await worker?.stop();
     return inOneThread(dir, opts, cwd, entryOf);
   }
-  const classFiles = texts.flatMap((text, index) => (text !== undefined && mayDefineClasses(text) ? [index] : []));
-  worker.go(classFiles);
-  const prep = prepareClasses(pf, classFiles.map((index) => ({ index, text: texts[index] as string })));
-  // Each thread reads the files it claims again (from the page cache): holding all of them here
-  // until the end would add the whole tree to the peak memory.
-  texts.length = 0;
+  const prep = prepareClasses(pf, scan.classFiles);
+  worker.go(scan.classFiles.map((c) => c.index), knownCronGaps());
   const counter = new Int32Array(next);
   const outcomes: FileOutcome[] = [];
   const entries = new Map<number, PlanEntry[]>();
+  // The worker's batches are taken in whenever the main thread waits for events: between its own
+  // batches, and at the end.
+  worker.receive((batch) => {
+    for (const { outcome, json } of batch.files) {
+      outcomes.push(outcome);
+      if (json !== undefined) entries.set(outcome.index, (JSON.parse(json) as PackedEntry[]).map(unpackEntry));
+    }
+  });
   while (opts.mainClaims !== false) {
     const from = Atomics.add(counter, 0, BATCH);
     if (from >= pf.files.length) break;
@@ -75,11 +82,11 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
       outcomes.push(await processFile(pf, prep, f, readText(pf, f), visit));
       if (list.length) entries.set(f, list);
     }
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  let theirs: WorkerResult = { outcomes: [], entries: [] };
   if (outcomes.length < pf.files.length) {
     try {
-      theirs = await worker.result;
+      await worker.done;
     } catch {
       // The worker could not do its share (it crashed): do it all here instead.
       await worker.stop();
@@ -88,10 +95,7 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   }
   // Done, or never got to claim a file (still starting): either way, not needed any more.
   await worker.stop();
-  outcomes.push(...theirs.outcomes);
-  for (const { index, json } of theirs.entries) entries.set(index, (JSON.parse(json) as PackedEntry[]).map(unpackEntry));
   outcomes.sort((a, b) => a.index - b.index);
-
   const duplicates = findDuplicates(pf, outcomes, (f) => readText(pf, f));
   const ordered = [...entries.keys()].sort((a, b) => a - b).flatMap((f) => entries.get(f) as PlanEntry[]);
   return {
@@ -104,24 +108,34 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
 }
 
 interface StartedWorker {
-  go(classFiles: number[]): void;
-  result: Promise<WorkerResult>;
+  go(classFiles: number[], cronGaps: Array<[string, number]>): void;
+  /** Where each batch goes as it arrives. */
+  receive(handler: (batch: WorkerBatch) => void): void;
+  /** Settles after the last batch: rejected if the worker failed first. */
+  done: Promise<void>;
   stop(): Promise<void>;
 }
 
-function startWorker(init: WorkerInit): StartedWorker {
-  const worker = new Worker(new URL('./worker-shim.mjs', import.meta.url), { workerData: init });
-  const result = new Promise<WorkerResult>((resolve, reject) => {
-    worker.once('message', resolve);
+function startWorker(url: URL, init: WorkerInit): StartedWorker {
+  const worker = new Worker(url, { workerData: init });
+  let handler: (batch: WorkerBatch) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: WorkerMessage) => {
+      if ('done' in m) resolve();
+      else handler(m);
+    });
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`policy worker exited with code ${code} before it answered`)));
+    worker.once('exit', (code) => reject(new Error(`policy worker exited with code ${code} before it was done`)));
   });
   // Handled where it is awaited; this keeps a failure while the main thread is busy from
   // counting as unhandled.
-  result.catch(() => undefined);
+  done.catch(() => undefined);
   return {
-    go: (classFiles) => worker.postMessage({ go: true, classFiles } satisfies WorkerStart),
-    result,
+    go: (classFiles, cronGaps) => worker.postMessage({ go: true, classFiles, cronGaps } satisfies WorkerStart),
+    receive: (h) => {
+      handler = h;
+    },
+    done,
     stop: async () => {
       await worker.terminate();
     },

@@ -12,16 +12,33 @@ export interface WorkerInit {
   /** Next unclaimed file index, shared: Int32Array over a SharedArrayBuffer, claimed with Atomics.add. */
   next: SharedArrayBuffer;
   batch: number;
+  /** Started from the JavaScript bundle (no tsx), not from worker-shim.mjs. */
+  bundled: boolean;
 }
 
-/** Sent once the main thread has read the files and found the ones that may define classes. */
+/** Sent once the main thread has read the files and prepared the classes. */
 export interface WorkerStart {
   go: true;
   classFiles: number[];
+  /** Shortest cron gaps the main thread worked out for the classes (knownCronGaps). */
+  cronGaps: Array<[string, number]>;
 }
 
-export interface WorkerResult {
-  outcomes: FileOutcome[];
-  /** Plan entries of each processed file, as JSON of PackedEntry[] (one string crosses fastest). */
-  entries: Array<{ index: number; json: string }>;
+/**
+ * One message per batch of files the worker claimed, sent as soon as it is done, so the main
+ * thread takes them in while it works on its own files rather than all at the end.
+ */
+export interface WorkerBatch {
+  files: Array<{
+    outcome: FileOutcome;
+    /** Plan mode: the file's plan entries, as JSON of PackedEntry[] (one string crosses fastest). */
+    json?: string;
+  }>;
 }
+
+/** Sent after the last batch: no file is left to claim. */
+export interface WorkerDone {
+  done: true;
+}
+
+export type WorkerMessage = WorkerBatch | WorkerDone;

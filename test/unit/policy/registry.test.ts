@@ -35,14 +35,15 @@ describe('the rotator registry', () => {
     expect(traits('random-secret', {}, 'a/b')).toEqual({ overlap: true, drain: false, targetKey: 'random-secret://a/b' });
   });
 
-  it('keys a Redis ACL user by all of its nodes', () => {
+  it('keys a Redis ACL user by all of its nodes, with no drain check (Redis cannot tell old-password connections apart)', () => {
     const t = traits('redis-acl', { target: { user: 'u', nodes: [{ host: 'b' }, { host: 'a', port: 6380 }], admin } });
-    expect(t).toEqual({ overlap: true, drain: true, targetKey: 'redis://a:6380,b:6379/u' });
+    expect(t).toEqual({ overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/u' });
   });
 
   it('takes overlap of the command rotator from its parameters, false unless declared', () => {
     expect(traits('command', { target: { executable: '/x' } }).overlap).toBe(false);
     expect(traits('command', { target: { executable: '/x' }, overlap: true }).overlap).toBe(true);
+    expect(traits('command', { target: { executable: '/x', inUse: true } }).drain).toBe(true);
   });
 
   it('computes the target key of a resolved secret', () => {

@@ -1,7 +1,7 @@
 // Generated passwords: per-secret rules, printable ASCII only, uniform over the alphabet.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EXCLUDED_CHARACTERS } from '../../../src/rotator/params.js';
-import { MIN_ENTROPY_BITS, entropyBits, generatePassword, passwordAlphabet } from '../../../rotators/postgres/password.js';
+import { MIN_ENTROPY_BITS, entropyBits, generatePassword, passwordAlphabet } from '../../../src/rotator/password.js';
 
 describe('password generation', () => {
   it('follows the length and never uses an excluded character', () => {

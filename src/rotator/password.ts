@@ -1,6 +1,7 @@
-// Password generation for PostgreSQL roles: printable ASCII only, uniformly random, per-secret rules.
+// Password generation shared by the rotators that make passwords (postgres, redis-acl,
+// aws-rds-master): printable ASCII only, uniformly random, per-secret rules, a minimum entropy.
 import { randomInt } from 'node:crypto';
-import type { GenerateRules } from '../../src/rotator/params.js';
+import { generateRulesSchema, type GenerateRules } from './params.js';
 
 /**
  * Passwords weaker than this are refused by the schema. 96 bits admits the shortest length the
@@ -49,3 +50,8 @@ export function generatePassword(rules: GenerateRules): string {
 export function isPrintableAscii(text: string): boolean {
   return /^[\x20-\x7e]*$/.test(text);
 }
+
+/** Password rules as a policy gives them, refused when `exclude` leaves passwords too weak. */
+export const strongGenerateRulesSchema = generateRulesSchema.refine((rules) => entropyBits(rules) >= MIN_ENTROPY_BITS, {
+  message: `length and exclude leave too little randomness: a password needs at least ${MIN_ENTROPY_BITS} bits (length × log2(alphabet size)); lengthen it or exclude fewer characters`,
+});

@@ -1,0 +1,76 @@
+// Plug-ins and the conformance suite through the rotor executable: `rotor validate` on broken and
+// working plug-ins (exit codes, file:line:col), and `rotor conformance` as a plug-in author runs it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/rotor.js');
+
+function rotor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ROTOR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('rotor validate with plug-ins', () => {
+  it('exits 2 and says, at the rotator: line, what is wrong with each broken plug-in', async () => {
+    const r = await rotor(['validate', 'test/fixtures/plugins/broken']);
+    expect(r.code).toBe(2);
+    const f = 'test/fixtures/plugins/broken/policy.yaml';
+    expect(r.stdout).toContain(`${f}:3:14`);
+    expect(r.stdout).toContain('rotator plug-in `./missing-method.ts` half-done: does not implement verify(), revoke()');
+    expect(r.stdout).toContain(`${f}:5:14`);
+    expect(r.stdout).toContain('no-schema: paramsSchema is not a zod 4 schema');
+    expect(r.stdout).toContain(`${f}:7:14`);
+    expect(r.stdout).toContain('throws while loading: ACME_ENDPOINT_THAT_IS_NEVER_SET is not set');
+    expect(r.stdout).toMatch(/thrown at test\/fixtures\/plugins\/broken\/throws-on-load\.ts:3:\d+/);
+    expect(r.stdout).toContain('implements rotator contract version 99; this rotor implements version 1');
+  });
+
+  it('accepts a working plug-in next to built-in rotators', async () => {
+    const r = await rotor(['validate', 'test/fixtures/plugins/valid']);
+    expect(r.stdout).toBe('ok: 2 secrets, 0 classes in 1 file\n');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('rotor conformance', () => {
+  it('passes the command rotator with its example in one command', async () => {
+    const r = await rotor(['conformance', 'command', '--harness', 'examples/command-rotator/conformance-harness.mjs']);
+    expect(r.stdout).toContain('conformance of command:');
+    expect(r.stdout).toContain('✓ inUse counts a live session');
+    expect(r.stdout).toContain('7 of 7 checks passed');
+    expect(r.code).toBe(0);
+  });
+
+  it('runs on a plug-in file with a parameter file, and fails a rotator that breaks its promises', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-conformance-'));
+    writeFileSync(join(dir, 'params.json'), JSON.stringify({ target: { file: join(dir, 'target.json') } }));
+    const ok = await rotor(['conformance', './test/fixtures/plugins/file-rotator.ts', '--params', join(dir, 'params.json')]);
+    expect(ok.stdout).toContain('6 of 6 checks passed');
+    expect(ok.code).toBe(0);
+
+    // A rotator whose revoke does nothing: the old credential keeps working. (An ES module, as in
+    // any project with "type": "module".)
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+    writeFileSync(join(dir, 'lazy.ts'), `import base from '${join(ROOT, 'test/fixtures/plugins/file-rotator.ts')}';\nexport default { ...base, name: 'lazy', revoke: async () => undefined };\n`);
+    const bad = await rotor(['conformance', join(dir, 'lazy.ts'), '--params', join(dir, 'params.json')]);
+    expect(bad.stdout).toMatch(/✗ revoke makes the old credential fail[^\n]*\n\s+verify accepted the old credential after revoke; it must throw/);
+    expect(bad.stdout).toContain('4 of 6 checks passed');
+    expect(bad.code).toBe(1);
+  });
+
+  it('refuses a broken plug-in with the same message as validate, exit 2', async () => {
+    const r = await rotor(['conformance', './test/fixtures/plugins/broken/missing-method.ts', '--params', 'x.json']);
+    expect(r.stderr).toContain('half-done: does not implement verify(), revoke()');
+    expect(r.code).toBe(2);
+  });
+});

@@ -1,0 +1,209 @@
+// Both AWS rotators survive SIGKILL at every step boundary and inside every step with effects: a
+// new worker process resumes the run and converges, once, with one working AWSCURRENT. The fakes
+// keep their state in the test database, so what "AWS" holds outlives each killed worker.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestRotation } from '../../../src/engine/request.js';
+import { silentLogger } from '../../../src/log.js';
+import type { ResolvedSecret } from '../../../src/policy/types.js';
+import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { RUNS_QUEUE } from '../../../src/queue/names.js';
+import { migrate } from '../../../src/state/migrate.js';
+import { listRuns, listSteps } from '../../../src/state/runs.js';
+import { syncSecrets } from '../../../src/state/secrets.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
+import { installAwsFakes } from '../../helpers/aws/install.js';
+import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
+import { awsStore, createMasterRole, dropRole, rdsMasterRotator } from '../../helpers/aws/rig.js';
+import { FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
+import { dropFakeSchema, postgresState } from '../../helpers/aws/state.js';
+import { login } from '../../helpers/login.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { waitFor } from '../../helpers/wait.js';
+import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
+
+const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
+
+/** Every step boundary, and a moment inside every step that has effects (verify-consumers has none without a drain check). */
+const BASE_POINTS = [
+  'inside:create', 'after:create', 'inside:verify-new', 'after:verify-new', 'inside:promote', 'after:promote',
+  'inside:distribute', 'after:distribute', 'inside:grace', 'after:grace', 'after:verify-consumers', 'inside:revoke', 'after:revoke',
+];
+/** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
+const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
+
+interface WorkerHandle {
+  child: ChildProcess;
+  output: string;
+}
+
+describe('AWS rotators with a worker killed by SIGKILL', () => {
+  let db: TestDatabase;
+  let kit: QueueKit;
+  let dir: string;
+  let uninstall: () => void;
+  let sm: FakeSecretsManager;
+  let rds: FakeRds;
+  const workers: WorkerHandle[] = [];
+  const roles: string[] = [];
+  const key = randomBytes(32);
+
+  /** A worker that has loaded everything and waits for `start()` before it takes jobs. */
+  interface Spare {
+    handle: WorkerHandle;
+    start(): Promise<WorkerHandle>;
+  }
+
+  function spawnSpare(env: Record<string, string>): Spare {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env, GATED: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const handle: WorkerHandle = { child, output: '' };
+    workers.push(handle);
+    child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
+    const alive = () => {
+      if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
+      return true;
+    };
+    return {
+      handle,
+      async start() {
+        await waitFor(() => handle.output.includes('loaded') && alive(), { timeoutMs: 60_000, message: 'worker load' });
+        child.stdin!.write('go\n');
+        await waitFor(() => handle.output.includes('ready') && alive(), { timeoutMs: 30_000, message: 'worker start' });
+        return handle;
+      },
+    };
+  }
+
+  const spawnWorker = (env: Record<string, string>): Promise<WorkerHandle> => spawnSpare(env).start();
+
+  async function kill(w: WorkerHandle): Promise<void> {
+    if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+    const exited = new Promise((r) => w.child.once('exit', r));
+    w.child.kill('SIGKILL');
+    await exited;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('aws sigkill');
+    await migrate(db.pool);
+    sm = new FakeSecretsManager(postgresState(db.pool, 'secretsmanager', emptySecretsManager()));
+    rds = new FakeRds({ adminUrl: db.url, applyDelayMs: 300 }, postgresState(db.pool, 'rds', emptyRds()));
+    await sm.calls(); // creates the fakes' table before any worker races to
+    await rds.calls();
+    uninstall = installAwsFakes({ sm, rds });
+    kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
+    dir = await mkdtemp(join(tmpdir(), 'rotor-aws-sigkill-'));
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await kill(w);
+    await kit?.close();
+    uninstall?.();
+    for (const r of roles) await dropRole(db, r);
+    // The fakes' table holds values, as AWS does: it goes before the leak scan of the state tables.
+    if (db) await dropFakeSchema(db.pool);
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Grace is long (so slow resumes on a busy machine never outrun it before it is seen waiting);
+   * once it has been, the clock is moved on: grace ends now and the delayed job is due.
+   */
+  async function endGraceNow(runId: string, workerAlive: boolean): Promise<void> {
+    const job = (await kit.queue(RUNS_QUEUE).raw.getJob(runId))!;
+    // A live worker records the waiting step a moment before it moves the job to the delayed set.
+    if (workerAlive) await waitFor(async () => (await job.getState()) === 'delayed', { message: 'the grace job delayed' });
+    await db.pool.query('update runs set grace_until = now(), wait_until = null where id = $1', [runId]);
+    // A worker killed before it delayed the job left it active: it stalls back to waiting, and the
+    // next worker finds grace over in the state database.
+    if ((await job.getState()) === 'delayed') await job.promote();
+  }
+
+  async function killEverywhere(secret: ResolvedSecret, rotator: string, points: string[]): Promise<{ old: { versionId: string; value: Record<string, string | number> } }> {
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), ROTATOR: rotator, RDS_DELAY_MS: '300' };
+    // A first, undisturbed rotation gives the secret an old credential to protect.
+    const boot = await spawnWorker({ ...env, KILL_AT: 'none' });
+    const bootRun = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    await waitFor(async () => (await listSteps(db.pool, bootRun.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 40_000, message: 'first grace' });
+    await endGraceNow(bootRun.id, true);
+    const first = await waitForRunEnd(db.pool, bootRun.id, 40_000);
+    expect(first.state).toBe('done');
+    const store = createAwsSecretsManagerStore();
+    const old = (await store.get(secret.store.location, 'CURRENT'))!;
+    await kill(boot);
+
+    let current = await spawnWorker({ ...env, KILL_AT: points[0]! });
+    let spare = spawnSpare({ ...env, KILL_AT: points[1] ?? 'none' });
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    const killedAt: string[] = [];
+    for (const [i, point] of points.entries()) {
+      if (point === 'inside:grace') {
+        // Grace is a delayed job: the run waits with no worker holding it.
+        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 40_000, message: point });
+      } else {
+        const w = current;
+        await waitFor(() => w.output.includes(`at ${point}`), { timeoutMs: 40_000, message: `worker reaching ${point}` });
+      }
+      await kill(current);
+      killedAt.push(point);
+      if (point === 'inside:grace') await endGraceNow(run.id, false);
+      // The spare starts only now: before, it could have taken the job from the worker meant to reach `point`.
+      current = await spare.start();
+      spare = spawnSpare({ ...env, KILL_AT: points[i + 2] ?? 'none' });
+    }
+    const ended = await waitForRunEnd(db.pool, run.id, 60_000);
+    await kill(current);
+    await kill(spare.handle);
+    expect(killedAt).toEqual(points);
+    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
+    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
+    // One AWSCURRENT, the run's version; no AWSPENDING left anywhere.
+    const name = String(secret.store.params.secretId);
+    const labels = Object.entries(await sm.labels(name));
+    expect(labels.filter(([, l]) => l.includes('AWSCURRENT')).map(([id]) => id)).toEqual([ended.newVersion]);
+    expect(labels.filter(([, l]) => l.includes('AWSPENDING'))).toEqual([]);
+    return { old: old as { versionId: string; value: Record<string, string | number> } };
+  }
+
+  it('aws-rds-master: converges with the new master password working and the old one refused', async () => {
+    const master = await createMasterRole(db, 'rds_kill');
+    roles.push(master);
+    await rds.addDb({ kind: 'instance', id: 'kill-db', engine: 'postgres', masterUsername: master, host: db.host, port: db.port, dbName: db.name });
+    await sm.createSecret('prod/kill-db/master');
+    const secret = secretFixture('kill/rds', {
+      graceMs: 600_000,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
+      rotator: rdsMasterRotator({ instanceId: 'kill-db' }),
+      store: awsStore('prod/kill-db/master'),
+      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { path: join(dir, 'rds.env') } }],
+    });
+    const { old } = await killEverywhere(secret, 'aws-rds-master', RDS_POINTS);
+    const current = (await createAwsSecretsManagerStore().get(secret.store.location, 'CURRENT'))!;
+    expect(await login(db, master, current.value.password)).toBe(true);
+    expect(await login(db, master, old.value.password)).toBe('28P01');
+    // Nothing left pending on the instance: the last password RDS applied is the one in AWSCURRENT.
+    expect(await rds.db('instance', 'kill-db')).toMatchObject({ status: 'available' });
+    expect((await rds.db('instance', 'kill-db'))?.pending).toBeUndefined();
+  }, 300_000);
+
+  it('random-secret: converges with a new CURRENT and PREVIOUS cleared', async () => {
+    await sm.createSecret('prod/kill/api-key');
+    const secret = secretFixture('kill/api-key', {
+      graceMs: 600_000,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
+      rotator: { name: 'random-secret', params: { generate: { length: 24, alphabet: 'base64url' } } },
+      store: awsStore('prod/kill/api-key'),
+      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { path: join(dir, 'key.env') } }],
+    });
+    const { old } = await killEverywhere(secret, 'random-secret', BASE_POINTS);
+    const store = createAwsSecretsManagerStore();
+    expect((await store.get(secret.store.location, 'CURRENT'))!.value.value).not.toEqual(old.value.value);
+    expect(await store.get(secret.store.location, 'PREVIOUS')).toBeNull();
+  }, 300_000);
+});

@@ -1,0 +1,86 @@
+// A rotor worker in its own process with the AWS fakes, for tests that SIGKILL it. The fakes keep
+// their state in the test's database (postgresState), so AWS "survives" the kill as it would.
+// Configured by environment: DATABASE_URL, MASTER_KEY (hex), ROTATOR (aws-rds-master or
+// random-secret), RDS_DELAY_MS, KILL_AT (a point such as `inside:verify-new`, `after:create`, or
+// `modify-sent:create`: just after RDS accepted a new password, before it is applied), GATED=1 (wait
+// for a line on stdin before taking jobs). On reaching KILL_AT it prints `at <point>` and hangs
+// until killed. Prints "ready" when its workers run.
+import pg from 'pg';
+import { envFileConsumer } from '../../../src/consumers/env-file.js';
+import type { Consumer } from '../../../src/consumers/contract.js';
+import { silentLogger } from '../../../src/log.js';
+import { createQueueKit } from '../../../src/queue/backend.js';
+import type { Rotator } from '../../../src/rotator/contract.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
+import { startRuntime } from '../../../src/runtime.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
+import type { SecretStore } from '../../../src/store/contract.js';
+import { createLocalStore } from '../../../src/store/local.js';
+import { installAwsFakes } from '../../helpers/aws/install.js';
+import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
+import { FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
+import { postgresState } from '../../helpers/aws/state.js';
+
+const env = process.env;
+
+async function checkpoint(point: string): Promise<void> {
+  if (env.KILL_AT !== point) return;
+  process.stdout.write(`at ${point}\n`);
+  await new Promise(() => undefined);
+}
+
+function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
+  return async (...a: A) => {
+    await checkpoint(`inside:${step}`);
+    return fn(...a);
+  };
+}
+
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
+pool.on('error', () => undefined);
+const sm = new FakeSecretsManager(postgresState(pool, 'secretsmanager', emptySecretsManager()));
+const rds = new FakeRds({ adminUrl: env.DATABASE_URL!, applyDelayMs: Number(env.RDS_DELAY_MS ?? 300) }, postgresState(pool, 'rds', emptyRds()));
+// The moment RDS has taken a new password but not applied it: the window a crash is most likely to hurt.
+const handle = rds.handle.bind(rds);
+rds.handle = async (action, input) => {
+  const out = await handle(action, input);
+  if (action.startsWith('Modify') && input.MasterUserPassword !== undefined) await checkpoint('modify-sent:create');
+  return out;
+};
+installAwsFakes({ sm, rds });
+
+const kit = await createQueueKit({ kind: 'postgres', url: env.DATABASE_URL! }, silentLogger);
+const name = env.ROTATOR!;
+await loadRotators([name]);
+const real = rotatorFor(name);
+const rotator: Rotator<unknown> = {
+  ...real,
+  apply: inside('create', real.apply.bind(real)),
+  verify: inside('verify-new', real.verify.bind(real)),
+  revoke: inside('revoke', real.revoke.bind(real)),
+};
+const aws = createAwsSecretsManagerStore();
+const store: SecretStore = { ...aws, backend: aws.backend, promote: inside('promote', aws.promote.bind(aws)) };
+const consumer: Consumer<unknown> = { ...(envFileConsumer as Consumer<unknown>), notify: inside('distribute', (envFileConsumer as Consumer<unknown>).notify) };
+// A spare worker loads everything first and starts taking jobs only when told (a line on stdin),
+// so the test pays the start-up cost while the worker before it is still running.
+if (env.GATED === '1') {
+  process.stdout.write('loaded\n');
+  await new Promise((r) => process.stdin.once('data', r));
+}
+await startRuntime({
+  pool,
+  kit,
+  log: silentLogger,
+  stores: { local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }), 'aws-secrets-manager': store },
+  rotators: { [name]: rotator },
+  consumers: { 'env-file': consumer },
+  resolveRef: async () => '',
+  nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
+  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
+  lockMs: 1_500,
+  stalledMs: 500,
+  leaseMs: 1_500,
+  pollMs: 100,
+});
+process.stdout.write('ready\n');

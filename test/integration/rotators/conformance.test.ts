@@ -1,0 +1,90 @@
+// Every built-in rotator against the conformance suite (src/rotator/conformance.ts), each on a live
+// target of its own: PostgreSQL (both strategies), a Redis primary + replica pair, and the command
+// rotator driving the example API key service through its example script.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll } from 'vitest';
+import type { ConformanceHarness } from '../../../src/rotator/conformance.js';
+import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
+import type { SecretValue } from '../../../src/rotator/contract.js';
+import commandRotator from '../../../rotators/command/index.js';
+import postgresRotator, { ensureAlternatingRoles, ensureSingleUser } from '../../../rotators/postgres/index.js';
+import redisAclRotator from '../../../rotators/redis-acl/index.js';
+import exampleHarness from '../../../examples/command-rotator/conformance-harness.mjs';
+import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { startRedisServer, type RedisServerHandle } from '../../helpers/redis.js';
+
+const suffix = randomBytes(4).toString('hex');
+let db: TestDatabase | undefined;
+const servers: RedisServerHandle[] = [];
+
+afterAll(async () => {
+  await db?.drop();
+  for (const s of servers) await s.stop();
+});
+
+async function database(): Promise<TestDatabase> {
+  db ??= await createTestDatabase('conformance');
+  return db;
+}
+
+function pgSession(d: TestDatabase) {
+  return async (v: SecretValue) => {
+    const c = new pg.Client({ host: d.host, port: d.port, database: d.name, user: String(v.username), password: String(v.password) });
+    c.on('error', () => undefined);
+    await c.connect();
+    return { close: () => c.end().catch(() => undefined) };
+  };
+}
+
+describeConformance('postgres (alternating users)', postgresRotator, async (): Promise<ConformanceHarness> => {
+  const d = await database();
+  const group = `conf_${suffix}`;
+  const users = [`conf_${suffix}_a`, `conf_${suffix}_b`] as const;
+  await ensureAlternatingRoles(d.pool, { group, users, database: d.name });
+  return {
+    params: { strategy: 'alternating-users', target: { database: d.name, admin: 'env:ADMIN', users, group } },
+    resolveRef: async () => d.url,
+    openSession: pgSession(d),
+  };
+});
+
+describeConformance('postgres (single user)', postgresRotator, async (): Promise<ConformanceHarness> => {
+  const d = await database();
+  const user = `conf_${suffix}_single`;
+  await ensureSingleUser(d.pool, { user, database: d.name });
+  return {
+    params: { strategy: 'single-user', target: { database: d.name, admin: 'env:ADMIN', user } },
+    resolveRef: async () => d.url,
+    openSession: pgSession(d),
+  };
+});
+
+describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): Promise<ConformanceHarness> => {
+  const primary = await startRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
+  servers.push(primary);
+  const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+  servers.push(replica);
+  const adminPassword = randomBytes(18).toString('base64url');
+  for (const s of [primary, replica]) {
+    const c = new Redis(s.port, '127.0.0.1');
+    await c.call('ACL', 'SETUSER', 'rotor-admin', 'on', `>${adminPassword}`, '+@all', '~*');
+    await c.call('ACL', 'SETUSER', 'app', 'on', '~app:*', '+@read', '+@write', '+ping');
+    c.disconnect();
+  }
+  const nodes = [primary, replica].map((s) => ({ host: '127.0.0.1', port: s.port }));
+  return {
+    params: { target: { user: 'app', nodes, admin: 'env:REDIS_ADMIN' } },
+    resolveRef: async () => `redis://rotor-admin:${adminPassword}@127.0.0.1:${primary.port}`,
+    async openSession(v) {
+      const c = new Redis({ port: primary.port, host: '127.0.0.1', username: String(v.username), password: String(v.password), lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
+      await c.connect();
+      await c.ping();
+      return { close: async () => c.disconnect() };
+    },
+  };
+});
+
+describeConformance('command (the example API key service)', commandRotator, async () => (await exampleHarness()) as ConformanceHarness);
