@@ -9,6 +9,19 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
     about: 'rotation throughput, emergency latency, sync and tick at 100,000 secrets (needs redis-server)',
     run: async (parts) => (await import('./engine.js')).runEngineBench(parts.length ? parts : undefined),
   },
+  dashboard: {
+    about: 'server-side render time of the inventory page with 10,000 secrets (p50/p95, target ≤ 150 ms)',
+    run: async () => (await import('./dashboard.js')).runDashboardBench(),
+  },
+  consumers: {
+    about: 'zero downtime: 20 reconnecting clients through 100 alternating-user rotations (failed logins, staleness)',
+    run: async () => {
+      const { report, ok } = await (await import('./consumers.js')).runConsumersBench();
+      if (ok) return report;
+      console.log(report);
+      throw new Error('a client failed to log in, or a rotation did not complete (see the table above)');
+    },
+  },
 };
 
 const requested = process.argv.slice(2).filter((a) => a !== '--');

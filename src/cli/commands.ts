@@ -1,5 +1,7 @@
 // Every rotor command, one module each; each module exports register(program).
 import type { Command } from 'commander';
+import { register as dashboard } from './dashboard.js';
+import { register as conformance } from './conformance.js';
 import { register as migrate } from './migrate.js';
 import { register as plan } from './plan.js';
 import { register as repair } from './repair.js';
@@ -11,7 +13,7 @@ import { register as validate } from './validate.js';
 
 type Registrar = (program: Command) => void;
 
-const registrars: Registrar[] = [validate, plan, serve, migrate, rotate, status, secret, repair];
+const registrars: Registrar[] = [validate, plan, serve, dashboard, migrate, rotate, status, secret, repair, conformance];
 
 export function registerCommands(program: Command): void {
   for (const register of registrars) register(program);

@@ -12,21 +12,28 @@ import { startRuntime } from '../runtime.js';
 import { syncSecrets } from '../state/secrets.js';
 import { formatProblems } from '../policy/format.js';
 import { setUpDemo } from '../embedded/demo.js';
-import { openLocalStore, openQueue, openState, out, secretRefResolver, type StateHandle } from './context.js';
+import { ensureDemoWebhookKey, startDemoConsumer } from '../embedded/demo-consumer.js';
+import { openQueue, openState, openStores, out, secretRefResolver, type StateHandle } from './context.js';
+import { serveDashboard, settingsFrom } from './dashboard.js';
+import type { DashboardSettings } from '../dashboard/config.js';
 
 export function register(program: Command): void {
   program
     .command('start')
     .description('migrate, sync the policies, and run the scheduler and workers (embedded PostgreSQL when ROTOR_DATABASE_URL is unset)')
     .option('--policies <dir>', 'policy directory (default $ROTOR_POLICIES or policies/)')
-    .action(async (opts: { policies?: string }) => serve({ scheduler: true, policies: opts.policies }));
+    .option('--dashboard-host <address>', 'dashboard address (default $ROTOR_DASHBOARD_HOST or 127.0.0.1)')
+    .option('--dashboard-port <n>', 'dashboard port (default $ROTOR_DASHBOARD_PORT or 8080)')
+    .option('--no-dashboard', 'do not serve the dashboard')
+    .action(async (opts: { policies?: string; dashboard: boolean; dashboardHost?: string; dashboardPort?: string }) =>
+      serve({ scheduler: true, policies: opts.policies, dashboard: opts.dashboard ? settingsFrom({ host: opts.dashboardHost, port: opts.dashboardPort }) : undefined }));
   program
     .command('worker')
     .description('run workers only (no scheduler, no sync), to scale out on more machines')
     .action(async () => serve({ scheduler: false }));
 }
 
-async function serve(opts: { scheduler: boolean; policies?: string | undefined }): Promise<void> {
+async function serve(opts: { scheduler: boolean; policies?: string | undefined; dashboard?: DashboardSettings | undefined }): Promise<void> {
   const state = await openState({ startEmbedded: opts.scheduler, migrate: true });
   const { config, log } = state;
   const stops: Array<() => Promise<void>> = [() => state.close()];
@@ -35,6 +42,7 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
     if (opts.scheduler) {
       const dir = resolve(opts.policies ?? config.ROTOR_POLICIES);
       if (state.embedded) process.env.ROTOR_DEMO_ADMIN_URL ??= await setUpDemo(state.embedded, log);
+      if (state.embedded) ensureDemoWebhookKey();
       const loaded = await loadPolicies(dir);
       if (loaded.problems.length) {
         throw new InvalidInputError(`the policies in ${dir} have problems; nothing was started\n${formatProblems(loaded.problems)}`, {
@@ -48,18 +56,20 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
       });
       out(`policies: ${loaded.secrets.length} secrets from ${dir} (added ${diff.added.length}, changed ${diff.changed.length}, retired ${diff.retired.length})`);
       names = [...new Set(loaded.secrets.map((s) => s.rotator.name))];
+      // Before the workers start, so the first rotation of the demo secret finds its app listening.
+      if (state.embedded) stops.unshift(await startDemoConsumer({ secrets: loaded.secrets, stateUrl: state.url, rotorHome: config.ROTOR_HOME, log }));
     } else {
       names = await rotatorsInUse(state.pool);
     }
     await loadRotators(names);
-    const local = await openLocalStore(state);
+    const { stores, keySource } = await openStores(state);
     const kit = await openQueue(state);
     stops.unshift(() => kit.close());
     const runtime = await startRuntime({
       pool: state.pool,
       kit,
       log,
-      stores: { local: local.store },
+      stores,
       resolveRef: secretRefResolver(),
       nextDue: (secret, last) => nextDue({ secret, lastSuccessAt: last, now: new Date() }),
       concurrency: config.ROTOR_WORKER_CONCURRENCY,
@@ -71,7 +81,8 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined }
       scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS } : undefined,
     });
     stops.unshift(() => runtime.close());
-    describeStart(state, kit.kind, opts.scheduler, local.keySource);
+    if (opts.dashboard) stops.unshift(await serveDashboard(state, kit, stores, opts.dashboard, true));
+    describeStart(state, kit.kind, opts.scheduler, keySource);
     await untilSignal();
     out('stopping: waiting for active steps to finish (a second signal stops at once)');
   } finally {
@@ -83,9 +94,9 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   const { config } = state;
   out(`state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`);
   out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
-  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(config.ROTOR_HOME, 'master.key')}`);
+  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(config.ROTOR_HOME, 'master.key')}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
-  out('not yet built: dashboard, webhook/command/notify consumers, AWS and Redis rotators (see the README)');
+  out('not yet built: webhook/command/notify consumers, Redis rotators (see the README)');
   out('rotor is running; Ctrl-C stops it');
 }
 

@@ -74,7 +74,7 @@ secrets:
       CLI_ADMIN_URL: db.url,
       ROTOR_LOG_LEVEL: 'warn',
     };
-    server = spawn(process.execPath, [BIN, 'start', '--policies', dir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [BIN, 'start', '--policies', dir, '--no-dashboard'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
     await waitFor(() => serverOut.includes('rotor is running') || server!.exitCode !== null, { timeoutMs: 60_000, message: 'rotor start' });

@@ -1,0 +1,98 @@
+// Alerts to a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Teams workflows):
+// a secret needs attention, a secret became overdue, an emergency rotation was requested.
+import type { Logger } from '../log.js';
+import { scrub } from '../redact.js';
+
+export type AlertKind = 'needs-attention' | 'overdue' | 'emergency';
+
+export interface Alert {
+  kind: AlertKind;
+  secretId: string;
+  runId?: string | null | undefined;
+  actor?: string | null | undefined;
+  reason?: string | null | undefined;
+}
+
+export interface AlertSink {
+  send(alerts: Alert[]): Promise<void>;
+}
+
+export interface WebhookOptions {
+  url: string;
+  log: Logger;
+  /** Where links in messages point (the dashboard's public origin); no links when unset. */
+  linkBase?: string | undefined;
+  /** @defaultValue 3 */
+  attempts?: number;
+  /** @defaultValue 5000 */
+  timeoutMs?: number;
+  /** A burst of one kind (the scheduler stopped: everything overdue at once) becomes one message past this many. @defaultValue 5 */
+  burst?: number;
+  fetch?: typeof fetch;
+}
+
+const TITLE: Record<AlertKind, string> = {
+  'needs-attention': ':rotating_light: needs attention',
+  overdue: ':hourglass: overdue',
+  emergency: ':fire: emergency rotation requested',
+};
+
+/** `<url|text>` is Slack's link syntax; the characters it treats specially are escaped in text. */
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function formatAlert(a: Alert, linkBase?: string): string {
+  const secret = linkBase ? `<${linkBase}/secrets/${a.secretId}|${esc(a.secretId)}>` : esc(a.secretId);
+  const run = a.runId ? (linkBase ? ` run <${linkBase}/runs/${a.runId}|${a.runId.slice(0, 8)}>` : ` run ${a.runId}`) : '';
+  const reason = a.reason ? `: ${esc(scrub(a.reason).slice(0, 500))}` : '';
+  const by = a.actor ? ` by ${esc(a.actor)}` : '';
+  return `rotor ${TITLE[a.kind]}: *${secret}*${run}${by}${reason}`;
+}
+
+/** Groups a poll's alerts into messages: one each, or one summary per kind in a burst. */
+export function messagesFor(alerts: Alert[], burst: number, linkBase?: string): string[] {
+  const out: string[] = [];
+  for (const kind of Object.keys(TITLE) as AlertKind[]) {
+    const of = alerts.filter((a) => a.kind === kind);
+    if (of.length <= burst) out.push(...of.map((a) => formatAlert(a, linkBase)));
+    else {
+      const ids = of.slice(0, 20).map((a) => esc(a.secretId)).join(', ');
+      out.push(`rotor ${TITLE[kind]}: ${of.length} secrets: ${ids}${of.length > 20 ? `, and ${of.length - 20} more` : ''}${linkBase ? ` (<${linkBase}/?status=${kind}|inventory>)` : ''}`);
+    }
+  }
+  return out;
+}
+
+export function webhookSink(opts: WebhookOptions): AlertSink {
+  const doFetch = opts.fetch ?? fetch;
+  const attempts = opts.attempts ?? 3;
+  async function post(text: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await doFetch(opts.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ text }),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+        });
+        if (res.ok) return;
+        // 4xx other than rate limiting will not get better by asking again.
+        if (res.status < 500 && res.status !== 429) throw new Error(`the webhook answered ${res.status}`);
+        if (attempt >= attempts) throw new Error(`the webhook answered ${res.status}`);
+      } catch (err) {
+        if (attempt >= attempts || /answered 4/.test((err as Error).message)) {
+          // Never the URL: an incoming-webhook URL is itself a credential.
+          opts.log.warn({ err: scrub((err as Error).message) }, 'alert webhook failed; the alert is dropped');
+          return;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+    }
+  }
+  return {
+    async send(alerts) {
+      for (const text of messagesFor(alerts, opts.burst ?? 5, opts.linkBase)) await post(text);
+    },
+  };
+}

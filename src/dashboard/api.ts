@@ -1,0 +1,68 @@
+// The JSON API (/api/...): the same data as the pages, and the emergency rotation for scripts.
+// Documented in docs/api.md; dates are ISO 8601 strings; errors are { error: { message, hint } }.
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { DashboardDeps } from './app.js';
+import { emergencyRotate } from './actions.js';
+import { bearerToken, type Guard } from './auth.js';
+import { auditPage, queueHealth, runDetail, secretDetail } from './details.js';
+import { queryInventory } from './inventory.js';
+import { auditFilter, inventoryQuery } from './query-params.js';
+import { clientAddress, errorStatus, rules } from './app-helpers.js';
+
+const ENDPOINTS = [
+  'GET  /api/secrets?status&class&owner&tag&q&sort&dir&page&perPage',
+  'GET  /api/secrets/{id}',
+  'POST /api/secrets/{id}/emergency   (Authorization: Bearer <operator token>; JSON { operator, reason, confirm })',
+  'GET  /api/runs/{id}',
+  'GET  /api/audit?secret&run&actor&action&before&limit',
+  'GET  /api/queues',
+  'GET  /metrics   (Prometheus text format)',
+];
+
+export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
+  const api = new Hono();
+  const fail = (c: Context, status: number, message: string, hint?: string) =>
+    c.json({ error: { message, ...(hint ? { hint } : {}) } }, status as 400);
+
+  api.get('/', (c) => c.json({ endpoints: ENDPOINTS, docs: 'docs/api.md', actionsEnabled: guard.actionsEnabled }));
+
+  api.get('/secrets', async (c) => c.json(await queryInventory(deps.pool, inventoryQuery((n) => c.req.query(n)), rules(deps))));
+
+  api.post('/secrets/:id{.+}/emergency', async (c) => {
+    const refusal = guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkToken(bearerToken(c), clientAddress(c));
+    if (refusal) return fail(c, refusal.status, refusal.message);
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+      return fail(c, 415, 'send the request as application/json');
+    }
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object') return fail(c, 400, 'the body is not a JSON object');
+    try {
+      const run = await emergencyRotate(deps.pool, deps.kit, { secretId: c.req.param('id'), operator: body.operator, reason: body.reason, confirm: body.confirm });
+      return c.json({ run }, 201);
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      const status = errorStatus(err);
+      if (status === 500) throw err;
+      return fail(c, status, e.message, e.hint);
+    }
+  });
+
+  api.get('/secrets/:id{.+}', async (c) => {
+    const d = await secretDetail(deps.pool, deps.stores, c.req.param('id'), rules(deps));
+    if (!d) return fail(c, 404, `no secret ${c.req.param('id')}`);
+    return c.json({ secret: d.item, policy: d.policy, retiredAt: d.retiredAt, versions: d.versions, versionsError: d.versionsError, runs: d.runs });
+  });
+
+  api.get('/runs/:id', async (c) => {
+    const d = await runDetail(deps.pool, c.req.param('id'));
+    return d ? c.json(d) : fail(c, 404, `no run ${c.req.param('id')}`);
+  });
+
+  api.get('/audit', async (c) => c.json(await auditPage(deps.pool, auditFilter((n) => c.req.query(n)))));
+
+  api.get('/queues', async (c) => c.json(await queueHealth(deps.pool, deps.kit)));
+
+  api.all('*', (c) => fail(c, 404, `no API endpoint ${c.req.method} ${c.req.path}`, 'GET /api lists them'));
+  return api;
+}

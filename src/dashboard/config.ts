@@ -1,0 +1,105 @@
+// The dashboard's settings, from the environment and CLI flags, and the start-up rule that keeps an
+// unauthenticated dashboard off the network.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+import { DURATION_EXAMPLES, parseDuration } from '../policy/duration.js';
+import { trackSecret } from '../redact.js';
+
+/** Shorter operator tokens are refused at start-up: they could be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+export interface DashboardSettings {
+  /** @defaultValue '127.0.0.1' */
+  host: string;
+  /** 0 picks a free port. @defaultValue 8080 */
+  port: number;
+  /** The operator token (ROTOR_DASHBOARD_TOKEN); unset: everything is visible, nothing can be done. */
+  token: string | undefined;
+  /**
+   * The origin browsers see (https://rotor.example.com behind a proxy). Cross-site checks compare
+   * Origin against it; unset, against the Host the request came to.
+   */
+  publicOrigin: string | undefined;
+  /** Host headers accepted; empty: any. On loopback the default is the loopback names (DNS rebinding). */
+  allowedHosts: string[];
+  /** Slack-compatible incoming webhook for alerts (ROTOR_ALERT_WEBHOOK_URL). */
+  alertWebhookUrl: string | undefined;
+  /** A secret due within this long is "due soon". @defaultValue 7d */
+  dueSoonMs: number;
+  /** Due for longer than this without success: overdue (the scheduler's own tolerance). @defaultValue 1h */
+  overdueToleranceMs: number;
+  /** How often the server looks for new audit rows (live pages, alerts, traces). @defaultValue 1s */
+  pollMs: number;
+}
+
+const env = z.object({
+  ROTOR_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  ROTOR_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ROTOR_DASHBOARD_TOKEN: z.string().optional(),
+  ROTOR_DASHBOARD_ORIGIN: z.url().optional(),
+  ROTOR_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
+  ROTOR_ALERT_WEBHOOK_URL: z.url().optional(),
+  ROTOR_DASHBOARD_DUE_SOON: z.string().default('7d'),
+  ROTOR_OVERDUE_TOLERANCE: z.string().default('1h'),
+  ROTOR_DASHBOARD_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+});
+
+export function dashboardSettings(
+  source: NodeJS.ProcessEnv = process.env,
+  flags: { host?: string | undefined; port?: number | undefined } = {},
+): DashboardSettings {
+  const parsed = env.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new InvalidInputError(`invalid dashboard environment: ${problems}`, { hint: 'see the Dashboard section of the README' });
+  }
+  const e = parsed.data;
+  const token = e.ROTOR_DASHBOARD_TOKEN?.trim() || undefined;
+  // The token and the webhook URL (which embeds Slack's own token) are credentials: never logged.
+  if (token) trackSecret(token);
+  if (e.ROTOR_ALERT_WEBHOOK_URL) trackSecret(e.ROTOR_ALERT_WEBHOOK_URL);
+  const settings: DashboardSettings = {
+    host: flags.host ?? e.ROTOR_DASHBOARD_HOST,
+    port: flags.port ?? e.ROTOR_DASHBOARD_PORT,
+    token,
+    publicOrigin: e.ROTOR_DASHBOARD_ORIGIN?.replace(/\/+$/, ''),
+    allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    alertWebhookUrl: e.ROTOR_ALERT_WEBHOOK_URL,
+    dueSoonMs: durationOf('ROTOR_DASHBOARD_DUE_SOON', e.ROTOR_DASHBOARD_DUE_SOON),
+    overdueToleranceMs: durationOf('ROTOR_OVERDUE_TOLERANCE', e.ROTOR_OVERDUE_TOLERANCE),
+    pollMs: e.ROTOR_DASHBOARD_POLL_MS,
+  };
+  checkExposure(settings);
+  return settings;
+}
+
+function durationOf(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidInputError(`${name}=${text} is not a duration`, { hint: `use ${DURATION_EXAMPLES}` });
+  return ms;
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h === '::1';
+}
+
+/**
+ * Anything but loopback needs a token: an open dashboard on the network would let anyone start
+ * emergency rotations (or, without a token, at least read the whole inventory).
+ */
+export function checkExposure(s: Pick<DashboardSettings, 'host' | 'token'>): void {
+  if (s.token !== undefined && s.token.length < MIN_TOKEN_LENGTH) {
+    throw new InvalidInputError(`ROTOR_DASHBOARD_TOKEN is ${s.token.length} characters; it must be at least ${MIN_TOKEN_LENGTH}`, {
+      hint: 'generate one with: openssl rand -base64 32',
+    });
+  }
+  if (!isLoopback(s.host) && !s.token) {
+    throw new InvalidInputError(`refusing to serve the dashboard on ${s.host} without an operator token`, {
+      hint: 'set ROTOR_DASHBOARD_TOKEN (openssl rand -base64 32), or bind to 127.0.0.1 and reach it through an SSH tunnel or an authenticating proxy',
+    });
+  }
+}

@@ -1,0 +1,138 @@
+// Follows the audit trail (new rows by id) and the set of overdue secrets, and turns what it sees
+// into alerts and run traces. Nothing in the engine has to know: every fact is already recorded.
+// With several dashboards on one database, a PostgreSQL advisory lock elects the one that sends,
+// so each alert goes out once; another takes over within a poll if that process goes away.
+import type pg from 'pg';
+import type { Logger } from '../log.js';
+import type { Alert, AlertSink } from './alerts.js';
+import { overdueIds, type StatusRules } from './inventory.js';
+import type { RunTracer } from './tracing.js';
+
+/** Arbitrary but fixed: 'RTAL'. */
+const LEADER_LOCK = 0x5254414c;
+/** Audit ids are taken before commit: a row may appear below the cursor. Look back this many ids. */
+const LOOKBACK = 1000;
+
+interface AuditRow {
+  id: number;
+  action: string;
+  actor: string;
+  secret_id: string | null;
+  run_id: string | null;
+  reason: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface WatcherOptions {
+  pool: pg.Pool;
+  log: Logger;
+  everyMs: number;
+  rules(): StatusRules;
+  alerts?: AlertSink | undefined;
+  tracer?: RunTracer | undefined;
+}
+
+export interface Watcher {
+  /** Runs one pass now (tests); false when this process is not the elected sender. */
+  poll(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function alertFor(row: AuditRow): Alert | null {
+  if (!row.secret_id) return null;
+  if (row.action === 'run.needs-attention') return { kind: 'needs-attention', secretId: row.secret_id, runId: row.run_id, reason: row.reason };
+  if (row.action === 'run.requested' && row.detail?.trigger === 'emergency') {
+    return { kind: 'emergency', secretId: row.secret_id, runId: row.run_id, actor: row.actor, reason: row.reason };
+  }
+  return null;
+}
+
+export function startWatcher(opts: WatcherOptions): Watcher {
+  let leader: pg.PoolClient | undefined;
+  let cursor = 0;
+  /** Everything up to here was there before this process was elected: not news. */
+  let base = 0;
+  const handled = new Set<number>();
+  let overdue = new Set<string>();
+  let running: Promise<boolean> | undefined;
+  let closed = false;
+
+  async function elect(): Promise<boolean> {
+    if (leader) return true;
+    const client = await opts.pool.connect();
+    try {
+      const got = (await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LEADER_LOCK])).rows[0]!.ok;
+      if (!got) {
+        client.release();
+        return false;
+      }
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    // The lock lives as long as this session: if the connection drops, give it up and elect again.
+    client.on('error', () => {
+      if (leader === client) leader = undefined;
+      client.release(true);
+    });
+    leader = client;
+    // Start from now: a restart does not replay old alerts, and what is overdue already was said.
+    cursor = (await opts.pool.query<{ id: number }>('select coalesce(max(id), 0)::int as id from audit')).rows[0]!.id;
+    base = cursor;
+    handled.clear();
+    overdue = new Set(await overdueIds(opts.pool, opts.rules()));
+    return true;
+  }
+
+  async function pass(): Promise<boolean> {
+    if (closed || !(await elect())) return false;
+    const rows = (
+      await opts.pool.query<AuditRow>(
+        `select id::int, action, actor, secret_id, run_id, reason, detail from audit where id > $1 order by id limit 2000`,
+        [Math.max(base, cursor - LOOKBACK)],
+      )
+    ).rows.filter((r) => !handled.has(r.id));
+    const alerts: Alert[] = [];
+    for (const row of rows) {
+      handled.add(row.id);
+      cursor = Math.max(cursor, row.id);
+      const alert = alertFor(row);
+      if (alert) alerts.push(alert);
+      if (opts.tracer && row.run_id && (row.action === 'run.done' || row.action === 'run.needs-attention')) {
+        await opts.tracer.exportRun(opts.pool, row.run_id).catch((err: unknown) => opts.log.warn({ runId: row.run_id, err: (err as Error).message }, 'run trace export failed'));
+      }
+    }
+    for (const id of handled) if (id <= cursor - LOOKBACK) handled.delete(id);
+    const now = await overdueIds(opts.pool, opts.rules());
+    for (const id of now) if (!overdue.has(id)) alerts.push({ kind: 'overdue', secretId: id });
+    overdue = new Set(now);
+    if (alerts.length && opts.alerts) await opts.alerts.send(alerts);
+    return true;
+  }
+
+  function poll(): Promise<boolean> {
+    running ??= pass()
+      .catch((err: unknown) => {
+        opts.log.warn({ err: (err as Error).message }, 'dashboard watcher pass failed');
+        return false;
+      })
+      .finally(() => (running = undefined));
+    return running;
+  }
+
+  const timer = setInterval(() => void poll(), opts.everyMs);
+  timer.unref();
+  return {
+    poll,
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await running;
+      if (leader) {
+        await leader.query('select pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => undefined);
+        leader.release();
+        leader = undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a running
+// rotor: load the inventory, open a secret, start an emergency rotation through the page and watch
+// the run page update live until the run is done. Each page's screenshot goes to test-artifacts/.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trackedSecrets } from '../../../src/redact.js';
+import { startDashboardEnv, type DashboardEnv } from './setup.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = resolve('test-artifacts');
+const TOKEN = 'browser-operator-token-0123456789';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let env: DashboardEnv;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+const seen: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  seen.push(await page.content());
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+  await mkdir(ARTIFACTS, { recursive: true });
+  env = await startDashboardEnv({ backend: 'redis', token: TOKEN });
+  profile = await mkdtemp(join(tmpdir(), 'rotor-chromium-'));
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+});
+
+afterAll(async () => {
+  await context?.close();
+  await env?.stop();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+describe('the dashboard in Chromium', () => {
+  it('inventory → secret → emergency rotation through the page → the run completes, live', async () => {
+    await page.goto(env.server.url + '/');
+    await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(6);
+    expect(await page.locator('tr[data-secret="search/es-password"] .badge').first().textContent()).toBe('overdue');
+    // Live updates are connected (SSE).
+    await page.waitForSelector('#live.on');
+    await shot('inventory');
+
+    // Filter through the form.
+    await page.selectOption('select[name=class]', 'critical');
+    await page.click('form.filters button[type=submit]');
+    await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(2);
+
+    await page.click('a[href="/secrets/payments/db-app"]');
+    await page.waitForSelector('#emergency');
+    expect(await page.locator('.stage.st-CURRENT').count()).toBe(1);
+    const button = page.locator('#emergency button[type=submit]');
+    expect(await button.isDisabled()).toBe(true); // until the id is typed
+    await page.fill('input[name=operator]', 'carol');
+    await page.fill('input[name=token]', TOKEN);
+    await page.fill('input[name=reason]', 'browser drill');
+    await page.fill('input[name=confirm]', 'payments/db-app');
+    expect(await button.isDisabled()).toBe(false);
+    await shot('secret');
+
+    await Promise.all([page.waitForNavigation(), button.click()]);
+    // A refusal re-renders the secret page with the reason: show it rather than time out.
+    const refusal = page.locator('#emergency .error');
+    if (await refusal.count()) throw new Error(`the emergency form was refused: ${await refusal.textContent()}`);
+    expect(page.url()).toMatch(/\/runs\/[0-9a-f-]{36}$/);
+    const runId = page.url().split('/').pop()!;
+    // No reload: the run page swaps its live sections as the steps are recorded.
+    await page.waitForSelector('[data-outcome]', { timeout: 20_000 });
+    expect(await page.locator('[data-outcome]').textContent()).toBe('rotated');
+    expect(await page.locator('tr[data-step="revoke"][data-status="succeeded"]').count()).toBe(1);
+    expect(await page.locator('#run-summary').textContent()).toContain('dashboard:carol');
+    await shot('run');
+    const run = (await env.db.pool.query('select state, trigger, actor, reason from runs where id = $1', [runId])).rows[0];
+    expect(run).toEqual({ state: 'done', trigger: 'emergency', actor: 'dashboard:carol', reason: 'browser drill' });
+
+    await page.goto(env.server.url + '/audit');
+    await page.waitForSelector('#audit');
+    expect(await page.locator('#audit').textContent()).toContain('dashboard:carol');
+    await shot('audit');
+    await page.goto(env.server.url + '/queues');
+    await shot('queues');
+    await page.goto(env.server.url + '/queues/board', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('text=rotor-runs', { timeout: 15_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-bull-board.png'), fullPage: true });
+
+    // Our pages load no inline script and break no CSP rule; bull-board's own page is its business.
+    expect(problems.filter((p) => !p.includes('/queues/board'))).toEqual([]);
+    const leaks = trackedSecrets().filter((v) => seen.some((html) => html.includes(v)));
+    expect(leaks).toEqual([]);
+  });
+});
