@@ -1,5 +1,6 @@
 // Runs one pass over a run: takes its lease, executes steps in order until the run ends or must
 // wait (grace, confirmation, backoff), recording each step before and after it runs.
+import { randomBytes } from 'node:crypto';
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
@@ -37,14 +38,21 @@ export interface PassOptions {
   signal: AbortSignal;
   /** The queue the job came from. A routine job gives way to a run escalated to an emergency. */
   lane?: 'routine' | 'emergency';
+  /** Who holds the run's lease during this pass; set by processRun. */
+  leaseOwner?: string;
 }
 
 /** How soon an emergency job looks again when another worker holds its run's lease. */
 const EMERGENCY_RECLAIM_MS = 250;
 
-export async function processRun(deps: EngineDeps, runId: string, opts: PassOptions): Promise<void> {
+export async function processRun(deps: EngineDeps, runId: string, passOpts: PassOptions): Promise<void> {
+  // The lease belongs to this pass, not to the worker: two jobs of one run (the reaper's copy next to
+  // the original, both due at once) can land in one process, and with the worker's id as owner the
+  // second would "re-claim" the lease the first holds and run the same steps at the same time.
+  const owner = `${deps.workerId}:${randomBytes(4).toString('hex')}`;
+  const opts: PassOptions = { ...passOpts, leaseOwner: owner };
   const routine = opts.lane === 'routine';
-  let run = await claimRun(deps.pool, runId, deps.workerId, deps.leaseMs, routine);
+  let run = await claimRun(deps.pool, runId, owner, deps.leaseMs, routine);
   if (!run) {
     const current = await getRun(deps.pool, runId);
     if (!current || !['queued', 'running', 'waiting'].includes(current.state)) return; // ended: nothing to do
@@ -53,7 +61,7 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
     // the holder may be a routine pass finishing its step before giving way).
     return opts.delay(new Date(deps.now().getTime() + (opts.lane === 'emergency' ? EMERGENCY_RECLAIM_MS : deps.leaseMs)));
   }
-  const renew = setInterval(() => void renewLease(deps.pool, runId, deps.workerId, deps.leaseMs).catch(() => undefined), deps.leaseMs / 3);
+  const renew = setInterval(() => void renewLease(deps.pool, runId, owner, deps.leaseMs).catch(() => undefined), deps.leaseMs / 3);
   try {
     const waitFor = [run.notBefore, run.waitUntil].find((d) => d && d.getTime() > deps.now().getTime());
     if (waitFor) return await pause(deps, run, waitFor, opts);
@@ -80,13 +88,13 @@ export async function processRun(deps: EngineDeps, runId: string, opts: PassOpti
     }
   } finally {
     clearInterval(renew);
-    await releaseLease(deps.pool, runId, deps.workerId).catch(() => undefined);
+    await releaseLease(deps.pool, runId, owner).catch(() => undefined);
   }
 }
 
 async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
   await markWaiting(deps.pool, run.id, until, run.trigger);
-  await releaseLease(deps.pool, run.id, deps.workerId);
+  await releaseLease(deps.pool, run.id, opts.leaseOwner ?? deps.workerId);
   return opts.delay(until);
 }
 
