@@ -1,7 +1,6 @@
 // `rotor status <id>` and `rotor repair <id>` on a secret kept in AWS Secrets Manager, run as the
 // rotor executable against the Secrets Manager fake behind a real HTTP endpoint (the CLI finds it
 // through AWS_ENDPOINT_URL_SECRETS_MANAGER, as it would find LocalStack or a VPC endpoint).
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/state/migrate.js';
@@ -11,19 +10,7 @@ import { FakeSecretsManager } from '../helpers/aws/secrets-manager.js';
 import { startSecretsManagerEndpoint, type FakeEndpoint } from '../helpers/aws/sm-http-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { secretFixture } from '../integration/engine/fixtures.js';
-
-const BIN = new URL('../../bin/rotor.js', import.meta.url).pathname;
-
-function rotor(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { rotor } from '../helpers/cli.js';
 
 describe('rotor status and repair on an AWS Secrets Manager secret', () => {
   let db: TestDatabase;

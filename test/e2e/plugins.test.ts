@@ -1,24 +1,13 @@
 // Plug-ins and the conformance suite through the rotor executable: `rotor validate` on broken and
 // working plug-ins (exit codes, file:line:col), and `rotor conformance` as a plug-in author runs it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, rotor as run } from '../helpers/cli.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/rotor.js');
-
-function rotor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ROTOR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const ROOT = REPO_ROOT;
+const rotor = (args: string[]) => run(args, { ROTOR_LOG_LEVEL: 'warn' }, ROOT);
 
 describe('rotor validate with plug-ins', () => {
   it('exits 2 and says, at the rotator: line, what is wrong with each broken plug-in', async () => {

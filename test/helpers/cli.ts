@@ -1,0 +1,23 @@
+// Runs the rotor executable as a user would, for end-to-end tests.
+import { spawn } from 'node:child_process';
+
+export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+export const ROTOR_BIN = `${REPO_ROOT}bin/rotor.js`;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `rotor <args>` with `env` over this process's environment; resolves when it exits. */
+export function rotor(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ROTOR_BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
