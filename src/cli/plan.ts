@@ -11,7 +11,7 @@ import { formatProblem, summarizeProblems } from '../policy/format.js';
 import { loadPolicies } from '../policy/load.js';
 import { policyPass } from '../policy/parallel/pass.js';
 import type { Problem } from '../policy/problems.js';
-import { describeFlag, flagSameTargetSameMinute, lastSuccesses, planEntry, type LastSuccessLookup, type PlanEntry } from '../policy/plan.js';
+import { flagSameTargetSameMinute, flagsText, wavesText, lastSuccesses, planEntry, type LastSuccessLookup, type PlanEntry } from '../policy/plan.js';
 import { EXIT } from './exit-codes.js';
 import { defaultPolicyDir } from './validate.js';
 
@@ -163,8 +163,8 @@ function cells(e: PlanEntry, now: Date): string[] {
     e.strategy ? `${e.rotator}/${e.strategy}` : e.rotator,
     dueText(e, now),
     e.grace,
-    e.waves.length ? e.waves.map((w) => w.consumers.join(' + ')).join(' → ') : '-',
-    e.flags.length ? e.flags.map(describeFlag).join(' ') : '-',
+    wavesText(e.waves),
+    flagsText(e.flags),
   ];
 }
 
@@ -182,13 +182,8 @@ function widen(widths: number[], e: PlanEntry, now: Date): void {
   const at = e.nextDue.getTime() - now.getTime() < 60_000 ? 3 : 16;
   fit(widths, 4, (e.lastSuccessAt === null ? 'never rotated, due '.length : e.overdue ? 'overdue, due '.length : 0) + at);
   fit(widths, 5, e.grace.length);
-  let consumers = 0;
-  for (let w = 0; w < e.waves.length; w++) {
-    const names = (e.waves[w] as PlanEntry['waves'][number]).consumers;
-    if (w > 0) consumers += ' → '.length;
-    for (let n = 0; n < names.length; n++) consumers += (names[n] as string).length + (n > 0 ? ' + '.length : 0);
-  }
-  fit(widths, 6, e.waves.length ? consumers : 1);
+  // One text per shared list of waves: measuring it is a lookup.
+  fit(widths, 6, wavesText(e.waves).length);
 }
 
 function fit(widths: number[], column: number, len: number): void {

@@ -73,14 +73,15 @@ function durationText(ms: number): string {
 export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date | null): PlanEntry {
   const traits = rotatorTraits(secret);
   const due = dueDetails({ secret, lastSuccessAt, now });
-  const flags: PlanFlag[] = [];
-  if (!traits.overlap) flags.push(NO_OVERLAP);
+  const own: PlanFlag[] = [];
+  if (!traits.overlap) own.push(NO_OVERLAP);
   for (const c of secret.consumers) {
     if (c.cacheTtlMs !== undefined && c.cacheTtlMs > secret.graceMs) {
-      flags.push({ flag: 'grace-below-cache-ttl', consumer: shareString(c.name), cacheTtl: durationText(c.cacheTtlMs) });
+      own.push({ flag: 'grace-below-cache-ttl', consumer: c.name, cacheTtl: durationText(c.cacheTtlMs) });
     }
   }
-  if (!secret.owner) flags.push(NO_OWNER);
+  if (!secret.owner) own.push(NO_OWNER);
+  const flags = sharedFlags(JSON.stringify(own));
   const strategy = secret.rotator.params.strategy;
   return {
     id: ownCopy(secret.id),
@@ -98,63 +99,175 @@ export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date
   };
 }
 
+// The shared waves of each consumer list met, by a key cheaper to make than the list's JSON:
+// every wave number and name, length-prefixed so that no two lists share a key.
+const wavesByConsumers = new Map<string, PlanEntry['waves']>();
+
 function waves(secret: ResolvedSecret): PlanEntry['waves'] {
+  let key = '';
+  for (const c of secret.consumers) key += `${c.wave}:${c.name.length}:${c.name}`;
+  let list = wavesByConsumers.get(key);
+  if (list === undefined) {
+    list = buildWaves(secret);
+    if (wavesByConsumers.size > 10_000) wavesByConsumers.clear();
+    wavesByConsumers.set(ownCopy(key), list);
+  }
+  return list;
+}
+
+function buildWaves(secret: ResolvedSecret): PlanEntry['waves'] {
+  let list: PlanEntry['waves'];
   if (secret.consumers.every((c) => c.wave === 1)) {
-    return secret.consumers.length ? [{ wave: 1, consumers: secret.consumers.map((c) => shareString(c.name)) }] : [];
+    list = secret.consumers.length ? [{ wave: 1, consumers: secret.consumers.map((c) => c.name) }] : [];
+  } else {
+    const byWave = new Map<number, string[]>();
+    for (const c of secret.consumers) {
+      const names = byWave.get(c.wave);
+      if (names) names.push(c.name);
+      else byWave.set(c.wave, [c.name]);
+    }
+    list = [...byWave.entries()].sort((a, b) => a[0] - b[0]).map(([wave, consumers]) => ({ wave, consumers }));
   }
-  const byWave = new Map<number, string[]>();
-  for (const c of secret.consumers) {
-    const list = byWave.get(c.wave);
-    if (list) list.push(shareString(c.name));
-    else byWave.set(c.wave, [shareString(c.name)]);
-  }
-  return [...byWave.entries()].sort((a, b) => a[0] - b[0]).map(([wave, consumers]) => ({ wave, consumers }));
+  return sharedWaves(JSON.stringify(list));
 }
 
-/** A PlanEntry as a flat list of plain values: what crosses from a worker thread cheaply. */
-export type PackedEntry = [
-  id: string,
-  className: string | null,
-  cadence: string,
-  rotator: string,
-  strategy: string | null,
-  nextDue: number,
-  lastSuccessAt: number | null,
-  overdue: boolean,
-  grace: string,
-  waves: PlanEntry['waves'],
-  targetKey: string,
-  flags: PlanFlag[],
-];
+// Waves and flags repeat across thousands of secrets (the same consumer names, the same risk):
+// each distinct list is one frozen value that every entry with it shares, keyed by its JSON, so
+// a plan of 100k secrets holds 100k entries rather than a million small objects for the garbage
+// collector to walk, a worker ships the key alone, and the table's text for a list is made once.
+const sharedLists = new Map<string, object>();
+const listKeys = new WeakMap<object, string>();
 
-export function packEntry(e: PlanEntry): PackedEntry {
-  return [e.id, e.className ?? null, e.cadence, e.rotator, e.strategy ?? null, e.nextDue.getTime(), e.lastSuccessAt?.getTime() ?? null, e.overdue, e.grace, e.waves, e.targetKey, e.flags];
+function sharedList<T extends object>(key: string, make: (parsed: T) => T): T {
+  let list = sharedLists.get(key) as T | undefined;
+  if (list === undefined) {
+    list = make(JSON.parse(key) as T);
+    if (sharedLists.size > 10_000) sharedLists.clear();
+    sharedLists.set(key, list);
+    listKeys.set(list, key);
+  }
+  return list;
 }
 
-/** The entry again, its repeating strings and flags shared as planEntry shares them. */
-export function unpackEntry(p: PackedEntry): PlanEntry {
-  for (const w of p[9]) for (let i = 0; i < w.consumers.length; i++) w.consumers[i] = shareString(w.consumers[i] as string);
-  const flags = p[11];
-  for (let i = 0; i < flags.length; i++) {
-    const f = flags[i] as PlanFlag;
-    if (f.flag === 'no-overlap') flags[i] = NO_OVERLAP;
-    else if (f.flag === 'no-owner') flags[i] = NO_OWNER;
-    else if (f.flag === 'grace-below-cache-ttl') flags[i] = { flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) };
+function sharedWaves(key: string): PlanEntry['waves'] {
+  return sharedList<PlanEntry['waves']>(key, (parsed) =>
+    Object.freeze(parsed.map((w) => Object.freeze({ wave: w.wave, consumers: Object.freeze(w.consumers.map(shareString)) as string[] }))) as PlanEntry['waves'],
+  );
+}
+
+function sharedFlags(key: string): PlanFlag[] {
+  return sharedList<PlanFlag[]>(key, (parsed) =>
+    Object.freeze(
+      parsed.map((f): PlanFlag => {
+        if (f.flag === 'no-overlap') return NO_OVERLAP;
+        if (f.flag === 'no-owner') return NO_OWNER;
+        if (f.flag === 'grace-below-cache-ttl') return Object.freeze({ flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) });
+        return f;
+      }),
+    ) as PlanFlag[],
+  );
+}
+
+function keyOf(list: object): string {
+  return listKeys.get(list) ?? JSON.stringify(list);
+}
+
+const listTexts = new WeakMap<object, string>();
+
+/** The CONSUMERS cell of the table: names by wave, `-` for none. */
+export function wavesText(list: PlanEntry['waves']): string {
+  let text = listTexts.get(list);
+  if (text === undefined) {
+    text = list.length ? list.map((w) => w.consumers.join(' + ')).join(' → ') : '-';
+    listTexts.set(list, text);
   }
-  return {
-    id: p[0],
-    className: p[1] === null ? undefined : shareString(p[1]),
-    cadence: shareString(p[2]),
-    rotator: shareString(p[3]),
-    strategy: p[4] === null ? undefined : shareString(p[4]),
-    nextDue: new Date(p[5]),
-    lastSuccessAt: p[6] === null ? null : new Date(p[6]),
-    overdue: p[7],
-    grace: shareString(p[8]),
-    waves: p[9],
-    targetKey: p[10],
-    flags,
-  };
+  return text;
+}
+
+/** The FLAGS cell of the table, `-` for none. */
+export function flagsText(flags: readonly PlanFlag[]): string {
+  let text = listTexts.get(flags);
+  if (text === undefined) {
+    text = flags.length ? flags.map(describeFlag).join(' ') : '-';
+    // Only shared lists are kept: a list of its own (same-target flags) is printed once.
+    if (Object.isFrozen(flags)) listTexts.set(flags, text);
+  }
+  return text;
+}
+
+/**
+ * A PlanEntry as a flat list of plain values: what crosses from a worker thread cheaply. What
+ * thousands of secrets have in common (class, cadence, rotator, grace, waves, own flags) is a
+ * profile, sent once as JSON and then named by its number.
+ */
+export type PackedEntry = [id: string, profile: number, nextDue: number, lastSuccessAt: number | null, overdue: boolean, targetKey: string];
+
+type Profile = Pick<PlanEntry, 'className' | 'cadence' | 'rotator' | 'strategy' | 'grace' | 'waves' | 'flags'>;
+type PackedProfile = [className: string | null, cadence: string, rotator: string, strategy: string | null, grace: string, waves: string, flags: string];
+
+/** A worker's side: numbers the profiles it meets; `fresh()` hands over those not sent yet. */
+export class EntryPacker {
+  private readonly numbers = new Map<string, number>();
+  private pending: string[] = [];
+
+  pack(e: PlanEntry): PackedEntry {
+    const profile: PackedProfile = [e.className ?? null, e.cadence, e.rotator, e.strategy ?? null, e.grace, keyOf(e.waves), keyOf(e.flags)];
+    const json = JSON.stringify(profile);
+    let n = this.numbers.get(json);
+    if (n === undefined) {
+      n = this.numbers.size;
+      this.numbers.set(json, n);
+      this.pending.push(json);
+    }
+    return [e.id, n, e.nextDue.getTime(), e.lastSuccessAt?.getTime() ?? null, e.overdue, e.targetKey];
+  }
+
+  /** Profiles numbered since the last call, in number order. */
+  fresh(): string[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+}
+
+/** The main thread's side: the worker's profiles by number, their strings and lists shared. */
+export class EntryUnpacker {
+  private readonly profiles: Profile[] = [];
+
+  add(fresh: readonly string[]): void {
+    for (const json of fresh) {
+      const p = JSON.parse(json) as PackedProfile;
+      this.profiles.push({
+        className: p[0] === null ? undefined : shareString(p[0]),
+        cadence: shareString(p[1]),
+        rotator: shareString(p[2]),
+        strategy: p[3] === null ? undefined : shareString(p[3]),
+        grace: shareString(p[4]),
+        waves: sharedWaves(p[5]),
+        flags: sharedFlags(p[6]),
+      });
+    }
+  }
+
+  /** The entry again, in planEntry's key order. */
+  unpack(p: PackedEntry): PlanEntry {
+    const profile = this.profiles[p[1]];
+    if (!profile) throw new Error(`plan entry of ${p[0]} names profile ${p[1]}, which was never sent`);
+    return {
+      id: p[0],
+      className: profile.className,
+      cadence: profile.cadence,
+      rotator: profile.rotator,
+      strategy: profile.strategy,
+      nextDue: new Date(p[2]),
+      lastSuccessAt: p[3] === null ? null : new Date(p[3]),
+      overdue: p[4],
+      grace: profile.grace,
+      waves: profile.waves,
+      targetKey: p[5],
+      flags: profile.flags,
+    };
+  }
 }
 
 /** At most this many other ids are named in one flag; the rest are counted. */
@@ -194,7 +307,8 @@ function flagGroup(group: readonly PlanEntry[]): void {
       }
       others.push(o.id);
     }
-    e.flags.push({ flag: 'same-target-same-minute', others });
+    // A list of its own: the entry's own flags are a shared, frozen list.
+    e.flags = [...e.flags, { flag: 'same-target-same-minute', others }];
   }
 }
 

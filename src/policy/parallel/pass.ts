@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { knownCronGaps } from '../cadence.js';
 import { loadPolicies } from '../load.js';
 import type { LoadedSecret } from '../loaded-secret.js';
-import { planEntry, unpackEntry, type PackedEntry, type PlanEntry } from '../plan.js';
+import { EntryUnpacker, planEntry, type PackedEntry, type PlanEntry } from '../plan.js';
 import { findDuplicates, findPolicyFiles, prepareClasses, processFile, readText, scanFiles, type FileOutcome } from '../pipeline.js';
 import { sortProblems, type Problem } from '../problems.js';
 import type { ReferenceCheckOptions } from '../ref-check.js';
@@ -65,10 +65,12 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   const entries = new Map<number, PlanEntry[]>();
   // The worker's batches are taken in whenever the main thread waits for events: between its own
   // batches, and at the end.
+  const unpacker = new EntryUnpacker();
   worker.receive((batch) => {
+    if (batch.profiles) unpacker.add(batch.profiles);
     for (const { outcome, json } of batch.files) {
       outcomes.push(outcome);
-      if (json !== undefined) entries.set(outcome.index, (JSON.parse(json) as PackedEntry[]).map(unpackEntry));
+      if (json !== undefined) entries.set(outcome.index, (JSON.parse(json) as PackedEntry[]).map((p) => unpacker.unpack(p)));
     }
   });
   while (opts.mainClaims !== false) {

@@ -34,6 +34,8 @@ export interface WorkerBatch {
     /** Plan mode: the file's plan entries, as JSON of PackedEntry[] (one string crosses fastest). */
     json?: string;
   }>;
+  /** Plan mode: profiles first used in this batch (EntryPacker.fresh), to add before its entries. */
+  profiles?: string[];
 }
 
 /** Sent after the last batch: no file is left to claim. */

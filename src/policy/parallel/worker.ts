@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { addCronGaps } from '../cadence.js';
 import type { LoadedSecret } from '../loaded-secret.js';
-import { planEntry, packEntry, type PackedEntry } from '../plan.js';
+import { EntryPacker, planEntry, type PackedEntry } from '../plan.js';
 import { parseFile, prepareClasses, processFile, readText } from '../pipeline.js';
 import { isPluginSpec } from '../../rotator/plugins.js';
 import type { WorkerBatch, WorkerDone, WorkerInit, WorkerStart } from './protocol.js';
@@ -44,6 +44,7 @@ async function readyForPlugins(index: number, text: string | undefined): Promise
   typescript = true;
 }
 
+const packer = new EntryPacker();
 for (;;) {
   const from = Atomics.add(next, 0, init.batch);
   if (from >= pf.files.length) break;
@@ -51,13 +52,15 @@ for (;;) {
   for (let f = from; f < Math.min(from + init.batch, pf.files.length); f++) {
     const packed: PackedEntry[] = [];
     const visit = (s: LoadedSecret) => {
-      if (init.mode === 'plan') packed.push(packEntry(planEntry(s, now, null)));
+      if (init.mode === 'plan') packed.push(packer.pack(planEntry(s, now, null)));
     };
     const text = readText(pf, f);
     await readyForPlugins(f, text);
     const outcome = await processFile(pf, prep, f, text, visit);
     batch.files.push(packed.length ? { outcome, json: JSON.stringify(packed) } : { outcome });
   }
+  const profiles = packer.fresh();
+  if (profiles.length) batch.profiles = profiles;
   port.postMessage(batch);
 }
 port.postMessage({ done: true } satisfies WorkerDone);
