@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
-import { claimRun, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
@@ -95,7 +96,20 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
 async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
   await markWaiting(deps.pool, run.id, until, run.trigger);
   await releaseLease(deps.pool, run.id, opts.leaseOwner ?? deps.workerId);
-  return opts.delay(until);
+  try {
+    return await opts.delay(until);
+  } catch (err) {
+    if (isDelayed(err)) throw err;
+    // The job could not be moved (its lock was lost while Redis restarted, and another worker may
+    // have finished the run with it since). That is no failure of the step: counting it as one
+    // would call pause() again and mark a run another pass had finished as waiting once more.
+    throw new JobLostError(`run ${run.id}: its job could not be delayed (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** The queue job of a pass is gone; the run's state is already recorded, so the pass just ends. */
+class JobLostError extends Error {
+  override name = 'JobLostError';
 }
 
 /** Runs the run's current step once; 'ended' when the run reached a terminal state. */
@@ -124,20 +138,19 @@ async function runStep(rc: RunContext, opts: PassOptions): Promise<'continue' | 
       await updateRun(deps.pool, run.id, { stepAttempt: attempt - 1 });
       return await pause(deps, run, result.until, opts);
     }
-    await endStep(deps.pool, stepId, 'succeeded', { detail: result.detail });
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
-    await updateRun(deps.pool, run.id, { ...result.patch, step: following, stepAttempt: 0 });
-    await appendAudit(deps.pool, {
+    // One statement: a worker killed in between must not leave a change of state with no audit row
+    // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
+    await completeStep(deps.pool, stepId, result.detail, run.id, { ...result.patch, step: following, stepAttempt: 0 }, {
       actor: deps.workerId,
       action: step === 'finish' ? 'run.done' : `step.${step}`,
       secretId: run.secretId,
-      runId: run.id,
       detail: { attempt, ...(result.detail ?? {}) },
     });
     await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
-    if (isDelayed(thrown)) throw thrown;
+    if (isDelayed(thrown) || thrown instanceof JobLostError) throw thrown;
     const err = redactError(coerceError(thrown));
     await endStep(deps.pool, stepId, 'failed', { error: err.message });
     return onStepFailure(rc, step, attempt, thrown, err, opts);
@@ -158,8 +171,10 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
   if (permanent || exhausted) {
     const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${reasonWithHint(err)}`;
     const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
-    await updateRun(deps.pool, run.id, { step: failureStep, stepAttempt: 0, error: why });
-    await appendAudit(deps.pool, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });
+    await inTransaction(deps.pool, async (c) => {
+      await updateRun(c, run.id, { step: failureStep, stepAttempt: 0, error: why });
+      await appendAudit(c, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });
+    });
     return 'continue';
   }
   return pause(deps, run, new Date(deps.now().getTime() + backoffMs(secret.retry, attempt)), opts);
@@ -171,15 +186,17 @@ const FAILURE_DEFER_MS = 3_600_000;
 async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
   const { deps, run } = rc;
   const latest = await getRun(deps.pool, run.id);
-  await updateRun(deps.pool, run.id, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
-  await deferAfterFailure(deps.pool, run.secretId, FAILURE_DEFER_MS);
-  await appendAudit(deps.pool, {
-    actor: deps.workerId,
-    action: 'run.needs-attention',
-    secretId: run.secretId,
-    runId: run.id,
-    reason: latest?.error ?? null,
-    detail: { outcome },
+  await inTransaction(deps.pool, async (c) => {
+    await updateRun(c, run.id, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
+    await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
+    await appendAudit(c, {
+      actor: deps.workerId,
+      action: 'run.needs-attention',
+      secretId: run.secretId,
+      runId: run.id,
+      reason: latest?.error ?? null,
+      detail: { outcome },
+    });
   });
 }
 

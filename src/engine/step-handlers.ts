@@ -3,7 +3,7 @@
 import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
-import { recordOldInUse, updateRun, type RunPatch } from '../state/runs.js';
+import { recordOldInUse, type RunPatch } from '../state/runs.js';
 import { confirmWave, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
 import type { RunContext } from './run-context.js';
 import type { Step } from './steps.js';
@@ -81,14 +81,13 @@ const GRACE_SAMPLES = 5;
 const grace: Handler = async (rc) => {
   const until = graceEnd(rc);
   const now = rc.deps.now().getTime();
+  // Grace already over: verify-consumers checks the old credential's use next anyway.
+  if (!until || until.getTime() <= now) return next();
   const sessions = await sampleOldInUse(rc);
-  if (until && until.getTime() > now) {
-    // Wake a few times during grace to see when consumers let go of the old credential.
-    const span = until.getTime() - (rc.run.promotedAt ?? until).getTime();
-    const step = sessions === null ? Infinity : Math.max(rc.deps.pollMs, span / GRACE_SAMPLES);
-    return { kind: 'wait', until: new Date(Math.min(until.getTime(), now + step)), detail: { graceUntil: until, oldSessions: sessions } };
-  }
-  return next();
+  // Wake a few times during grace to see when consumers let go of the old credential.
+  const span = until.getTime() - (rc.run.promotedAt ?? until).getTime();
+  const step = sessions === null ? Infinity : Math.max(rc.deps.pollMs, span / GRACE_SAMPLES);
+  return { kind: 'wait', until: new Date(Math.min(until.getTime(), now + step)), detail: { graceUntil: until, oldSessions: sessions } };
 };
 
 /**
@@ -165,8 +164,8 @@ const finish: Handler = async (rc) => {
   const now = rc.deps.now();
   const row = await getSecret(rc.deps.pool, rc.run.secretId);
   await recordSuccess(rc.deps.pool, rc.run.secretId, rc.run.id, now, rc.deps.nextDue(row?.policy ?? rc.secret, now));
-  await updateRun(rc.deps.pool, rc.run.id, { state: 'done', outcome: 'rotated', finishedAt: now });
-  return next();
+  // `done` is written with the step's end and its run.done audit row, in one transaction (processor.ts).
+  return next({ state: 'done', outcome: 'rotated', finishedAt: now });
 };
 
 function requireVersion(rc: RunContext, key: 'newVersion' | 'oldVersion'): string {

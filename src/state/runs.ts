@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, type AuditEntry } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'emergency';
@@ -259,7 +259,8 @@ const PATCH_COLUMNS: Record<string, string> = {
   finishedAt: 'finished_at',
 };
 
-export async function updateRun(db: Queryable, runId: string, patch: RunPatch): Promise<void> {
+/** The SET list and arguments of a run update; `args[0]` is the run id. */
+function runUpdate(runId: string, patch: RunPatch): { sets: string; args: unknown[] } {
   const sets = ['updated_at = now()'];
   const args: unknown[] = [runId];
   for (const [key, column] of Object.entries(PATCH_COLUMNS)) {
@@ -267,7 +268,37 @@ export async function updateRun(db: Queryable, runId: string, patch: RunPatch): 
     if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
   }
   if (patch.incrementTotalAttempts) sets.push('total_attempts = total_attempts + 1');
-  await db.query(`update runs set ${sets.join(', ')} where id = $1`, args);
+  return { sets: sets.join(', '), args };
+}
+
+export async function updateRun(db: Queryable, runId: string, patch: RunPatch): Promise<void> {
+  const { sets, args } = runUpdate(runId, patch);
+  await db.query(`update runs set ${sets} where id = $1`, args);
+}
+
+/**
+ * A step's success in one statement: the step row ends, the run advances, and the audit row is
+ * appended together or not at all (a worker killed in between leaves no change without its audit
+ * row), in one round trip instead of a transaction's four.
+ */
+export async function completeStep(
+  db: Queryable,
+  stepId: number,
+  detail: Record<string, unknown> | undefined,
+  runId: string,
+  patch: RunPatch,
+  audit: Omit<AuditEntry, 'runId'>,
+): Promise<void> {
+  const { sets, args } = runUpdate(runId, patch);
+  const at = (v: unknown) => `$${args.push(v)}`;
+  await db.query(
+    `with s as (update steps set status = 'succeeded', finished_at = now(), detail = ${at(detail ? JSON.stringify(detail) : null)}::jsonb
+                where id = ${at(stepId)}::bigint),
+          r as (update runs set ${sets} where id = $1 returning id)
+     insert into audit (actor, action, secret_id, run_id, reason, detail)
+     select ${at(audit.actor)}, ${at(audit.action)}, ${at(audit.secretId ?? null)}, r.id, ${at(audit.reason ?? null)}, ${at(audit.detail ? JSON.stringify(audit.detail) : null)}::jsonb from r`,
+    args,
+  );
 }
 
 export interface StepRow {
