@@ -1,0 +1,200 @@
+// The applications of the chaos run: one client per secret that holds a credential, logs in to the
+// target with it in a loop (overlap secrets), and switches when told (POST /notice) by reading
+// CURRENT from the store. It reports a version (GET /version) only once no login with an older one
+// is in flight, as a well-behaved application drains its pool before it confirms.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { trackSecret } from '../src/redact.js';
+import type { SecretStore } from '../src/store/contract.js';
+import type { Rng } from './rng.js';
+import { sleep } from './servers.js';
+
+export type LoginResult = 'ok' | 'auth' | 'conn';
+
+interface Held {
+  versionId: string;
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  dbname: string;
+}
+
+/** An interval during which the client used a version for new logins, until it was drained of it. */
+export interface Holding {
+  versionId: string;
+  from: number;
+  /** When the last login with it ended after the client switched away; null while still held. */
+  until: number | null;
+}
+
+export interface AuthFailure {
+  secretId: string;
+  versionId: string;
+  at: string;
+  code: string;
+  /** The version the client held when the failure came back. */
+  heldNow: string | null;
+}
+
+class Client {
+  held: Held | null = null;
+  reported: string | null = null;
+  readonly inflight = new Map<string, number>();
+  readonly holdings: Holding[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly secretId: string, readonly overlap: boolean, readonly logsIn: boolean) {}
+
+  /** Serializes notices for one secret: a late one must not overtake an earlier one. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export interface ClientCounters {
+  overlap: Record<LoginResult, number>;
+  /** Single-user secrets: one login right after each switch, counted apart (no overlap by design). */
+  single: Record<LoginResult, number>;
+  notices: number;
+  noticeErrors: number;
+}
+
+export interface ClientFleet {
+  url: string;
+  counters: ClientCounters;
+  authFailures: AuthFailure[];
+  /** Per secret, which version the client held when. */
+  holdings(secretId: string): Holding[];
+  heldVersion(secretId: string): string | null;
+  /** Starts the login loops of overlap secrets. */
+  startLoops(rng: Rng, everyMs: [number, number]): void;
+  close(): Promise<void>;
+}
+
+export async function startClients(secrets: ReadonlyArray<{ id: string; overlap: boolean; login: boolean }>, store: SecretStore): Promise<ClientFleet> {
+  const clients = new Map(secrets.map((s) => [s.id, new Client(s.id, s.overlap, s.login)]));
+  const counters: ClientCounters = { overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0 };
+  const authFailures: AuthFailure[] = [];
+  let running = true;
+
+  async function attempt(c: Client, h: Held, bucket: Record<LoginResult, number>): Promise<LoginResult> {
+    c.inflight.set(h.versionId, (c.inflight.get(h.versionId) ?? 0) + 1);
+    try {
+      const result = await login(h);
+      bucket[result.kind]++;
+      if (result.kind === 'auth') {
+        authFailures.push({ secretId: c.secretId, versionId: h.versionId, at: new Date().toISOString(), code: result.code, heldNow: c.held?.versionId ?? null });
+      }
+      return result.kind;
+    } finally {
+      c.inflight.set(h.versionId, c.inflight.get(h.versionId)! - 1);
+    }
+  }
+
+  async function switchTo(c: Client): Promise<string> {
+    const current = await store.get(c.secretId, 'CURRENT');
+    if (!current) throw new Error(`no CURRENT for ${c.secretId}`);
+    trackSecret(current.value);
+    const v = current.value;
+    const before = c.held?.versionId;
+    if (before !== current.versionId) {
+      c.held = {
+        versionId: current.versionId, username: String(v.username), password: String(v.password),
+        host: String(v.host), port: Number(v.port), dbname: String(v.dbname),
+      };
+      const now = Date.now();
+      c.holdings.push({ versionId: current.versionId, from: now, until: null });
+      // Drain: wait for logins still using an older version, then mark it released.
+      for (let i = 0; i < 400 && [...c.inflight].some(([ver, n]) => ver !== current.versionId && n > 0); i++) await sleep(25);
+      const drained = Date.now();
+      for (const h of c.holdings) if (h.versionId !== current.versionId && h.until === null) h.until = drained;
+      if (!c.overlap && c.logsIn) await attempt(c, c.held, counters.single);
+    }
+    c.reported = current.versionId;
+    return current.versionId;
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (req.method === 'POST' && url.pathname === '/notice') {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        const notice = JSON.parse(body) as { secretId: string };
+        const c = clients.get(notice.secretId);
+        if (!c) return reply(404, { error: 'unknown secret' });
+        counters.notices++;
+        const version = await c.serial(() => switchTo(c));
+        return reply(200, { version });
+      }
+      if (req.method === 'GET' && url.pathname === '/version') {
+        const c = clients.get(url.searchParams.get('secret') ?? '');
+        if (!c) return reply(404, { error: 'unknown secret' });
+        return reply(200, { version: c.reported });
+      }
+      reply(404, { error: 'not found' });
+    } catch (err) {
+      counters.noticeErrors++;
+      reply(503, { error: (err as Error).message.slice(0, 200) });
+    }
+  }
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const loops: Promise<void>[] = [];
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counters,
+    authFailures,
+    holdings: (id) => clients.get(id)?.holdings ?? [],
+    heldVersion: (id) => clients.get(id)?.held?.versionId ?? null,
+    startLoops(rng, [min, max]) {
+      for (const c of clients.values()) {
+        if (!c.overlap || !c.logsIn) continue;
+        const r = rng.fork(c.secretId);
+        loops.push((async () => {
+          await sleep(r.int(0, max));
+          while (running) {
+            if (c.held) await attempt(c, c.held, counters.overlap);
+            await sleep(r.int(min, max));
+          }
+        })());
+      }
+    },
+    async close() {
+      running = false;
+      await Promise.allSettled(loops);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Logs in as an application would: a fresh connection, then goodbye. */
+async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  const c = new pg.Client({ host: h.host, port: h.port, database: h.dbname, user: h.username, password: h.password, connectionTimeoutMillis: 5_000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return { kind: 'ok', code: '' };
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    return { kind: code === '28P01' || code === '28000' ? 'auth' : 'conn', code };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** One login with whatever CURRENT holds now, for the checker. */
+export async function loginWith(value: Record<string, string | number>): Promise<{ kind: LoginResult; code: string }> {
+  return login({ versionId: '', username: String(value.username), password: String(value.password), host: String(value.host), port: Number(value.port), dbname: String(value.dbname) });
+}

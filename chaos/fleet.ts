@@ -1,0 +1,111 @@
+// The secrets of a chaos run: resolved policies (as the policy loader would produce them) with
+// short cadences and grace windows, and the target roles each one rotates.
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
+import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
+import type { Rng } from './rng.js';
+
+export const TARGET_DATABASE = 'app';
+/** The reference every secret's admin connection resolves through (the worker's environment). */
+export const ADMIN_REF = 'env:CHAOS_TARGET_ADMIN_URL';
+export const CLIENT_CONSUMER = 'chaos-client';
+
+export interface FleetSecret {
+  secret: ResolvedSecret;
+  /** Old and new credentials both work between apply and revoke (alternating users, random secret). */
+  overlap: boolean;
+  /** A credential clients log in to the target with (postgres); a random secret has no target but the store. */
+  login: boolean;
+}
+
+export interface FleetSpec {
+  count: number;
+  singleEvery: number;
+  /** Every how many secrets one is a random-secret (API key) instead of PostgreSQL; 0 for none. */
+  randomEvery: number;
+  cadenceMs: [number, number];
+  graceMs: [number, number];
+  target: { host: string; port: number };
+  /** Base URL of the consumer clients' notice endpoint (the harness). */
+  consumerUrl: string;
+}
+
+export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
+  const out: FleetSecret[] = [];
+  for (let i = 1; i <= spec.count; i++) {
+    const n = String(i).padStart(3, '0');
+    const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
+    const single = !random && i % spec.singleEvery === 0;
+    const base = { host: spec.target.host, port: spec.target.port, database: TARGET_DATABASE, admin: ADMIN_REF, sslmode: 'disable' as const };
+    const params = single
+      ? { strategy: 'single-user' as const, target: { ...base, user: `c${n}_u` } }
+      : { strategy: 'alternating-users' as const, target: { ...base, users: [`c${n}_a`, `c${n}_b`] as [string, string], group: `c${n}_g` } };
+    // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
+    postgresParamsSchema.parse(params);
+    const id = `chaos/${random ? 'random' : single ? 'single' : 'alt'}-${n}`;
+    const rotator = random
+      ? { name: 'random-secret', params: { generate: { length: 40, alphabet: 'alnum', encoding: 'plain' } } }
+      : { name: 'postgres', params };
+    const secret: ResolvedSecret = {
+      id,
+      owner: 'chaos',
+      className: undefined,
+      description: undefined,
+      tags: ['chaos'],
+      schedule: scheduleFor(rng, spec.cadenceMs),
+      graceMs: rng.int(spec.graceMs[0], spec.graceMs[1]),
+      emergencyGraceMs: 1_000,
+      jitterMs: Math.round(spec.cadenceMs[0] / 4),
+      window: undefined,
+      // Enough to ride out a target restart (a few seconds) with full-jitter backoff.
+      retry: { attempts: 6, backoffMs: 1_000, maxBackoffMs: 8_000 },
+      drain: { mode: 'wait', timeoutMs: 30_000 },
+      rotator,
+      store: { backend: 'local', location: id, params: {} },
+      consumers: [
+        { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } },
+      ],
+      source: { file: 'chaos/fleet.ts', line: 1, col: 1 },
+      hash: '',
+    };
+    out.push({ secret: withHash(secret), overlap: !single, login: !random });
+  }
+  return out;
+}
+
+/** A quarter of the secrets on a cron cadence (every minute), the rest on an interval. */
+function scheduleFor(rng: Rng, [min, max]: [number, number]): Schedule {
+  if (min >= 60_000 && rng.next() < 0.25) return { kind: 'cron', expression: '* * * * *', tz: 'UTC' };
+  if (min < 60_000 && rng.next() < 0.25) return { kind: 'cron', expression: '*/20 * * * * *', tz: 'UTC' };
+  const ms = rng.int(min, max);
+  return { kind: 'interval', ms, text: `${Math.round(ms / 1000)}s` };
+}
+
+export function withHash(secret: ResolvedSecret): ResolvedSecret {
+  const { hash: _old, ...rest } = secret;
+  return { ...secret, hash: createHash('sha256').update(JSON.stringify(rest)).digest('hex') };
+}
+
+/** Creates the target database and every role the fleet rotates (no passwords yet). */
+export async function setUpTarget(adminUrl: (db?: string) => string, fleet: readonly FleetSecret[]): Promise<void> {
+  const root = new pg.Client({ connectionString: adminUrl('postgres') });
+  await root.connect();
+  try {
+    await root.query(`create database ${pg.escapeIdentifier(TARGET_DATABASE)}`);
+  } finally {
+    await root.end();
+  }
+  const c = new pg.Client({ connectionString: adminUrl(TARGET_DATABASE) });
+  await c.connect();
+  try {
+    for (const { secret, login } of fleet) {
+      if (!login) continue;
+      const t = (secret.rotator.params as { target: { users?: [string, string]; group?: string; user?: string } }).target;
+      if (t.users && t.group) await ensureAlternatingRoles(c, { group: t.group, users: t.users, database: TARGET_DATABASE });
+      else await ensureSingleUser(c, { user: t.user!, database: TARGET_DATABASE });
+    }
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,39 @@
+// The chaos suite, short (CI): the harness of `npm run chaos` for about 75 seconds of faults on a
+// few dozen secrets (every fault kind at least once: worker and scheduler SIGKILLs, Redis crash or
+// restart, target PostgreSQL restart, state database stall), then every invariant must have held.
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../../../chaos/harness.js';
+import { defaultOptions } from '../../../chaos/options.js';
+import { formatTable } from '../../../chaos/report.js';
+
+const SECRETS = 24;
+
+describe('rotor under faults (chaos, short)', () => {
+  it('holds every invariant while workers die, Redis and the target restart and the store stalls', async () => {
+    const result = await runChaos(
+      defaultOptions({ minutes: 1.25, secrets: SECRETS, workers: 3, seed: 20_260_401, faultEveryMs: [4_000, 7_000], drainMs: 150_000 }),
+    );
+    const table = formatTable(result);
+    console.log(`${table}${result.logsDir ? `\nlogs kept in ${result.logsDir}` : ''}`);
+    // The state database is gone after the run: what it said about the runs in question, for the log.
+    if (!result.passed) console.log(JSON.stringify(result.evidence, null, 1));
+
+    // Each invariant on its own line, with the violations as the message when one fails.
+    for (const inv of result.invariants) expect(inv.examples, `${inv.invariant}: ${inv.description}`).toEqual([]);
+    expect(result.passed).toBe(true);
+
+    // The faults really happened, every kind of them, and the run did real work under them.
+    for (const kind of ['kill-worker', 'kill-scheduler', 'restart-redis', 'restart-target', 'stall-store']) {
+      expect(result.faults.list.filter((f) => f.kind === kind && !f.error).length, kind).toBeGreaterThan(0);
+    }
+    expect(result.runs.active).toBe(0);
+    expect(result.runs.done).toBeGreaterThan(SECRETS * 2);
+    expect(result.consumers.overlap.ok).toBeGreaterThan(200);
+    expect(result.consumers.overlap.auth).toBe(0);
+    expect(result.currentChecks.final.ok).toBe(SECRETS);
+    // The leak scan looked for every generated value, in places that had content.
+    expect(result.leaks.valuesLookedFor).toBeGreaterThan(SECRETS * 2);
+    expect(result.leaks.redisKeysScanned).toBeGreaterThan(0);
+    expect(result.leaks.logLines).toBeGreaterThan(0);
+  }, 600_000);
+});
