@@ -96,7 +96,6 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
   out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(config.ROTOR_HOME, 'master.key')}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
-  out('not yet built: webhook/command/notify consumers, Redis rotators (see the README)');
   out('rotor is running; Ctrl-C stops it');
 }
 

@@ -94,8 +94,9 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
 }
 
 async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
-  await markWaiting(deps.pool, run.id, until, run.trigger);
-  await releaseLease(deps.pool, run.id, opts.leaseOwner ?? deps.workerId);
+  const owner = opts.leaseOwner ?? deps.workerId;
+  await markWaiting(deps.pool, run.id, until, run.trigger, owner);
+  await releaseLease(deps.pool, run.id, owner);
   try {
     return await opts.delay(until);
   } catch (err) {

@@ -188,11 +188,13 @@ export async function claimRun(db: Queryable, runId: string, owner: string, leas
  * Marks the run waiting until `until`. A pass that started as a routine run and was escalated while
  * it ran leaves no wait behind: the emergency job that took the run over must not find one.
  */
-export async function markWaiting(db: Queryable, runId: string, until: Date, passTrigger: RunTrigger): Promise<void> {
+export async function markWaiting(db: Queryable, runId: string, until: Date, passTrigger: RunTrigger, leaseOwner: string): Promise<void> {
+  // Only a pass that still holds the lease, on a run still active, may record a wait: a pass that
+  // lost its lease during a stall must not overwrite what the run's new holder wrote.
   await db.query(
     `update runs set state = 'waiting', wait_until = case when trigger = $3 then $2::timestamptz else null end, updated_at = now()
-     where id = $1`,
-    [runId, until, passTrigger],
+     where id = $1 and lease_owner = $4 and state in ('queued', 'running', 'waiting')`,
+    [runId, until, passTrigger, leaseOwner],
   );
 }
 
