@@ -3,8 +3,8 @@
 // Thousands of values against megabytes of text: each text is cut into windows of every value
 // length and each window looked up in a set, instead of one substring search per value.
 import { open } from 'node:fs/promises';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import { redisKeysWithContent } from '../test/helpers/leak-scan.js';
 
 export class ValueSet {
   private readonly byLength = new Map<number, Set<string>>();
@@ -38,31 +38,11 @@ export class ValueSet {
 
 /** Keys whose name or content holds a value. */
 export async function leaksInRedis(url: string, values: ValueSet): Promise<{ keys: number; found: string[] }> {
-  const r = new Redis(url, { maxRetriesPerRequest: 2 });
-  r.on('error', () => undefined);
   const found: string[] = [];
   let keys = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, batch] = await r.scan(cursor, 'COUNT', 1000);
-      cursor = next;
-      for (const key of batch) {
-        keys++;
-        const type = await r.type(key);
-        const content =
-          type === 'string' ? ((await r.get(key)) ?? '')
-          : type === 'hash' ? JSON.stringify(await r.hgetall(key))
-          : type === 'list' ? JSON.stringify(await r.lrange(key, 0, -1))
-          : type === 'set' ? JSON.stringify(await r.smembers(key))
-          : type === 'zset' ? JSON.stringify(await r.zrange(key, 0, -1))
-          : type === 'stream' ? JSON.stringify(await r.xrange(key, '-', '+'))
-          : '';
-        if (values.foundIn(key) || values.foundIn(content)) found.push(key);
-      }
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
+  for await (const { key, content } of redisKeysWithContent(url)) {
+    keys++;
+    if (values.foundIn(key) || values.foundIn(content)) found.push(key);
   }
   return { keys, found };
 }

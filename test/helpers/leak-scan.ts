@@ -19,10 +19,10 @@ export async function findLeaksInDatabase(db: Pick<pg.Pool, 'query'>, values: re
   return found;
 }
 
-/** Keys of the Redis at `url` whose name or content contains any of `values`. */
-export async function findLeaksInRedis(url: string, values: readonly string[]): Promise<string[]> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  const found: string[] = [];
+/** Every key of the Redis at `url` with its content as text (hashes, lists, sets, zsets, streams as JSON). */
+export async function* redisKeysWithContent(url: string): AsyncGenerator<{ key: string; content: string }> {
+  const r = new Redis(url, { maxRetriesPerRequest: 2 });
+  r.on('error', () => undefined);
   try {
     let cursor = '0';
     do {
@@ -38,11 +38,19 @@ export async function findLeaksInRedis(url: string, values: readonly string[]): 
           : type === 'zset' ? JSON.stringify(await r.zrange(key, 0, -1))
           : type === 'stream' ? JSON.stringify(await r.xrange(key, '-', '+'))
           : '';
-        if (values.some((v) => key.includes(v) || content.includes(v))) found.push(key);
+        yield { key, content };
       }
     } while (cursor !== '0');
   } finally {
     r.disconnect();
+  }
+}
+
+/** Keys of the Redis at `url` whose name or content contains any of `values`. */
+export async function findLeaksInRedis(url: string, values: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for await (const { key, content } of redisKeysWithContent(url)) {
+    if (values.some((v) => key.includes(v) || content.includes(v))) found.push(key);
   }
   return found;
 }
