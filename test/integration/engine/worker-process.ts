@@ -3,6 +3,7 @@
 // or `after:create`). On reaching KILL_AT it prints `at <point>` and hangs until it is killed.
 // Prints "ready" when its workers run.
 import pg from 'pg';
+import { checkpoint, inside } from '../../helpers/kill-points.js';
 import { envFileConsumer } from '../../../src/consumers/env-file.js';
 import type { Consumer } from '../../../src/consumers/contract.js';
 import { silentLogger } from '../../../src/log.js';
@@ -14,20 +15,6 @@ import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
 
 const env = process.env;
-
-async function checkpoint(point: string): Promise<void> {
-  if (env.KILL_AT !== point) return;
-  process.stdout.write(`at ${point}\n`);
-  await new Promise(() => undefined);
-}
-
-/** Which step each rotator, store and consumer call belongs to. */
-function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
-  return async (...a: A) => {
-    await checkpoint(`inside:${step}`);
-    return fn(...a);
-  };
-}
 
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
 pool.on('error', () => undefined);

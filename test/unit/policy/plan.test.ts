@@ -1,23 +1,14 @@
 // `rotor plan`: next due times and the risk flags, as a table and as JSON.
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runPlan } from '../../../src/cli/plan.js';
 import { EXIT } from '../../../src/cli/exit-codes.js';
+import { textSink } from '../../helpers/sink.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/plan/', import.meta.url));
 const AT = new Date('2025-06-02T10:00:00Z');
 
-function sink(): { out: Writable; text: () => string } {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { out, text: () => text };
-}
+const sink = textSink;
 
 interface JsonEntry {
   id: string;

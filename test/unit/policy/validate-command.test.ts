@@ -1,24 +1,15 @@
 // `rotor validate`: all problems with file:line:col, a summary, JSON on request, exit code 2.
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../../src/cli/validate.js';
 import { EXIT } from '../../../src/cli/exit-codes.js';
+import { textSink } from '../../helpers/sink.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = `${REPO}test/fixtures/policies/`;
 
-function sink(): { out: Writable; text: () => string } {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { out, text: () => text };
-}
+const sink = textSink;
 
 describe('rotor validate', () => {
   it('accepts the example policies in policies/', async () => {
