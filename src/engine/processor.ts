@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
-import { claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import { ACTIVE_STATES, claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
 import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
@@ -39,8 +39,11 @@ export interface PassOptions {
   signal: AbortSignal;
   /** The queue the job came from. A routine job gives way to a run escalated to an emergency. */
   lane?: 'routine' | 'emergency';
-  /** Who holds the run's lease during this pass; set by processRun. */
-  leaseOwner?: string;
+}
+
+/** One pass: its options and who holds the run's lease during it. */
+interface Pass extends PassOptions {
+  leaseOwner: string;
 }
 
 /** How soon an emergency job looks again when another worker holds its run's lease. */
@@ -51,12 +54,12 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
   // the original, both due at once) can land in one process, and with the worker's id as owner the
   // second would "re-claim" the lease the first holds and run the same steps at the same time.
   const owner = `${deps.workerId}:${randomBytes(4).toString('hex')}`;
-  const opts: PassOptions = { ...passOpts, leaseOwner: owner };
+  const opts: Pass = { ...passOpts, leaseOwner: owner };
   const routine = opts.lane === 'routine';
   let run = await claimRun(deps.pool, runId, owner, deps.leaseMs, routine);
   if (!run) {
     const current = await getRun(deps.pool, runId);
-    if (!current || !['queued', 'running', 'waiting'].includes(current.state)) return; // ended: nothing to do
+    if (!current || !ACTIVE_STATES.includes(current.state)) return; // ended: nothing to do
     if (routine && current.trigger === 'emergency') return; // escalated: its emergency job owns it
     // Another worker holds the lease; look again once it would have expired (an emergency sooner:
     // the holder may be a routine pass finishing its step before giving way).
@@ -93,10 +96,9 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
   }
 }
 
-async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: PassOptions): Promise<never> {
-  const owner = opts.leaseOwner ?? deps.workerId;
-  await markWaiting(deps.pool, run.id, until, run.trigger, owner);
-  await releaseLease(deps.pool, run.id, owner);
+async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: Pass): Promise<never> {
+  await markWaiting(deps.pool, run.id, until, run.trigger, opts.leaseOwner);
+  await releaseLease(deps.pool, run.id, opts.leaseOwner);
   try {
     return await opts.delay(until);
   } catch (err) {
@@ -114,7 +116,7 @@ class JobLostError extends Error {
 }
 
 /** Runs the run's current step once; 'ended' when the run reached a terminal state. */
-async function runStep(rc: RunContext, opts: PassOptions): Promise<'continue' | 'ended'> {
+async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'> {
   const { deps, run } = rc;
   const step = run.step as Step;
   const attempt = run.stepAttempt + 1;
@@ -158,7 +160,7 @@ async function runStep(rc: RunContext, opts: PassOptions): Promise<'continue' | 
   }
 }
 
-async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown: unknown, err: Error, opts: PassOptions): Promise<'continue' | 'ended'> {
+async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown: unknown, err: Error, opts: Pass): Promise<'continue' | 'ended'> {
   const { deps, run, secret } = rc;
   const permanent = thrown instanceof PermanentError;
   const exhausted = attempt >= secret.retry.attempts;
