@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
-import { ACTIVE_STATES, claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun, type RunRow } from '../state/runs.js';
+import {
+  ACTIVE_STATES, LeaseLostError, claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun,
+  type RunRow,
+} from '../state/runs.js';
 import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
@@ -65,24 +68,36 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     // the holder may be a routine pass finishing its step before giving way).
     return opts.delay(new Date(deps.now().getTime() + (opts.lane === 'emergency' ? EMERGENCY_RECLAIM_MS : deps.leaseMs)));
   }
-  const renew = setInterval(() => void renewLease(deps.pool, runId, owner, deps.leaseMs).catch(() => undefined), deps.leaseMs / 3);
+  // A renewal that finds the lease gone means this pass stalled past it and another claimed the run:
+  // the step in flight is told (its signal aborts) and the pass stops at the next write or boundary.
+  const lost = new AbortController();
+  const renew = setInterval(() => {
+    renewLease(deps.pool, runId, owner, deps.leaseMs).then(
+      (held) => {
+        if (!held && !lost.signal.aborted) lost.abort(new LeaseLostError(runId, owner));
+      },
+      () => undefined, // the state database is away: the next renewal or write decides
+    );
+  }, deps.leaseMs / 3);
+  const signal = AbortSignal.any([opts.signal, lost.signal]);
   try {
     const waitFor = [run.notBefore, run.waitUntil].find((d) => d && d.getTime() > deps.now().getTime());
     if (waitFor) return await pause(deps, run, waitFor, opts);
     const secretRow = await getSecret(deps.pool, run.secretId);
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
     while (run.step !== 'finished') {
+      if (lost.signal.aborted) throw lost.signal.reason;
       if (run.trigger !== 'emergency' && (await emergencyPending(deps))) {
         // Give the CPU and connections to the emergency: routine work resumes in a moment, no attempt spent.
         return await pause(deps, run, new Date(deps.now().getTime() + YIELD_MS), opts);
       }
       let rc: RunContext;
       try {
-        rc = buildRunContext(deps, run, secretRow.policy, opts.signal);
+        rc = buildRunContext(deps, run, secretRow.policy, signal);
       } catch (thrown) {
         // An unknown rotator or store, or parameters it rejects: no step can run, so no retry can
         // help. Ending the run here (not failing the job) keeps the reaper from re-enqueueing it forever.
-        await cannotRun(deps, run, redactError(coerceError(thrown)));
+        await cannotRun(deps, run, owner, redactError(coerceError(thrown)));
         return;
       }
       const outcome = await runStep(rc, opts);
@@ -90,6 +105,10 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       run = (await getRun(deps.pool, runId))!;
       if (routine && run.trigger === 'emergency') return; // escalated meanwhile: hand over at this boundary
     }
+  } catch (err) {
+    if (!(err instanceof LeaseLostError)) throw err;
+    // Not a failure: the run's new holder has its own job and goes on from what was recorded.
+    deps.log.warn({ runId, err: err.message }, 'pass stopped: lease lost');
   } finally {
     clearInterval(renew);
     await releaseLease(deps.pool, runId, owner).catch(() => undefined);
@@ -118,18 +137,26 @@ class JobLostError extends Error {
 /** Runs the run's current step once; 'ended' when the run reached a terminal state. */
 async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'> {
   const { deps, run } = rc;
+  const owner = opts.leaseOwner;
   const step = run.step as Step;
   const attempt = run.stepAttempt + 1;
+  if (run.stepAttempt >= rc.secret.retry.attempts) {
+    // Every attempt allowed was started and none recorded an end: each time the worker died inside
+    // the step (killed, out of memory, a rotator that crashes the process). Another try would only
+    // loop, so the run fails over to discard or rollback as if the last attempt had failed.
+    const err = new Error(`${step} never finished: the worker stopped during each of its ${run.stepAttempt} attempts`);
+    return onStepFailure(rc, step, run.stepAttempt, err, err, opts);
+  }
   // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
   // a crash-looping rotation ends in needs-attention instead of looping forever.
-  await updateRun(deps.pool, run.id, { state: 'running', stepAttempt: attempt, waitUntil: null, incrementTotalAttempts: true });
+  await updateRun(deps.pool, run.id, owner, { state: 'running', stepAttempt: attempt, waitUntil: null, incrementTotalAttempts: true });
   rc.run = { ...run, stepAttempt: attempt };
   const stepId = await startStep(deps.pool, run.id, step, attempt);
   try {
     if (step === 'discard' || step === 'rollback') {
       await (step === 'discard' ? discard(rc) : rollback(rc));
       await endStep(deps.pool, stepId, 'succeeded');
-      await finishFailed(rc, step === 'discard' ? 'discarded' : 'rolled-back');
+      await finishFailed(rc, owner, step === 'discard' ? 'discarded' : 'rolled-back');
       return 'ended';
     }
     const handler = HANDLERS[step];
@@ -137,14 +164,14 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     const result = await handler(rc);
     if (result.kind === 'wait') {
       await endStep(deps.pool, stepId, 'waiting', { detail: result.detail });
-      // Waiting is not an attempt: give it back so only failures count.
-      await updateRun(deps.pool, run.id, { stepAttempt: attempt - 1 });
+      // Waiting is not an attempt: give it back so only failures (and deaths inside a step) count.
+      await updateRun(deps.pool, run.id, owner, { stepAttempt: attempt - 1, decrementTotalAttempts: true });
       return await pause(deps, run, result.until, opts);
     }
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
-    await completeStep(deps.pool, stepId, result.detail, run.id, { ...result.patch, step: following, stepAttempt: 0 }, {
+    await completeStep(deps.pool, stepId, result.detail, run.id, owner, { ...result.patch, step: following, stepAttempt: 0 }, {
       actor: deps.workerId,
       action: step === 'finish' ? 'run.done' : `step.${step}`,
       secretId: run.secretId,
@@ -154,6 +181,12 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
     if (isDelayed(thrown) || thrown instanceof JobLostError) throw thrown;
+    const lostLease = thrown instanceof LeaseLostError || (rc.rotatorCtx.signal.reason instanceof LeaseLostError && rc.rotatorCtx.signal.aborted);
+    if (lostLease) {
+      // What the step did stays recorded as unfinished; the run's new holder runs it again (steps are idempotent).
+      await endStep(deps.pool, stepId, 'failed', { error: 'this pass lost the run\'s lease during the step' }).catch(() => undefined);
+      throw thrown instanceof LeaseLostError ? thrown : rc.rotatorCtx.signal.reason;
+    }
     const err = redactError(coerceError(thrown));
     await endStep(deps.pool, stepId, 'failed', { error: err.message });
     return onStepFailure(rc, step, attempt, thrown, err, opts);
@@ -167,15 +200,15 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
   rc.deps.log.warn({ secretId: run.secretId, runId: run.id, step, attempt, permanent, err: err.message }, 'step failed');
   if (step === 'discard' || step === 'rollback') {
     if (!exhausted) return pause(deps, run, new Date(deps.now().getTime() + backoffMs(secret.retry, attempt)), opts);
-    await updateRun(deps.pool, run.id, { error: `${run.error ?? ''}; ${step} failed: ${err.message}` });
-    await finishFailed(rc, 'rollback-failed');
+    await updateRun(deps.pool, run.id, opts.leaseOwner, { error: `${run.error ?? ''}; ${step} failed: ${err.message}` });
+    await finishFailed(rc, opts.leaseOwner, 'rollback-failed');
     return 'ended';
   }
   if (permanent || exhausted) {
     const why = `${step} failed${permanent ? '' : ` after ${attempt} attempts`}: ${reasonWithHint(err)}`;
     const failureStep: Step = isPromoted(step) || step === 'promote' ? 'rollback' : 'discard';
     await inTransaction(deps.pool, async (c) => {
-      await updateRun(c, run.id, { step: failureStep, stepAttempt: 0, error: why });
+      await updateRun(c, run.id, opts.leaseOwner, { step: failureStep, stepAttempt: 0, error: why });
       await appendAudit(c, { actor: deps.workerId, action: `run.${failureStep}`, secretId: run.secretId, runId: run.id, reason: why });
     });
     return 'continue';
@@ -186,11 +219,11 @@ async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown
 /** How long the scheduler leaves a secret alone after its run needed attention. */
 const FAILURE_DEFER_MS = 3_600_000;
 
-async function finishFailed(rc: RunContext, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
+async function finishFailed(rc: RunContext, owner: string, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
   const { deps, run } = rc;
   const latest = await getRun(deps.pool, run.id);
   await inTransaction(deps.pool, async (c) => {
-    await updateRun(c, run.id, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
+    await updateRun(c, run.id, owner, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
     await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
     await appendAudit(c, {
       actor: deps.workerId,
@@ -209,17 +242,19 @@ function reasonWithHint(err: Error): string {
   return typeof hint === 'string' ? `${err.message} (${hint})` : err.message;
 }
 
-async function cannotRun(deps: EngineDeps, run: RunRow, err: Error): Promise<void> {
+async function cannotRun(deps: EngineDeps, run: RunRow, owner: string, err: Error): Promise<void> {
   const why = `cannot run: ${reasonWithHint(err)}`;
   const touched = run.step !== 'create' || run.stepAttempt > 0;
   deps.log.error({ secretId: run.secretId, runId: run.id, err: why }, 'run cannot proceed');
-  await updateRun(deps.pool, run.id, {
-    state: 'needs-attention', step: 'finished', error: why, finishedAt: deps.now(),
-    // Before create nothing was touched; later, the credential state needs a person to look.
-    outcome: touched ? 'rollback-failed' : 'discarded',
+  await inTransaction(deps.pool, async (c) => {
+    await updateRun(c, run.id, owner, {
+      state: 'needs-attention', step: 'finished', error: why, finishedAt: deps.now(),
+      // Before create nothing was touched; later, the credential state needs a person to look.
+      outcome: touched ? 'rollback-failed' : 'discarded',
+    });
+    await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
+    await appendAudit(c, { actor: deps.workerId, action: 'run.needs-attention', secretId: run.secretId, runId: run.id, reason: why });
   });
-  await deferAfterFailure(deps.pool, run.secretId, FAILURE_DEFER_MS);
-  await appendAudit(deps.pool, { actor: deps.workerId, action: 'run.needs-attention', secretId: run.secretId, runId: run.id, reason: why });
 }
 
 function isDelayed(err: unknown): boolean {

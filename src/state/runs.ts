@@ -191,11 +191,12 @@ export async function claimRun(db: Queryable, runId: string, owner: string, leas
 export async function markWaiting(db: Queryable, runId: string, until: Date, passTrigger: RunTrigger, leaseOwner: string): Promise<void> {
   // Only a pass that still holds the lease, on a run still active, may record a wait: a pass that
   // lost its lease during a stall must not overwrite what the run's new holder wrote.
-  await db.query(
+  const r = await db.query(
     `update runs set state = 'waiting', wait_until = case when trigger = $3 then $2::timestamptz else null end, updated_at = now()
      where id = $1 and lease_owner = $4 and state in ('queued', 'running', 'waiting')`,
     [runId, until, passTrigger, leaseOwner],
   );
+  if (r.rowCount !== 1) throw new LeaseLostError(runId, leaseOwner);
 }
 
 /**
@@ -253,7 +254,7 @@ export async function releaseLease(db: Queryable, runId: string, owner: string):
 
 export type RunPatch = Partial<
   Pick<RunRow, 'state' | 'step' | 'stepAttempt' | 'oldVersion' | 'newVersion' | 'promotedAt' | 'graceUntil' | 'waitUntil' | 'outcome' | 'error' | 'finishedAt'>
-> & { incrementTotalAttempts?: boolean };
+> & { incrementTotalAttempts?: boolean; decrementTotalAttempts?: boolean };
 
 const PATCH_COLUMNS: Record<string, string> = {
   state: 'state', step: 'step', stepAttempt: 'step_attempt', oldVersion: 'old_version', newVersion: 'new_version',
@@ -270,12 +271,26 @@ function runUpdate(runId: string, patch: RunPatch): { sets: string; args: unknow
     if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
   }
   if (patch.incrementTotalAttempts) sets.push('total_attempts = total_attempts + 1');
+  if (patch.decrementTotalAttempts) sets.push('total_attempts = greatest(total_attempts - 1, 0)');
   return { sets: sets.join(', '), args };
 }
 
-export async function updateRun(db: Queryable, runId: string, patch: RunPatch): Promise<void> {
+/**
+ * A pass stalled past its lease (a long GC pause, a store that hung) and another pass claimed the
+ * run: everything this pass would still write is stale, so the engine's writes refuse it.
+ */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+  constructor(runId: string, owner: string) {
+    super(`run ${runId}: this pass (${owner}) no longer holds the run's lease; the pass that claimed it goes on`);
+  }
+}
+
+/** Updates the run only while `owner` holds its lease; throws LeaseLostError otherwise. */
+export async function updateRun(db: Queryable, runId: string, owner: string, patch: RunPatch): Promise<void> {
   const { sets, args } = runUpdate(runId, patch);
-  await db.query(`update runs set ${sets} where id = $1`, args);
+  const r = await db.query(`update runs set ${sets} where id = $1 and lease_owner = $${args.push(owner)}`, args);
+  if (r.rowCount !== 1) throw new LeaseLostError(runId, owner);
 }
 
 /**
@@ -288,19 +303,22 @@ export async function completeStep(
   stepId: number,
   detail: Record<string, unknown> | undefined,
   runId: string,
+  owner: string,
   patch: RunPatch,
   audit: Omit<AuditEntry, 'runId'>,
 ): Promise<void> {
   const { sets, args } = runUpdate(runId, patch);
   const at = (v: unknown) => `$${args.push(v)}`;
-  await db.query(
-    `with s as (update steps set status = 'succeeded', finished_at = now(), detail = ${at(detail ? JSON.stringify(detail) : null)}::jsonb
-                where id = ${at(stepId)}::bigint),
-          r as (update runs set ${sets} where id = $1 returning id)
+  // All three hang on the run's update, which only the lease's holder can make.
+  const r = await db.query(
+    `with r as (update runs set ${sets} where id = $1 and lease_owner = ${at(owner)} returning id),
+          s as (update steps set status = 'succeeded', finished_at = now(), detail = ${at(detail ? JSON.stringify(detail) : null)}::jsonb
+                from r where steps.id = ${at(stepId)}::bigint)
      insert into audit (actor, action, secret_id, run_id, reason, detail)
      select ${at(audit.actor)}, ${at(audit.action)}, ${at(audit.secretId ?? null)}, r.id, ${at(audit.reason ?? null)}, ${at(audit.detail ? JSON.stringify(audit.detail) : null)}::jsonb from r`,
     args,
   );
+  if (r.rowCount !== 1) throw new LeaseLostError(runId, owner);
 }
 
 export interface StepRow {

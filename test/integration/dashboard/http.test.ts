@@ -12,10 +12,10 @@ import { InvalidInputError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { trackedSecrets } from '../../../src/redact.js';
 import { appendAudit } from '../../../src/state/audit.js';
-import { createRun, updateRun } from '../../../src/state/runs.js';
+import { createRun } from '../../../src/state/runs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { waitForRunEnd } from '../engine/fixtures.js';
-import { startDashboardEnv, type DashboardEnv } from './setup.js';
+import { recordRunEnd, startDashboardEnv, type DashboardEnv } from './setup.js';
 
 const TOKEN = 'test-operator-token-0123456789abcdef';
 const bodies: string[] = [];
@@ -298,7 +298,7 @@ describe('alerts, traces and live events', () => {
     await env.server.watcher!.poll();
     await waitFor(() => alerts.filter((a) => a.text.includes('emergency')).length >= 2, { message: 'emergency alerts' });
     const failed = await createRun(env.db.pool, { secretId: 'payments/api-key', trigger: 'manual', actor: 'test' });
-    await updateRun(env.db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', finishedAt: new Date() });
+    await recordRunEnd(env.db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', finishedAt: new Date() });
     await appendAudit(env.db.pool, { actor: 'worker:test', action: 'run.needs-attention', secretId: 'payments/api-key', runId: failed.id, reason: 'verify-new failed' });
     await env.db.pool.query(`update secrets set next_due_at = now() - interval '3 days' where id = 'billing/stripe-key'`);
     await env.server.watcher!.poll();

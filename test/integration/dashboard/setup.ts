@@ -1,6 +1,7 @@
 // A running rotor for dashboard tests: a test database with secrets in every status, a queue, workers
 // on the memory target (startRuntime), and the dashboard server on a free port on 127.0.0.1.
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { RUNS_QUEUE, RUN_JOB_OPTIONS } from '../../../src/queue/names.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { createRun, updateRun } from '../../../src/state/runs.js';
+import { claimRun, createRun, updateRun, type RunPatch } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import type { SecretStore } from '../../../src/store/contract.js';
@@ -93,7 +94,7 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
   if (ended.state !== 'done') throw new Error(`bootstrap rotation ended in ${ended.state}: ${ended.error}`);
   // needs-attention: a run that ended badly (recorded directly; no worker needed).
   const failed = await createRun(db.pool, { secretId: 'billing/stripe-key', trigger: 'manual', actor: 'test' });
-  await updateRun(db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', error: 'verify-new failed after 3 attempts: authentication failed', finishedAt: new Date() });
+  await recordRunEnd(db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', error: 'verify-new failed after 3 attempts: authentication failed', finishedAt: new Date() });
   // rotating: a queued run whose job waits an hour, so it stays queued (and bull-board lists it).
   const rotating = await createRun(db.pool, { secretId: 'ops/deploy-key', trigger: 'manual', actor: 'test' });
   await kit.queue(RUNS_QUEUE).add('run', { runId: rotating.id }, { ...RUN_JOB_OPTIONS, jobId: rotating.id, delay: 3_600_000 });
@@ -114,4 +115,10 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
       return stopped;
     },
   };
+}
+
+/** Records a run's end directly, as the pass holding its lease would (no worker needed). */
+export async function recordRunEnd(pool: pg.Pool, runId: string, patch: RunPatch): Promise<void> {
+  if (!(await claimRun(pool, runId, 'test', 60_000))) throw new Error(`run ${runId} could not be claimed`);
+  await updateRun(pool, runId, 'test', patch);
 }
