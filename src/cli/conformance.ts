@@ -38,7 +38,7 @@ export function register(program: Command): void {
     });
 }
 
-/** What `rotor conformance` does; returns the exit code (1 when a check fails). */
+/** What `rotor conformance` does; returns the exit code (7 when a check fails). */
 export async function runConformanceCommand(opts: ConformanceOptions): Promise<number> {
   const cwd = opts.cwd ?? process.cwd();
   const rotator = await loadRotator(opts.rotator, cwd);
@@ -54,7 +54,7 @@ export async function runConformanceCommand(opts: ConformanceOptions): Promise<n
   const results = await runConformance(rotator, harness, (r) => opts.out.write(formatResult(r)));
   const passed = results.filter((r) => r.ok).length;
   opts.out.write(`${passed} of ${results.length} checks passed\n`);
-  return passed === results.length ? EXIT.OK : EXIT.INTERNAL;
+  return passed === results.length ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
 function formatResult(r: CheckResult): string {

@@ -24,6 +24,8 @@ export const EXIT = {
   RUN_FAILED: 5,
   /** A dependency (state database, Redis) could not be reached. */
   UNAVAILABLE: 6,
+  /** `rotor conformance`: the rotator failed a check (not a bug in rotor, unlike 1). */
+  CHECK_FAILED: 7,
 } as const;
 
 export function exitCodeOf(err: unknown): number {
