@@ -23,6 +23,12 @@ const GRACE_MS = 3_000;
 /** Longest pause between one connection closing and the client's next one opening. */
 const MAX_PAUSE_MS = 20;
 const KEY_ENV = 'BENCH_WEBHOOK_KEY';
+/**
+ * The same load, with no rotation running, first: the connect interval this machine gives 20
+ * clients on its own (each login is a fork of a PostgreSQL backend and a scram-sha-256 exchange),
+ * against which the interval during rotations is read.
+ */
+const BASELINE_MS = Number(process.env.BENCH_ZD_BASELINE_MS ?? 10_000);
 
 interface Client {
   secretId: string;
@@ -40,6 +46,7 @@ interface Load {
   examples: string[];
   /** Time from one connection attempt's start to the next one's, per client. */
   intervals: number[];
+  seconds: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +71,8 @@ async function chain(env: BenchEnv, kit: Parameters<typeof requestRotation>[1], 
 
 /** Every client connects, runs `select 1` and disconnects, pausing at most MAX_PAUSE_MS, until stopped. */
 function startLoad(clients: Client[]): { stop(): Promise<Load> } {
-  const load: Load = { attempted: 0, authFailures: 0, otherFailures: 0, examples: [], intervals: [] };
+  const load: Load = { attempted: 0, authFailures: 0, otherFailures: 0, examples: [], intervals: [], seconds: 0 };
+  const started = performance.now();
   let running = true;
   const loops = clients.map(async (c) => {
     let last: number | undefined;
@@ -86,10 +94,15 @@ function startLoad(clients: Client[]): { stop(): Promise<Load> } {
     async stop() {
       running = false;
       await Promise.all(loops);
+      load.seconds = (performance.now() - started) / 1000;
+      load.intervals.sort((a, b) => a - b);
       return load;
     },
   };
 }
+
+const rate = (l: Load) => (l.attempted / l.seconds).toFixed(0);
+const interval = (l: Load) => `${percentile(l.intervals, 50).toFixed(1)} / ${percentile(l.intervals, 95).toFixed(1)}`;
 
 export async function runConsumersBench(): Promise<{ report: string; ok: boolean }> {
   const env = await benchEnv();
@@ -140,6 +153,9 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
     const first = await Promise.all(ids.map((id) => chain(env, kit, id, 1)));
     if (first.flat().some((o) => o !== 'rotated')) throw new Error(`bootstrap rotations failed: ${first.flat().join('; ')}`);
     if (clients.some((c) => c.app.version() === null)) throw new Error('an app has no credential after the bootstrap rotation');
+    const baselineLoad = startLoad(clients);
+    await sleep(BASELINE_MS);
+    const baseline = await baselineLoad.stop();
     const since = new Date();
 
     const load = startLoad(clients);
@@ -167,9 +183,8 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
     }
     reloaded.sort((a, b) => a - b);
     confirmed.sort((a, b) => a - b);
-    result.intervals.sort((a, b) => a - b);
     const rotated = outcomes.filter((o) => o === 'rotated').length;
-    const failures = result.authFailures + result.otherFailures;
+    const failures = result.authFailures + result.otherFailures + baseline.authFailures + baseline.otherFailures;
     const ok = failures === 0 && rotated === outcomes.length && missing === 0;
 
     const out = [
@@ -181,9 +196,21 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
         'other failures': result.otherFailures,
         'promote → reloaded p50/p95 ms': `${percentile(reloaded, 50).toFixed(0)} / ${percentile(reloaded, 95).toFixed(0)}`,
         'promote → confirmed p50/p95 ms': `${percentile(confirmed, 50).toFixed(0)} / ${percentile(confirmed, 95).toFixed(0)}`,
-        'connect interval p50/p95 ms': `${percentile(result.intervals, 50).toFixed(1)} / ${percentile(result.intervals, 95).toFixed(1)}`,
+        'connect interval p50/p95 ms': interval(result),
         'wall s': seconds.toFixed(1),
       }]),
+      '',
+      `Connect interval (one attempt's start to the next, per client; target ≤ ${MAX_PAUSE_MS} ms): this machine's own, the same 20 clients for ${BASELINE_MS / 1000} s with no rotation, against during the rotations`,
+      table([
+        { load: 'no rotation (machine ceiling)', 'logins/s': rate(baseline), 'connect interval p50/p95 ms': interval(baseline), 'failed authentications': baseline.authFailures },
+        { load: 'during rotations', 'logins/s': rate(result), 'connect interval p50/p95 ms': interval(result), 'failed authentications': result.authFailures },
+        {
+          load: 'during ÷ no rotation',
+          'logins/s': (result.attempted / result.seconds / (baseline.attempted / baseline.seconds)).toFixed(2),
+          'connect interval p50/p95 ms': `${(percentile(result.intervals, 50) / percentile(baseline.intervals, 50)).toFixed(2)} / ${(percentile(result.intervals, 95) / percentile(baseline.intervals, 95)).toFixed(2)}`,
+          'failed authentications': '',
+        },
+      ]),
     ];
     if (rotated !== outcomes.length) out.push('', `runs that did not rotate: ${outcomes.filter((o) => o !== 'rotated').slice(0, 5).join('; ')}`);
     if (missing) out.push('', `${missing} (run, app) pairs have no recorded reload`);
