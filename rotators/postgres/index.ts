@@ -35,7 +35,8 @@ export default defineRotator<PostgresParams>({
       assertManaged(ctx, String(current.username ?? ''));
     }
     const t = await resolveTarget(ctx);
-    const problems = await asAdmin(ctx, t, 'checking the target', (c) => findProblems(c, ctx.params));
+    const terminate = ctx.drainMode === 'terminate';
+    const problems = await asAdmin(ctx, t, 'checking the target', (c) => findProblems(c, ctx.params, { terminate }));
     if (problems.length) throw refusal(ctx.secretId, ctx.params, problems);
   },
 

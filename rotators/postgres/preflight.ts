@@ -17,7 +17,8 @@ export interface Problem {
 
 const q = pg.escapeIdentifier;
 
-export async function findProblems(c: Queryable, params: PostgresParams): Promise<Problem[]> {
+/** `terminate`: the secret's drain mode ends the old user's sessions, so the admin must be allowed to. */
+export async function findProblems(c: Queryable, params: PostgresParams, opts: { terminate?: boolean } = {}): Promise<Problem[]> {
   const admin = await readAdmin(c);
   const problems: Problem[] = [];
   if (!admin.rolsuper && !admin.rolcreaterole) {
@@ -30,8 +31,30 @@ export async function findProblems(c: Queryable, params: PostgresParams): Promis
   const group = params.strategy === 'alternating-users' ? params.target.group : undefined;
   const roles = await readRoles(c, group ? [...users, group] : users);
   for (const user of users) problems.push(...loginRoleProblems(user, roles.get(user), admin, group));
-  if (params.strategy === 'alternating-users') problems.push(...(await alternatingProblems(c, params, roles, admin.version)));
+  if (params.strategy === 'alternating-users') {
+    problems.push(...(await alternatingProblems(c, params, roles, admin.version)));
+    if (opts.terminate && !admin.rolsuper) problems.push(...(await signalProblems(c, admin, params.target.users)));
+  }
   return problems;
+}
+
+/**
+ * PostgreSQL lets a role end another role's sessions when it is a superuser, has the privileges of
+ * pg_signal_backend, or has the privileges of that role. Found out at drain time, after promote,
+ * this would cost a rollback; found here, it costs nothing.
+ */
+async function signalProblems(c: Queryable, admin: AdminRow, users: readonly string[]): Promise<Problem[]> {
+  const { rows } = await c.query<{ rolname: string; allowed: boolean }>(
+    `select r.rolname, pg_has_role(current_user, 'pg_signal_backend', 'USAGE') or pg_has_role(current_user, r.oid, 'USAGE') as allowed
+       from pg_roles r where r.rolname = any($1::text[])`,
+    [users],
+  );
+  const denied = rows.filter((r) => !r.allowed).map((r) => r.rolname);
+  if (!denied.length) return [];
+  return [{
+    what: `the drain mode is terminate, and the admin role ${admin.rolname} may not end the sessions of ${denied.join(' or ')} (it is not a superuser and lacks pg_signal_backend)`,
+    fix: `GRANT pg_signal_backend TO ${q(admin.rolname)};`,
+  }];
 }
 
 /** The PermanentError a run ends with: every problem, then every fix, in one message. */

@@ -31,6 +31,7 @@ export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedS
     resolveRef: (ref) => deps.resolveRef(ref, secret),
     log,
     signal,
+    drainMode: secret.drain.mode,
   };
   return {
     deps,

@@ -41,6 +41,11 @@ export interface RotatorContext<P> {
   readonly log: Logger;
   /** Aborted when the worker shuts down or the step times out. */
   readonly signal: AbortSignal;
+  /**
+   * The secret's drain mode. With `terminate` the engine may call `terminate`, so a preflight
+   * checks the rotator will be allowed to (rather than find out after promote). Absent outside runs.
+   */
+  readonly drainMode?: 'wait' | 'terminate' | 'fail';
 }
 
 export interface Rotator<P = unknown> {

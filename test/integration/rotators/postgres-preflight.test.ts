@@ -152,6 +152,11 @@ describe('postgres rotator with a CREATEROLE admin that is not a superuser', () 
     const { users, ctx } = await setUp('own', client, url).finally(() => client.end());
 
     await rotator.preflight?.(ctx, null);
+    // With drain mode terminate, the missing right to end sessions is found before anything changes.
+    const terminating = { ...ctx, drainMode: 'terminate' as const };
+    const err = await refusal(terminating);
+    expect(err.message).toContain(`the drain mode is terminate, and the admin role ${admin} may not end the sessions of ${users[0]} or ${users[1]}`);
+    expect(err.hint).toContain(`GRANT pg_signal_backend TO "${admin}";`);
     const v1 = await rotator.generate(ctx, null);
     await rotator.apply(ctx, v1, null);
     await rotator.verify(ctx, v1);
@@ -168,6 +173,7 @@ describe('postgres rotator with a CREATEROLE admin that is not a superuser', () 
       expect(denied).toBeInstanceOf(PermanentError);
       expect(denied?.hint).toContain(`GRANT pg_signal_backend TO "${admin}";`);
       await db.pool.query(`grant pg_signal_backend to ${q(admin)}`);
+      await expect(rotator.preflight?.(terminating, v1)).resolves.toBeUndefined();
       expect(await rotator.terminate?.(ctx, v1)).toBe(1);
     } finally {
       await held.end().catch(() => undefined);
