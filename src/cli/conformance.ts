@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../errors.js';
+import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import { scrub } from '../redact.js';
 import type { ConformanceHarness, CheckResult } from '../rotator/conformance.js';
@@ -114,7 +115,7 @@ async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<Confo
     return {
       params: params as Record<string, unknown>,
       // References resolve as in a policy: file: paths relative to the parameter file.
-      resolveRef: (ref) => resolveRef(ref, { baseDir: dirname(path), env: process.env, readFile: (p) => readFile(p, 'utf8') }),
+      resolveRef: (ref) => resolveRef(ref, { baseDir: dirname(path), env: process.env, readFile: (p) => readFile(p, 'utf8'), awsSecretsManager: lazyAwsRefReader() }),
     };
   }
   throw new InvalidInputError('say where the target is: --params FILE (parameters) or --harness MODULE (parameters and live sessions)');

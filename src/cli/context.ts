@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
+import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { SecretStore } from '../store/contract.js';
@@ -86,10 +87,15 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
   return createQueueKit(redis ? { kind: 'redis', url: redis } : { kind: 'postgres', url: state.url }, state.log);
 }
 
-/** Resolves a secret's references relative to its policy file (how workers and repair read them). */
-export function secretRefResolver(): (ref: string, secret: ResolvedSecret) => Promise<string> {
-  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8') });
+/**
+ * Resolves a secret's references relative to its policy file (how workers and repair read them).
+ * `aws-sm:` references use the SDK's default chain; the SDK is loaded on the first one.
+ */
+export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
+  const awsSecretsManager = lazyAwsRefReader(log);
+  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8'), awsSecretsManager });
 }
+
 
 /** The local store on the state database, with the master key from ROTOR_MASTER_KEY or the key file. */
 export async function openLocalStore(state: StateHandle): Promise<{ store: SecretStore; keySource: 'env' | 'file' }> {

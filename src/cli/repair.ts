@@ -35,7 +35,7 @@ export function register(program: Command): void {
               return store;
             },
             rotator: rotatorFor,
-            resolveRef: secretRefResolver(),
+            resolveRef: secretRefResolver(state.log),
           },
           secretId,
           cliActor(opts.actor),

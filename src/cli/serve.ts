@@ -70,7 +70,7 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
       kit,
       log,
       stores,
-      resolveRef: secretRefResolver(),
+      resolveRef: secretRefResolver(log),
       nextDue: (secret, last) => nextDue({ secret, lastSuccessAt: last, now: new Date() }),
       concurrency: config.ROTOR_WORKER_CONCURRENCY,
       emergencyConcurrency: config.ROTOR_EMERGENCY_CONCURRENCY,
