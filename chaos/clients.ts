@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../src/consumers/signing.js';
 import { trackSecret } from '../src/redact.js';
 import type { SecretStore } from '../src/store/contract.js';
 import type { Rng } from './rng.js';
@@ -61,6 +62,11 @@ export interface ClientCounters {
   single: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
+  /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
+  webhookNotices: number;
+  webhookVerifies: number;
+  /** Webhook requests whose signature did not verify: each one is a bug (rotor signs every one). */
+  webhookRefused: Array<{ at: string; path: string; reason: string }>;
 }
 
 export interface ClientFleet {
@@ -75,9 +81,16 @@ export interface ClientFleet {
   close(): Promise<void>;
 }
 
-export async function startClients(secrets: ReadonlyArray<{ id: string; overlap: boolean; login: boolean }>, store: SecretStore): Promise<ClientFleet> {
+export async function startClients(
+  secrets: ReadonlyArray<{ id: string; overlap: boolean; login: boolean }>,
+  store: SecretStore,
+  opts: { webhookKey: string },
+): Promise<ClientFleet> {
   const clients = new Map(secrets.map((s) => [s.id, new Client(s.id, s.overlap, s.login)]));
-  const counters: ClientCounters = { overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0 };
+  const counters: ClientCounters = {
+    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
+    webhookNotices: 0, webhookVerifies: 0, webhookRefused: [],
+  };
   const authFailures: AuthFailure[] = [];
   let running = true;
 
@@ -125,7 +138,34 @@ export async function startClients(secrets: ReadonlyArray<{ id: string; overlap:
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    // rotor's webhook consumer: every request signed over `timestamp.body` (the verify GET's body is empty).
+    const signed = async (body: string): Promise<boolean> => {
+      const verdict = verifySignature(opts.webhookKey, body, { timestamp: header(req, TIMESTAMP_HEADER), signature: header(req, SIGNATURE_HEADER) });
+      if (verdict.ok) return true;
+      counters.webhookRefused.push({ at: new Date().toISOString(), path: url.pathname, reason: verdict.reason });
+      reply(401, { error: `unauthorized: ${verdict.reason}` });
+      return false;
+    };
     try {
+      if (req.method === 'POST' && url.pathname === '/rotor/reload') {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        if (!(await signed(body))) return;
+        const notice = JSON.parse(body) as { secretId: string };
+        const c = clients.get(notice.secretId);
+        if (!c) return reply(404, { error: 'unknown secret' });
+        counters.notices++;
+        counters.webhookNotices++;
+        const version = await c.serial(() => switchTo(c));
+        return reply(200, { version });
+      }
+      if (req.method === 'GET' && url.pathname === '/rotor/version') {
+        if (!(await signed(''))) return;
+        const c = clients.get(url.searchParams.get('secret') ?? '');
+        if (!c) return reply(404, { error: 'unknown secret' });
+        counters.webhookVerifies++;
+        return reply(200, { version: c.reported });
+      }
       if (req.method === 'POST' && url.pathname === '/notice') {
         let body = '';
         for await (const chunk of req) body += chunk;
@@ -177,6 +217,11 @@ export async function startClients(secrets: ReadonlyArray<{ id: string; overlap:
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Logs in as an application would: a fresh connection, then goodbye. */

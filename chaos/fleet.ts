@@ -10,6 +10,8 @@ export const TARGET_DATABASE = 'app';
 /** The reference every secret's admin connection resolves through (the worker's environment). */
 export const ADMIN_REF = 'env:CHAOS_TARGET_ADMIN_URL';
 export const CLIENT_CONSUMER = 'chaos-client';
+/** The webhook consumers' signing key, as the workers resolve it. */
+export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
 export interface FleetSecret {
   secret: ResolvedSecret;
@@ -17,6 +19,8 @@ export interface FleetSecret {
   overlap: boolean;
   /** A credential clients log in to the target with (postgres); a random secret has no target but the store. */
   login: boolean;
+  /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
+  webhook: boolean;
 }
 
 export interface FleetSpec {
@@ -24,6 +28,7 @@ export interface FleetSpec {
   singleEvery: number;
   /** Every how many secrets one is a random-secret (API key) instead of PostgreSQL; 0 for none. */
   randomEvery: number;
+  webhookEvery: number;
   cadenceMs: [number, number];
   graceMs: [number, number];
   target: { host: string; port: number };
@@ -44,6 +49,14 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
     const id = `chaos/${random ? 'random' : single ? 'single' : 'alt'}-${n}`;
+    const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
+    const consumer = webhook
+      ? {
+          name: 'app', type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000,
+          // The client drains logins with the old version before it answers: up to 10 s.
+          params: { url: `${spec.consumerUrl}/rotor/reload`, verify: `${spec.consumerUrl}/rotor/version`, secret: WEBHOOK_KEY_REF, timeout: '20s' },
+        }
+      : { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } };
     const rotator = random
       ? { name: 'random-secret', params: { generate: { length: 40, alphabet: 'alnum', encoding: 'plain' } } }
       : { name: 'postgres', params };
@@ -63,13 +76,11 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       drain: { mode: 'wait', timeoutMs: 30_000 },
       rotator,
       store: { backend: 'local', location: id, params: {} },
-      consumers: [
-        { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } },
-      ],
+      consumers: [consumer],
       source: { file: 'chaos/fleet.ts', line: 1, col: 1 },
       hash: '',
     };
-    out.push({ secret: withHash(secret), overlap: !single, login: !random });
+    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook });
   }
   return out;
 }

@@ -20,7 +20,7 @@ import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
-import { ADMIN_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
+import { ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
 import { leaksInFile, leaksInRedis, leaksInTables, ValueSet } from './leaks.js';
 import type { ChaosOptions } from './options.js';
 import { processSet } from './processes.js';
@@ -65,6 +65,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
   for (const v of [state.password, target.password]) values.add(v);
   const masterKey = randomBytes(32);
   values.add(masterKey.toString('hex'));
+  const webhookKey = randomBytes(32).toString('base64url');
+  values.add(webhookKey);
 
   const pool = createStatePool({ url: state.url(), max: 10, applicationName: 'rotor-chaos-harness' });
   cleanups.push(() => pool.end());
@@ -73,7 +75,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 
   // Clients first: the secrets' consumer entries name their URL.
   const placeholder = buildFleet({ ...fleetSpec(opts, target), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
-  const clients = await startClients(placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })), store);
+  const clients = await startClients(placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })), store, { webhookKey });
   cleanups.push(() => clients.close());
   const fleet = buildFleet({ ...fleetSpec(opts, target), consumerUrl: clients.url }, rng.fork('fleet'));
   await setUpTarget(target.url, fleet);
@@ -89,6 +91,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
       CHAOS_QUEUE_PREFIX: QUEUE_PREFIX,
       CHAOS_MASTER_KEY: masterKey.toString('hex'),
       [ADMIN_REF.slice(4)]: target.url('app'),
+      [WEBHOOK_KEY_REF.slice(4)]: webhookKey,
       CHAOS_ROTATORS: 'postgres,random-secret',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
@@ -211,6 +214,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
     secrets: {
       total: fleet.length, alternatingUsers: fleet.filter((f) => f.overlap && f.login).length,
       singleUser: fleet.filter((f) => !f.overlap).length, randomSecret: fleet.filter((f) => !f.login).length,
+      webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
     queue: 'BullMQ on a private redis-server, appendonly yes (appendfsync everysec)',
@@ -245,7 +249,7 @@ function describeFleet(fleet: readonly FleetSecret[]): string {
 }
 
 function fleetSpec(opts: ChaosOptions, target: ChaosPostgres) {
-  return { count: opts.secrets, singleEvery: opts.singleEvery, randomEvery: opts.randomEvery, cadenceMs: opts.cadenceMs, graceMs: opts.graceMs, target: { host: target.host, port: target.port } };
+  return { count: opts.secrets, singleEvery: opts.singleEvery, randomEvery: opts.randomEvery, webhookEvery: opts.webhookEvery, cadenceMs: opts.cadenceMs, graceMs: opts.graceMs, target: { host: target.host, port: target.port } };
 }
 
 /** Emergency rotations of random secrets now and then: the second lane, and one-active-run from another path. */

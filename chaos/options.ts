@@ -11,6 +11,12 @@ export interface ChaosOptions {
   singleEvery: number;
   /** Every how many secrets one is a random secret (the store is its target); 0 for none. @defaultValue 10 */
   randomEvery: number;
+  /**
+   * Every how many secrets one tells its application through rotor's real `webhook` consumer (a
+   * signed POST and a signed verify GET over HTTP) instead of the in-process chaos consumer; 0 for
+   * none. @defaultValue 2
+   */
+  webhookEvery: number;
   /** Rotation cadence of each secret, drawn in this range (ms). */
   cadenceMs: [number, number];
   /** Grace window of each secret, drawn in this range (ms). */
@@ -42,6 +48,7 @@ export function defaultOptions(over: Partial<ChaosOptions> = {}): ChaosOptions {
     seed: Date.now() % 1_000_000,
     singleEvery: 3,
     randomEvery: 10,
+    webhookEvery: 2,
     cadenceMs: cadence,
     graceMs: [1_500, 5_000],
     faultEveryMs: secrets >= 100 ? [6_000, 16_000] : [4_000, 8_000],
@@ -87,7 +94,8 @@ export class HelpRequested extends Error {}
 
 export const USAGE = `usage: npm run chaos -- [--minutes 10] [--secrets 300] [--workers 3] [--seed N] [--results dir] [--keep-logs]
 
-Rotates --secrets PostgreSQL secrets (2 of 3 alternating users, 1 of 3 single user) with --workers
+Rotates --secrets PostgreSQL secrets (2 of 3 alternating users, 1 of 3 single user; 1 in 10 a
+random secret; half of them tell their application through rotor's signed webhook) with --workers
 worker processes and one scheduler process for --minutes while faults are injected (worker and
 scheduler SIGKILLs, Redis restarts, target PostgreSQL restarts, state database stalls), checks
 rotor's invariants every second and at the end, prints a table and saves it as JSON.

@@ -10,7 +10,7 @@ export interface ChaosResult {
   finishedAt: string;
   seed: number;
   minutes: number;
-  secrets: { total: number; alternatingUsers: number; singleUser: number; randomSecret: number };
+  secrets: { total: number; alternatingUsers: number; singleUser: number; randomSecret: number; webhook: number };
   workers: number;
   queue: string;
   /** Seconds: until every secret had its first credential; under faults; draining. */
@@ -63,6 +63,7 @@ export function formatTable(r: ChaosResult): string {
   add('max active runs at once', r.maxActiveRuns);
   add('consumer logins, overlap secrets', `${r.consumers.overlap.ok} ok, ${r.consumers.overlap.conn} connection errors`);
   add('consumer auth failures (target 0)', r.consumers.overlap.auth);
+  add('webhook consumers (signed HTTP)', `${r.secrets.webhook} secrets: ${r.consumers.webhookNotices} notices, ${r.consumers.webhookVerifies} verify calls, ${r.consumers.webhookRefused.length} refused signatures (target 0)`);
   add('single-user probe logins', `${r.consumers.single.ok} ok, ${r.consumers.single.auth} auth failures, ${r.consumers.single.conn} connection errors`);
   add('CURRENT checks (continuous)', `${r.currentChecks.continuous.ok} ok, ${r.currentChecks.continuous.auth} refused, ${r.currentChecks.continuous.conn} unreachable`);
   add('CURRENT checks (final)', `${r.currentChecks.final.ok} ok, ${r.currentChecks.final.auth} refused, ${r.currentChecks.final.conn} unreachable`);

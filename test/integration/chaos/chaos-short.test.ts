@@ -30,6 +30,11 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.runs.done).toBeGreaterThan(SECRETS * 2);
     expect(result.consumers.overlap.ok).toBeGreaterThan(200);
     expect(result.consumers.overlap.auth).toBe(0);
+    // Half the secrets tell their application through the real signed webhook: every request verified.
+    expect(result.secrets.webhook).toBe(SECRETS / 2);
+    expect(result.consumers.webhookNotices).toBeGreaterThan(SECRETS);
+    expect(result.consumers.webhookVerifies).toBeGreaterThan(0);
+    expect(result.consumers.webhookRefused).toEqual([]);
     expect(result.currentChecks.final.ok).toBe(SECRETS);
     // The leak scan looked for every generated value, in places that had content.
     expect(result.leaks.valuesLookedFor).toBeGreaterThan(SECRETS * 2);
