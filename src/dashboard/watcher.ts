@@ -1,7 +1,9 @@
 // Follows the audit trail (new rows by id) and the set of overdue secrets, and turns what it sees
 // into alerts and run traces. Nothing in the engine has to know: every fact is already recorded.
 // With several dashboards on one database, a PostgreSQL advisory lock elects the one that sends,
-// so each alert goes out once; another takes over within a poll if that process goes away.
+// so each alert goes out once; another takes over within a poll if that process goes away. Where
+// the sender got to is kept in `alert_state`: a dashboard that starts again, or takes over,
+// resumes there, so what happened while none was watching is still said, once.
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Alert, AlertSink } from './alerts.js';
@@ -12,6 +14,8 @@ import type { RunTracer } from './tracing.js';
 const LEADER_LOCK = 0x5254414c;
 /** Audit ids are taken before commit: a row may appear below the cursor. Look back this many ids. */
 const LOOKBACK = 1000;
+/** The row of `alert_state` this watcher keeps. */
+const STATE = 'alerts';
 
 interface AuditRow {
   id: number;
@@ -76,12 +80,30 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       client.release(true);
     });
     leader = client;
-    // Start from now: a restart does not replay old alerts, and what is overdue already was said.
-    cursor = (await opts.pool.query<{ id: number }>('select coalesce(max(id), 0)::int as id from audit')).rows[0]!.id;
-    base = cursor;
     handled.clear();
-    overdue = new Set(await overdueIds(opts.pool, opts.rules()));
+    const saved = (await opts.pool.query<{ cursor: number; overdue: string[] }>(
+      'select audit_cursor::int as cursor, overdue from alert_state where name = $1', [STATE],
+    )).rows[0];
+    if (saved) {
+      // Resume where the last sender stopped: alerts raised since then go out now.
+      cursor = saved.cursor;
+      overdue = new Set(saved.overdue);
+    } else {
+      // The first sender ever starts from now: the history before rotor had alerts is not news.
+      cursor = (await opts.pool.query<{ id: number }>('select coalesce(max(id), 0)::int as id from audit')).rows[0]!.id;
+      overdue = new Set(await overdueIds(opts.pool, opts.rules()));
+      await save();
+    }
+    base = cursor;
     return true;
+  }
+
+  async function save(): Promise<void> {
+    await opts.pool.query(
+      `insert into alert_state (name, audit_cursor, overdue) values ($1, $2, $3)
+       on conflict (name) do update set audit_cursor = excluded.audit_cursor, overdue = excluded.overdue, updated_at = now()`,
+      [STATE, cursor, [...overdue]],
+    );
   }
 
   async function pass(): Promise<boolean> {
@@ -107,6 +129,8 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     for (const id of now) if (!overdue.has(id)) alerts.push({ kind: 'overdue', secretId: id });
     overdue = new Set(now);
     if (alerts.length && opts.alerts) await opts.alerts.send(alerts);
+    // After sending: a sender that dies in between sends these again (at least once, not never).
+    await save();
     return true;
   }
 
