@@ -62,6 +62,12 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     if (!guard.hostAllowed(c.req.header('host'))) {
       return c.text('unknown Host: this dashboard answers only to the names it is configured for (ROTOR_DASHBOARD_ALLOWED_HOSTS)', 421);
     }
+    const refused = c.req.path === '/healthz' ? null : guard.checkRead(c, clientAddress(c));
+    if (refused) {
+      if (refused.status === 401) c.header('WWW-Authenticate', 'Basic realm="rotor", charset="UTF-8"');
+      c.header('Cache-Control', 'no-store');
+      return c.req.path.startsWith('/api/') ? c.json({ error: { message: refused.message } }, refused.status) : c.text(refused.message, refused.status);
+    }
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
     // Not no-referrer: with it, browsers send `Origin: null` on same-origin form posts, which the CSRF check refuses.

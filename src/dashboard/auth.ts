@@ -19,10 +19,28 @@ export class Guard {
   /** Signs session ids into CSRF tokens; new per process, so a restart asks for a page reload. */
   private readonly csrfKey = randomBytes(32);
   private readonly tokenDigest: Buffer | undefined;
+  private readonly readDigest: Buffer | undefined;
   private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(private readonly settings: Pick<DashboardSettings, 'token' | 'publicOrigin' | 'allowedHosts' | 'host'>) {
+  constructor(private readonly settings: Pick<DashboardSettings, 'token' | 'publicOrigin' | 'allowedHosts' | 'host'> & { readToken?: string | undefined }) {
     this.tokenDigest = settings.token ? sha256(settings.token) : undefined;
+    this.readDigest = settings.readToken ? sha256(settings.readToken) : undefined;
+  }
+
+  /**
+   * With a read token configured, a request must show it, or the operator token: as a Bearer token
+   * (the API, Prometheus) or as the password of HTTP Basic (a browser asks once per session).
+   * Wrong tokens count against the address like wrong operator tokens.
+   */
+  checkRead(c: Context, client: string): Refusal | null {
+    if (!this.readDigest) return null;
+    const presented = bearerToken(c) ?? basicPassword(c);
+    if (!presented) return { status: 401, message: 'this dashboard needs its read token: Authorization: Bearer <token>, or any user name and the token as password' };
+    const limited = this.limited(client);
+    if (limited) return limited;
+    if (timingSafeEqual(sha256(presented), this.readDigest) || this.tokenMatches(presented)) return null;
+    this.fail(client);
+    return { status: 401, message: 'wrong read token' };
   }
 
   /** True when an operator token is configured: without one, nothing can be done. */
@@ -48,17 +66,27 @@ export class Guard {
   checkToken(presented: string | undefined, client: string): Refusal | null {
     const disabled = this.checkEnabled();
     if (disabled) return disabled;
-    const now = Date.now();
+    const limited = this.limited(client);
+    if (limited) return limited;
+    if (this.tokenMatches(presented)) return null;
+    this.fail(client);
+    return { status: 401, message: 'wrong or missing operator token' };
+  }
+
+  private limited(client: string): Refusal | null {
     const f = this.failures.get(client);
-    if (f && now - f.since > FAILURE_WINDOW_MS) this.failures.delete(client);
+    if (f && Date.now() - f.since > FAILURE_WINDOW_MS) this.failures.delete(client);
     const current = this.failures.get(client);
     if (current && current.count >= MAX_FAILURES) {
       return { status: 429, message: 'too many wrong tokens from this address; try again in a few minutes' };
     }
-    if (this.tokenMatches(presented)) return null;
+    return null;
+  }
+
+  private fail(client: string): void {
+    const current = this.failures.get(client);
     if (this.failures.size > 10_000) this.failures.clear(); // bounded memory under a spray of addresses
-    this.failures.set(client, { count: (current?.count ?? 0) + 1, since: current?.since ?? now });
-    return { status: 401, message: 'wrong or missing operator token' };
+    this.failures.set(client, { count: (current?.count ?? 0) + 1, since: current?.since ?? Date.now() });
   }
 
   /** The session id from the cookie, set on the first visit (HttpOnly, SameSite=Strict). */
@@ -127,6 +155,16 @@ export class Guard {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+/** The password of an HTTP Basic Authorization header (the user name is not checked), if any. */
+function basicPassword(c: Context): string | undefined {
+  const h = c.req.header('authorization');
+  const m = h ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h) : null;
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
 }
 
 /** The Bearer token of an API request, if any. */

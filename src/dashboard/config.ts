@@ -17,6 +17,12 @@ export interface DashboardSettings {
   /** The operator token (ROTOR_DASHBOARD_TOKEN); unset: everything is visible, nothing can be done. */
   token: string | undefined;
   /**
+   * The read token (ROTOR_DASHBOARD_READ_TOKEN): when set, every page, the API, /events and
+   * /metrics ask for it (or the operator token) as a Bearer token or a Basic password; /healthz
+   * stays open. Unset: reading needs nothing (fine on loopback, or behind an authenticating proxy).
+   */
+  readToken: string | undefined;
+  /**
    * The origin browsers see (https://rotor.example.com behind a proxy). Cross-site checks compare
    * Origin against it; unset, against the Host the request came to.
    */
@@ -37,6 +43,7 @@ const env = z.object({
   ROTOR_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   ROTOR_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   ROTOR_DASHBOARD_TOKEN: z.string().optional(),
+  ROTOR_DASHBOARD_READ_TOKEN: z.string().optional(),
   ROTOR_DASHBOARD_ORIGIN: z.url().optional(),
   ROTOR_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
   ROTOR_ALERT_WEBHOOK_URL: z.url().optional(),
@@ -56,13 +63,16 @@ export function dashboardSettings(
   }
   const e = parsed.data;
   const token = e.ROTOR_DASHBOARD_TOKEN?.trim() || undefined;
-  // The token and the webhook URL (which embeds Slack's own token) are credentials: never logged.
+  const readToken = e.ROTOR_DASHBOARD_READ_TOKEN?.trim() || undefined;
+  // The tokens and the webhook URL (which embeds Slack's own token) are credentials: never logged.
   if (token) trackSecret(token);
+  if (readToken) trackSecret(readToken);
   if (e.ROTOR_ALERT_WEBHOOK_URL) trackSecret(e.ROTOR_ALERT_WEBHOOK_URL);
   const settings: DashboardSettings = {
     host: flags.host ?? e.ROTOR_DASHBOARD_HOST,
     port: flags.port ?? e.ROTOR_DASHBOARD_PORT,
     token,
+    readToken,
     publicOrigin: e.ROTOR_DASHBOARD_ORIGIN?.replace(/\/+$/, ''),
     allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     alertWebhookUrl: e.ROTOR_ALERT_WEBHOOK_URL,
@@ -91,10 +101,17 @@ export function isLoopback(host: string): boolean {
  * Anything but loopback needs a token: an open dashboard on the network would let anyone start
  * emergency rotations (or, without a token, at least read the whole inventory).
  */
-export function checkExposure(s: Pick<DashboardSettings, 'host' | 'token'>): void {
-  if (s.token !== undefined && s.token.length < MIN_TOKEN_LENGTH) {
-    throw new InvalidInputError(`ROTOR_DASHBOARD_TOKEN is ${s.token.length} characters; it must be at least ${MIN_TOKEN_LENGTH}`, {
-      hint: 'generate one with: openssl rand -base64 32',
+export function checkExposure(s: Pick<DashboardSettings, 'host' | 'token'> & { readToken?: string | undefined }): void {
+  for (const [name, value] of [['ROTOR_DASHBOARD_TOKEN', s.token], ['ROTOR_DASHBOARD_READ_TOKEN', s.readToken]] as const) {
+    if (value !== undefined && value.length < MIN_TOKEN_LENGTH) {
+      throw new InvalidInputError(`${name} is ${value.length} characters; it must be at least ${MIN_TOKEN_LENGTH}`, {
+        hint: 'generate one with: openssl rand -base64 32',
+      });
+    }
+  }
+  if (s.token !== undefined && s.token === s.readToken) {
+    throw new InvalidInputError('ROTOR_DASHBOARD_READ_TOKEN is the operator token; whoever may only read would be able to rotate', {
+      hint: 'give readers a token of their own (openssl rand -base64 32)',
     });
   }
   if (!isLoopback(s.host) && !s.token) {

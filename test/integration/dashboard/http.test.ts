@@ -371,6 +371,60 @@ describe('alerts, traces and live events', () => {
   });
 });
 
+describe('the read token', () => {
+  const READ = 'test-read-token-fedcba9876543210';
+  let guarded: DashboardServer;
+  beforeAll(async () => {
+    guarded = await startDashboard({
+      pool: env.db.pool, kit: env.kit, log: silentLogger, stores: { local: env.store },
+      settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_READ_TOKEN: READ }),
+    });
+  });
+  afterAll(async () => guarded?.close());
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const at = (path: string, authorization?: string) => get(path, authorization ? { headers: { authorization } } : {}, guarded.url);
+
+  it('asks every page, the API, /events and /metrics for it; a browser gets a Basic prompt; /healthz stays open', async () => {
+    for (const path of ['/', `/secrets/${env.rotatable}`, '/audit', '/metrics', '/api/secrets', '/static/app.js', '/queues/board/api/queues']) {
+      const r = await at(path);
+      expect(r.status, path).toBe(401);
+      expect(r.headers.get('www-authenticate'), path).toBe('Basic realm="rotor", charset="UTF-8"');
+      expect(r.body, path).not.toContain(env.rotatable);
+    }
+    expect((await at('/api/secrets')).body).toContain('"error"');
+    expect((await at('/healthz')).status).toBe(200);
+    // Any user name with the read token as password (a browser), or the token as Bearer (Prometheus, scripts).
+    expect((await at('/', basic('alice', READ))).body).toContain(env.rotatable);
+    expect((await at('/metrics', `Bearer ${READ}`)).body).toContain('rotor_secrets');
+    expect((await at('/api/secrets', `Bearer ${TOKEN}`)).status).toBe(200); // the operator token reads too
+    const events = await fetch(`${guarded.url}/events`, { headers: { authorization: `Bearer ${READ}` } });
+    expect(events.status).toBe(200);
+    await events.body?.cancel();
+  });
+
+  it('does not let a reader rotate, and holds wrong tokens to the same limit as the operator token', async () => {
+    const id = env.rotatable;
+    const before = await runsOf(id);
+    const api = await get(`/api/secrets/${id}/emergency`, {
+      method: 'POST', headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ operator: 'reader', reason: 'x', confirm: id }),
+    }, guarded.url);
+    expect(api.status).toBe(401);
+    expect(await runsOf(id)).toBe(before);
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await at('/', basic('mallory', `guess-${i}`))).status);
+    // The reader's emergency attempt was one wrong operator token: nine guesses more make ten.
+    expect(statuses.slice(0, 9).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(9)).toEqual([429, 429]);
+    expect((await at('/', basic('alice', READ))).status).toBe(429); // the address waits, whatever it sends now
+  });
+
+  it('refuses a short read token, or one that is the operator token', () => {
+    expect(() => dashboardSettings({ ROTOR_DASHBOARD_READ_TOKEN: 'short' })).toThrow(/ROTOR_DASHBOARD_READ_TOKEN is 5 characters/);
+    expect(() => dashboardSettings({ ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_READ_TOKEN: TOKEN })).toThrow(/is the operator token/);
+  });
+});
+
 describe('start-up and leaks', () => {
   it('refuses to bind a non-loopback address without a token, and short tokens', () => {
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0' })).toThrow(InvalidInputError);
