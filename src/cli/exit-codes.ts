@@ -24,7 +24,10 @@ export const EXIT = {
   RUN_FAILED: 5,
   /** A dependency (state database, Redis) could not be reached. */
   UNAVAILABLE: 6,
-  /** `rotor conformance`: the rotator failed a check (not a bug in rotor, unlike 1). */
+  /**
+   * The command ran but found what it cannot settle itself (not a bug in rotor, unlike 1):
+   * `rotor conformance`, a failed check; `rotor rekey`, versions sealed with an old key meanwhile.
+   */
   CHECK_FAILED: 7,
 } as const;
 

@@ -13,7 +13,10 @@ const TAG_BYTES = 16;
 const AAD_CONTEXT = 'rotor/local-store/v1';
 
 /** The key as the store uses it; `source` and `path` only improve the wrong-key message. */
-export type SealingKey = Pick<MasterKey, 'key' | 'keyId'> & Partial<Pick<MasterKey, 'source' | 'path'>>;
+export type SealingKey = Pick<MasterKey, 'key' | 'keyId'> & Partial<Pick<MasterKey, 'source' | 'path'>> & {
+  /** Keys that open older versions (a master key rotation in progress); never used to seal. */
+  previous?: ReadonlyArray<Pick<MasterKey, 'key' | 'keyId'>> | undefined;
+};
 
 export interface SealedValue {
   ciphertext: Buffer;
@@ -78,12 +81,17 @@ export function sealValue(key: SealingKey, location: string, versionId: string, 
   return { ciphertext, nonce, authTag: cipher.getAuthTag(), keyId: key.keyId };
 }
 
-/** Throws a PermanentError (retrying cannot help) when the key differs or the row was altered. */
-export function openValue(key: SealingKey, location: string, versionId: string, sealed: SealedValue): SecretValue {
+/**
+ * Throws a PermanentError (retrying cannot help) when neither the key nor one of its previous keys
+ * sealed the value, or the row was altered.
+ */
+export function openValue(sealing: SealingKey, location: string, versionId: string, sealed: SealedValue): SecretValue {
   const where = `version ${versionId} of ${location} in the local store`;
-  if (sealed.keyId !== key.keyId) {
-    throw new PermanentError(`${where} is encrypted with key ${sealed.keyId}, ${keyName(key)} is ${key.keyId}`, {
-      hint: `use the master key whose id is ${sealed.keyId} (the first 8 hex characters of its sha256), or restore the key file it came from`,
+  const key = sealed.keyId === sealing.keyId ? sealing : sealing.previous?.find((p) => p.keyId === sealed.keyId);
+  if (!key) {
+    const previous = sealing.previous?.length ? ` (ROTOR_MASTER_KEY_PREVIOUS holds ${sealing.previous.map((p) => p.keyId).join(', ')})` : '';
+    throw new PermanentError(`${where} is encrypted with key ${sealed.keyId}, ${keyName(sealing)} is ${sealing.keyId}${previous}`, {
+      hint: `use the master key whose id is ${sealed.keyId} (the first 8 hex characters of its sha256), or restore the key file it came from; during a key rotation, put the old key in ROTOR_MASTER_KEY_PREVIOUS`,
     });
   }
   let plaintext: Buffer;

@@ -20,6 +20,11 @@ export interface MasterKey {
   path?: string;
   /** True when this call generated the key file: the operator should back it up. */
   created?: boolean;
+  /**
+   * Keys from ROTOR_MASTER_KEY_PREVIOUS: versions sealed with them can still be opened, new ones are
+   * sealed with `key` only, and `rotor rekey` moves the old ones over. Empty when unset.
+   */
+  previous?: MasterKey[];
 }
 
 export interface LoadMasterKeyOptions {
@@ -58,6 +63,28 @@ export function parseMasterKey(text: string, where: string): Buffer {
  * generated when it does not exist yet.
  */
 export async function loadMasterKey(opts: LoadMasterKeyOptions): Promise<MasterKey> {
+  const current = await loadCurrentKey(opts);
+  const previous = previousKeys(opts.env).filter((k) => k.keyId !== current.keyId);
+  return { ...current, previous };
+}
+
+/**
+ * ROTOR_MASTER_KEY_PREVIOUS: the keys a master key rotation moves away from, separated by commas or
+ * white space, each written as ROTOR_MASTER_KEY is.
+ */
+export function previousKeys(env: Readonly<Record<string, string | undefined>>): MasterKey[] {
+  const text = env.ROTOR_MASTER_KEY_PREVIOUS;
+  if (text === undefined || text.trim() === '') return [];
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((t, i) => {
+      const key = parseMasterKey(t, `ROTOR_MASTER_KEY_PREVIOUS (key ${i + 1})`);
+      return { key, keyId: keyIdOf(key), source: 'env' as const };
+    });
+}
+
+async function loadCurrentKey(opts: LoadMasterKeyOptions): Promise<MasterKey> {
   const fromEnv = opts.env.ROTOR_MASTER_KEY;
   // Set-but-empty is refused, not treated as unset: `ROTOR_MASTER_KEY=$(cat missing-file)` must not
   // silently fall back to a different key and encrypt new versions with it.
