@@ -4,6 +4,7 @@
 // is in flight, as a well-behaved application drains its pool before it confirms.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../src/consumers/signing.js';
 import { trackSecret } from '../src/redact.js';
@@ -15,6 +16,8 @@ export type LoginResult = 'ok' | 'auth' | 'conn';
 
 interface Held {
   versionId: string;
+  /** Where it logs in: 'redis' (an ACL user, AUTH username password) or PostgreSQL. */
+  engine: string;
   username: string;
   password: string;
   host: string;
@@ -60,6 +63,8 @@ export interface ClientCounters {
   overlap: Record<LoginResult, number>;
   /** Single-user secrets: one login right after each switch, counted apart (no overlap by design). */
   single: Record<LoginResult, number>;
+  /** Of the overlap logins, those of redis-acl secrets (AUTH as the ACL user). */
+  redis: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
   /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
@@ -88,7 +93,7 @@ export async function startClients(
 ): Promise<ClientFleet> {
   const clients = new Map(secrets.map((s) => [s.id, new Client(s.id, s.overlap, s.login)]));
   const counters: ClientCounters = {
-    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
+    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, redis: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
     webhookNotices: 0, webhookVerifies: 0, webhookRefused: [],
   };
   const authFailures: AuthFailure[] = [];
@@ -99,6 +104,7 @@ export async function startClients(
     try {
       const result = await login(h);
       bucket[result.kind]++;
+      if (h.engine === 'redis') counters.redis[result.kind]++;
       if (result.kind === 'auth') {
         authFailures.push({ secretId: c.secretId, versionId: h.versionId, at: new Date().toISOString(), code: result.code, heldNow: c.held?.versionId ?? null });
       }
@@ -116,7 +122,7 @@ export async function startClients(
     const before = c.held?.versionId;
     if (before !== current.versionId) {
       c.held = {
-        versionId: current.versionId, username: String(v.username), password: String(v.password),
+        versionId: current.versionId, engine: String(v.engine ?? 'postgres'), username: String(v.username), password: String(v.password),
         host: String(v.host), port: Number(v.port), dbname: String(v.dbname),
       };
       const now = Date.now();
@@ -226,6 +232,27 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Logs in as an application would: a fresh connection, then goodbye. */
 async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  return h.engine === 'redis' ? redisLogin(h) : postgresLogin(h);
+}
+
+/** AUTH as the ACL user and PING; WRONGPASS is an authentication failure, anything else a connection error. */
+async function redisLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  const c = new Redis({ host: h.host, port: h.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.call('AUTH', h.username, h.password);
+    await c.ping();
+    return { kind: 'ok', code: '' };
+  } catch (err) {
+    const message = (err as Error).message;
+    return /WRONGPASS|NOAUTH|NOPERM/.test(message) ? { kind: 'auth', code: message.split(' ')[0]! } : { kind: 'conn', code: (err as { code?: string }).code ?? 'error' };
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function postgresLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
   const c = new pg.Client({ host: h.host, port: h.port, database: h.dbname, user: h.username, password: h.password, connectionTimeoutMillis: 5_000 });
   c.on('error', () => undefined);
   try {
@@ -241,5 +268,8 @@ async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
 
 /** One login with whatever CURRENT holds now, for the checker. */
 export async function loginWith(value: Record<string, string | number>): Promise<{ kind: LoginResult; code: string }> {
-  return login({ versionId: '', username: String(value.username), password: String(value.password), host: String(value.host), port: Number(value.port), dbname: String(value.dbname) });
+  return login({
+    versionId: '', engine: String(value.engine ?? 'postgres'), username: String(value.username), password: String(value.password),
+    host: String(value.host), port: Number(value.port), dbname: String(value.dbname),
+  });
 }

@@ -6,6 +6,9 @@
 //                     gracefully, stays down 1-3 s, comes back on the same port and data dir
 //  - restart-target:  the target PostgreSQL stops fast (SIGINT) or crashes (SIGQUIT, immediate
 //                     shutdown, crash recovery at start), stays down 1-4 s, comes back
+//  - restart-redis-target: the redis-acl secrets' redis-server crashes (SIGKILL) or stops, stays
+//                     down 1-3 s, and comes back with the ACL users of its aclfile (what rotor's
+//                     ACL SAVE wrote: a password added or removed but not saved would show here)
 //  - stall-store:     every process of the state database (and local store) server is frozen with
 //                     SIGSTOP for 2-6 s, then SIGCONT: connections stay open, queries just hang,
 //                     as on a VM pause or a storage hiccup. Stopping the postmaster alone would
@@ -15,7 +18,7 @@ import type { ProcessSet } from './processes.js';
 import type { Rng } from './rng.js';
 import { sleep, type ChaosPostgres } from './servers.js';
 
-export type FaultKind = 'kill-worker' | 'kill-scheduler' | 'restart-redis' | 'restart-target' | 'stall-store';
+export type FaultKind = 'kill-worker' | 'kill-scheduler' | 'restart-redis' | 'restart-target' | 'restart-redis-target' | 'stall-store';
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -31,6 +34,7 @@ const WEIGHTS: Array<[FaultKind, number]> = [
   ['kill-scheduler', 1],
   ['restart-redis', 2],
   ['restart-target', 3],
+  ['restart-redis-target', 1],
   ['stall-store', 2],
 ];
 
@@ -39,6 +43,8 @@ export interface FaultTargets {
   redis: RedisServerHandle;
   target: ChaosPostgres;
   state: ChaosPostgres;
+  /** The redis-acl secrets' server. */
+  redisTarget?: RedisServerHandle;
 }
 
 export interface Injector {
@@ -84,6 +90,14 @@ export function startInjector(t: FaultTargets, rng: Rng, everyMs: [number, numbe
         await sleep(rng.int(1_000, 3_000));
         // restart() stops it gracefully first when it still runs.
         await t.redis.restart();
+        return crash ? 'crash' : 'graceful';
+      }
+      case 'restart-redis-target': {
+        if (!t.redisTarget) return 'none running';
+        const crash = rng.next() < 0.5;
+        if (crash) await t.redisTarget.kill();
+        await sleep(rng.int(1_000, 3_000));
+        await t.redisTarget.restart();
         return crash ? 'crash' : 'graceful';
       }
       case 'restart-target': {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
+import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
 import type { Rng } from './rng.js';
 
@@ -10,6 +11,8 @@ export const TARGET_DATABASE = 'app';
 /** The reference every secret's admin connection resolves through (the worker's environment). */
 export const ADMIN_REF = 'env:CHAOS_TARGET_ADMIN_URL';
 export const CLIENT_CONSUMER = 'chaos-client';
+/** The admin user of the target redis-server, as the workers resolve it (a redis:// URL). */
+export const REDIS_ADMIN_REF = 'env:CHAOS_REDIS_TARGET_ADMIN_URL';
 /** The webhook consumers' signing key, as the workers resolve it. */
 export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
@@ -21,6 +24,8 @@ export interface FleetSecret {
   login: boolean;
   /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
   webhook: boolean;
+  /** Where its clients log in: the target PostgreSQL, the target redis-server, or nowhere (random secret). */
+  engine: 'postgres' | 'redis' | 'none';
 }
 
 export interface FleetSpec {
@@ -29,9 +34,12 @@ export interface FleetSpec {
   /** Every how many secrets one is a random-secret (API key) instead of PostgreSQL; 0 for none. */
   randomEvery: number;
   webhookEvery: number;
+  redisEvery: number;
   cadenceMs: [number, number];
   graceMs: [number, number];
   target: { host: string; port: number };
+  /** The target redis-server (redis-acl secrets). */
+  redisTarget: { host: string; port: number };
   /** Base URL of the consumer clients' notice endpoint (the harness). */
   consumerUrl: string;
 }
@@ -41,14 +49,15 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
   for (let i = 1; i <= spec.count; i++) {
     const n = String(i).padStart(3, '0');
     const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
-    const single = !random && i % spec.singleEvery === 0;
+    const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
+    const single = !random && !redis && i % spec.singleEvery === 0;
     const base = { host: spec.target.host, port: spec.target.port, database: TARGET_DATABASE, admin: ADMIN_REF, sslmode: 'disable' as const };
     const params = single
       ? { strategy: 'single-user' as const, target: { ...base, user: `c${n}_u` } }
       : { strategy: 'alternating-users' as const, target: { ...base, users: [`c${n}_a`, `c${n}_b`] as [string, string], group: `c${n}_g` } };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
-    const id = `chaos/${random ? 'random' : single ? 'single' : 'alt'}-${n}`;
+    const id = `chaos/${random ? 'random' : redis ? 'redis' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
@@ -57,9 +66,13 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
           params: { url: `${spec.consumerUrl}/rotor/reload`, verify: `${spec.consumerUrl}/rotor/version`, secret: WEBHOOK_KEY_REF, timeout: '20s' },
         }
       : { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } };
+    const redisParams = { target: { user: redisUser(n), nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF }, generate: {} };
+    if (redis) redisAclParamsSchema.parse(redisParams);
     const rotator = random
       ? { name: 'random-secret', params: { generate: { length: 40, alphabet: 'alnum', encoding: 'plain' } } }
-      : { name: 'postgres', params };
+      : redis
+        ? { name: 'redis-acl', params: redisParams }
+        : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
       owner: 'chaos',
@@ -80,9 +93,14 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       source: { file: 'chaos/fleet.ts', line: 1, col: 1 },
       hash: '',
     };
-    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook });
+    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook, engine: random ? 'none' : redis ? 'redis' : 'postgres' });
   }
   return out;
+}
+
+/** The Redis ACL user of the n-th secret. */
+export function redisUser(n: string): string {
+  return `c${n}_r`;
 }
 
 /** A quarter of the secrets on a cron cadence (every minute), the rest on an interval. */
@@ -110,8 +128,8 @@ export async function setUpTarget(adminUrl: (db?: string) => string, fleet: read
   const c = new pg.Client({ connectionString: adminUrl(TARGET_DATABASE) });
   await c.connect();
   try {
-    for (const { secret, login } of fleet) {
-      if (!login) continue;
+    for (const { secret, engine } of fleet) {
+      if (engine !== 'postgres') continue;
       const t = (secret.rotator.params as { target: { users?: [string, string]; group?: string; user?: string } }).target;
       if (t.users && t.group) await ensureAlternatingRoles(c, { group: t.group, users: t.users, database: TARGET_DATABASE });
       else await ensureSingleUser(c, { user: t.user!, database: TARGET_DATABASE });

@@ -20,13 +20,13 @@ import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
-import { ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
+import { ADMIN_REF, REDIS_ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
 import { leaksInFile, leaksInRedis, leaksInTables, ValueSet } from './leaks.js';
 import type { ChaosOptions } from './options.js';
 import { processSet } from './processes.js';
 import { invariantTable, type ChaosResult } from './report.js';
 import { createRng } from './rng.js';
-import { sleep, startChaosPostgres, startQueueRedis, type ChaosPostgres } from './servers.js';
+import { sleep, startChaosPostgres, startQueueRedis, startTargetRedis, type ChaosPostgres } from './servers.js';
 
 const ATTEMPTS_PER_STEP = 6;
 const QUEUE_PREFIX = 'rotor';
@@ -74,10 +74,14 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const store = createLocalStore({ pool, key: masterKey });
 
   // Clients first: the secrets' consumer entries name their URL.
-  const placeholder = buildFleet({ ...fleetSpec(opts, target), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
+  const placeholder = buildFleet({ ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
   const clients = await startClients(placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })), store, { webhookKey });
   cleanups.push(() => clients.close());
-  const fleet = buildFleet({ ...fleetSpec(opts, target), consumerUrl: clients.url }, rng.fork('fleet'));
+  // The redis-acl secrets' users are known from the fleet; their server starts with them in its aclfile.
+  const redisTarget = await startTargetRedis(placeholder.filter((f) => f.engine === 'redis').map((f) => (f.secret.rotator.params as { target: { user: string } }).target.user));
+  cleanups.push(() => redisTarget.stop());
+  values.add(redisTarget.adminPassword);
+  const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget), consumerUrl: clients.url }, rng.fork('fleet'));
   await setUpTarget(target.url, fleet);
   await syncSecrets(pool, fleet.map((f) => f.secret), { actor: 'chaos', targetKeyOf, nextDueOf: () => new Date() });
   say(`${fleet.length} secrets synced (${describeFleet(fleet)})`);
@@ -92,7 +96,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
       CHAOS_MASTER_KEY: masterKey.toString('hex'),
       [ADMIN_REF.slice(4)]: target.url('app'),
       [WEBHOOK_KEY_REF.slice(4)]: webhookKey,
-      CHAOS_ROTATORS: 'postgres,random-secret',
+      [REDIS_ADMIN_REF.slice(4)]: redisTarget.adminUrl,
+      CHAOS_ROTATORS: 'postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
         lockMs: 5_000, stalledMs: 2_500, leaseMs: 6_000, pollMs: 300, concurrency: 8, tickMs: 1_000,
@@ -149,7 +154,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const scanner = setInterval(() => void scanRedis().catch(() => undefined), 30_000);
   cleanups.push(async () => clearInterval(scanner));
 
-  const injector = startInjector({ processes, redis, target, state }, rng.fork('faults'), opts.faultEveryMs, say);
+  const injector = startInjector({ processes, redis, target, state, redisTarget: redisTarget.server }, rng.fork('faults'), opts.faultEveryMs, say);
   const faultStart = Date.now();
   const end = faultStart + opts.minutes * 60_000;
   while (Date.now() < end) {
@@ -201,7 +206,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const faults = injector.faults;
   const byKind: Record<string, number> = {};
   for (const f of faults) {
-    const key = ['restart-redis', 'restart-target'].includes(f.kind) ? `${f.kind} (${f.detail})` : f.kind;
+    const key = ['restart-redis', 'restart-target', 'restart-redis-target'].includes(f.kind) ? `${f.kind} (${f.detail})` : f.kind;
     byKind[key] = (byKind[key] ?? 0) + 1;
   }
   const keep = !passed || opts.keepLogs;
@@ -212,8 +217,9 @@ async function runOn(e: Env): Promise<ChaosResult> {
     seed: opts.seed,
     minutes: opts.minutes,
     secrets: {
-      total: fleet.length, alternatingUsers: fleet.filter((f) => f.overlap && f.login).length,
+      total: fleet.length, alternatingUsers: fleet.filter((f) => f.overlap && f.engine === 'postgres').length,
       singleUser: fleet.filter((f) => !f.overlap).length, randomSecret: fleet.filter((f) => !f.login).length,
+      redisAcl: fleet.filter((f) => f.engine === 'redis').length,
       webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
@@ -244,12 +250,16 @@ async function runOn(e: Env): Promise<ChaosResult> {
 }
 
 function describeFleet(fleet: readonly FleetSecret[]): string {
-  const alt = fleet.filter((f) => f.overlap && f.login).length;
-  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${fleet.filter((f) => !f.login).length} random-secret`;
+  const alt = fleet.filter((f) => f.overlap && f.engine === 'postgres').length;
+  const redis = fleet.filter((f) => f.engine === 'redis').length;
+  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
-function fleetSpec(opts: ChaosOptions, target: ChaosPostgres) {
-  return { count: opts.secrets, singleEvery: opts.singleEvery, randomEvery: opts.randomEvery, webhookEvery: opts.webhookEvery, cadenceMs: opts.cadenceMs, graceMs: opts.graceMs, target: { host: target.host, port: target.port } };
+function fleetSpec(opts: ChaosOptions, target: ChaosPostgres, redisTarget: { host: string; port: number }) {
+  return {
+    count: opts.secrets, singleEvery: opts.singleEvery, randomEvery: opts.randomEvery, webhookEvery: opts.webhookEvery, redisEvery: opts.redisEvery,
+    cadenceMs: opts.cadenceMs, graceMs: opts.graceMs, target: { host: target.host, port: target.port }, redisTarget: { host: redisTarget.host, port: redisTarget.port },
+  };
 }
 
 /** Emergency rotations of random secrets now and then: the second lane, and one-active-run from another path. */

@@ -17,6 +17,8 @@ export interface ChaosOptions {
    * none. @defaultValue 2
    */
   webhookEvery: number;
+  /** Every how many secrets one is a Redis ACL user (redis-acl rotator) on a target redis-server; 0 for none. @defaultValue 10 */
+  redisEvery: number;
   /** Rotation cadence of each secret, drawn in this range (ms). */
   cadenceMs: [number, number];
   /** Grace window of each secret, drawn in this range (ms). */
@@ -49,6 +51,7 @@ export function defaultOptions(over: Partial<ChaosOptions> = {}): ChaosOptions {
     singleEvery: 3,
     randomEvery: 10,
     webhookEvery: 2,
+    redisEvery: 10,
     cadenceMs: cadence,
     graceMs: [1_500, 5_000],
     faultEveryMs: secrets >= 100 ? [6_000, 16_000] : [4_000, 8_000],
@@ -95,8 +98,9 @@ export class HelpRequested extends Error {}
 export const USAGE = `usage: npm run chaos -- [--minutes 10] [--secrets 300] [--workers 3] [--seed N] [--results dir] [--keep-logs]
 
 Rotates --secrets PostgreSQL secrets (2 of 3 alternating users, 1 of 3 single user; 1 in 10 a
-random secret; half of them tell their application through rotor's signed webhook) with --workers
+random secret, 1 in 10 a Redis ACL user; half of them tell their application through rotor's signed webhook) with --workers
 worker processes and one scheduler process for --minutes while faults are injected (worker and
-scheduler SIGKILLs, Redis restarts, target PostgreSQL restarts, state database stalls), checks
+scheduler SIGKILLs, Redis restarts, target PostgreSQL and redis-server restarts, state database
+stalls), checks
 rotor's invariants every second and at the end, prints a table and saves it as JSON.
 Exit code 0 when every invariant held, 1 when one did not, 2 when the harness itself failed.`;

