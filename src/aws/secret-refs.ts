@@ -2,31 +2,16 @@
 // Secrets Manager. `aws-sm:ID` is the AWSCURRENT SecretString; `aws-sm:ID#key` one key of its JSON
 // (as RDS and most rotation functions store a credential). ID is a name, an ARN, or
 // `<region>:<name>`. Secret names cannot contain `#`, so the key is unambiguous.
-import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { InvalidInputError, PermanentError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
 import { trackSecret } from '../redact.js';
 import { parseAwsLocation } from '../store/aws-location.js';
 import { awsError, awsErrorCode } from './errors.js';
-import { sdkLogger } from './sdk-logger.js';
-
-export interface AwsRefReaderOptions {
-  log?: Logger;
-  /** Extra client configuration (tests); region and credentials otherwise from the SDK's default chain. */
-  clientConfig?: Omit<SecretsManagerClientConfig, 'logger' | 'region'>;
-}
+import { secretsManagerClients, type SecretsManagerClientsOptions } from './sm-clients.js';
 
 /** Reads `aws-sm:` references (given without the prefix). The value is tracked for redaction. */
-export function createAwsRefReader(opts: AwsRefReaderOptions = {}): (id: string) => Promise<string> {
-  const clients = new Map<string, SecretsManagerClient>();
-  const clientFor = (region: string | undefined) => {
-    let client = clients.get(region ?? '');
-    if (!client) {
-      client = new SecretsManagerClient({ ...opts.clientConfig, ...(region ? { region } : {}), logger: sdkLogger(opts.log ?? silentLogger, 'secretsmanager') });
-      clients.set(region ?? '', client);
-    }
-    return client;
-  };
+export function createAwsRefReader(opts: SecretsManagerClientsOptions = {}): (id: string) => Promise<string> {
+  const clientFor = secretsManagerClients(opts);
   return async (id) => {
     const hash = id.indexOf('#');
     const [where, key] = hash >= 0 ? [id.slice(0, hash), id.slice(hash + 1)] : [id, undefined];

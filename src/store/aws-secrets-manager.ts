@@ -7,14 +7,12 @@ import {
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
-  SecretsManagerClient,
   UpdateSecretVersionStageCommand,
-  type SecretsManagerClientConfig,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { awsError, awsErrorCode } from '../aws/errors.js';
-import { sdkLogger } from '../aws/sdk-logger.js';
+import { secretsManagerClients, type SecretsManagerClientsOptions } from '../aws/sm-clients.js';
 import { InvalidInputError, NotFoundError, PermanentError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
 import { trackSecret } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
 import { parseAwsLocation } from './aws-location.js';
@@ -23,17 +21,8 @@ import { STAGES } from './local-stages.js';
 
 export const AWS_LABEL: Readonly<Record<Stage, string>> = { CURRENT: 'AWSCURRENT', PENDING: 'AWSPENDING', PREVIOUS: 'AWSPREVIOUS' };
 
-export interface AwsSecretsManagerStoreOptions {
-  /** Where the SDK's own log lines go (debug level, redacted). @defaultValue silent */
-  log?: Logger;
-  /**
-   * Extra client configuration (tests pass a request handler or credentials). Region, endpoint and
-   * credentials otherwise come from the SDK's default chain: AWS_REGION, AWS_ENDPOINT_URL or
-   * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_PROFILE, the instance or task role.
-   * The logger is always rotor's redacting one.
-   */
-  clientConfig?: Omit<SecretsManagerClientConfig, 'logger' | 'region'>;
-}
+/** Client options: the SDK log and extra configuration (tests); see secretsManagerClients. */
+export type AwsSecretsManagerStoreOptions = SecretsManagerClientsOptions;
 
 /** One secret's versions and labels, as DescribeSecret reports them. */
 interface Labels {
@@ -62,17 +51,7 @@ function encode(value: SecretValue): string {
 }
 
 export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions = {}): SecretStore {
-  const log = opts.log ?? silentLogger;
-  const clients = new Map<string, SecretsManagerClient>();
-  const clientFor = (region: string | undefined): SecretsManagerClient => {
-    const key = region ?? '';
-    let client = clients.get(key);
-    if (!client) {
-      client = new SecretsManagerClient({ ...opts.clientConfig, ...(region ? { region } : {}), logger: sdkLogger(log, 'secretsmanager') });
-      clients.set(key, client);
-    }
-    return client;
-  };
+  const clientFor = secretsManagerClients(opts);
 
   /** Runs one SDK call; `missing` answers ResourceNotFoundException instead of throwing. */
   async function call<T, M = never>(location: string, action: string, run: (c: SecretsManagerClient, secretId: string) => Promise<T>, missing?: () => M): Promise<T | M> {
