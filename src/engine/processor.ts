@@ -149,7 +149,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
   }
   // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
   // a crash-looping rotation ends in needs-attention instead of looping forever.
-  await updateRun(deps.pool, run.id, owner, { state: 'running', stepAttempt: attempt, waitUntil: null, incrementTotalAttempts: true });
+  await updateRun(deps.pool, run.id, owner, { state: 'running', stepAttempt: attempt, waitUntil: null, totalAttempts: 1 });
   rc.run = { ...run, stepAttempt: attempt };
   const stepId = await startStep(deps.pool, run.id, step, attempt);
   try {
@@ -165,7 +165,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     if (result.kind === 'wait') {
       await endStep(deps.pool, stepId, 'waiting', { detail: result.detail });
       // Waiting is not an attempt: give it back so only failures (and deaths inside a step) count.
-      await updateRun(deps.pool, run.id, owner, { stepAttempt: attempt - 1, decrementTotalAttempts: true });
+      await updateRun(deps.pool, run.id, owner, { stepAttempt: attempt - 1, totalAttempts: -1 });
       return await pause(deps, run, result.until, opts);
     }
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
@@ -181,11 +181,12 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
     if (isDelayed(thrown) || thrown instanceof JobLostError) throw thrown;
-    const lostLease = thrown instanceof LeaseLostError || (rc.rotatorCtx.signal.reason instanceof LeaseLostError && rc.rotatorCtx.signal.aborted);
-    if (lostLease) {
+    // A write refused it, or a renewal found it gone (the signal's reason) and the step gave up.
+    const lost = thrown instanceof LeaseLostError ? thrown : (rc.rotatorCtx.signal.reason as unknown);
+    if (lost instanceof LeaseLostError) {
       // What the step did stays recorded as unfinished; the run's new holder runs it again (steps are idempotent).
       await endStep(deps.pool, stepId, 'failed', { error: 'this pass lost the run\'s lease during the step' }).catch(() => undefined);
-      throw thrown instanceof LeaseLostError ? thrown : rc.rotatorCtx.signal.reason;
+      throw lost;
     }
     const err = redactError(coerceError(thrown));
     await endStep(deps.pool, stepId, 'failed', { error: err.message });

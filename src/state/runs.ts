@@ -254,7 +254,10 @@ export async function releaseLease(db: Queryable, runId: string, owner: string):
 
 export type RunPatch = Partial<
   Pick<RunRow, 'state' | 'step' | 'stepAttempt' | 'oldVersion' | 'newVersion' | 'promotedAt' | 'graceUntil' | 'waitUntil' | 'outcome' | 'error' | 'finishedAt'>
-> & { incrementTotalAttempts?: boolean; decrementTotalAttempts?: boolean };
+> & {
+  /** Added to total_attempts: 1 when a step starts, -1 when it turned out to be a wait. */
+  totalAttempts?: 1 | -1;
+};
 
 const PATCH_COLUMNS: Record<string, string> = {
   state: 'state', step: 'step', stepAttempt: 'step_attempt', oldVersion: 'old_version', newVersion: 'new_version',
@@ -270,8 +273,7 @@ function runUpdate(runId: string, patch: RunPatch): { sets: string; args: unknow
     const value = (patch as Record<string, unknown>)[key];
     if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
   }
-  if (patch.incrementTotalAttempts) sets.push('total_attempts = total_attempts + 1');
-  if (patch.decrementTotalAttempts) sets.push('total_attempts = greatest(total_attempts - 1, 0)');
+  if (patch.totalAttempts) sets.push(`total_attempts = greatest(total_attempts + $${args.push(patch.totalAttempts)}, 0)`);
   return { sets: sets.join(', '), args };
 }
 
