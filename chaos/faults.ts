@@ -84,22 +84,10 @@ export function startInjector(t: FaultTargets, rng: Rng, everyMs: [number, numbe
         void startWithRetry(() => t.processes.start('scheduler')).catch(() => undefined);
         return victim.name;
       }
-      case 'restart-redis': {
-        const crash = rng.next() < 0.5;
-        if (crash) await t.redis.kill();
-        await sleep(rng.int(1_000, 3_000));
-        // restart() stops it gracefully first when it still runs.
-        await t.redis.restart();
-        return crash ? 'crash' : 'graceful';
-      }
-      case 'restart-redis-target': {
-        if (!t.redisTarget) return 'none running';
-        const crash = rng.next() < 0.5;
-        if (crash) await t.redisTarget.kill();
-        await sleep(rng.int(1_000, 3_000));
-        await t.redisTarget.restart();
-        return crash ? 'crash' : 'graceful';
-      }
+      case 'restart-redis':
+        return restartRedis(t.redis, rng);
+      case 'restart-redis-target':
+        return t.redisTarget ? restartRedis(t.redisTarget, rng) : 'none running';
       case 'restart-target': {
         const mode = rng.next() < 0.5 ? 'crash' : 'fast';
         await t.target.restart(mode, rng.int(1_000, 4_000));
@@ -140,6 +128,16 @@ export function startInjector(t: FaultTargets, rng: Rng, everyMs: [number, numbe
       await loop;
     },
   };
+}
+
+/** Crashes (SIGKILL) or stops a redis-server, leaves it down 1-3 s, starts it on the same port and dir. */
+async function restartRedis(server: RedisServerHandle, rng: Rng): Promise<string> {
+  const crash = rng.next() < 0.5;
+  if (crash) await server.kill();
+  await sleep(rng.int(1_000, 3_000));
+  // restart() stops it gracefully first when it still runs.
+  await server.restart();
+  return crash ? 'crash' : 'graceful';
 }
 
 /** A process that needs Redis at start-up may come up while Redis is restarting: try again. */

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
 import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
+import type { ChaosOptions } from './options.js';
 import type { Rng } from './rng.js';
 
 export const TARGET_DATABASE = 'app';
@@ -28,15 +29,9 @@ export interface FleetSecret {
   engine: 'postgres' | 'redis' | 'none';
 }
 
-export interface FleetSpec {
+/** The mix and timings come from the run's options as they are; the rest is where the servers are. */
+export interface FleetSpec extends Pick<ChaosOptions, 'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'cadenceMs' | 'graceMs'> {
   count: number;
-  singleEvery: number;
-  /** Every how many secrets one is a random-secret (API key) instead of PostgreSQL; 0 for none. */
-  randomEvery: number;
-  webhookEvery: number;
-  redisEvery: number;
-  cadenceMs: [number, number];
-  graceMs: [number, number];
   target: { host: string; port: number };
   /** The target redis-server (redis-acl secrets). */
   redisTarget: { host: string; port: number };
@@ -66,12 +61,10 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
           params: { url: `${spec.consumerUrl}/rotor/reload`, verify: `${spec.consumerUrl}/rotor/version`, secret: WEBHOOK_KEY_REF, timeout: '20s' },
         }
       : { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } };
-    const redisParams = { target: { user: redisUser(n), nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF }, generate: {} };
-    if (redis) redisAclParamsSchema.parse(redisParams);
     const rotator = random
       ? { name: 'random-secret', params: { generate: { length: 40, alphabet: 'alnum', encoding: 'plain' } } }
       : redis
-        ? { name: 'redis-acl', params: redisParams }
+        ? { name: 'redis-acl', params: redisAclParams(spec, n) }
         : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
@@ -98,9 +91,11 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
   return out;
 }
 
-/** The Redis ACL user of the n-th secret. */
-export function redisUser(n: string): string {
-  return `c${n}_r`;
+/** The n-th secret's redis-acl parameters, validated now as the postgres ones are. */
+function redisAclParams(spec: FleetSpec, n: string) {
+  const params = { target: { user: `c${n}_r`, nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF }, generate: {} };
+  redisAclParamsSchema.parse(params);
+  return params;
 }
 
 /** A quarter of the secrets on a cron cadence (every minute), the rest on an interval. */

@@ -256,9 +256,10 @@ function describeFleet(fleet: readonly FleetSecret[]): string {
 }
 
 function fleetSpec(opts: ChaosOptions, target: ChaosPostgres, redisTarget: { host: string; port: number }) {
+  const { singleEvery, randomEvery, webhookEvery, redisEvery, cadenceMs, graceMs } = opts;
   return {
-    count: opts.secrets, singleEvery: opts.singleEvery, randomEvery: opts.randomEvery, webhookEvery: opts.webhookEvery, redisEvery: opts.redisEvery,
-    cadenceMs: opts.cadenceMs, graceMs: opts.graceMs, target: { host: target.host, port: target.port }, redisTarget: { host: redisTarget.host, port: redisTarget.port },
+    count: opts.secrets, singleEvery, randomEvery, webhookEvery, redisEvery, cadenceMs, graceMs,
+    target: { host: target.host, port: target.port }, redisTarget: { host: redisTarget.host, port: redisTarget.port },
   };
 }
 
