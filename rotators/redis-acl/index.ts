@@ -1,6 +1,7 @@
 // The redis-acl rotator: one ACL user with two passwords during grace. The new password is added
 // next to the old one on every node the policy lists (ACLs are not replicated), checked on each,
 // and the old one is removed from each after grace; aclfiles are saved where nodes use them.
+import type { Redis } from 'ioredis';
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
 import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
@@ -111,21 +112,12 @@ export default defineRotator<RedisAclParams>({
 
   async inUse(ctx, value) {
     const cred = credentialOf(ctx, value);
-    const admin = await adminLogin(ctx);
-    let sessions = 0;
-    for (const node of ctx.params.target.nodes) {
-      sessions += await asAdmin(ctx, admin, node, `counting the connections of ${cred.username}`, (c) => countClients(c, cred.username));
-    }
-    return sessions;
+    return sumOverNodes(ctx, `counting the connections of ${cred.username}`, (c) => countClients(c, cred.username));
   },
 
   async terminate(ctx, value) {
     const cred = credentialOf(ctx, value);
-    const admin = await adminLogin(ctx);
-    let ended = 0;
-    for (const node of ctx.params.target.nodes) {
-      ended += await asAdmin(ctx, admin, node, `closing the connections of ${cred.username}`, (c) => killClients(c, cred.username));
-    }
+    const ended = await sumOverNodes(ctx, `closing the connections of ${cred.username}`, (c) => killClients(c, cred.username));
     ctx.log.info({ user: cred.username, terminated: ended }, 'connections closed');
     return ended;
   },
@@ -165,6 +157,14 @@ async function asAdmin<T>(ctx: Ctx, admin: AdminLogin, node: RedisNode, what: st
   } catch (err) {
     throw classify(`${ctx.secretId}: ${what} on ${nodeName(node)}`, err);
   }
+}
+
+/** Runs `fn` as admin on every node, one after the other, and adds up what it counted. */
+async function sumOverNodes(ctx: Ctx, what: string, fn: (c: Redis) => Promise<number>): Promise<number> {
+  const admin = await adminLogin(ctx);
+  let total = 0;
+  for (const node of ctx.params.target.nodes) total += await asAdmin(ctx, admin, node, what, fn);
+  return total;
 }
 
 /** True when the credential logs in on the node; errors other than a refusal come out classed. */
