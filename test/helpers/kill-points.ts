@@ -1,5 +1,9 @@
 // Deterministic kill points for worker processes that tests SIGKILL: at the point named by KILL_AT,
 // the worker prints `at <point>` and hangs until it is killed.
+import type { Consumer } from '../../src/consumers/contract.js';
+import { envFileConsumer } from '../../src/consumers/env-file.js';
+import type { RuntimeOptions } from '../../src/runtime.js';
+import type { SecretStore } from '../../src/store/contract.js';
 
 export async function checkpoint(point: string): Promise<void> {
   if (process.env.KILL_AT !== point) return;
@@ -14,3 +18,27 @@ export function inside<A extends unknown[], R>(step: string, fn: (...a: A) => Pr
     return fn(...a);
   };
 }
+
+/** A store whose promote is the kill point `inside:promote`. */
+export function killableStore(store: SecretStore): SecretStore {
+  return { ...store, backend: store.backend, promote: inside('promote', store.promote.bind(store)) };
+}
+
+/** The env-file consumer, its notify the kill point `inside:distribute`. */
+export const killableEnvFile: Consumer<unknown> = {
+  ...(envFileConsumer as Consumer<unknown>),
+  notify: inside('distribute', (envFileConsumer as Consumer<unknown>).notify),
+};
+
+/**
+ * What the SIGKILL workers' runtimes share: each step boundary is the kill point `after:<step>`, and
+ * locks and leases are short, so a replacement worker takes a killed one's run over within seconds.
+ */
+export const KILLABLE_RUNTIME = {
+  nextDue: (_s: unknown, last: Date) => new Date(last.getTime() + 86_400_000),
+  onStepDone: (_runId: string, step: string) => checkpoint(`after:${step}`),
+  lockMs: 1_500,
+  stalledMs: 500,
+  leaseMs: 1_500,
+  pollMs: 100,
+} satisfies Partial<RuntimeOptions>;

@@ -6,16 +6,13 @@
 // for a line on stdin before taking jobs). On reaching KILL_AT it prints `at <point>` and hangs
 // until killed. Prints "ready" when its workers run.
 import pg from 'pg';
-import { checkpoint, inside } from '../../helpers/kill-points.js';
-import { envFileConsumer } from '../../../src/consumers/env-file.js';
-import type { Consumer } from '../../../src/consumers/contract.js';
+import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
 import { startRuntime } from '../../../src/runtime.js';
 import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
-import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
@@ -47,9 +44,6 @@ const rotator: Rotator<unknown> = {
   verify: inside('verify-new', real.verify.bind(real)),
   revoke: inside('revoke', real.revoke.bind(real)),
 };
-const aws = createAwsSecretsManagerStore();
-const store: SecretStore = { ...aws, backend: aws.backend, promote: inside('promote', aws.promote.bind(aws)) };
-const consumer: Consumer<unknown> = { ...(envFileConsumer as Consumer<unknown>), notify: inside('distribute', (envFileConsumer as Consumer<unknown>).notify) };
 // A spare worker loads everything first and starts taking jobs only when told (a line on stdin),
 // so the test pays the start-up cost while the worker before it is still running.
 if (env.GATED === '1') {
@@ -57,18 +51,13 @@ if (env.GATED === '1') {
   await new Promise((r) => process.stdin.once('data', r));
 }
 await startRuntime({
+  ...KILLABLE_RUNTIME,
   pool,
   kit,
   log: silentLogger,
-  stores: { local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }), 'aws-secrets-manager': store },
+  stores: { local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }), 'aws-secrets-manager': killableStore(createAwsSecretsManagerStore()) },
   rotators: { [name]: rotator },
-  consumers: { 'env-file': consumer },
+  consumers: { 'env-file': killableEnvFile },
   resolveRef: async () => '',
-  nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
-  lockMs: 1_500,
-  stalledMs: 500,
-  leaseMs: 1_500,
-  pollMs: 100,
 });
 process.stdout.write('ready\n');

@@ -3,15 +3,12 @@
 // or `after:create`). On reaching KILL_AT it prints `at <point>` and hangs until it is killed.
 // Prints "ready" when its workers run.
 import pg from 'pg';
-import { checkpoint, inside } from '../../helpers/kill-points.js';
-import { envFileConsumer } from '../../../src/consumers/env-file.js';
-import type { Consumer } from '../../../src/consumers/contract.js';
+import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
 import { startRuntime } from '../../../src/runtime.js';
-import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local.js';
 
 const env = process.env;
@@ -37,22 +34,14 @@ const rotator: Rotator<unknown> = {
   },
   revoke: inside('revoke', real.revoke.bind(real)),
 };
-const localStore = createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') });
-const store: SecretStore = { ...localStore, backend: 'local', promote: inside('promote', localStore.promote.bind(localStore)) };
-const consumer: Consumer<unknown> = { ...(envFileConsumer as Consumer<unknown>), notify: inside('distribute', (envFileConsumer as Consumer<unknown>).notify) };
 await startRuntime({
+  ...KILLABLE_RUNTIME,
   pool,
   kit,
   log: silentLogger,
-  stores: { local: store },
+  stores: { local: killableStore(createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') })) },
   rotators: { postgres: rotator },
-  consumers: { 'env-file': consumer },
+  consumers: { 'env-file': killableEnvFile },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
-  nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-  onStepDone: (_runId, step) => checkpoint(`after:${step}`),
-  lockMs: 1_500,
-  stalledMs: 500,
-  leaseMs: 1_500,
-  pollMs: 100,
 });
 process.stdout.write('ready\n');
