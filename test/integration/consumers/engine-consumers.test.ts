@@ -14,7 +14,7 @@ import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
-import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
+import { TEST_TIMINGS, secretFixture, waitForRunEnd } from '../engine/fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from '../engine/memory-target.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
@@ -68,10 +68,7 @@ describe('webhook (wave 1) and command (wave 2) consumers in a real rotation', (
         return KEY;
       },
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-      pollMs: 50,
-      leaseMs: 5_000,
-      lockMs: 5_000,
-      stalledMs: 5_000,
+      ...TEST_TIMINGS,
     });
   });
 

@@ -1,10 +1,10 @@
 // A running rotor for dashboard tests: a test database with secrets in every status, a queue, workers
 // on the memory target (startRuntime), and the dashboard server on a free port on 127.0.0.1.
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { dashboardSettings } from '../../../src/dashboard/config.js';
 import { startDashboard, type DashboardServer } from '../../../src/dashboard/server.js';
 import type { RunTracer } from '../../../src/dashboard/tracing.js';
@@ -21,7 +21,7 @@ import { createLocalStore } from '../../../src/store/local.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
-import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
+import { TEST_TIMINGS, secretFixture, waitForRunEnd } from '../engine/fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from '../engine/memory-target.js';
 
 const DAY = 86_400_000;
@@ -79,7 +79,7 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
   const runtime = await startRuntime({
     pool: db.pool, kit, log: silentLogger, stores: { local: store }, rotators: { memory: memoryRotator(target) },
     resolveRef: async () => '', nextDue: (_s, last) => new Date(last.getTime() + 30 * DAY),
-    pollMs: 50, leaseMs: 5_000, lockMs: 5_000, stalledMs: 5_000,
+    ...TEST_TIMINGS,
   });
   const seeds = seedSecrets(dir);
   const due = new Map(seeds.map((s) => [s.secret.id, s.dueInMs]));

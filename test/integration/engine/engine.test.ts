@@ -17,7 +17,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { getSecret, syncSecrets } from '../../../src/state/secrets.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
-import { secretFixture, waitForRunEnd } from './fixtures.js';
+import { TEST_TIMINGS, secretFixture, waitForRunEnd } from './fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';
 import { randomBytes } from 'node:crypto';
 
@@ -95,10 +95,7 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
       },
       resolveRef: async () => '',
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
-      pollMs: 50,
-      leaseMs: 5_000,
-      lockMs: 5_000,
-      stalledMs: 5_000,
+      ...TEST_TIMINGS,
     });
   });
 

@@ -1,7 +1,11 @@
 // Builders for engine tests: a resolved secret with fast timings, and a run waiter.
 import type pg from 'pg';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
+import type { RuntimeOptions } from '../../../src/runtime.js';
 import { getRun, type RunRow, type RunState } from '../../../src/state/runs.js';
+
+/** Timings of an in-process runtime under test: waits polled every 50 ms, 5 s locks and leases. */
+export const TEST_TIMINGS = { pollMs: 50, leaseMs: 5_000, lockMs: 5_000, stalledMs: 5_000 } satisfies Partial<RuntimeOptions>;
 
 export function secretFixture(id: string, over: Partial<ResolvedSecret> = {}): ResolvedSecret {
   return {
