@@ -88,6 +88,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       // Resume where the last sender stopped: alerts raised since then go out now.
       cursor = saved.cursor;
       overdue = new Set(saved.overdue);
+      lastSaved = stateKey();
     } else {
       // The first sender ever starts from now: the history before rotor had alerts is not news.
       cursor = (await opts.pool.query<{ id: number }>('select coalesce(max(id), 0)::int as id from audit')).rows[0]!.id;
@@ -98,12 +99,18 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     return true;
   }
 
+  /** What alert_state holds as far as this sender knows: most passes change nothing, and then write nothing. */
+  let lastSaved = '';
+  const stateKey = () => JSON.stringify([cursor, [...overdue].sort()]);
   async function save(): Promise<void> {
+    const state = stateKey();
+    if (state === lastSaved) return;
     await opts.pool.query(
       `insert into alert_state (name, audit_cursor, overdue) values ($1, $2, $3)
        on conflict (name) do update set audit_cursor = excluded.audit_cursor, overdue = excluded.overdue, updated_at = now()`,
       [STATE, cursor, [...overdue]],
     );
+    lastSaved = state;
   }
 
   async function pass(): Promise<boolean> {
