@@ -3,14 +3,13 @@
 // It reads the local store on rotor's state database (ROTOR_DATABASE_URL, else the embedded rotor
 // running under ROTOR_HOME) with the master key (ROTOR_MASTER_KEY, else ROTOR_HOME/master.key),
 // and checks webhooks with the key in the environment variable named by --key-env.
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config.js';
 import { embeddedUrl } from '../../src/embedded/postgres.js';
 import { createLogger } from '../../src/log.js';
 import { checkStateDatabase, createStatePool } from '../../src/state/db.js';
 import { createLocalStore } from '../../src/store/local.js';
-import { loadMasterKey } from '../../src/store/master-key.js';
+import { keyFileIn, loadMasterKey } from '../../src/store/master-key.js';
 import { createConsumerApp } from './app.js';
 
 const { values } = parseArgs({
@@ -35,7 +34,7 @@ const url = config.ROTOR_DATABASE_URL ?? (await embeddedUrl(config.ROTOR_HOME, '
 // The app reads the store only: two connections are plenty.
 const statePool = createStatePool({ url, max: 2, applicationName: 'consumer-app' });
 await checkStateDatabase(statePool, url);
-const key = await loadMasterKey({ env: process.env, keyFile: join(config.ROTOR_HOME, 'master.key') });
+const key = await loadMasterKey({ env: process.env, keyFile: keyFileIn(config.ROTOR_HOME) });
 
 const app = await createConsumerApp({
   secretId: values.secret,

@@ -1,14 +1,14 @@
 // What most commands need: configuration, a logger, the state database (yours or the embedded one)
 // and the queue, opened once and closed in reverse order.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type pg from 'pg';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { SecretStore } from '../store/contract.js';
 import { createLocalStore } from '../store/local.js';
-import { loadMasterKey } from '../store/master-key.js';
+import { keyFileIn, loadMasterKey } from '../store/master-key.js';
 import { loadConfig, type RotorConfig } from '../config.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embedded/postgres.js';
 import { createLogger, type Logger } from '../log.js';
@@ -99,7 +99,7 @@ export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedS
 
 /** The local store on the state database, with the master key from ROTOR_MASTER_KEY or the key file. */
 export async function openLocalStore(state: StateHandle): Promise<{ store: SecretStore; keySource: 'env' | 'file' }> {
-  const key = await loadMasterKey({ env: process.env, keyFile: join(state.config.ROTOR_HOME, 'master.key') });
+  const key = await loadMasterKey({ env: process.env, keyFile: keyFileIn(state.config.ROTOR_HOME) });
   return { store: createLocalStore({ pool: state.pool, key }), keySource: key.source };
 }
 

@@ -1,9 +1,7 @@
 // rotor rekey: the last step of a master key rotation of the local store (see the README).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../errors.js';
-import { loadMasterKey } from '../store/master-key.js';
+import { keyFileIn, loadMasterKey, masterKeyPresent } from '../store/master-key.js';
 import { rekeyLocalStore } from '../store/local-rekey.js';
 import { openState, out } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -15,9 +13,9 @@ export function register(program: Command): void {
     .action(async () => {
       const state = await openState();
       try {
-        const keyFile = join(state.config.ROTOR_HOME, 'master.key');
+        const keyFile = keyFileIn(state.config.ROTOR_HOME);
         // A key file created now would be a new key no version was sealed with: refuse instead.
-        if (process.env.ROTOR_MASTER_KEY === undefined && !existsSync(keyFile)) {
+        if (!masterKeyPresent(process.env, state.config.ROTOR_HOME)) {
           throw new InvalidInputError(`no master key: ROTOR_MASTER_KEY is unset and ${keyFile} does not exist`, {
             hint: 'set ROTOR_MASTER_KEY to the new key and ROTOR_MASTER_KEY_PREVIOUS to the old one, then run rotor rekey',
           });

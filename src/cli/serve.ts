@@ -16,6 +16,7 @@ import { ensureDemoWebhookKey, startDemoConsumer } from '../embedded/demo-consum
 import { openQueue, openState, openStores, out, secretRefResolver, type StateHandle } from './context.js';
 import { serveDashboard, settingsFrom } from './dashboard.js';
 import type { DashboardSettings } from '../dashboard/config.js';
+import { keyFileIn } from '../store/master-key.js';
 
 export function register(program: Command): void {
   program
@@ -94,7 +95,7 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   const { config } = state;
   out(`state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`);
   out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
-  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(config.ROTOR_HOME, 'master.key')}; aws-secrets-manager through the AWS SDK default chain`);
+  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
   out('rotor is running; Ctrl-C stops it');
 }

@@ -1,6 +1,4 @@
 // rotor status [id], rotor history <id>, rotor audit: read-only views of the state database.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { listAudit } from '../state/audit.js';
@@ -8,6 +6,7 @@ import { activeRun, listRuns, listSteps, runConsumers, type RunRow } from '../st
 import { getSecret, listSecrets, type SecretRow } from '../state/secrets.js';
 import { pendingOf } from '../store/pending.js';
 import { openState, openStores, out, type StateHandle } from './context.js';
+import { masterKeyPresent } from '../store/master-key.js';
 
 function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
   if (s.status === 'retired') return 'retired';
@@ -24,7 +23,7 @@ async function pendingView(state: StateHandle, s: SecretRow, activeRunId: string
   try {
     const backend = s.policy.store.backend;
     // Opening the local store would generate a key file where none exists: a read must not.
-    if (backend === 'local' && process.env.ROTOR_MASTER_KEY === undefined && !existsSync(join(state.config.ROTOR_HOME, 'master.key'))) {
+    if (backend === 'local' && !masterKeyPresent(process.env, state.config.ROTOR_HOME)) {
       return { unknown: 'no master key here (ROTOR_MASTER_KEY or the key file) to read the local store' };
     }
     const store = (await openStores(state)).stores[backend];

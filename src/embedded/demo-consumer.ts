@@ -2,12 +2,11 @@
 // rotation of demo/app-db is seen end to end: signed webhook, reload from the store, old pool
 // drained, version confirmed, old password revoked.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import { createStatePool } from '../state/db.js';
 import { createLocalStore } from '../store/local.js';
-import { loadMasterKey } from '../store/master-key.js';
+import { keyFileIn, loadMasterKey } from '../store/master-key.js';
 
 /** The demo secret the app uses; its webhook consumer's URL says where the app listens. */
 export const DEMO_APP_SECRET = 'demo/app-db';
@@ -49,7 +48,7 @@ export async function startDemoConsumer(opts: DemoConsumerOptions): Promise<() =
   try {
     // Imported here: the container image ships without examples/, and only the demo needs them.
     const { createConsumerApp } = await import('../../examples/consumer-app/app.js');
-    const key = await loadMasterKey({ env: process.env, keyFile: join(opts.rotorHome, 'master.key') });
+    const key = await loadMasterKey({ env: process.env, keyFile: keyFileIn(opts.rotorHome) });
     const app = await createConsumerApp({
       secretId: secret.id,
       store: createLocalStore({ pool, key }),

@@ -1,7 +1,8 @@
 // The local store's master key: from ROTOR_MASTER_KEY, or a generated key file for the embedded default.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 
 /** AES-256 needs exactly this many bytes. */
@@ -10,6 +11,19 @@ export const MASTER_KEY_BYTES = 32;
 export const DEFAULT_KEY_FILE = '.rotor/master.key';
 
 const GENERATE_HINT = 'generate one with: openssl rand -base64 32';
+
+/** The key file the embedded default generates in a rotor home (ROTOR_HOME). */
+export function keyFileIn(rotorHome: string): string {
+  return join(rotorHome, 'master.key');
+}
+
+/**
+ * Whether there is a master key to read (ROTOR_MASTER_KEY set, or the key file present) without
+ * loadMasterKey generating one: commands that only read or re-seal must not create a key.
+ */
+export function masterKeyPresent(env: Readonly<Record<string, string | undefined>>, rotorHome: string): boolean {
+  return env.ROTOR_MASTER_KEY !== undefined || existsSync(keyFileIn(rotorHome));
+}
 
 export interface MasterKey {
   key: Buffer;
