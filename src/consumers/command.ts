@@ -6,6 +6,7 @@ import { scrub, trackSecret } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
 import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
 import { durationMs } from './http.js';
+import { Recent } from './recent.js';
 
 export interface CommandParams {
   /** Executable: a path, or a name looked up on PATH. */
@@ -38,8 +39,7 @@ const CLOSE_GRACE_MS = 500;
  * worker restart between notify and confirm, confirm runs the command again when it can (an exit 0
  * is the only proof this consumer has), see `confirm`.
  */
-const succeeded = new Set<string>();
-const MAX_SUCCEEDED = 10_000;
+const succeeded = new Recent(10_000);
 
 function keyOf(params: CommandParams, notice: ConsumerNotice): string {
   return `${notice.runId}\0${JSON.stringify([params.run, ...(params.args ?? [])])}\0${notice.versionId}`;
@@ -150,12 +150,6 @@ async function runOnce(ctx: ConsumerContext<CommandParams>, notice: ConsumerNoti
   }
 }
 
-function remember(key: string): void {
-  succeeded.delete(key);
-  succeeded.add(key);
-  if (succeeded.size > MAX_SUCCEEDED) succeeded.delete(succeeded.values().next().value!);
-}
-
 export const commandConsumer: Consumer<CommandParams> = {
   type: 'command',
   carriesValue: true,
@@ -164,7 +158,7 @@ export const commandConsumer: Consumer<CommandParams> = {
     // The engine hands the value to every consumer type that carries one; this one passes it on
     // only when the policy asked for it.
     await runOnce(ctx, notice, ctx.params.passValue ? value : undefined);
-    remember(keyOf(ctx.params, notice));
+    succeeded.set(keyOf(ctx.params, notice), true);
   },
   async confirm(ctx, notice, value) {
     const key = keyOf(ctx.params, notice);
@@ -175,7 +169,7 @@ export const commandConsumer: Consumer<CommandParams> = {
       throw new RotorError(`command ${ctx.params.run}: needs the value to run again for version ${notice.versionId}, and none was given`);
     }
     await runOnce(ctx, notice, ctx.params.passValue ? value : undefined);
-    remember(key);
+    succeeded.set(key, true);
     return notice.versionId;
   },
 };

@@ -4,6 +4,7 @@ import { RotorError } from '../errors.js';
 import { trackSecret } from '../redact.js';
 import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
 import { DEFAULT_ATTEMPTS, durationMs, send } from './http.js';
+import { Recent } from './recent.js';
 
 export interface NotifyParams {
   /** Reference to the incoming-webhook URL (its path is the credential). */
@@ -26,8 +27,7 @@ export interface NotifyMessage {
  * worker restart between notify and confirm, confirm sends the message again (a duplicate message
  * is better than a rotation rolled back for want of one).
  */
-const delivered = new Set<string>();
-const MAX_DELIVERED = 10_000;
+const delivered = new Recent(10_000);
 
 function keyOf(params: NotifyParams, notice: ConsumerNotice): string {
   return `${notice.runId}\0${params.url}\0${notice.versionId}`;
@@ -72,10 +72,7 @@ async function deliver(ctx: ConsumerContext<NotifyParams>, notice: ConsumerNotic
     signal: ctx.signal,
     build: () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor' }, body }),
   });
-  const key = keyOf(ctx.params, notice);
-  delivered.delete(key);
-  delivered.add(key);
-  if (delivered.size > MAX_DELIVERED) delivered.delete(delivered.values().next().value!);
+  delivered.set(keyOf(ctx.params, notice), true);
 }
 
 export const notifyConsumer: Consumer<NotifyParams> = {

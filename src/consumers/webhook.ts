@@ -6,6 +6,7 @@ import { trackSecret } from '../redact.js';
 import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
 import { DEFAULT_ATTEMPTS, displayUrl, durationMs, send } from './http.js';
 import { signRequest, type WebhookBody } from './signing.js';
+import { Recent } from './recent.js';
 
 export interface WebhookParams {
   /** Receives the signed POST. */
@@ -29,18 +30,12 @@ type Outcome = { kind: 'reported'; version: string } | { kind: 'accepted' };
  * consumer's notified_at is unset, so confirm may find no entry; it then POSTs again (notify is
  * idempotent by contract) and uses that answer. Bounded: old runs fall out first.
  */
-const outcomes = new Map<string, Outcome>();
-const MAX_OUTCOMES = 10_000;
+const outcomes = new Recent<Outcome>(10_000);
 
 function keyOf(params: WebhookParams, notice: ConsumerNotice): string {
   return `${notice.runId}\0${params.url}\0${notice.versionId}`;
 }
 
-function remember(key: string, outcome: Outcome): void {
-  outcomes.delete(key);
-  outcomes.set(key, outcome);
-  if (outcomes.size > MAX_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
-}
 
 async function signingKey(ctx: ConsumerContext<WebhookParams>): Promise<string> {
   const key = await ctx.resolveRef(ctx.params.secret);
@@ -124,7 +119,7 @@ export const webhookConsumer: Consumer<WebhookParams> = {
   async notify(ctx, notice) {
     const outcome = await post(ctx, notice);
     // With a verify URL, confirmation comes from there alone: nothing to remember.
-    if (!ctx.params.verify) remember(keyOf(ctx.params, notice), outcome);
+    if (!ctx.params.verify) outcomes.set(keyOf(ctx.params, notice), outcome);
   },
   async confirm(ctx, notice) {
     if (ctx.params.verify) return askVerify(ctx, ctx.params.verify, notice);
@@ -134,7 +129,7 @@ export const webhookConsumer: Consumer<WebhookParams> = {
     // version: POST again, the only way to ask a receiver that has no verify URL.
     if (!outcome || (outcome.kind === 'reported' && outcome.version !== notice.versionId)) {
       outcome = await post(ctx, notice);
-      remember(key, outcome);
+      outcomes.set(key, outcome);
     }
     return outcome.kind === 'accepted' ? notice.versionId : outcome.version;
   },
