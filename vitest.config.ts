@@ -9,13 +9,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'rotators/**/*.unit.test.ts'],
+          include: ['test/unit/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'rotators/**/*.int.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           // Records the secret values each file tracked for the end-of-run Redis leak scan.
           setupFiles: ['test/helpers/leak-record.ts'],

@@ -29,10 +29,6 @@ export function awsErrorCode(err: unknown): string | undefined {
   return typeof e?.name === 'string' ? e.name : undefined;
 }
 
-export function isDenied(err: unknown): boolean {
-  return DENIED.has(awsErrorCode(err) ?? '');
-}
-
 /**
  * Turns whatever an SDK call threw into a rotor error: PermanentError for refusals no retry can
  * change (denied, bad credentials, no region), UnavailableError for throttling, 5xx and network

@@ -24,10 +24,6 @@ export function isValidTimeZone(tz: string): boolean {
   return ok;
 }
 
-export function timeZoneProblem(tz: string): string | undefined {
-  return isValidTimeZone(tz) ? undefined : `unknown time zone \`${tz}\``;
-}
-
 export const TIME_ZONE_HINT = 'use an IANA time zone name such as UTC, Europe/Berlin or America/New_York';
 
 /** A Schedule from what the policy says; `defaultTz` applies to cron without its own tz. */

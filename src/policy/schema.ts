@@ -39,8 +39,6 @@ export const classFields = {
   confirmTimeout: duration().optional(),
 };
 
-export const CLASS_FIELD_KEYS = Object.keys(classFields) as Array<keyof typeof classFields>;
-
 export const classSchema = z.strictObject(classFields);
 export type RawClass = z.infer<typeof classSchema>;
 
