@@ -11,8 +11,8 @@ import { loadRotators } from '../rotator/implementations.js';
 import { startRuntime } from '../runtime.js';
 import { syncSecrets } from '../state/secrets.js';
 import { formatProblems } from '../policy/format.js';
-import { setUpDemo } from '../embedded/demo.js';
-import { ensureDemoWebhookKey, startDemoConsumer } from '../embedded/demo-consumer.js';
+import { DEMO_ADMIN_URL_ENV, namesDemo, setUpDemo } from '../embedded/demo.js';
+import { DEMO_WEBHOOK_KEY_ENV, ensureDemoWebhookKey, startDemoConsumer } from '../embedded/demo-consumer.js';
 import { openQueue, openState, openStores, out, secretRefResolver, type StateHandle } from './context.js';
 import { serveDashboard, settingsFrom } from './dashboard.js';
 import type { DashboardSettings } from '../dashboard/config.js';
@@ -42,14 +42,15 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
     let names: string[];
     if (opts.scheduler) {
       const dir = resolve(opts.policies ?? config.ROTOR_POLICIES);
-      if (state.embedded) process.env.ROTOR_DEMO_ADMIN_URL ??= await setUpDemo(state.embedded, log);
-      if (state.embedded) ensureDemoWebhookKey();
       const loaded = await loadPolicies(dir);
       if (loaded.problems.length) {
         throw new InvalidInputError(`the policies in ${dir} have problems; nothing was started\n${formatProblems(loaded.problems)}`, {
           hint: `fix them, then check with: rotor validate ${dir}`,
         });
       }
+      // The demo database, roles and webhook key exist only for policies that name them.
+      if (state.embedded && namesDemo(loaded.secrets, DEMO_ADMIN_URL_ENV)) process.env[DEMO_ADMIN_URL_ENV] ??= await setUpDemo(state.embedded, log);
+      if (state.embedded && namesDemo(loaded.secrets, DEMO_WEBHOOK_KEY_ENV)) ensureDemoWebhookKey();
       const diff = await syncSecrets(state.pool, loaded.secrets, {
         actor: 'sync',
         targetKeyOf,

@@ -2,9 +2,18 @@
 // so `npm start` on a fresh machine has something real to rotate.
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import type { ResolvedSecret } from '../policy/types.js';
 import type { EmbeddedServer } from './postgres.js';
 
 export const DEMO_DATABASE = 'rotor_demo';
+/** The variable policies/demo/demo.yaml names as the demo secrets' admin (`admin: env:...`). */
+export const DEMO_ADMIN_URL_ENV = 'ROTOR_DEMO_ADMIN_URL';
+
+/** True when a loaded secret refers to `env:<name>` anywhere: only then does the demo need setting up. */
+export function namesDemo(secrets: readonly ResolvedSecret[], name: string): boolean {
+  const ref = JSON.stringify(`env:${name}`);
+  return secrets.some((s) => JSON.stringify(s).includes(ref));
+}
 
 const DEMO_SQL = `
 do $$ begin
