@@ -13,6 +13,7 @@ import { sdkLogger } from '../../src/aws/sdk-logger.js';
 import { PermanentError, UnavailableError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { parseDuration } from '../../src/policy/duration.js';
+import { sleep } from '../../src/sleep.js';
 import type { AwsRdsMasterParams } from './schema.js';
 
 /** What rotor needs to know about the database, whichever kind it is. */
@@ -128,20 +129,4 @@ export async function waitUntilApplied(t: Target, log: Logger, signal: AbortSign
     }
     await sleep(everyMs, signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal.throwIfAborted();
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }
-    function abort() {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    }
-    signal.addEventListener('abort', abort, { once: true });
-  });
 }

@@ -3,6 +3,7 @@
 import { PermanentError, RotorError, UnavailableError } from '../errors.js';
 import { parseDuration } from '../policy/duration.js';
 import { scrub } from '../redact.js';
+import { sleep } from '../sleep.js';
 
 /** @defaultValue 3: a receiver that is restarting gets a second and third chance within seconds. */
 export const DEFAULT_ATTEMPTS = 3;
@@ -61,20 +62,6 @@ function snippet(text: string): string {
   return line.length > BODY_SNIPPET ? `${line.slice(0, BODY_SNIPPET)}…` : line;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * Sends until a 2xx (returned) or a refusal that retrying cannot change (a 3xx or a 4xx other than
