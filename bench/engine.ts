@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { requestRotation } from '../src/engine/request.js';
 import type { ResolvedSecret } from '../src/policy/types.js';
-import { runTick } from '../src/queue/tick.js';
+import { runTick } from '../src/engine/scheduler.js';
 import type { RotatorContext, SecretValue } from '../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
 import { createLogger } from '../src/log.js';

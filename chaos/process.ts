@@ -6,8 +6,7 @@ import type { Consumer } from '../src/consumers/contract.js';
 import { createLogger } from '../src/log.js';
 import { nextDue } from '../src/policy/schedule.js';
 import { createQueueKit } from '../src/queue/backend.js';
-import { TICK_QUEUE, TICK_SCHEDULER_ID } from '../src/queue/names.js';
-import { runTick, type TickOptions } from '../src/queue/tick.js';
+import { startScheduler, type TickOptions } from '../src/engine/scheduler.js';
 import type { Rotator } from '../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
@@ -59,10 +58,7 @@ if (role === 'worker') {
   });
 } else {
   // What startRuntime does with its `scheduler` option, without run workers of its own.
-  await kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: timing.tickMs }, { name: 'tick', data: {} });
-  kit.worker(TICK_QUEUE, async () => {
-    await runTick(pool, kit, log, new Date(), timing.tick);
-  }, { concurrency: 1 });
+  await startScheduler(pool, kit, log, () => new Date(), { everyMs: timing.tickMs, ...timing.tick });
 }
 log.info({ role }, 'chaos process ready');
 process.send?.({ kind: 'ready' });

@@ -9,14 +9,13 @@ import { notifyConsumer } from './consumers/notify.js';
 import { webhookConsumer } from './consumers/webhook.js';
 import type { Consumer } from './consumers/contract.js';
 import type { EngineDeps } from './engine/deps.js';
+import { monitorEmergencies, startLaneWorkers, type Lane } from './engine/emergency.js';
 import { processRun } from './engine/processor.js';
+import { startScheduler, type TickOptions } from './engine/scheduler.js';
 import { PermanentError } from './errors.js';
 import type { Logger } from './log.js';
 import type { ResolvedSecret } from './policy/types.js';
 import type { QueueKit, RunJobData } from './queue/backend.js';
-import { EMERGENCY_QUEUE, RUNS_QUEUE, TICK_QUEUE, TICK_SCHEDULER_ID } from './queue/names.js';
-import { runTick, type TickOptions } from './queue/tick.js';
-import { emergencyNeedsCapacity } from './state/runs.js';
 import type { Rotator } from './rotator/contract.js';
 import { rotatorFor } from './rotator/implementations.js';
 import type { SecretStore } from './store/contract.js';
@@ -90,7 +89,7 @@ export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const deps = createEngineDeps(opts);
   const shutdown = new AbortController();
-  const processor = (lane: 'routine' | 'emergency') =>
+  const processor = (lane: Lane) =>
     async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
       await processRun(deps, job.data.runId, {
         lane,
@@ -107,23 +106,17 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     // The engine bounds attempts itself (a step started counts), so a job that stalls is simply resumed.
     maxStalledCount: 1000,
   };
-  const workers = [
-    opts.kit.worker(RUNS_QUEUE, processor('routine'), { ...workerOpts, concurrency: opts.concurrency ?? 8 }),
-    opts.kit.worker(EMERGENCY_QUEUE, processor('emergency'), { ...workerOpts, concurrency: opts.emergencyConcurrency ?? 2 }),
-  ];
+  const lanes = startLaneWorkers(opts.kit, processor, {
+    worker: workerOpts,
+    concurrency: opts.concurrency,
+    emergencyConcurrency: opts.emergencyConcurrency,
+  });
+  const workers = [lanes.routine, lanes.emergency];
   for (const w of workers) {
     w.on('failed', (job, err) => opts.log.error({ runId: job?.data.runId, err: err.message }, 'run job failed'));
   }
-  const stopMonitor = monitorEmergencies(opts.pool, workers[0]!, opts.log);
-  if (opts.scheduler) {
-    const tick = opts.scheduler;
-    await opts.kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: tick.everyMs }, { name: 'tick', data: {} });
-    workers.push(
-      opts.kit.worker(TICK_QUEUE, async () => {
-        await runTick(opts.pool, opts.kit, opts.log, deps.now(), tick);
-      }, { concurrency: 1 }),
-    );
-  }
+  const stopMonitor = monitorEmergencies(opts.pool, lanes.routine, opts.log);
+  if (opts.scheduler) workers.push(await startScheduler(opts.pool, opts.kit, opts.log, deps.now, opts.scheduler));
   let closing: Promise<void> | undefined;
   return {
     deps,
@@ -136,36 +129,5 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       })();
       return closing;
     },
-  };
-}
-
-/**
- * While an emergency needs capacity anywhere, this process's routine worker takes no new jobs
- * (runs in flight step aside at their next boundary, see processor.ts). Polls the state database,
- * so an emergency on any machine quiets routine work on all of them.
- */
-function monitorEmergencies(pool: pg.Pool, routine: Worker<RunJobData>, log: Logger, everyMs = 100): () => void {
-  let paused = false;
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    emergencyNeedsCapacity(pool)
-      .then(async (needed) => {
-        if (needed && !paused) {
-          paused = true;
-          await routine.pause(true);
-        } else if (!needed && paused) {
-          paused = false;
-          await routine.resume();
-        }
-      })
-      .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'emergency check failed'))
-      .finally(() => (busy = false));
-  }, everyMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    if (paused) void routine.resume();
   };
 }

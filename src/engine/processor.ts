@@ -5,43 +5,26 @@ import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
 import {
-  ACTIVE_STATES, LeaseLostError, claimRun, completeStep, emergencyNeedsCapacity, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun,
-  type RunRow,
+  ACTIVE_STATES, LeaseLostError, claimRun, completeStep, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun,
+  type RunRow, type RunState,
 } from '../state/runs.js';
 import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
+import { EMERGENCY_RECLAIM_MS, ROUTINE_YIELD_MS, givesWay, mustStepAside, type Lane } from './emergency.js';
 import { discard, rollback } from './failure.js';
 import { buildRunContext, type RunContext } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
+import { ForbiddenTransitionError, assertTransition } from './transitions.js';
 import type { STEPS} from './steps.js';
 import { isPromoted, nextStep, type Step } from './steps.js';
-
-/** How long a routine run steps aside while an emergency needs capacity. */
-const YIELD_MS = 250;
-/** Many routine runs ask at once; one answer serves them all for this long. */
-const EMERGENCY_CHECK_TTL_MS = 100;
-const emergencyCheck = new WeakMap<EngineDeps, { at: number; answer: Promise<boolean> }>();
-
-/**
- * BullMQ priorities do not pre-empt running jobs, and an emergency on its own queue still shares
- * CPU and connections with every routine run in flight: so routine runs step aside at their next
- * step boundary while an emergency needs capacity. The state database answers for all workers.
- */
-function emergencyPending(deps: EngineDeps): Promise<boolean> {
-  const cached = emergencyCheck.get(deps);
-  if (cached && Date.now() - cached.at < EMERGENCY_CHECK_TTL_MS) return cached.answer;
-  const answer = emergencyNeedsCapacity(deps.pool).catch(() => false);
-  emergencyCheck.set(deps, { at: Date.now(), answer });
-  return answer;
-}
 
 export interface PassOptions {
   delay: DelayFn;
   signal: AbortSignal;
   /** The queue the job came from. A routine job gives way to a run escalated to an emergency. */
-  lane?: 'routine' | 'emergency';
+  lane?: Lane;
 }
 
 /** One pass: its options and who holds the run's lease during it. */
@@ -49,21 +32,17 @@ interface Pass extends PassOptions {
   leaseOwner: string;
 }
 
-/** How soon an emergency job looks again when another worker holds its run's lease. */
-const EMERGENCY_RECLAIM_MS = 250;
-
 export async function processRun(deps: EngineDeps, runId: string, passOpts: PassOptions): Promise<void> {
   // The lease belongs to this pass, not to the worker: two jobs of one run (the reaper's copy next to
   // the original, both due at once) can land in one process, and with the worker's id as owner the
   // second would "re-claim" the lease the first holds and run the same steps at the same time.
   const owner = `${deps.workerId}:${randomBytes(4).toString('hex')}`;
   const opts: Pass = { ...passOpts, leaseOwner: owner };
-  const routine = opts.lane === 'routine';
-  let run = await claimRun(deps.pool, runId, owner, deps.leaseMs, routine);
+  let run = await claimRun(deps.pool, runId, owner, deps.leaseMs, opts.lane === 'routine');
   if (!run) {
     const current = await getRun(deps.pool, runId);
     if (!current || !ACTIVE_STATES.includes(current.state)) return; // ended: nothing to do
-    if (routine && current.trigger === 'emergency') return; // escalated: its emergency job owns it
+    if (givesWay(opts.lane, current)) return; // escalated: its emergency job owns it
     // Another worker holds the lease; look again once it would have expired (an emergency sooner:
     // the holder may be a routine pass finishing its step before giving way).
     return opts.delay(new Date(deps.now().getTime() + (opts.lane === 'emergency' ? EMERGENCY_RECLAIM_MS : deps.leaseMs)));
@@ -87,9 +66,9 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
     while (run.step !== 'finished') {
       if (lost.signal.aborted) throw lost.signal.reason;
-      if (run.trigger !== 'emergency' && (await emergencyPending(deps))) {
+      if (await mustStepAside(deps, run)) {
         // Give the CPU and connections to the emergency: routine work resumes in a moment, no attempt spent.
-        return await pause(deps, run, new Date(deps.now().getTime() + YIELD_MS), opts);
+        return await pause(deps, run, new Date(deps.now().getTime() + ROUTINE_YIELD_MS), opts);
       }
       let rc: RunContext;
       try {
@@ -103,7 +82,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       const outcome = await runStep(rc, opts);
       if (outcome === 'ended') return;
       run = (await getRun(deps.pool, runId))!;
-      if (routine && run.trigger === 'emergency') return; // escalated meanwhile: hand over at this boundary
+      if (givesWay(opts.lane, run)) return; // escalated meanwhile: hand over at this boundary
     }
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
@@ -116,6 +95,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
 }
 
 async function pause(deps: EngineDeps, run: RunRow, until: Date, opts: Pass): Promise<never> {
+  moveTo(run, 'waiting');
   await markWaiting(deps.pool, run.id, until, run.trigger, opts.leaseOwner);
   await releaseLease(deps.pool, run.id, opts.leaseOwner);
   try {
@@ -149,7 +129,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
   }
   // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
   // a crash-looping rotation ends in needs-attention instead of looping forever.
-  await updateRun(deps.pool, run.id, owner, { state: 'running', stepAttempt: attempt, waitUntil: null, totalAttempts: 1 });
+  await updateRun(deps.pool, run.id, owner, { state: moveTo(run, 'running'), stepAttempt: attempt, waitUntil: null, totalAttempts: 1 });
   rc.run = { ...run, stepAttempt: attempt };
   const stepId = await startStep(deps.pool, run.id, step, attempt);
   try {
@@ -168,6 +148,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
       await updateRun(deps.pool, run.id, owner, { stepAttempt: attempt - 1, totalAttempts: -1 });
       return await pause(deps, run, result.until, opts);
     }
+    if (result.patch?.state) moveTo(run, result.patch.state);
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
@@ -180,7 +161,8 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
-    if (isDelayed(thrown) || thrown instanceof JobLostError) throw thrown;
+    // A forbidden transition is a bug in rotor: no retry of the step can mend it.
+    if (isDelayed(thrown) || thrown instanceof JobLostError || thrown instanceof ForbiddenTransitionError) throw thrown;
     // A write refused it, or a renewal found it gone (the signal's reason) and the step gave up.
     const lost = thrown instanceof LeaseLostError ? thrown : (rc.rotatorCtx.signal.reason as unknown);
     if (lost instanceof LeaseLostError) {
@@ -224,7 +206,7 @@ async function finishFailed(rc: RunContext, owner: string, outcome: 'discarded' 
   const { deps, run } = rc;
   const latest = await getRun(deps.pool, run.id);
   await inTransaction(deps.pool, async (c) => {
-    await updateRun(c, run.id, owner, { state: 'needs-attention', step: 'finished', outcome, finishedAt: deps.now() });
+    await updateRun(c, run.id, owner, { state: moveTo(run, 'needs-attention'), step: 'finished', outcome, finishedAt: deps.now() });
     await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
     await appendAudit(c, {
       actor: deps.workerId,
@@ -249,13 +231,22 @@ async function cannotRun(deps: EngineDeps, run: RunRow, owner: string, err: Erro
   deps.log.error({ secretId: run.secretId, runId: run.id, err: why }, 'run cannot proceed');
   await inTransaction(deps.pool, async (c) => {
     await updateRun(c, run.id, owner, {
-      state: 'needs-attention', step: 'finished', error: why, finishedAt: deps.now(),
+      state: moveTo(run, 'needs-attention'), step: 'finished', error: why, finishedAt: deps.now(),
       // Before create nothing was touched; later, the credential state needs a person to look.
       outcome: touched ? 'rollback-failed' : 'discarded',
     });
     await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
     await appendAudit(c, { actor: deps.workerId, action: 'run.needs-attention', secretId: run.secretId, runId: run.id, reason: why });
   });
+}
+
+/**
+ * The state a pass moves its run to, checked against the table of transitions. `run.state` is what
+ * the pass last read while holding the lease, and only the lease's holder changes a run's state.
+ */
+function moveTo<S extends RunState>(run: Pick<RunRow, 'id' | 'state'>, to: S): S {
+  assertTransition(run.id, run.state, to);
+  return to;
 }
 
 function isDelayed(err: unknown): boolean {

@@ -5,6 +5,7 @@ import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
 import { recordOldInUse, type RunPatch } from '../state/runs.js';
 import { confirmWave, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
+import { graceEnd } from './emergency.js';
 import type { RunContext } from './run-context.js';
 import type { Step } from './steps.js';
 
@@ -61,8 +62,8 @@ const verifyNew: Handler = async (rc) => {
 const promote: Handler = async (rc) => {
   await rc.store.promote(rc.location, requireVersion(rc, 'newVersion'));
   const promotedAt = rc.run.promotedAt ?? rc.deps.now();
-  const graceMs = rc.run.trigger === 'emergency' ? rc.secret.emergencyGraceMs : rc.secret.graceMs;
-  return next({ promotedAt, graceUntil: new Date(promotedAt.getTime() + graceMs) }, { graceMs });
+  const graceUntil = graceEnd({ trigger: rc.run.trigger, promotedAt, graceUntil: null }, rc.secret)!;
+  return next({ promotedAt, graceUntil }, { graceMs: graceUntil.getTime() - promotedAt.getTime() });
 };
 
 const distribute: Handler = async (rc) => {
@@ -79,7 +80,8 @@ const distribute: Handler = async (rc) => {
 const GRACE_SAMPLES = 5;
 
 const grace: Handler = async (rc) => {
-  const until = graceEnd(rc);
+  // The rule read again here: a run escalated while its promote ran wrote the routine grace.
+  const until = graceEnd(rc.run, rc.secret);
   const now = rc.deps.now().getTime();
   // Grace already over: verify-consumers checks the old credential's use next anyway.
   if (!until || until.getTime() <= now) return next();
@@ -89,16 +91,6 @@ const grace: Handler = async (rc) => {
   const step = sessions === null ? Infinity : Math.max(rc.deps.pollMs, span / GRACE_SAMPLES);
   return { kind: 'wait', until: new Date(Math.min(until.getTime(), now + step)), detail: { graceUntil: until, oldSessions: sessions } };
 };
-
-/**
- * The end of grace. A run escalated to an emergency after its promote (see escalateRun) waits no
- * longer than the emergency grace, whatever was decided when it was promoted.
- */
-function graceEnd(rc: RunContext): Date | null {
-  const { graceUntil, promotedAt, trigger } = rc.run;
-  if (trigger !== 'emergency' || !graceUntil || !promotedAt) return graceUntil;
-  return new Date(Math.min(graceUntil.getTime(), promotedAt.getTime() + rc.secret.emergencyGraceMs));
-}
 
 /**
  * Best effort during grace: how many sessions still use the old credential, recorded on the run.

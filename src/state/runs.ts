@@ -39,7 +39,8 @@ export interface RunRow {
   oldSessionsSeen: number | null;
 }
 
-const RUN_COLUMNS = `id, secret_id as "secretId", trigger, actor, reason, force, state, step,
+/** The columns of a RunRow, for `returning` and `select` lists in src/state. */
+export const RUN_COLUMNS = `id, secret_id as "secretId", trigger, actor, reason, force, state, step,
   step_attempt as "stepAttempt", total_attempts as "totalAttempts", old_version as "oldVersion",
   new_version as "newVersion", not_before as "notBefore", promoted_at as "promotedAt",
   grace_until as "graceUntil", wait_until as "waitUntil", outcome, error, created_at as "createdAt",
@@ -199,46 +200,6 @@ export async function markWaiting(db: Queryable, runId: string, until: Date, pas
   if (r.rowCount !== 1) throw new LeaseLostError(runId, leaseOwner);
 }
 
-/**
- * Turns the secret's active routine run into an emergency, in place: an operator who asks for an
- * emergency rotation while a routine one is under way gets that run, sped up, rather than a refusal
- * or a second run. Its grace shrinks to the emergency grace, any stagger or wait ends, and the
- * audit trail records who escalated it and why. Returns null when no run is active (ask again);
- * throws AlreadyInProgressError when the active run is already an emergency.
- */
-export async function escalateRun(
-  pool: pg.Pool,
-  secretId: string,
-  req: { actor: string; reason: string | null; force?: boolean },
-): Promise<RunRow | null> {
-  return inTransaction(pool, async (client) => {
-    const active = await client.query<{ id: string; trigger: RunTrigger }>(
-      `select id, trigger from runs where secret_id = $1 and state in ('queued', 'running', 'waiting') for update`,
-      [secretId],
-    );
-    const run = active.rows[0];
-    if (!run) return null;
-    if (run.trigger === 'emergency') throw new AlreadyInProgressError(secretId, run.id);
-    const r = await client.query<RunRow>(
-      `update runs set trigger = 'emergency', reason = coalesce($2, reason), force = force or $3, not_before = null, wait_until = null,
-         grace_until = case when promoted_at is null then grace_until else least(grace_until, promoted_at + make_interval(
-           secs => coalesce((select (policy->>'emergencyGraceMs')::double precision from secrets where id = runs.secret_id), 0) / 1000)) end,
-         updated_at = now()
-       where id = $1 returning ${RUN_COLUMNS}`,
-      [run.id, req.reason, req.force ?? false],
-    );
-    await appendAudit(client, {
-      actor: req.actor,
-      action: 'run.escalated',
-      secretId,
-      runId: run.id,
-      reason: req.reason,
-      detail: { from: run.trigger, to: 'emergency', force: req.force ?? false },
-    });
-    return r.rows[0]!;
-  });
-}
-
 export async function renewLease(db: Queryable, runId: string, owner: string, leaseMs: number): Promise<boolean> {
   const r = await db.query(
     `update runs set lease_until = now() + make_interval(secs => $3::double precision / 1000)
@@ -364,16 +325,4 @@ export async function listSteps(db: Queryable, runId: string): Promise<StepRow[]
     [runId],
   );
   return r.rows;
-}
-
-/**
- * True while an emergency run needs a worker (queued, or running, or waiting with its wait over).
- * Emergencies waiting out a grace window do not count: they need no capacity then.
- */
-export async function emergencyNeedsCapacity(db: Queryable): Promise<boolean> {
-  const r = await db.query<{ busy: boolean }>(
-    `select exists (select 1 from runs where trigger = 'emergency' and state in ('queued', 'running', 'waiting')
-       and (wait_until is null or wait_until <= now()) and (not_before is null or not_before <= now())) as busy`,
-  );
-  return r.rows[0]!.busy;
 }

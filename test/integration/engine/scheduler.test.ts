@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { RUNS_QUEUE } from '../../../src/queue/names.js';
-import { runTick } from '../../../src/queue/tick.js';
+import { runTick } from '../../../src/engine/scheduler.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { deferAfterFailure, syncSecrets } from '../../../src/state/secrets.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';

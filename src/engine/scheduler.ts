@@ -1,12 +1,16 @@
-// One scheduler tick: mark overdue secrets, start runs for due ones (staggered so that secrets on
-// the same target never rotate in the same minute), and re-enqueue runs whose job was lost.
+// The scheduler: each tick marks overdue secrets, starts runs for due ones (staggered so that
+// secrets on the same target never rotate in the same minute), and re-enqueues runs whose job was
+// lost. Due dates come from the state database, so a tick only enqueues runs, never rotates.
+import type { Worker } from 'bullmq';
 import type pg from 'pg';
 import { AlreadyInProgressError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { enqueueRun, requestRotation } from '../engine/request.js';
+import type { QueueKit, RunJobData } from '../queue/backend.js';
+import { TICK_QUEUE, TICK_SCHEDULER_ID } from '../queue/names.js';
 import { staleActiveRuns } from '../state/runs.js';
+import { nextStartsByTarget, touchRun } from '../state/schedule.js';
 import { findDueSecrets, markOverdue } from '../state/secrets.js';
-import type { QueueKit } from './backend.js';
+import { enqueueRun, requestRotation } from './request.js';
 
 export interface TickOptions {
   /** At most this many runs started per tick. @defaultValue 500 */
@@ -31,7 +35,7 @@ export async function runTick(pool: pg.Pool, kit: QueueKit, log: Logger, now: Da
   const due = await findDueSecrets(pool, now, opts.batch ?? 500);
   const started: string[] = [];
   if (due.length) {
-    const nextSlot = await lastStartsByTarget(pool, [...new Set(due.map((d) => d.targetKey))], now, staggerMs);
+    const nextSlot = await nextStartsByTarget(pool, [...new Set(due.map((d) => d.targetKey))], now, staggerMs);
     for (const secret of due) {
       const slot = Math.max(now.getTime(), nextSlot.get(secret.targetKey) ?? 0);
       nextSlot.set(secret.targetKey, slot + staggerMs);
@@ -53,7 +57,7 @@ export async function runTick(pool: pg.Pool, kit: QueueKit, log: Logger, now: Da
   for (const run of await staleActiveRuns(pool, opts.staleMs ?? 300_000, now)) {
     // A fresh job id: the lost job's id may still be held by a failed job entry.
     await enqueueRun(kit, run, `${run.id}-r${now.getTime()}`);
-    await pool.query('update runs set updated_at = now() where id = $1', [run.id]);
+    await touchRun(pool, run.id);
     requeued.push(run.id);
   }
   if (started.length || overdue.length || requeued.length) {
@@ -62,14 +66,19 @@ export async function runTick(pool: pg.Pool, kit: QueueKit, log: Logger, now: Da
   return { started, overdue, requeued };
 }
 
-/** For each target, the earliest moment a new run may start: one minute after the last one began. */
-async function lastStartsByTarget(pool: pg.Pool, targets: string[], now: Date, staggerMs: number): Promise<Map<string, number>> {
-  const r = await pool.query<{ target: string; last: Date }>(
-    `select s.target_key as target, max(coalesce(r.not_before, r.created_at)) as last
-     from runs r join secrets s on s.id = r.secret_id
-     where s.target_key = any($1::text[]) and coalesce(r.not_before, r.created_at) > $2
-     group by s.target_key`,
-    [targets, new Date(now.getTime() - staggerMs)],
-  );
-  return new Map(r.rows.map((row) => [row.target, row.last.getTime() + staggerMs]));
+/**
+ * Ticks every `everyMs` through a BullMQ job scheduler: one tick at a time across all processes
+ * that run a scheduler, and a tick whose worker died is retried by BullMQ.
+ */
+export async function startScheduler(
+  pool: pg.Pool,
+  kit: QueueKit,
+  log: Logger,
+  now: () => Date,
+  opts: { everyMs: number } & TickOptions,
+): Promise<Worker<RunJobData>> {
+  await kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: opts.everyMs }, { name: 'tick', data: {} });
+  return kit.worker(TICK_QUEUE, async () => {
+    await runTick(pool, kit, log, now(), opts);
+  }, { concurrency: 1 });
 }
