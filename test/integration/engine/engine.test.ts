@@ -18,6 +18,8 @@ import { getSecret, syncSecrets } from '../../../src/state/secrets.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { TEST_TIMINGS, secretFixture, waitForRunEnd } from './fixtures.js';
+import { recordTransitions, recordedTransitions } from './transition-log.js';
+import { INITIAL_RUN_STATE, canTransition } from '../../../src/engine/transitions.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';
 import { randomBytes } from 'node:crypto';
 
@@ -76,6 +78,7 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
   beforeAll(async () => {
     db = await createTestDatabase(`engine-${backend}`);
     await migrate(db.pool);
+    await recordTransitions(db.pool);
     dir = await mkdtemp(join(tmpdir(), 'rotor-engine-'));
     kit = await createQueueKit(
       backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('engine') } : { kind: 'postgres', url: db.url },
@@ -288,5 +291,16 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     expect(target.works(before.value)).toBe(true);
     const rejected = await store.getVersion(secret.id, ended.newVersion!);
     expect(rejected && target.works(rejected.value)).toBe(false);
+  });
+
+  // Last: the runs above went through success, escalation, retries, drain, rollback and discard.
+  it('moved runs only along the table of run-state transitions, and into both ends', async () => {
+    const seen = await recordedTransitions(db.pool);
+    for (const { from, to } of seen) {
+      if (from === null) expect(to).toBe(INITIAL_RUN_STATE);
+      else expect(canTransition(from, to), `${from} → ${to}`).toBe(true);
+    }
+    const pairs = seen.map(({ from, to }) => `${from ?? 'new'} → ${to}`);
+    expect(pairs).toEqual(expect.arrayContaining(['new → queued', 'queued → running', 'running → waiting', 'waiting → running', 'running → done', 'running → needs-attention']));
   });
 });
