@@ -29,16 +29,18 @@ export function escalationJobId(runId: string): string {
   return `${runId}-emergency`;
 }
 
+type GraceFields = Pick<RunRow, 'trigger' | 'promotedAt' | 'graceUntil'>;
+type GraceSettings = Pick<ResolvedSecret, 'graceMs' | 'emergencyGraceMs'>;
+
 /**
  * The emergency-grace rule, the one place it is written. A run's grace ends its lane's grace after
  * promote (the class's grace, or its emergency grace); an emergency run, including one escalated
  * after its promote, never waits past `promotedAt + emergencyGraceMs`, whatever was decided when
  * it was promoted. Before promote there is no grace end to speak of: `graceUntil` stays as it is.
  */
-export function graceEnd(
-  run: Pick<RunRow, 'trigger' | 'promotedAt' | 'graceUntil'>,
-  secret: Pick<ResolvedSecret, 'graceMs' | 'emergencyGraceMs'>,
-): Date | null {
+export function graceEnd(run: GraceFields & { promotedAt: Date }, secret: GraceSettings): Date;
+export function graceEnd(run: GraceFields, secret: GraceSettings): Date | null;
+export function graceEnd(run: GraceFields, secret: GraceSettings): Date | null {
   const { trigger, promotedAt, graceUntil } = run;
   if (!promotedAt) return graceUntil;
   if (trigger !== 'emergency') return graceUntil ?? new Date(promotedAt.getTime() + secret.graceMs);

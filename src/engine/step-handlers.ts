@@ -62,7 +62,7 @@ const verifyNew: Handler = async (rc) => {
 const promote: Handler = async (rc) => {
   await rc.store.promote(rc.location, requireVersion(rc, 'newVersion'));
   const promotedAt = rc.run.promotedAt ?? rc.deps.now();
-  const graceUntil = graceEnd({ trigger: rc.run.trigger, promotedAt, graceUntil: null }, rc.secret)!;
+  const graceUntil = graceEnd({ trigger: rc.run.trigger, promotedAt, graceUntil: null }, rc.secret);
   return next({ promotedAt, graceUntil }, { graceMs: graceUntil.getTime() - promotedAt.getTime() });
 };
 
