@@ -94,7 +94,16 @@ export function givesWay(lane: Lane | undefined, run: Pick<RunRow, 'trigger'>): 
 /** How long a routine run steps aside while an emergency needs capacity. */
 export const ROUTINE_YIELD_MS = 250;
 /** How soon an emergency job looks again when another worker holds its run's lease. */
-export const EMERGENCY_RECLAIM_MS = 250;
+const EMERGENCY_RECLAIM_MS = 250;
+
+/**
+ * How long a job from `lane` waits before it tries again to claim a run whose lease another pass
+ * holds: until that lease would have expired, or, for an emergency, much sooner (the holder may be
+ * a routine pass finishing its step before giving way).
+ */
+export function reclaimAfterMs(lane: Lane | undefined, leaseMs: number): number {
+  return lane === 'emergency' ? EMERGENCY_RECLAIM_MS : leaseMs;
+}
 /** Many routine runs ask at once; one answer serves them all for this long. */
 const EMERGENCY_CHECK_TTL_MS = 100;
 const emergencyCheck = new WeakMap<EngineDeps, { at: number; answer: Promise<boolean> }>();

@@ -12,7 +12,7 @@ import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
-import { EMERGENCY_RECLAIM_MS, ROUTINE_YIELD_MS, givesWay, mustStepAside, type Lane } from './emergency.js';
+import { ROUTINE_YIELD_MS, givesWay, mustStepAside, reclaimAfterMs, type Lane } from './emergency.js';
 import { discard, rollback } from './failure.js';
 import { buildRunContext, type RunContext } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
@@ -43,9 +43,8 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     const current = await getRun(deps.pool, runId);
     if (!current || !ACTIVE_STATES.includes(current.state)) return; // ended: nothing to do
     if (givesWay(opts.lane, current)) return; // escalated: its emergency job owns it
-    // Another worker holds the lease; look again once it would have expired (an emergency sooner:
-    // the holder may be a routine pass finishing its step before giving way).
-    return opts.delay(new Date(deps.now().getTime() + (opts.lane === 'emergency' ? EMERGENCY_RECLAIM_MS : deps.leaseMs)));
+    // Another worker holds the lease; look again once it would have expired (an emergency sooner).
+    return opts.delay(new Date(deps.now().getTime() + reclaimAfterMs(opts.lane, deps.leaseMs)));
   }
   // A renewal that finds the lease gone means this pass stalled past it and another claimed the run:
   // the step in flight is told (its signal aborts) and the pass stops at the next write or boundary.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LANE_QUEUES, givesWay, graceEnd, laneOf } from '../../../src/engine/emergency.js';
+import { LANE_QUEUES, givesWay, graceEnd, laneOf, reclaimAfterMs } from '../../../src/engine/emergency.js';
 import { EMERGENCY_QUEUE, RUNS_QUEUE } from '../../../src/queue/names.js';
 
 const promotedAt = new Date('2026-01-01T00:00:00Z');
@@ -40,5 +40,10 @@ describe('emergency lanes', () => {
     expect(givesWay('routine', { trigger: 'schedule' })).toBe(false);
     expect(givesWay('emergency', { trigger: 'emergency' })).toBe(false);
     expect(givesWay(undefined, { trigger: 'emergency' })).toBe(false);
+  });
+
+  it('lets an emergency job look again for its run sooner than the lease would expire', () => {
+    expect(reclaimAfterMs('emergency', 60_000)).toBeLessThan(1_000);
+    expect(reclaimAfterMs('routine', 60_000)).toBe(60_000);
   });
 });
