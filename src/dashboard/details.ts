@@ -8,7 +8,8 @@ import { getRun, listRuns, listSteps, type RunRow, type StepRow } from '../state
 import { getSecret } from '../state/secrets.js';
 import type { SecretStore, VersionInfo } from '../store/contract.js';
 import type { ResolvedSecret } from '../policy/types.js';
-import { inventoryItem, type InventoryItem, type StatusRules } from './inventory.js';
+import { inventoryItem, type InventoryItem } from '../state/inventory.js';
+import type { StatusRules } from '../state/status.js';
 
 /** Only `describe` is ever called: the dashboard has no use for a value. */
 export type VersionSource = Record<string, Pick<SecretStore, 'describe'>>;

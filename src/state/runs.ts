@@ -4,11 +4,12 @@ import type pg from 'pg';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
 import { appendAudit, type AuditEntry } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
+import { ACTIVE_IN, type RunState } from './run-states.js';
+
+export { ACTIVE_STATES, type RunState } from './run-states.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'emergency';
-export type RunState = 'queued' | 'running' | 'waiting' | 'done' | 'needs-attention';
 export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed';
-export const ACTIVE_STATES: readonly RunState[] = ['queued', 'running', 'waiting'];
 
 export interface RunRow {
   id: string;
@@ -101,7 +102,7 @@ export async function getRun(db: Queryable, id: string): Promise<RunRow | null> 
 
 export async function activeRun(db: Queryable, secretId: string): Promise<RunRow | null> {
   const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ('queued', 'running', 'waiting')`,
+    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ${ACTIVE_IN}`,
     [secretId],
   );
   return r.rows[0] ?? null;
@@ -153,7 +154,7 @@ export async function runConsumers(db: Queryable, runId: string): Promise<Consum
 /** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
 export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date): Promise<RunRow[]> {
   const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where state in ('queued', 'running', 'waiting')
+    `select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN}
        and (lease_until is null or lease_until < $2)
        and greatest(updated_at, coalesce(wait_until, updated_at), coalesce(not_before, updated_at))
            < $2 - make_interval(secs => $1::double precision / 1000)`,
@@ -175,7 +176,7 @@ export async function claimRun(db: Queryable, runId: string, owner: string, leas
     `update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
        state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
        started_at = coalesce(started_at, now()), updated_at = now()
-     where id = $1 and state in ('queued', 'running', 'waiting')
+     where id = $1 and state in ${ACTIVE_IN}
        and (lease_owner is null or lease_owner = $2 or lease_until < now())
        and not ($4 and trigger = 'emergency')
      returning ${RUN_COLUMNS}`,
@@ -193,7 +194,7 @@ export async function markWaiting(db: Queryable, runId: string, until: Date, pas
   // lost its lease during a stall must not overwrite what the run's new holder wrote.
   const r = await db.query(
     `update runs set state = 'waiting', wait_until = case when trigger = $3 then $2::timestamptz else null end, updated_at = now()
-     where id = $1 and lease_owner = $4 and state in ('queued', 'running', 'waiting')`,
+     where id = $1 and lease_owner = $4 and state in ${ACTIVE_IN}`,
     [runId, until, passTrigger, leaseOwner],
   );
   if (r.rowCount !== 1) throw new LeaseLostError(runId, leaseOwner);

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import type { ResolvedSecret } from '../policy/types.js';
 import { inTransaction, type Queryable } from './db.js';
+import { ACTIVE_IN } from './run-states.js';
 
 export interface SecretRow {
   id: string;
@@ -152,7 +153,7 @@ export async function findDueSecrets(db: Queryable, now: Date, limit: number): P
   const r = await db.query<DueSecret>(
     `select s.id, s.target_key as "targetKey", s.next_due_at as "nextDueAt" from secrets s
      where s.status = 'active' and s.next_due_at <= $1
-       and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ('queued', 'running', 'waiting'))
+       and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ${ACTIVE_IN})
      order by s.next_due_at limit $2`,
     [now, limit],
   );
