@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
+import { staleWhen } from './active-runs.js';
 import { appendAudit, type AuditEntry } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
 import { ACTIVE_IN, type RunState } from './run-states.js';
@@ -129,35 +130,10 @@ export async function recordOldInUse(db: Queryable, runId: string, sessions: num
   );
 }
 
-/** One consumer's part in a run: when it was told, when it confirmed, and how long after promote. */
-export interface ConsumerStaleness {
-  consumer: string;
-  wave: number;
-  notifiedAt: Date | null;
-  confirmedAt: Date | null;
-  /** confirmed_at - promoted_at in milliseconds; null while unconfirmed. */
-  confirmedAfterMs: number | null;
-  lastError: string | null;
-}
-
-export async function runConsumers(db: Queryable, runId: string): Promise<ConsumerStaleness[]> {
-  const r = await db.query<ConsumerStaleness>(
-    `select c.consumer, c.wave, c.notified_at as "notifiedAt", c.confirmed_at as "confirmedAt",
-       (extract(epoch from (c.confirmed_at - r.promoted_at)) * 1000)::float8 as "confirmedAfterMs",
-       c.last_error as "lastError"
-     from run_consumers c join runs r on r.id = c.run_id where c.run_id = $1 order by c.wave, c.consumer`,
-    [runId],
-  );
-  return r.rows;
-}
-
 /** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
 export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date): Promise<RunRow[]> {
   const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN}
-       and (lease_until is null or lease_until < $2)
-       and greatest(updated_at, coalesce(wait_until, updated_at), coalesce(not_before, updated_at))
-           < $2 - make_interval(secs => $1::double precision / 1000)`,
+    `select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN} and ${staleWhen('$1', '$2')}`,
     [staleMs, now],
   );
   return r.rows;
