@@ -1,6 +1,8 @@
 // rotor's own configuration, from environment variables only (credentials never live in policies).
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
+import { DURATION_EXAMPLES, parseDuration } from './policy/duration.js';
+import type { StatusThresholds } from './state/status.js';
 
 const ms = (fallback: number) =>
   z.coerce.number().int().positive().default(fallback);
@@ -30,4 +32,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     throw new InvalidInputError(`invalid environment: ${problems}`, { hint: 'see the Configuration section of the README' });
   }
   return parsed.data;
+}
+
+/**
+ * The rules of a secret's status, read by `rotor status`, the dashboard, the API and /metrics
+ * alike, so they all give a secret the same word.
+ */
+export function statusThresholds(env: NodeJS.ProcessEnv = process.env): StatusThresholds {
+  return {
+    dueSoonMs: durationOf('ROTOR_DASHBOARD_DUE_SOON', env.ROTOR_DASHBOARD_DUE_SOON, '7d'),
+    overdueToleranceMs: durationOf('ROTOR_OVERDUE_TOLERANCE', env.ROTOR_OVERDUE_TOLERANCE, '1h'),
+  };
+}
+
+function durationOf(name: string, text: string | undefined, fallback: string): number {
+  const ms = parseDuration(text ?? fallback);
+  if (ms === undefined) throw new InvalidInputError(`${name}=${text} is not a duration`, { hint: `use ${DURATION_EXAMPLES}` });
+  return ms;
 }

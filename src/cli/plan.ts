@@ -2,8 +2,7 @@
 // an aligned table or JSON. Rows stream out in large chunks, so 100k secrets print quickly.
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import type pg from 'pg';
-import { computeSyncDiff, type SyncDiff } from '../state/secrets.js';
+import { computeSyncDiff, lastSuccessesOf, type SyncDiff } from '../state/secrets.js';
 import { openStateIfConfigured } from './context.js';
 import { DateTime } from 'luxon';
 import { InvalidInputError } from '../errors.js';
@@ -44,7 +43,7 @@ export function register(program: Command): void {
           ...(at === undefined ? {} : { at }),
           json: opts.json,
           out: process.stdout,
-          ...(state ? { lookup: (ids: readonly string[]) => lastSuccessLookup(state.pool, ids) } : {}),
+          ...(state ? { lookup: (ids: readonly string[]) => lastSuccessesOf(state.pool, ids) } : {}),
         });
         if (state && process.exitCode === EXIT.OK && !opts.json) {
           const diff = await computeSyncDiff(state.pool, (await loadPolicies(policyDir)).secrets);
@@ -54,11 +53,6 @@ export function register(program: Command): void {
         await state?.close();
       }
     });
-}
-
-async function lastSuccessLookup(pool: pg.Pool, ids: readonly string[]): Promise<Map<string, { lastSuccessAt: Date | null }>> {
-  const r = await pool.query<{ id: string; last: Date | null }>('select id, last_success_at as last from secrets where id = any($1::text[])', [ids]);
-  return new Map(r.rows.map((row) => [row.id, { lastSuccessAt: row.last }]));
 }
 
 /** One paragraph: what `rotor start` would change in the state database. */

@@ -2,14 +2,13 @@
 // scale-out on more machines). Both stop gracefully on SIGINT and SIGTERM.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type pg from 'pg';
 import { InvalidInputError } from '../errors.js';
 import { loadPolicies } from '../policy/load.js';
 import { nextDue } from '../policy/schedule.js';
 import { targetKeyOf } from '../rotator/registry.js';
 import { loadRotators } from '../rotator/implementations.js';
 import { startRuntime } from '../runtime.js';
-import { syncSecrets } from '../state/secrets.js';
+import { rotatorsInUse, syncSecrets } from '../state/secrets.js';
 import { formatProblems } from '../policy/format.js';
 import { DEMO_ADMIN_URL_ENV, namesDemo, setUpDemo } from '../embedded/demo.js';
 import { DEMO_WEBHOOK_KEY_ENV, ensureDemoWebhookKey, startDemoConsumer } from '../embedded/demo-consumer.js';
@@ -99,11 +98,6 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
   out('rotor is running; Ctrl-C stops it');
-}
-
-async function rotatorsInUse(pool: pg.Pool): Promise<string[]> {
-  const r = await pool.query<{ name: string }>("select distinct policy->'rotator'->>'name' as name from secrets where status = 'active'");
-  return r.rows.map((row) => row.name);
 }
 
 function untilSignal(): Promise<void> {

@@ -2,19 +2,17 @@
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { listAudit } from '../state/audit.js';
-import { activeRun, listRuns, listSteps, runConsumers, type RunRow } from '../state/runs.js';
-import { getSecret, listSecrets, type SecretRow } from '../state/secrets.js';
+import { runConsumers } from '../state/consumers.js';
+import { activeRun, listRuns, listSteps, type RunRow } from '../state/runs.js';
+import { getSecret, type SecretRow } from '../state/secrets.js';
+import { listStatuses, secretStatus, STATUSES, type StatusRules } from '../state/status.js';
+import { statusThresholds } from '../config.js';
 import { pendingOf } from '../store/pending.js';
 import { openState, openStores, out, type StateHandle } from './context.js';
 import { masterKeyPresent } from '../store/master-key.js';
 
-function statusOf(s: SecretRow, rotating: boolean, now: Date): string {
-  if (s.status === 'retired') return 'retired';
-  if (rotating) return 'rotating';
-  if (s.overdueSince) return 'overdue';
-  if (s.nextDueAt && s.nextDueAt <= now) return 'due';
-  return 'healthy';
-}
+/** The widest status word: the STATUS column of `rotor status`. */
+const STATUS_WIDTH = Math.max(...STATUSES.map((s) => s.length));
 
 const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
 
@@ -55,9 +53,10 @@ export function register(program: Command): void {
     .description('where every secret stands (or one, in detail)')
     .option('--json', 'machine-readable output')
     .action(async (secretId: string | undefined, opts: { json?: boolean }) => {
+      // The dashboard's rules (ROTOR_DASHBOARD_DUE_SOON, ROTOR_OVERDUE_TOLERANCE): the same word everywhere.
+      const rules: StatusRules = { now: new Date(), ...statusThresholds() };
       const state = await openState();
       try {
-        const now = new Date();
         if (secretId) {
           const s = await getSecret(state.pool, secretId);
           if (!s) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
@@ -65,7 +64,7 @@ export function register(program: Command): void {
           const last = (await listRuns(state.pool, secretId, 1))[0] ?? null;
           const pending = await pendingView(state, s, active?.id ?? null);
           const view = {
-            id: s.id, status: statusOf(s, !!active, now), rotator: s.policy.rotator.name, class: s.policy.className ?? null,
+            id: s.id, status: await secretStatus(state.pool, secretId, rules), rotator: s.policy.rotator.name, class: s.policy.className ?? null,
             owner: s.policy.owner ?? null, lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt, overdueSince: s.overdueSince,
             activeRun: active ? { id: active.id, step: active.step, state: active.state } : null,
             lastRun: last
@@ -83,15 +82,11 @@ export function register(program: Command): void {
           for (const [k, v] of Object.entries(view)) out(`${k.padEnd(14)} ${v instanceof Date ? iso(v) : typeof v === 'object' && v ? JSON.stringify(v) : String(v ?? '-')}`);
           return;
         }
-        const secrets = await listSecrets(state.pool, { includeRetired: true });
-        const rotating = new Set(
-          (await state.pool.query<{ id: string }>("select secret_id as id from runs where state in ('queued','running','waiting')")).rows.map((r) => r.id),
-        );
-        const rows = secrets.map((s) => ({ id: s.id, status: statusOf(s, rotating.has(s.id), now), lastSuccessAt: s.lastSuccessAt, nextDueAt: s.nextDueAt }));
+        const rows = await listStatuses(state.pool, rules);
         if (opts.json) return out(JSON.stringify(rows, null, 2));
         const w = Math.max(6, ...rows.map((r) => r.id.length));
-        out(`${'SECRET'.padEnd(w)}  STATUS     LAST SUCCESS          NEXT DUE`);
-        for (const r of rows) out(`${r.id.padEnd(w)}  ${r.status.padEnd(9)}  ${iso(r.lastSuccessAt).padEnd(20)}  ${iso(r.nextDueAt)}`);
+        out(`${'SECRET'.padEnd(w)}  ${'STATUS'.padEnd(STATUS_WIDTH)}  LAST SUCCESS          NEXT DUE`);
+        for (const r of rows) out(`${r.id.padEnd(w)}  ${r.status.padEnd(STATUS_WIDTH)}  ${iso(r.lastSuccessAt).padEnd(20)}  ${iso(r.nextDueAt)}`);
       } finally {
         await state.close();
       }

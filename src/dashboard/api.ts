@@ -6,7 +6,7 @@ import type { DashboardDeps } from './app.js';
 import { emergencyRotate } from './actions.js';
 import { bearerToken, type Guard } from './auth.js';
 import { auditPage, queueHealth, runDetail, secretDetail } from './details.js';
-import { queryInventory } from './inventory.js';
+import { queryInventory } from '../state/inventory.js';
 import { auditFilter, inventoryQuery } from './query-params.js';
 import { clientAddress, errorStatus, rules } from './app-helpers.js';
 

@@ -4,7 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { AlreadyInProgressError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { DashboardDeps } from './app.js';
-import type { StatusRules } from './inventory.js';
+import type { StatusRules } from '../state/status.js';
 
 export function rules(deps: DashboardDeps): StatusRules {
   return { now: deps.now?.() ?? new Date(), dueSoonMs: deps.settings.dueSoonMs, overdueToleranceMs: deps.settings.overdueToleranceMs };

@@ -18,7 +18,7 @@ import type { DashboardSettings } from './config.js';
 import { auditPage, queueHealth, runDetail, secretDetail, type VersionSource } from './details.js';
 import { ChangeFeed } from './events.js';
 import type { Html } from './html.js';
-import { queryInventory } from './inventory.js';
+import { queryInventory } from '../state/inventory.js';
 import { errorPage, type PageMeta } from './layout.js';
 import { renderMetrics } from './metrics.js';
 import { inventoryPage } from './page-inventory.js';

@@ -2,14 +2,16 @@
 // unauthenticated dashboard off the network.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { statusThresholds } from '../config.js';
 import { InvalidInputError } from '../errors.js';
-import { DURATION_EXAMPLES, parseDuration } from '../policy/duration.js';
 import { trackSecret } from '../redact.js';
+import type { StatusThresholds } from '../state/status.js';
 
 /** Shorter operator tokens are refused at start-up: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
 
-export interface DashboardSettings {
+/** With the status rules, shared with `rotor status` (statusThresholds in src/config.ts). */
+export interface DashboardSettings extends StatusThresholds {
   /** @defaultValue '127.0.0.1' */
   host: string;
   /** 0 picks a free port. @defaultValue 8080 */
@@ -31,10 +33,6 @@ export interface DashboardSettings {
   allowedHosts: string[];
   /** Slack-compatible incoming webhook for alerts (ROTOR_ALERT_WEBHOOK_URL). */
   alertWebhookUrl: string | undefined;
-  /** A secret due within this long is "due soon". @defaultValue 7d */
-  dueSoonMs: number;
-  /** Due for longer than this without success: overdue (the scheduler's own tolerance). @defaultValue 1h */
-  overdueToleranceMs: number;
   /** How often the server looks for new audit rows (live pages, alerts, traces). @defaultValue 1s */
   pollMs: number;
 }
@@ -47,8 +45,6 @@ const env = z.object({
   ROTOR_DASHBOARD_ORIGIN: z.url().optional(),
   ROTOR_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
   ROTOR_ALERT_WEBHOOK_URL: z.url().optional(),
-  ROTOR_DASHBOARD_DUE_SOON: z.string().default('7d'),
-  ROTOR_OVERDUE_TOLERANCE: z.string().default('1h'),
   ROTOR_DASHBOARD_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
@@ -76,18 +72,11 @@ export function dashboardSettings(
     publicOrigin: e.ROTOR_DASHBOARD_ORIGIN?.replace(/\/+$/, ''),
     allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     alertWebhookUrl: e.ROTOR_ALERT_WEBHOOK_URL,
-    dueSoonMs: durationOf('ROTOR_DASHBOARD_DUE_SOON', e.ROTOR_DASHBOARD_DUE_SOON),
-    overdueToleranceMs: durationOf('ROTOR_OVERDUE_TOLERANCE', e.ROTOR_OVERDUE_TOLERANCE),
+    ...statusThresholds(source),
     pollMs: e.ROTOR_DASHBOARD_POLL_MS,
   };
   checkExposure(settings);
   return settings;
-}
-
-function durationOf(name: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidInputError(`${name}=${text} is not a duration`, { hint: `use ${DURATION_EXAMPLES}` });
-  return ms;
 }
 
 export function isLoopback(host: string): boolean {

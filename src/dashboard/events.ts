@@ -3,16 +3,8 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from '../log.js';
+import { changeSignature } from '../state/change-signature.js';
 import type { Queryable } from '../state/db.js';
-
-/**
- * Moves whenever a page could show something new: an audit row (every step that succeeded, every
- * run requested or ended), a step started, or an active run touched (a retry wait, a lease).
- * Each part is served by an index: audit and steps by their primary keys, runs by runs_active.
- */
-const SIGNATURE_SQL = `select concat_ws(':', (select max(id) from audit), (select max(id) from steps),
-  (select max(updated_at) from runs where state in ('queued', 'running', 'waiting')),
-  (select count(*) from runs where state in ('queued', 'running', 'waiting'))) as v`;
 
 const HEARTBEAT_MS = 15_000;
 
@@ -47,7 +39,7 @@ export class ChangeFeed {
     if (this.polling) return;
     this.polling = true;
     try {
-      const v = (await this.db.query<{ v: string }>(SIGNATURE_SQL)).rows[0]?.v ?? '';
+      const v = await changeSignature(this.db);
       const changed = this.last !== undefined && v !== this.last;
       this.last = v;
       if (changed) for (const fn of this.listeners) fn();

@@ -4,7 +4,7 @@
 import type { QueueKit } from '../queue/backend.js';
 import type { Queryable } from '../state/db.js';
 import { QUEUE_NAMES } from './details.js';
-import { statusCounts, STATUSES, type StatusRules } from './inventory.js';
+import { statusCounts, STATUSES, type StatusRules } from '../state/status.js';
 
 /** Seconds; rotations span a verify (seconds) to a long grace window (hours). */
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 14_400, 43_200, 86_400];

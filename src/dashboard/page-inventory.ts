@@ -1,6 +1,7 @@
 // The inventory page: status chips, filters, the sortable table of secrets, pagination.
 import { html, time, type Html } from './html.js';
-import { SORTS, STATUSES, type Inventory, type InventoryQuery } from './inventory.js';
+import { SORTS, type Inventory, type InventoryQuery } from '../state/inventory.js';
+import { STATUSES } from '../state/status.js';
 import { layout, runLink, secretLink, statusBadge, withQuery, type PageMeta } from './layout.js';
 
 const SORT_TEXT: Record<string, string> = {

@@ -1,5 +1,6 @@
 // Query strings into typed filters: unknown values are dropped, never passed to SQL.
-import { SORTS, STATUSES, type InventoryQuery, type InventorySort, type SecretStatus } from './inventory.js';
+import { SORTS, type InventoryQuery, type InventorySort } from '../state/inventory.js';
+import { STATUSES, type SecretStatus } from '../state/status.js';
 import type { AuditFilter } from './details.js';
 
 type Get = (name: string) => string | undefined;

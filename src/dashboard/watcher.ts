@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Alert, AlertSink } from './alerts.js';
-import { overdueIds, type StatusRules } from './inventory.js';
+import { overdueIds, type StatusRules } from '../state/status.js';
 import type { RunTracer } from './tracing.js';
 
 /** Arbitrary but fixed: 'RTAL'. */

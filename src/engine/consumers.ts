@@ -4,6 +4,7 @@ import { PermanentError } from '../errors.js';
 import type { ResolvedConsumer, ResolvedSecret } from '../policy/types.js';
 import { redactError } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
+import { markConfirmed, markNotified, recordConsumerError, waveConsumers, type ConsumerMark } from '../state/consumers.js';
 import type { RunContext } from './run-context.js';
 
 export interface Wave {
@@ -41,24 +42,8 @@ export function consumerCtx(rc: RunContext, c: ResolvedConsumer): ConsumerContex
   };
 }
 
-interface ConsumerRow {
-  consumer: string;
-  notifiedAt: Date | null;
-  confirmedAt: Date | null;
-}
-
-async function rowsFor(rc: RunContext, wave: Wave): Promise<Map<string, ConsumerRow>> {
-  await rc.deps.pool.query(
-    `insert into run_consumers (run_id, consumer, wave) select $1, c, $3 from unnest($2::text[]) as c
-     on conflict do nothing`,
-    [rc.run.id, wave.consumers.map((c) => c.name), wave.number],
-  );
-  const r = await rc.deps.pool.query<ConsumerRow>(
-    `select consumer, notified_at as "notifiedAt", confirmed_at as "confirmedAt" from run_consumers
-     where run_id = $1 and wave = $2`,
-    [rc.run.id, wave.number],
-  );
-  return new Map(r.rows.map((row) => [row.consumer, row]));
+function rowsFor(rc: RunContext, wave: Wave): Promise<Map<string, ConsumerMark>> {
+  return waveConsumers(rc.deps.pool, rc.run.id, wave.number, wave.consumers.map((c) => c.name));
 }
 
 /** Notifies every consumer of the wave not yet notified in this run. */
@@ -69,10 +54,7 @@ export async function notifyWave(rc: RunContext, wave: Wave, value: SecretValue,
     if (rows.get(c.name)?.notifiedAt) continue;
     const impl = rc.deps.consumer(c.type);
     await impl.notify(consumerCtx(rc, c), notice, impl.carriesValue ? value : undefined);
-    await rc.deps.pool.query('update run_consumers set notified_at = now() where run_id = $1 and consumer = $2', [
-      rc.run.id,
-      c.name,
-    ]);
+    await markNotified(rc.deps.pool, rc.run.id, c.name);
   }
 }
 
@@ -99,18 +81,10 @@ export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]>
       error = redactError(err as Error).message;
     }
     if (version === notice.versionId) {
-      await rc.deps.pool.query(
-        `update run_consumers set confirmed_at = now(), confirmed_version = $3, last_error = null
-         where run_id = $1 and consumer = $2`,
-        [rc.run.id, c.name, version],
-      );
+      await markConfirmed(rc.deps.pool, rc.run.id, c.name, version);
       continue;
     }
-    await rc.deps.pool.query('update run_consumers set last_error = $3 where run_id = $1 and consumer = $2', [
-      rc.run.id,
-      c.name,
-      error ?? `reports version ${version ?? 'unknown'}`,
-    ]);
+    await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error ?? `reports version ${version ?? 'unknown'}`);
     const since = row?.notifiedAt ?? rc.deps.now();
     if (rc.deps.now().getTime() - since.getTime() > c.confirmTimeoutMs && !rc.run.force) {
       throw new PermanentError(

@@ -25,20 +25,31 @@ export async function appendAudit(db: Queryable, e: AuditEntry): Promise<void> {
 }
 
 export interface AuditQuery {
-  secretId?: string;
-  runId?: string;
-  since?: Date;
+  secretId?: string | undefined;
+  runId?: string | undefined;
+  actor?: string | undefined;
+  /** Actions starting with this text (`run.` finds every run event). */
+  actionPrefix?: string | undefined;
+  since?: Date | undefined;
+  /** Rows with a smaller id than this: the next page, newest first. */
+  before?: number | undefined;
+  /** @defaultValue false (newest first) */
+  oldestFirst?: boolean | undefined;
   /** @defaultValue 200 */
-  limit?: number;
+  limit?: number | undefined;
 }
 
+/** The audit trail, filtered: `rotor audit`, the dashboard's audit page and a run's audit rows. */
 export async function listAudit(db: Queryable, q: AuditQuery = {}): Promise<AuditRow[]> {
   const where: string[] = [];
   const args: unknown[] = [];
   if (q.secretId) where.push(`secret_id = $${args.push(q.secretId)}`);
   if (q.runId) where.push(`run_id = $${args.push(q.runId)}`);
+  if (q.actor) where.push(`actor = $${args.push(q.actor)}`);
+  if (q.actionPrefix) where.push(`action like $${args.push(q.actionPrefix.replace(/[%_\\]/g, '\\$&') + '%')}`);
   if (q.since) where.push(`at >= $${args.push(q.since)}`);
+  if (q.before) where.push(`id < $${args.push(q.before)}`);
   const sql = `select id::int, at, actor, action, secret_id as "secretId", run_id as "runId", reason, detail
-    from audit ${where.length ? 'where ' + where.join(' and ') : ''} order by id desc limit $${args.push(q.limit ?? 200)}`;
+    from audit ${where.length ? 'where ' + where.join(' and ') : ''} order by id ${q.oldestFirst ? 'asc' : 'desc'} limit $${args.push(q.limit ?? 200)}`;
   return (await db.query<AuditRow>(sql, args)).rows;
 }

@@ -2,13 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
+import { staleWhen } from './active-runs.js';
 import { appendAudit, type AuditEntry } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
+import { ACTIVE_IN, type RunState } from './run-states.js';
+
+export { ACTIVE_STATES, type RunState } from './run-states.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'emergency';
-export type RunState = 'queued' | 'running' | 'waiting' | 'done' | 'needs-attention';
 export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed';
-export const ACTIVE_STATES: readonly RunState[] = ['queued', 'running', 'waiting'];
 
 export interface RunRow {
   id: string;
@@ -102,7 +104,7 @@ export async function getRun(db: Queryable, id: string): Promise<RunRow | null> 
 
 export async function activeRun(db: Queryable, secretId: string): Promise<RunRow | null> {
   const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ('queued', 'running', 'waiting')`,
+    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ${ACTIVE_IN}`,
     [secretId],
   );
   return r.rows[0] ?? null;
@@ -129,35 +131,10 @@ export async function recordOldInUse(db: Queryable, runId: string, sessions: num
   );
 }
 
-/** One consumer's part in a run: when it was told, when it confirmed, and how long after promote. */
-export interface ConsumerStaleness {
-  consumer: string;
-  wave: number;
-  notifiedAt: Date | null;
-  confirmedAt: Date | null;
-  /** confirmed_at - promoted_at in milliseconds; null while unconfirmed. */
-  confirmedAfterMs: number | null;
-  lastError: string | null;
-}
-
-export async function runConsumers(db: Queryable, runId: string): Promise<ConsumerStaleness[]> {
-  const r = await db.query<ConsumerStaleness>(
-    `select c.consumer, c.wave, c.notified_at as "notifiedAt", c.confirmed_at as "confirmedAt",
-       (extract(epoch from (c.confirmed_at - r.promoted_at)) * 1000)::float8 as "confirmedAfterMs",
-       c.last_error as "lastError"
-     from run_consumers c join runs r on r.id = c.run_id where c.run_id = $1 order by c.wave, c.consumer`,
-    [runId],
-  );
-  return r.rows;
-}
-
 /** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
 export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date): Promise<RunRow[]> {
   const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where state in ('queued', 'running', 'waiting')
-       and (lease_until is null or lease_until < $2)
-       and greatest(updated_at, coalesce(wait_until, updated_at), coalesce(not_before, updated_at))
-           < $2 - make_interval(secs => $1::double precision / 1000)`,
+    `select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN} and ${staleWhen('$1', '$2')}`,
     [staleMs, now],
   );
   return r.rows;
@@ -176,7 +153,7 @@ export async function claimRun(db: Queryable, runId: string, owner: string, leas
     `update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
        state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
        started_at = coalesce(started_at, now()), updated_at = now()
-     where id = $1 and state in ('queued', 'running', 'waiting')
+     where id = $1 and state in ${ACTIVE_IN}
        and (lease_owner is null or lease_owner = $2 or lease_until < now())
        and not ($4 and trigger = 'emergency')
      returning ${RUN_COLUMNS}`,
@@ -194,7 +171,7 @@ export async function markWaiting(db: Queryable, runId: string, until: Date, pas
   // lost its lease during a stall must not overwrite what the run's new holder wrote.
   const r = await db.query(
     `update runs set state = 'waiting', wait_until = case when trigger = $3 then $2::timestamptz else null end, updated_at = now()
-     where id = $1 and lease_owner = $4 and state in ('queued', 'running', 'waiting')`,
+     where id = $1 and lease_owner = $4 and state in ${ACTIVE_IN}`,
     [runId, until, passTrigger, leaseOwner],
   );
   if (r.rowCount !== 1) throw new LeaseLostError(runId, leaseOwner);

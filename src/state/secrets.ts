@@ -1,8 +1,9 @@
-// The secrets table: synced from policies (added, changed, retired; never deleted), and the
-// due-date queries the scheduler runs every tick.
+// The secrets table: synced from policies (added, changed, retired; never deleted), the
+// due-date queries the scheduler runs every tick, and the lookups of plan and a bare worker.
 import type pg from 'pg';
 import type { ResolvedSecret } from '../policy/types.js';
 import { inTransaction, type Queryable } from './db.js';
+import { ACTIVE_IN } from './run-states.js';
 
 export interface SecretRow {
   id: string;
@@ -152,7 +153,7 @@ export async function findDueSecrets(db: Queryable, now: Date, limit: number): P
   const r = await db.query<DueSecret>(
     `select s.id, s.target_key as "targetKey", s.next_due_at as "nextDueAt" from secrets s
      where s.status = 'active' and s.next_due_at <= $1
-       and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ('queued', 'running', 'waiting'))
+       and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ${ACTIVE_IN})
      order by s.next_due_at limit $2`,
     [now, limit],
   );
@@ -195,4 +196,19 @@ export async function deferAfterFailure(db: Queryable, id: string, deferMs: numb
        updated_at = now() where id = $1`,
     [id, deferMs],
   );
+}
+
+/** The last successes of these secrets (those in the database): what `rotor plan` plans from. */
+export async function lastSuccessesOf(db: Queryable, ids: readonly string[]): Promise<Map<string, { lastSuccessAt: Date | null }>> {
+  const r = await db.query<{ id: string; lastSuccessAt: Date | null }>(
+    'select id, last_success_at as "lastSuccessAt" from secrets where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(r.rows.map((row) => [row.id, { lastSuccessAt: row.lastSuccessAt }]));
+}
+
+/** The rotators the active secrets use: what a worker without policies (`rotor worker`) loads. */
+export async function rotatorsInUse(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ name: string }>("select distinct policy->'rotator'->>'name' as name from secrets where status = 'active'");
+  return r.rows.map((row) => row.name);
 }

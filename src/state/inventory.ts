@@ -1,9 +1,8 @@
-// The inventory: every secret with a status derived from the state database alone (so a stopped
-// scheduler cannot hide an overdue secret), filtered, sorted and paginated in SQL.
-import type { Queryable } from '../state/db.js';
-
-export const STATUSES = ['needs-attention', 'overdue', 'rotating', 'due-soon', 'healthy', 'retired'] as const;
-export type SecretStatus = (typeof STATUSES)[number];
+// The inventory: every secret with its status (status.ts), filtered, sorted and paginated in SQL,
+// for the dashboard's pages and /api/secrets.
+import type { Queryable } from './db.js';
+import { ACTIVE_IN } from './run-states.js';
+import { STATUS_CASE, STATUS_SEVERITY, STATUSES, secretStatus, statusArgs, statusFrom, type SecretStatus, type StatusRules } from './status.js';
 
 export const SORTS = ['status', 'id', 'class', 'owner', 'next-due', 'last-success'] as const;
 export type InventorySort = (typeof SORTS)[number];
@@ -23,12 +22,6 @@ export interface InventoryQuery {
   page?: number | undefined;
   /** @defaultValue 50 */
   perPage?: number | undefined;
-}
-
-export interface StatusRules {
-  now: Date;
-  dueSoonMs: number;
-  overdueToleranceMs: number;
 }
 
 export interface InventoryItem {
@@ -57,36 +50,8 @@ export interface Inventory {
   facets: { classes: string[]; owners: string[]; tags: string[] };
 }
 
-/**
- * The status of every secret from `secrets s`, `runs a` (its active run) and `f` (its latest run
- * that needs attention). Precedence: retired, then a run in progress, then a failed run newer than
- * the last success (with one active run per secret, that is exactly "the last run needs
- * attention"), then overdue (marked by the scheduler, or past due plus the tolerance even if no
- * scheduler marked it, so a stopped scheduler cannot hide it), then due soon, else healthy.
- * $1 now, $2 due-soon ms, $3 overdue tolerance ms.
- */
-const STATUS_CASE = `case
-    when s.status = 'retired' then 'retired'
-    when a.id is not null then 'rotating'
-    when f.failed_at > coalesce(s.last_success_at, '-infinity'::timestamptz) then 'needs-attention'
-    when s.overdue_since is not null
-      or s.next_due_at < $1::timestamptz - make_interval(secs => $3::double precision / 1000) then 'overdue'
-    when s.next_due_at <= $1::timestamptz + make_interval(secs => $2::double precision / 1000) then 'due-soon'
-    else 'healthy'
-  end`;
-
-/** Hash joins, not a lookup per secret: one pass over the active-run index and the failed runs. */
-function statusFrom(oneSecret: string | null): string {
-  return `from secrets s
-  left join runs a on a.secret_id = s.id and a.state in ('queued', 'running', 'waiting')
-  left join (select secret_id, max(created_at) as failed_at from runs
-             where state = 'needs-attention'${oneSecret ? ` and secret_id = ${oneSecret}` : ''} group by secret_id) f on f.secret_id = s.id`;
-}
-
-const SEVERITY = `array_position(array[${STATUSES.map((s) => `'${s}'`).join(', ')}]::text[], status)`;
-
 const ORDER: Record<InventorySort, string> = {
-  status: SEVERITY,
+  status: STATUS_SEVERITY,
   id: 'id',
   class: 'class',
   owner: 'owner',
@@ -101,7 +66,7 @@ const DETAIL_SQL = `select s.id, s.policy->>'className' as class, s.policy->>'ow
     a.id as active_id, a.step as active_step, a.state as active_state, a.trigger as active_trigger,
     l.id as last_id, l.state as last_state, l.outcome as last_outcome
   from secrets s
-  left join runs a on a.secret_id = s.id and a.state in ('queued', 'running', 'waiting')
+  left join runs a on a.secret_id = s.id and a.state in ${ACTIVE_IN}
   left join lateral (
     select r.id, r.state, r.outcome from runs r where r.secret_id = s.id order by r.created_at desc limit 1
   ) l on true
@@ -144,7 +109,7 @@ const MAX_PER_PAGE = 500;
  * page's rows only.
  */
 export async function queryInventory(db: Queryable, q: InventoryQuery, rules: StatusRules): Promise<Inventory> {
-  const args: unknown[] = [rules.now, rules.dueSoonMs, rules.overdueToleranceMs];
+  const args: unknown[] = statusArgs(rules);
   const where: string[] = [];
   if (q.status) where.push(`status = $${args.push(q.status)}`);
   if (q.class) where.push(`class = $${args.push(q.class)}`);
@@ -158,7 +123,7 @@ export async function queryInventory(db: Queryable, q: InventoryQuery, rules: St
   const summarySql = `with inv as materialized (
       select s.id, s.policy->>'className' as class, s.policy->>'owner' as owner,
         coalesce(s.policy->'tags', '[]'::jsonb) as tags, s.next_due_at, s.last_success_at, ${STATUS_CASE} as status
-      ${statusFrom(null)}
+      ${statusFrom()}
     ), sel as materialized (select id, status, class, owner, next_due_at, last_success_at from inv ${where.length ? `where ${where.join(' and ')}` : ''})
     select
       -- array(...) keeps the subquery's order, and ORDER BY ... LIMIT sorts only the top rows.
@@ -194,33 +159,10 @@ export async function queryInventory(db: Queryable, q: InventoryQuery, rules: St
 
 /** One secret's inventory line (its derived status), or null when no such secret exists. */
 export async function inventoryItem(db: Queryable, id: string, rules: StatusRules): Promise<InventoryItem | null> {
-  const r = await db.query<{ status: SecretStatus }>(`select ${STATUS_CASE} as status ${statusFrom('$4')} where s.id = $4`, [
-    rules.now, rules.dueSoonMs, rules.overdueToleranceMs, id,
-  ]);
-  if (!r.rows[0]) return null;
+  const status = await secretStatus(db, id, rules);
+  if (!status) return null;
   const detail = (await db.query<Row>(DETAIL_SQL, [[id]])).rows[0];
-  return detail ? toItem(detail, r.rows[0].status) : null;
-}
-
-/** Counts per status only: what /metrics needs, without a page of rows. */
-export async function statusCounts(db: Queryable, rules: StatusRules): Promise<Record<SecretStatus, number>> {
-  const r = await db.query<{ status: SecretStatus; n: number }>(
-    `select status, count(*)::int as n from (select ${STATUS_CASE} as status ${statusFrom(null)}) x group by status`,
-    [rules.now, rules.dueSoonMs, rules.overdueToleranceMs],
-  );
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<SecretStatus, number>;
-  for (const row of r.rows) counts[row.status] = row.n;
-  return counts;
-}
-
-/** Ids of active secrets that are overdue by the same rule as the inventory's status. */
-export async function overdueIds(db: Queryable, rules: StatusRules): Promise<string[]> {
-  const r = await db.query<{ id: string }>(
-    `select id from secrets where status = 'active' and (overdue_since is not null
-       or next_due_at < $1::timestamptz - make_interval(secs => $2::double precision / 1000))`,
-    [rules.now, rules.overdueToleranceMs],
-  );
-  return r.rows.map((row) => row.id);
+  return detail ? toItem(detail, status) : null;
 }
 
 function toItem(r: Row, status: SecretStatus): InventoryItem {
