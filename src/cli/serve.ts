@@ -15,6 +15,7 @@ import { DEMO_WEBHOOK_KEY_ENV, ensureDemoWebhookKey, startDemoConsumer } from '.
 import { openQueue, openState, openStores, out, secretRefResolver, type StateHandle } from './context.js';
 import { serveDashboard, settingsFrom } from './dashboard.js';
 import type { DashboardSettings } from '../dashboard/config.js';
+import { statusThresholds } from '../config.js';
 import { keyFileIn } from '../store/master-key.js';
 
 export function register(program: Command): void {
@@ -79,7 +80,8 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
       stalledMs: config.ROTOR_STALLED_MS,
       leaseMs: config.ROTOR_LEASE_MS,
       pollMs: config.ROTOR_POLL_MS,
-      scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS } : undefined,
+      // The same tolerance rotor status and the dashboard read, so all three call a secret overdue alike.
+      scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS, overdueToleranceMs: statusThresholds().overdueToleranceMs } : undefined,
     });
     stops.unshift(() => runtime.close());
     if (opts.dashboard) stops.unshift(await serveDashboard(state, kit, stores, opts.dashboard, true));

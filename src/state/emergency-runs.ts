@@ -2,6 +2,7 @@
 // escalation, and whether an emergency needs a worker. The rules live in src/engine/emergency.ts.
 import { RUN_COLUMNS, type RunRow } from './runs.js';
 import type { Queryable } from './db.js';
+import { ACTIVE_IN } from './run-states.js';
 
 /** What escalation needs to know of the active run, read under a row lock. */
 export type LockedRun = Pick<RunRow, 'id' | 'secretId' | 'trigger' | 'promotedAt' | 'graceUntil'>;
@@ -13,7 +14,7 @@ export type LockedRun = Pick<RunRow, 'id' | 'secretId' | 'trigger' | 'promotedAt
 export async function lockActiveRun(client: Queryable, secretId: string): Promise<LockedRun | null> {
   const r = await client.query<LockedRun>(
     `select id, secret_id as "secretId", trigger, promoted_at as "promotedAt", grace_until as "graceUntil"
-     from runs where secret_id = $1 and state in ('queued', 'running', 'waiting') for update`,
+     from runs where secret_id = $1 and state in ${ACTIVE_IN} for update`,
     [secretId],
   );
   return r.rows[0] ?? null;
@@ -43,7 +44,7 @@ export async function markEscalated(
  */
 export async function emergencyNeedsCapacity(db: Queryable): Promise<boolean> {
   const r = await db.query<{ busy: boolean }>(
-    `select exists (select 1 from runs where trigger = 'emergency' and state in ('queued', 'running', 'waiting')
+    `select exists (select 1 from runs where trigger = 'emergency' and state in ${ACTIVE_IN}
        and (wait_until is null or wait_until <= now()) and (not_before is null or not_before <= now())) as busy`,
   );
   return r.rows[0]!.busy;
