@@ -11,7 +11,7 @@ import { requestRotation } from '../src/engine/request.js';
 import { silentLogger } from '../src/log.js';
 import { createQueueKit, type QueueKit } from '../src/queue/backend.js';
 import { trackedSecrets } from '../src/redact.js';
-import { targetKeyOf } from '../src/rotator/registry.js';
+import { targetKeyOf } from '../src/rotator/catalogue.js';
 import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';

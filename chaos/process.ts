@@ -9,7 +9,7 @@ import { createQueueKit } from '../src/queue/backend.js';
 import { TICK_QUEUE, TICK_SCHEDULER_ID } from '../src/queue/names.js';
 import { runTick, type TickOptions } from '../src/queue/tick.js';
 import type { Rotator } from '../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
 import { createStatePool } from '../src/state/db.js';
 import { createLocalStore } from '../src/store/local.js';

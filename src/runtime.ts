@@ -18,7 +18,7 @@ import { EMERGENCY_QUEUE, RUNS_QUEUE, TICK_QUEUE, TICK_SCHEDULER_ID } from './qu
 import { runTick, type TickOptions } from './queue/tick.js';
 import { emergencyNeedsCapacity } from './state/runs.js';
 import type { Rotator } from './rotator/contract.js';
-import { rotatorFor } from './rotator/implementations.js';
+import { rotatorFor } from './rotator/catalogue.js';
 import type { SecretStore } from './store/contract.js';
 
 const CONSUMERS: Record<string, Consumer<unknown>> = {

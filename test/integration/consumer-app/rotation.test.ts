@@ -13,7 +13,7 @@ import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import type { ResolvedConsumer } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
-import { loadRotators } from '../../../src/rotator/implementations.js';
+import { loadRotators } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';

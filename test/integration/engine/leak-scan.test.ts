@@ -9,7 +9,7 @@ import { requestRotation } from '../../../src/engine/request.js';
 import { createLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import type { Rotator, SecretValue } from '../../../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';

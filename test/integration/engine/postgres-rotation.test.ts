@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
-import { loadRotators } from '../../../src/rotator/implementations.js';
+import { loadRotators } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';

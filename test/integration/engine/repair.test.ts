@@ -5,7 +5,7 @@ import { requestRotation } from '../../../src/engine/request.js';
 import { InvalidInputError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
-import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { listAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';
