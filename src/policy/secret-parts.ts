@@ -1,6 +1,6 @@
 // A secret's rotator parameters, store and consumers, each validated by its own schema from the
 // catalogues, so that unknown names list the known ones and parameters say what is wrong.
-import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consumers/schemas.js';
+import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consumers/catalogue.js';
 import { ROTATOR_PARAM_KEYS, builtInRotator, knownRotators } from '../rotator/catalogue.js';
 import { isPluginSpec, loadedPlugin, pluginKey } from '../rotator/plugins.js';
 import { scrub } from '../redact.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { consumerKind, knownConsumerTypes } from '../../../src/consumers/schemas.js';
+import { consumerKind, knownConsumerTypes } from '../../../src/consumers/catalogue.js';
 import { ROTATOR_PARAM_KEYS, knownRotators, builtInRotator } from '../../../src/rotator/catalogue.js';
 import { classSchema, cronCadenceSchema, secretSchema, windowSchema } from '../../../src/policy/schema.js';
 import { knownStores, storeKind } from '../../../src/store/schemas.js';
