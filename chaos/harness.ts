@@ -15,7 +15,7 @@ import { targetKeyOf } from '../src/rotator/catalogue.js';
 import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
-import { createLocalStore } from '../src/store/local.js';
+import { createLocalStore } from '../src/store/local/store.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';

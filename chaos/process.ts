@@ -12,7 +12,7 @@ import type { Rotator } from '../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
 import { createStatePool } from '../src/state/db.js';
-import { createLocalStore } from '../src/store/local.js';
+import { createLocalStore } from '../src/store/local/store.js';
 import { chaosClientConsumer } from './client-consumer.js';
 
 const env = process.env;

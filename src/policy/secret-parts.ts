@@ -4,7 +4,7 @@ import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consu
 import { ROTATOR_PARAM_KEYS, builtInRotator, knownRotators } from '../rotator/catalogue.js';
 import { isPluginSpec, loadedPlugin, pluginKey } from '../rotator/plugins.js';
 import { scrub } from '../redact.js';
-import { DEFAULT_STORE_BACKEND, knownStores, storeKind } from '../store/schemas.js';
+import { DEFAULT_STORE_BACKEND, knownStores, storeKind } from '../store/catalogue.js';
 import { parseDuration } from './duration.js';
 import { check, type RawProblem } from './issues.js';
 import { suggestion } from './suggest.js';

@@ -13,7 +13,7 @@ import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';

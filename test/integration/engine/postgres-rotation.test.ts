@@ -10,7 +10,7 @@ import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';

@@ -11,7 +11,7 @@ import { listAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';

@@ -22,7 +22,7 @@ describe('the bundled policy worker', () => {
     const text = readFileSync(await policyWorkerUrl(), 'utf8');
     // esbuild marks each bundled module with a `// path` comment, relative to src/policy/parallel.
     expect(text).toMatch(/^\/\/ [./]*rotators\/postgres\/descriptor\.ts$/m);
-    expect(text).not.toMatch(/^\/\/ [./]*(?:node_modules\/(?:pg|ioredis|@aws-sdk)\/|rotators\/[a-z-]+\/index\.ts|src\/store\/aws-secrets-manager)/m);
+    expect(text).not.toMatch(/^\/\/ [./]*(?:node_modules\/(?:pg|ioredis|@aws-sdk)\/|rotators\/[a-z-]+\/index\.ts|src\/(?:consumers\/[a-z-]+\/index|store\/[a-z-]+\/store)\.ts)/m);
   });
 
   it('loads TypeScript plug-ins as one thread does, reporting the same problems', async () => {

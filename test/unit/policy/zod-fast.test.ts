@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { consumerKind, knownConsumerTypes } from '../../../src/consumers/catalogue.js';
 import { ROTATOR_PARAM_KEYS, knownRotators, builtInRotator } from '../../../src/rotator/catalogue.js';
 import { classSchema, cronCadenceSchema, secretSchema, windowSchema } from '../../../src/policy/schema.js';
-import { knownStores, storeKind } from '../../../src/store/schemas.js';
+import { knownStores, storeKind } from '../../../src/store/catalogue.js';
 import { readTopLevel } from '../../../src/policy/top-level.js';
 import { parsePolicySource } from '../../../src/policy/yaml/source.js';
 import { FAIL, fastParser } from '../../../src/policy/zod-fast.js';
