@@ -1,7 +1,7 @@
 // The rotator catalogue: every rotator a policy may name, as one descriptor (built-ins from
 // rotators/index.ts, plug-ins once loaded), and their implementations once loaded. validate, plan,
 // sync, the engine, conformance and repair all read it, so a rotator's traits exist once.
-import { BUILT_IN_ROTATORS } from '../../rotators/index.js';
+import * as builtIns from '../../rotators/index.js';
 import { PermanentError } from '../errors.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { Rotator, RotatorTraits } from './contract.js';
@@ -12,6 +12,9 @@ export type { AnyRotatorDescriptor } from './descriptor.js';
 
 /** Keys of a secret in a policy that belong to its rotator: together they are `rotator.params`. */
 export const ROTATOR_PARAM_KEYS = ['strategy', 'target', 'generate', 'overlap'] as const;
+
+/** Every descriptor rotators/index.ts exports, in the order of their names. */
+export const BUILT_IN_ROTATORS: readonly AnyRotatorDescriptor[] = Object.values(builtIns).sort((a, b) => a.name.localeCompare(b.name));
 
 const BUILT_IN = new Map<string, AnyRotatorDescriptor>(BUILT_IN_ROTATORS.map((d) => [d.name, d]));
 

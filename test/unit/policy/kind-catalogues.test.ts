@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_ROTATORS } from '../../../rotators/index.js';
 import { BUILT_IN_CONSUMERS, knownConsumerTypes } from '../../../src/consumers/catalogue.js';
+import { BUILT_IN_ROTATORS } from '../../../src/rotator/catalogue.js';
 import { loadPolicies } from '../../../src/policy/load.js';
 import { BUILT_IN_STORES, knownStores } from '../../../src/store/catalogue.js';
 
