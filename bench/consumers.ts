@@ -13,7 +13,7 @@ import { isAuthFailure } from '../examples/consumer-app/db.js';
 import { requestRotation } from '../src/engine/request.js';
 import type { ResolvedConsumer } from '../src/policy/types.js';
 import { getRun } from '../src/state/runs.js';
-import { createLocalStore } from '../src/store/local.js';
+import { createLocalStore } from '../src/store/local/store.js';
 import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, percentile, syncAll, table, type BenchEnv } from './engine-setup.js';
 
 const SECRETS = Number(process.env.BENCH_ZD_SECRETS ?? 10);

@@ -5,11 +5,11 @@ import pg from 'pg';
 import { createLogger } from '../src/log.js';
 import type { ResolvedSecret } from '../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../src/queue/backend.js';
-import { loadRotators } from '../src/rotator/implementations.js';
+import { loadRotators } from '../src/rotator/catalogue.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
-import { createLocalStore } from '../src/store/local.js';
+import { createLocalStore } from '../src/store/local/store.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../test/helpers/postgres-server.js';
 import { spawnRedisServer, type RedisServerHandle } from '../test/helpers/redis-server.js';
 

@@ -9,7 +9,7 @@ import { requestRotation } from '../src/engine/request.js';
 import type { ResolvedSecret } from '../src/policy/types.js';
 import { runTick } from '../src/engine/scheduler.js';
 import type { RotatorContext, SecretValue } from '../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../src/rotator/catalogue.js';
 import { createLogger } from '../src/log.js';
 import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, percentile, syncAll, table, type BenchEnv } from './engine-setup.js';
 

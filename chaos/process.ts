@@ -8,10 +8,10 @@ import { nextDue } from '../src/policy/schedule.js';
 import { createQueueKit } from '../src/queue/backend.js';
 import { startScheduler, type TickOptions } from '../src/engine/scheduler.js';
 import type { Rotator } from '../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../src/runtime.js';
 import { createStatePool } from '../src/state/db.js';
-import { createLocalStore } from '../src/store/local.js';
+import { createLocalStore } from '../src/store/local/store.js';
 import { chaosClientConsumer } from './client-consumer.js';
 
 const env = process.env;

@@ -3,10 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, type Worker } from 'bullmq';
 import type pg from 'pg';
-import { commandConsumer } from './consumers/command.js';
-import { envFileConsumer } from './consumers/env-file.js';
-import { notifyConsumer } from './consumers/notify.js';
-import { webhookConsumer } from './consumers/webhook.js';
+import { consumerFor, loadConsumers } from './consumers/catalogue.js';
 import type { Consumer } from './consumers/contract.js';
 import type { EngineDeps } from './engine/deps.js';
 import { monitorEmergencies, startLaneWorkers, type Lane } from './engine/emergency.js';
@@ -17,15 +14,8 @@ import type { Logger } from './log.js';
 import type { ResolvedSecret } from './policy/types.js';
 import type { QueueKit, RunJobData } from './queue/backend.js';
 import type { Rotator } from './rotator/contract.js';
-import { rotatorFor } from './rotator/implementations.js';
+import { rotatorFor } from './rotator/catalogue.js';
 import type { SecretStore } from './store/contract.js';
-
-const CONSUMERS: Record<string, Consumer<unknown>> = {
-  'env-file': envFileConsumer as Consumer<unknown>,
-  webhook: webhookConsumer as Consumer<unknown>,
-  command: commandConsumer as Consumer<unknown>,
-  notify: notifyConsumer as Consumer<unknown>,
-};
 
 export interface RuntimeOptions {
   pool: pg.Pool;
@@ -73,9 +63,7 @@ export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
       return store;
     },
     consumer(type) {
-      const consumer = opts.consumers?.[type] ?? CONSUMERS[type];
-      if (!consumer) throw new PermanentError(`consumer type ${type} is not available in this build of rotor`);
-      return consumer;
+      return opts.consumers?.[type] ?? consumerFor(type);
     },
     resolveRef: opts.resolveRef,
     nextDue: opts.nextDue,
@@ -87,6 +75,8 @@ export function createEngineDeps(opts: RuntimeOptions): EngineDeps {
 }
 
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  // The engine asks for consumer types synchronously; they are small, so all are loaded up front.
+  await loadConsumers();
   const deps = createEngineDeps(opts);
   const shutdown = new AbortController();
   const processor = (lane: Lane) =>

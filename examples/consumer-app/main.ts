@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { embeddedUrl } from '../../src/embedded/postgres.js';
 import { createLogger } from '../../src/log.js';
 import { checkStateDatabase, createStatePool } from '../../src/state/db.js';
-import { createLocalStore } from '../../src/store/local.js';
+import { createLocalStore } from '../../src/store/local/store.js';
 import { keyFileIn, loadMasterKey } from '../../src/store/master-key.js';
 import { createConsumerApp } from './app.js';
 

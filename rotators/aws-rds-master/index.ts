@@ -4,30 +4,18 @@
 // when RDS applies the new one, so `plan` flags it (traits.overlap = false).
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
-import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
+import { implementRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
+import descriptor from './descriptor.js';
 import { isAuthFailure, login, loginError, type LoginTarget } from './login.js';
 import { generatePassword } from '../../src/rotator/password.js';
 import { describeDb, setMasterPassword, waitUntilApplied, type DbFacts } from './rds.js';
-import { VERIFIABLE_ENGINES, rdsPasswordRules, awsRdsMasterParamsSchema, type AwsRdsMasterParams } from './schema.js';
+import { VERIFIABLE_ENGINES, rdsPasswordRules, type AwsRdsMasterParams } from './schema.js';
 
 export { awsRdsMasterParamsSchema, type AwsRdsMasterParams } from './schema.js';
 
 type Ctx = RotatorContext<AwsRdsMasterParams>;
 
-export default defineRotator<AwsRdsMasterParams>({
-  name: 'aws-rds-master',
-  contractVersion: ROTATOR_CONTRACT_VERSION,
-  paramsSchema: awsRdsMasterParamsSchema,
-
-  traits(params) {
-    const t = params.target;
-    return {
-      overlap: false,
-      drain: false,
-      targetKey: `rds://${t.region ?? 'default'}/${t.clusterId ? `cluster/${t.clusterId}` : `instance/${t.instanceId}`}`,
-    };
-  },
-
+export default implementRotator<AwsRdsMasterParams>(descriptor, {
   async preflight(ctx, current) {
     const facts = await describeDb(ctx.params.target, ctx.log);
     const engine = ctx.params.target.engine ?? facts.engine;

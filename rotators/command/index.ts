@@ -5,10 +5,11 @@ import { PermanentError, RotorError, UnavailableError } from '../../src/errors.j
 import { parseDuration } from '../../src/policy/duration.js';
 import { REF_PATTERN } from '../../src/rotator/params.js';
 import { scrub, trackSecret } from '../../src/redact.js';
-import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext } from '../../src/rotator/contract.js';
+import { implementRotator, type RotatorContext } from '../../src/rotator/contract.js';
+import descriptor from './descriptor.js';
 import { ANSWERS, PROTOCOL_VERSION, parseFailure, type Answer, type CommandRequest, type Operation } from './protocol.js';
 import { baseEnvironment, runProcess } from './process.js';
-import { commandRotatorParamsSchema, type CommandParams } from './schema.js';
+import type { CommandParams } from './schema.js';
 
 export { commandRotatorParamsSchema, type CommandParams } from './schema.js';
 export { PROTOCOL_VERSION, type CommandRequest } from './protocol.js';
@@ -16,19 +17,7 @@ export { PROTOCOL_VERSION, type CommandRequest } from './protocol.js';
 type Ctx = RotatorContext<CommandParams>;
 type Fields = Omit<CommandRequest, 'protocol' | 'op' | 'secretId' | 'runId' | 'config'>;
 
-export default defineRotator<CommandParams>({
-  name: 'command',
-  contractVersion: ROTATOR_CONTRACT_VERSION,
-  paramsSchema: commandRotatorParamsSchema,
-
-  traits(params) {
-    return {
-      overlap: params.overlap,
-      drain: params.target.inUse,
-      targetKey: `command://${[params.target.executable, ...params.target.args].join(' ')}`,
-    };
-  },
-
+export default implementRotator<CommandParams>(descriptor, {
   async generate(ctx, current) {
     const { value } = await call(ctx, 'generate', { current });
     trackSecret(value);

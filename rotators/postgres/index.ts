@@ -3,12 +3,13 @@
 import pg from 'pg';
 import { PermanentError } from '../../src/errors.js';
 import { redactError, trackSecret } from '../../src/redact.js';
-import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext } from '../../src/rotator/contract.js';
+import { implementRotator, type RotatorContext } from '../../src/rotator/contract.js';
+import descriptor from './descriptor.js';
 import { classify, isAuthFailure, sqlState, withClient } from './connection.js';
 import { generatePassword } from '../../src/rotator/password.js';
 import { findProblems, refusal } from './preflight.js';
 import { clearPassword, countSessions, setPassword, terminateSessions } from './role-sql.js';
-import { postgresParamsSchema, type PostgresParams } from './schema.js';
+import type { PostgresParams } from './schema.js';
 import { assertManaged, credentialOf, endpointOf, nextUsername, resolveTarget, type Credential, type Target } from './target.js';
 
 export { ensureAlternatingRoles, ensureSingleUser, type AlternatingRolesSpec, type SingleUserSpec } from './setup.js';
@@ -16,19 +17,7 @@ export { postgresParamsSchema, type PostgresParams } from './schema.js';
 
 type Ctx = RotatorContext<PostgresParams>;
 
-export default defineRotator<PostgresParams>({
-  name: 'postgres',
-  contractVersion: ROTATOR_CONTRACT_VERSION,
-  paramsSchema: postgresParamsSchema,
-
-  traits(params) {
-    const { host, port, database, admin } = params.target;
-    // Without a host the server is known only through the admin reference, which names it as well.
-    const server = host ? `${host}${port ? `:${port}` : ''}` : `(${admin})`;
-    const dual = params.strategy === 'alternating-users';
-    return { overlap: dual, drain: dual, targetKey: `postgres://${server}/${database}` };
-  },
-
+export default implementRotator<PostgresParams>(descriptor, {
   async preflight(ctx, current) {
     if (current) {
       trackSecret(current);

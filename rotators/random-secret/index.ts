@@ -3,9 +3,10 @@
 // PREVIOUS during grace, and the revoke step clears PREVIOUS (traits.storeIsTarget).
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
-import { ROTATOR_CONTRACT_VERSION, defineRotator } from '../../src/rotator/contract.js';
+import { implementRotator } from '../../src/rotator/contract.js';
+import descriptor from './descriptor.js';
 import { generateValue, matchesRules } from './generate.js';
-import { randomSecretParamsSchema, type RandomSecretParams } from './schema.js';
+import type { RandomSecretParams } from './schema.js';
 
 export { randomSecretParamsSchema, type RandomSecretParams } from './schema.js';
 export { entropyBits, generateValue } from './generate.js';
@@ -13,15 +14,7 @@ export { entropyBits, generateValue } from './generate.js';
 /** The field of the stored JSON that holds the value: `{"value": "..."}`. */
 export const VALUE_FIELD = 'value';
 
-export default defineRotator<RandomSecretParams>({
-  name: 'random-secret',
-  contractVersion: ROTATOR_CONTRACT_VERSION,
-  paramsSchema: randomSecretParamsSchema,
-
-  traits() {
-    return { overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret' };
-  },
-
+export default implementRotator<RandomSecretParams>(descriptor, {
   async generate(ctx) {
     const value = generateValue(ctx.params.generate);
     trackSecret(value);

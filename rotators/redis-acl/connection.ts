@@ -6,6 +6,8 @@ import { PermanentError, RotorError, UnavailableError } from '../../src/errors.j
 import { scrub, trackSecret } from '../../src/redact.js';
 import type { RedisNode } from './schema.js';
 
+export { nodeName } from './schema.js';
+
 /** A node that does not answer within this is "unavailable", and retried by the engine. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** ACL and CLIENT commands take microseconds; anything slower is a stuck server. */
@@ -41,8 +43,6 @@ export function parseAdminUrl(url: string): AdminLogin {
   if (password) trackSecret(password);
   return { user: parsed.username ? decode(parsed.username) : undefined, password };
 }
-
-export const nodeName = (n: RedisNode) => `${n.host}:${n.port}`;
 
 /** The server refused the login (wrong password, disabled user, no such user). */
 export class RefusedLogin extends Error {

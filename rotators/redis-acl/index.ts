@@ -4,11 +4,12 @@
 import type { Redis } from 'ioredis';
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
-import { ROTATOR_CONTRACT_VERSION, defineRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
+import { implementRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
+import descriptor from './descriptor.js';
 import { generatePassword } from '../../src/rotator/password.js';
 import { addPassword, countClients, getUser, killClients, persist, removePassword } from './acl.js';
 import { canLogin, classify, nodeName, parseAdminUrl, withNode, type AdminLogin } from './connection.js';
-import { redisAclParamsSchema, type RedisAclParams, type RedisNode } from './schema.js';
+import type { RedisAclParams, RedisNode } from './schema.js';
 
 export { redisAclParamsSchema, type RedisAclParams } from './schema.js';
 export { passwordHash } from './acl.js';
@@ -18,24 +19,7 @@ type Ctx = RotatorContext<RedisAclParams>;
 /** A Redis credential as the store keeps it; host and port are the first node's. */
 export type RedisCredential = { engine: 'redis'; host: string; port: number; username: string; password: string };
 
-export default defineRotator<RedisAclParams>({
-  name: 'redis-acl',
-  contractVersion: ROTATOR_CONTRACT_VERSION,
-  paramsSchema: redisAclParamsSchema,
-
-  traits(params) {
-    const { nodes, user } = params.target;
-    return {
-      overlap: true,
-      // Redis does not record which of a user's passwords a connection logged in with, so the
-      // connections of the user cannot be split into old and new: waiting for the old ones to
-      // drain would wait for the consumers already on the new password too. inUse and terminate
-      // still report and end the user's connections (see the README).
-      drain: false,
-      targetKey: `redis://${nodes.map(nodeName).sort().join(',')}/${user}`,
-    };
-  },
-
+export default implementRotator<RedisAclParams>(descriptor, {
   async preflight(ctx, current) {
     if (current) credentialOf(ctx, current);
     const admin = await adminLogin(ctx);

@@ -25,3 +25,6 @@ export const redisAclParamsSchema = z.strictObject({
 
 export type RedisAclParams = z.infer<typeof redisAclParamsSchema>;
 export type RedisNode = RedisAclParams['target']['nodes'][number];
+
+/** `host:port`, how errors and the target key name a node. */
+export const nodeName = (n: RedisNode): string => `${n.host}:${n.port}`;

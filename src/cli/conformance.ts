@@ -13,9 +13,8 @@ import { resolveRef } from '../policy/refs.js';
 import { scrub } from '../redact.js';
 import type { ConformanceHarness, CheckResult } from '../rotator/conformance.js';
 import type { Rotator } from '../rotator/contract.js';
-import { loadRotators, rotatorFor } from '../rotator/implementations.js';
+import { builtInRotator, loadRotators, rotatorFor } from '../rotator/catalogue.js';
 import { isPluginSpec, pluginKey, requirePlugin } from '../rotator/plugins.js';
-import { rotatorEntry } from '../rotator/registry.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ConformanceOptions {
@@ -67,7 +66,7 @@ function formatResult(r: CheckResult): string {
 }
 
 async function loadRotator(name: string, cwd: string): Promise<Rotator<unknown>> {
-  if (rotatorEntry(name)) {
+  if (builtInRotator(name)) {
     await loadRotators([name]);
     return rotatorFor(name);
   }

@@ -7,7 +7,8 @@ import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { SecretStore } from '../store/contract.js';
-import { createLocalStore } from '../store/local.js';
+import { openAllStores } from '../store/catalogue.js';
+import { createLocalStore } from '../store/local/store.js';
 import { keyFileIn, loadMasterKey } from '../store/master-key.js';
 import { loadConfig, type RotorConfig } from '../config.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embedded/postgres.js';
@@ -103,14 +104,10 @@ export async function openLocalStore(state: StateHandle): Promise<{ store: Secre
   return { store: createLocalStore({ pool: state.pool, key }), keySource: key.source };
 }
 
-/**
- * Every secret store, by backend: the local one, and AWS Secrets Manager (region, endpoint and
- * credentials from the SDK's default chain, clients made on first use, the SDK loaded only here).
- */
+/** Every secret store of the store catalogue, by backend, with the master key for the local one. */
 export async function openStores(state: StateHandle): Promise<{ stores: Record<string, SecretStore>; keySource: 'env' | 'file' }> {
-  const local = await openLocalStore(state);
-  const { createAwsSecretsManagerStore } = await import('../store/aws-secrets-manager.js');
-  return { stores: { local: local.store, 'aws-secrets-manager': createAwsSecretsManagerStore({ log: state.log }) }, keySource: local.keySource };
+  const key = await loadMasterKey({ env: process.env, keyFile: keyFileIn(state.config.ROTOR_HOME) });
+  return { stores: await openAllStores({ pool: state.pool, log: state.log, masterKey: key }), keySource: key.source };
 }
 
 /** Prints to stdout: the only channel for a command's result (logs go to stderr). */

@@ -7,7 +7,7 @@ import { dashboardSettings, type DashboardSettings } from '../dashboard/config.j
 import type { VersionSource } from '../dashboard/details.js';
 import { startDashboard } from '../dashboard/server.js';
 import type { QueueKit } from '../queue/backend.js';
-import { createLocalStore } from '../store/local.js';
+import { openAllStores } from '../store/catalogue.js';
 import { openQueue, openState, out, type StateHandle } from './context.js';
 
 export interface DashboardFlags {
@@ -74,11 +74,7 @@ export async function serveDashboard(
  * so this process gets a throwaway key: even a bug here could never decrypt a value.
  */
 async function describeOnlyStores(state: StateHandle): Promise<VersionSource> {
-  const { createAwsSecretsManagerStore } = await import('../store/aws-secrets-manager.js');
-  return {
-    local: createLocalStore({ pool: state.pool, key: randomBytes(32) }),
-    'aws-secrets-manager': createAwsSecretsManagerStore({ log: state.log }),
-  };
+  return openAllStores({ pool: state.pool, log: state.log, masterKey: randomBytes(32) });
 }
 
 function untilSignal(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../errors.js';
 import { keyFileIn, loadMasterKey, masterKeyPresent } from '../store/master-key.js';
-import { rekeyLocalStore } from '../store/local-rekey.js';
+import { rekeyLocalStore } from '../store/local/rekey.js';
 import { openState, out } from './context.js';
 import { EXIT } from './exit-codes.js';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { repairSecret } from '../engine/repair.js';
 import { PermanentError } from '../errors.js';
 import { getSecret } from '../state/secrets.js';
-import { loadRotators, rotatorFor } from '../rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../rotator/catalogue.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
 import { openState, openStores, out, secretRefResolver } from './context.js';
 

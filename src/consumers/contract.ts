@@ -1,4 +1,5 @@
 // The consumer contract: how rotor tells an application about a new version and learns it took it.
+import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import type { SecretValue } from '../rotator/contract.js';
 
@@ -36,4 +37,27 @@ export interface Consumer<P = unknown> {
    * notify (a worker restarted in between) can deliver again.
    */
   confirm(ctx: ConsumerContext<P>, notice: ConsumerNotice, value?: SecretValue): Promise<string | null>;
+}
+
+/**
+ * One consumer type, declared once (`src/consumers/<type>/descriptor.ts`): what validate reads
+ * and what the engine loads. Cheap to import: the schema only, the implementation loads on demand.
+ */
+export interface ConsumerDescriptor<P = unknown> {
+  /** The `type:` a policy writes. */
+  readonly type: string;
+  /** See Consumer.carriesValue: whether the engine hands this type the value at all. */
+  readonly carriesValue: boolean;
+  /** Validates one consumer entry, `type` and the common fields included; unknown fields are errors. */
+  readonly schema: z.ZodType<Record<string, unknown>>;
+  /** Imports the implementation. */
+  load(): Promise<Consumer<P>>;
+}
+
+/** What an implementation adds to its descriptor: the operations. */
+export type ConsumerMethods<P> = Pick<Consumer<P>, 'notify' | 'confirm'>;
+
+/** A built-in consumer: its descriptor's type and carriesValue with the implementation's operations. */
+export function implementConsumer<P>(descriptor: ConsumerDescriptor<P>, methods: ConsumerMethods<P>): Consumer<P> {
+  return { type: descriptor.type, carriesValue: descriptor.carriesValue, ...methods };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import { createStatePool } from '../state/db.js';
-import { createLocalStore } from '../store/local.js';
+import { createLocalStore } from '../store/local/store.js';
 import { keyFileIn, loadMasterKey } from '../store/master-key.js';
 
 /** The demo secret the app uses; its webhook consumer's URL says where the app listens. */

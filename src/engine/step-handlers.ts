@@ -98,7 +98,7 @@ const grace: Handler = async (rc) => {
  */
 async function sampleOldInUse(rc: RunContext): Promise<number | null> {
   const { rotator, rotatorCtx, run } = rc;
-  if (!run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params).drain) return null;
+  if (!run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params, rotatorCtx.secretId).drain) return null;
   try {
     const sessions = await rotator.inUse(rotatorCtx, await rc.value(run.oldVersion));
     await recordOldInUse(rc.deps.pool, run.id, sessions, rc.deps.now());
@@ -114,7 +114,7 @@ const verifyConsumers: Handler = async (rc) => {
   const unconfirmed: string[] = [];
   for (const wave of wavesOf(secret)) unconfirmed.push(...(await confirmWave(rc, wave)));
   if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { unconfirmed } };
-  if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params).drain) return next();
+  if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params, rotatorCtx.secretId).drain) return next();
 
   const old = await rc.value(rc.run.oldVersion);
   const sessions = await rotator.inUse(rotatorCtx, old);
@@ -147,7 +147,7 @@ const revoke: Handler = async (rc) => {
     const old = await rc.value(rc.run.oldVersion);
     await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
     // Where the store is the only target (random-secret), the old value stops working when it leaves PREVIOUS.
-    if (rc.rotator.traits(rc.rotatorCtx.params).storeIsTarget) await rc.store.clearPrevious(rc.location);
+    if (rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId).storeIsTarget) await rc.store.clearPrevious(rc.location);
   }
   return next();
 };

@@ -1,7 +1,7 @@
 // `rotor plan`: per secret, when it is next due and what could go wrong (risk flags). Entries are
 // compact, so a plan of 100k secrets is built while the policies stream through the loader.
 import { formatDuration } from './duration.js';
-import { rotatorTraits } from '../rotator/registry.js';
+import { rotatorTraits } from '../rotator/catalogue.js';
 import { dueDetails } from './schedule.js';
 import { ownCopy, shareString } from './strings.js';
 import type { ResolvedSecret } from './types.js';

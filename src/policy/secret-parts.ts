@@ -1,10 +1,10 @@
 // A secret's rotator parameters, store and consumers, each validated by its own schema from the
-// registries, so that unknown names list the known ones and parameters say what is wrong.
-import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consumers/schemas.js';
-import { ROTATOR_PARAM_KEYS, knownRotators, rotatorEntry } from '../rotator/registry.js';
+// catalogues, so that unknown names list the known ones and parameters say what is wrong.
+import { COMMON_CONSUMER_KEYS, consumerKind, knownConsumerTypes } from '../consumers/catalogue.js';
+import { ROTATOR_PARAM_KEYS, builtInRotator, knownRotators } from '../rotator/catalogue.js';
 import { isPluginSpec, loadedPlugin, pluginKey } from '../rotator/plugins.js';
 import { scrub } from '../redact.js';
-import { DEFAULT_STORE_BACKEND, knownStores, storeKind } from '../store/schemas.js';
+import { DEFAULT_STORE_BACKEND, knownStores, storeKind } from '../store/catalogue.js';
 import { parseDuration } from './duration.js';
 import { check, type RawProblem } from './issues.js';
 import { suggestion } from './suggest.js';
@@ -16,7 +16,7 @@ type Raw = Record<string, unknown>;
 export function resolveRotator(raw: Raw, path: PathSegment[], out: RawProblem[], policyFile = ''): ResolvedSecret['rotator'] | undefined {
   const name = raw.rotator;
   if (typeof name !== 'string') return undefined;
-  const entry = rotatorEntry(name);
+  const entry = builtInRotator(name);
   if (!entry) {
     if (isPluginSpec(name)) return resolvePluginRotator(raw, name, path, out, policyFile);
     out.push({
@@ -56,8 +56,8 @@ function resolvePluginRotator(raw: Raw, spec: string, path: PathSegment[], out: 
   const subject = `the ${loaded.rotator.name} rotator's parameters`;
   let parsed: Record<string, unknown> | undefined;
   try {
-    parsed = check(loaded.entry.paramsSchema, params, { path, label: '', subject }, out);
-    if (parsed) loaded.entry.traits(parsed, '');
+    parsed = check(loaded.descriptor.paramsSchema, params, { path, label: '', subject }, out);
+    if (parsed) loaded.descriptor.traits(parsed, '');
   } catch (err) {
     out.push({ ...at, message: `rotator plug-in \`${spec}\` (${loaded.rotator.name}) throws while checking its parameters: ${scrub(err instanceof Error ? err.message : String(err))}`, hint: 'fix the plug-in: its paramsSchema and traits() must not throw' });
     return undefined;

@@ -160,7 +160,7 @@ export class ConformanceRun {
     await this.call('apply', () => this.rotator.apply(this.ctx, v2, v1));
     await this.call('apply (again)', () => this.rotator.apply(this.ctx, v2, v1));
     await this.expectWorks(v2, 'the next credential, applied twice');
-    if (this.rotator.traits(this.ctx.params).overlap) await this.expectWorks(v1, 'the old credential before revoke (traits say overlap)');
+    if (this.rotator.traits(this.ctx.params, this.ctx.secretId).overlap) await this.expectWorks(v1, 'the old credential before revoke (traits say overlap)');
     this.v2 = v2;
   }
 

@@ -53,7 +53,11 @@ export interface Rotator<P = unknown> {
   readonly contractVersion: typeof ROTATOR_CONTRACT_VERSION;
   /** Validates the rotator's parameters in a policy (`strategy`, `target`, `generate`, ...). */
   readonly paramsSchema: z.ZodType<P>;
-  traits(params: P): RotatorTraits;
+  /**
+   * Traits of validated params. `secretId` names the secret, for rotators whose target is the
+   * secret itself (random-secret); rotators that do not need it may ignore it.
+   */
+  traits(params: P, secretId: string): RotatorTraits;
   /**
    * Checks the target is set up as the strategy needs (roles exist, memberships hold). Throws a
    * PermanentError with what to fix when it is not. Runs before every run's create step.
@@ -83,4 +87,42 @@ export interface Rotator<P = unknown> {
 /** Identity helper that exists for type inference in rotator modules. */
 export function defineRotator<P>(rotator: Rotator<P>): Rotator<P> {
   return rotator;
+}
+
+/**
+ * One rotator kind, declared once (`rotators/<name>/descriptor.ts`): what validate, plan, sync,
+ * the engine and conformance all read. It is cheap to import: schema and traits only, the
+ * implementation (and its drivers) loads on demand.
+ */
+export interface RotatorDescriptor<P = unknown> {
+  /** The name a policy writes as `rotator:`. */
+  readonly name: string;
+  /** Validates the rotator's parameters; its output (defaults applied) is what the rotator gets. */
+  readonly paramsSchema: z.ZodType<P>;
+  /** What the rotator promises for these params; the one definition, never restated. */
+  traits(params: P, secretId: string): RotatorTraits;
+  /** Imports the implementation: a module whose default export is the rotator. */
+  load(): Promise<{ default: Rotator<P> }>;
+}
+
+/** Identity helper that exists for type inference in descriptor modules. */
+export function defineRotatorDescriptor<P>(descriptor: RotatorDescriptor<P>): RotatorDescriptor<P> {
+  return descriptor;
+}
+
+/** What an implementation adds to its descriptor: the operations. */
+export type RotatorMethods<P> = Omit<Rotator<P>, 'name' | 'contractVersion' | 'paramsSchema' | 'traits'>;
+
+/**
+ * A built-in rotator: its descriptor's name, schema and traits with the implementation's
+ * operations, so the implementation never keeps a second copy of what the descriptor says.
+ */
+export function implementRotator<P>(descriptor: RotatorDescriptor<P>, methods: RotatorMethods<P>): Rotator<P> {
+  return {
+    name: descriptor.name,
+    contractVersion: ROTATOR_CONTRACT_VERSION,
+    paramsSchema: descriptor.paramsSchema,
+    traits: (params, secretId) => descriptor.traits(params, secretId),
+    ...methods,
+  };
 }

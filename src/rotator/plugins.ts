@@ -1,23 +1,25 @@
 // Rotator plug-ins: a policy names one by path (`rotator: ./plugins/acme.ts`, relative to the
 // policy file) or by npm package (`rotator: npm:rotor-rotator-acme`). Loading one imports it and
-// checks its contract version, its methods and its parameter schema, once per process; the policy
-// loader reports what is wrong at the secret's `rotator:` line, the runtime refuses to start.
+// checks its contract version, its methods and its parameter schema, once per process, and makes
+// it a descriptor like a built-in's (its traits checked); the policy loader reports what is wrong
+// at the secret's `rotator:` line, the runtime refuses to start.
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../errors.js';
 import { scrub } from '../redact.js';
 import { ROTATOR_CONTRACT_VERSION, type Rotator, type RotatorTraits } from './contract.js';
-import type { RotatorEntry } from './registry.js';
+import { OPTIONAL_METHODS, REQUIRED_METHODS, describedRotator, type AnyRotatorDescriptor } from './descriptor.js';
 
 /** npm package names (scoped or not), optionally with a subpath: `npm:@acme/rotor-rotators/api`. */
 const NPM_SPEC = /^npm:((?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(?:\/[A-Za-z0-9._~/-]+)?)$/;
 
-const REQUIRED = ['traits', 'generate', 'apply', 'verify', 'revoke'] as const;
-const OPTIONAL = ['preflight', 'inUse', 'terminate'] as const;
+const REQUIRED = ['traits', ...REQUIRED_METHODS] as const;
+const OPTIONAL = OPTIONAL_METHODS;
 
 export type PluginOutcome =
-  | { ok: true; key: string; rotator: Rotator<unknown>; entry: RotatorEntry }
+  /** `rotator` is the plug-in under its descriptor: the traits it reports are checked. */
+  | { ok: true; key: string; rotator: Rotator<unknown>; descriptor: AnyRotatorDescriptor }
   | { ok: false; key: string; message: string; hint: string };
 
 const outcomes = new Map<string, Promise<PluginOutcome>>();
@@ -106,18 +108,21 @@ async function load(key: string): Promise<PluginOutcome> {
   if (!schema || typeof schema.safeParse !== 'function' || typeof schema._zod !== 'object') {
     return fail(`${rotator.name}: paramsSchema is not a zod 4 schema`, 'declare the parameters with zod 4, e.g. paramsSchema: z.strictObject({ target: z.strictObject({ ... }) })');
   }
-  const full = rotator as Rotator<unknown>;
-  const entry: RotatorEntry = {
+  const full = rotator as Rotator<Record<string, unknown>>;
+  // The plug-in's key is its name in policies and in the catalogue; the rotator keeps its own for messages.
+  const descriptor: AnyRotatorDescriptor = {
     name: key,
-    paramsSchema: full.paramsSchema as RotatorEntry['paramsSchema'],
-    traits: (params) => checkTraits(full, params),
+    paramsSchema: full.paramsSchema,
+    traits: (params, secretId) => checkTraits(full, params, secretId),
+    load: async () => ({ default: described }),
   };
-  return { ok: true, key, rotator: full, entry };
+  const described = describedRotator(descriptor, full);
+  return { ok: true, key, rotator: described as Rotator<unknown>, descriptor };
 }
 
 /** A plug-in's traits, checked: plan and the scheduler rely on their shape. */
-export function checkTraits(rotator: Rotator<unknown>, params: unknown): RotatorTraits {
-  const t = rotator.traits(params) as Partial<RotatorTraits> | undefined;
+export function checkTraits<P>(rotator: Rotator<P>, params: P, secretId: string): RotatorTraits {
+  const t = rotator.traits(params, secretId) as Partial<RotatorTraits> | undefined;
   if (!t || typeof t.overlap !== 'boolean' || typeof t.drain !== 'boolean' || typeof t.targetKey !== 'string' || t.targetKey === '') {
     throw new Error(`${rotator.name}: traits() must return { overlap: boolean, drain: boolean, targetKey: non-empty text }`);
   }

@@ -1,5 +1,9 @@
 // The secret-store contract: versioned values with stages, modelled on AWS Secrets Manager.
+import type pg from 'pg';
+import type { z } from 'zod';
+import type { Logger } from '../log.js';
 import type { SecretValue } from '../rotator/contract.js';
+import type { SealingKey } from './local/crypto.js';
 
 /** CURRENT is what consumers read; PENDING is staged by a run; PREVIOUS is the one before. */
 export type Stage = 'CURRENT' | 'PENDING' | 'PREVIOUS';
@@ -37,4 +41,32 @@ export interface SecretStore {
   /** Removes the PREVIOUS stage (after grace, for stores that keep old keys readable). */
   clearPrevious(location: string): Promise<void>;
   describe(location: string): Promise<VersionInfo[]>;
+}
+
+/** What a store kind may need to open in this process. */
+export interface StoreOpenOptions {
+  /** The state database (the local store keeps its versions there). */
+  readonly pool: pg.Pool;
+  readonly log: Logger;
+  /**
+   * The master key, for kinds that seal values themselves (local): the raw 32 bytes or what
+   * loadMasterKey returned (src/store/master-key.ts).
+   */
+  readonly masterKey: Buffer | SealingKey;
+}
+
+/**
+ * One secret-store kind, declared once (`src/store/<backend>/descriptor.ts`): what validate reads
+ * (schema, location) and how a process opens it. Cheap to import: the implementation (and its SDK)
+ * loads on demand.
+ */
+export interface StoreDescriptor {
+  /** The `store: { backend }` a policy writes. */
+  readonly backend: string;
+  /** Validates the whole `store:` map, `backend` included; unknown fields are errors. */
+  readonly schema: z.ZodType<Record<string, unknown>>;
+  /** Where the value lives in this backend, from validated params (without `backend`). */
+  location(params: Record<string, unknown>, secretId: string): string;
+  /** Imports the implementation and opens the store. */
+  open(options: StoreOpenOptions): Promise<SecretStore>;
 }

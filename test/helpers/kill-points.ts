@@ -1,7 +1,7 @@
 // Deterministic kill points for worker processes that tests SIGKILL: at the point named by KILL_AT,
 // the worker prints `at <point>` and hangs until it is killed.
 import type { Consumer } from '../../src/consumers/contract.js';
-import { envFileConsumer } from '../../src/consumers/env-file.js';
+import { envFileConsumer } from '../../src/consumers/env-file/index.js';
 import type { RuntimeOptions } from '../../src/runtime.js';
 import type { SecretStore } from '../../src/store/contract.js';
 

@@ -30,6 +30,18 @@ interface Esbuild {
   stop?(): unknown;
 }
 
+interface EsbuildPlugin {
+  name: string;
+  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string; kind: string }) => { path: string; external: boolean } | undefined): void }): void;
+}
+
+const LAZY_IMPORTS_STAY_OUT: EsbuildPlugin = {
+  name: 'lazy-imports-stay-out',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+  },
+};
+
 let memo: Promise<URL> | undefined;
 
 /** The worker to start: the cached bundle (built first if stale), else the tsx worker. */
@@ -89,6 +101,9 @@ async function build(esbuild: Esbuild, cacheDir: string): Promise<string> {
     logLevel: 'silent',
     // Loaded from node_modules at run time, only when a policy names a TypeScript plug-in.
     external: ['tsx', 'tsx/*'],
+    // A dynamic import is a kind's lazy loader (a rotator's, consumer's or store's implementation,
+    // with pg, ioredis or the AWS SDK behind it): validate never calls one, so none is bundled.
+    plugins: [LAZY_IMPORTS_STAY_OUT],
     // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
     banner: { js: "import { createRequire as __rotorCreateRequire } from 'node:module'; const require = __rotorCreateRequire(import.meta.url);" },
   });

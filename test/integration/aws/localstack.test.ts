@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe } from 'vitest';
-import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import { storeContract } from '../../helpers/store-contract.js';
 
 describe.runIf(Boolean(process.env.AWS_ENDPOINT_URL))('the aws-secrets-manager store on LocalStack', () => {

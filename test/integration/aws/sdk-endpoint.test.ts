@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log.js';
 import { trackSecret } from '../../../src/redact.js';
-import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { FakeSecretsManager } from '../../helpers/aws/secrets-manager.js';
 import { startSecretsManagerEndpoint, type FakeEndpoint } from '../../helpers/aws/sm-http-server.js';

@@ -15,7 +15,7 @@ import { RUNS_QUEUE } from '../../../src/queue/names.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
 import { awsStore, createMasterRole, dropRole, rdsMasterRotator } from '../../helpers/aws/rig.js';

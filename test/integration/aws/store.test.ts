@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../src/errors.js';
 import { parseAwsLocation } from '../../../src/store/aws-location.js';
-import { createAwsSecretsManagerStore, stagesOfLabels } from '../../../src/store/aws-secrets-manager.js';
-import { storeKind } from '../../../src/store/schemas.js';
+import { createAwsSecretsManagerStore, stagesOfLabels } from '../../../src/store/aws-secrets-manager/store.js';
+import { storeKind } from '../../../src/store/catalogue.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeSecretsManager } from '../../helpers/aws/secrets-manager.js';
 

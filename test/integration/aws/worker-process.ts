@@ -10,10 +10,10 @@ import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } 
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime } from '../../../src/runtime.js';
-import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
 import { FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';

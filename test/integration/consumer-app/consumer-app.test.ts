@@ -11,7 +11,7 @@ import { signRequest, type WebhookBody } from '../../../src/consumers/signing.js
 import { trackSecret } from '../../../src/redact.js';
 import { migrate } from '../../../src/state/migrate.js';
 import type { SecretStore } from '../../../src/store/contract.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
 

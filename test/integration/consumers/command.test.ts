@@ -4,12 +4,20 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandConsumer, type CommandParams } from '../../../src/consumers/command.js';
+import type { z } from 'zod';
+import { commandEntrySchema } from '../../../src/consumers/command/descriptor.js';
+import { commandConsumer, type CommandParams } from '../../../src/consumers/command/index.js';
 import { PermanentError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';
 import { waitFor } from '../../helpers/wait.js';
 import { contextFor, noticeFor } from './receiver.js';
 import { rejectionOf } from '../../helpers/rejection.js';
+
+/** Params as the policy loader hands them on: the schema's output, defaults applied, common fields off. */
+function paramsOf(p: Omit<z.input<typeof commandEntrySchema>, 'type'>): CommandParams {
+  const { type: _type, ...params } = commandEntrySchema.parse({ type: 'command', ...p });
+  return params;
+}
 
 /** Appends one JSON line per run: the ROTOR_* environment, two probes, stdin and argv. */
 const RECORD = `
@@ -86,7 +94,7 @@ describe('command consumer', () => {
     const out = join(dir, `env-${randomBytes(4).toString('hex')}.jsonl`);
     process.env.ROTOR_TEST_ADMIN_URL = 'postgres://admin:hunter2-admin@db.internal/payments';
     process.env.ROTOR_TEST_SHARED = 'visible';
-    const params: CommandParams = { run: process.execPath, args: [record, out, '$HOME', '; echo hi'], timeout: '10s', inheritEnv: ['ROTOR_TEST_SHARED'] };
+    const params = paramsOf({ run: process.execPath, args: [record, out, '$HOME', '; echo hi'], timeout: '10s', inheritEnv: ['ROTOR_TEST_SHARED'] });
     const notice = noticeFor('payments/db', { revokeAfter: new Date('2030-01-02T03:04:05.000Z') });
     const password = `pw-${randomBytes(12).toString('hex')}`;
     // passValue unset: the value is given (the type carries values) but must not be passed on.
@@ -111,7 +119,7 @@ describe('command consumer', () => {
   it('passes the value as JSON on stdin when passValue is set', async () => {
     const out = join(dir, `stdin-${randomBytes(4).toString('hex')}.jsonl`);
     const value = { username: 'app_b', password: `pw-${randomBytes(12).toString('hex')}` };
-    await commandConsumer.notify(contextFor({ run: process.execPath, args: [record, out], passValue: true }), noticeFor(), value);
+    await commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [record, out], passValue: true })), noticeFor(), value);
     const [seen] = await runs(out);
     expect(JSON.parse(seen!.stdin)).toEqual(value);
     expect(Object.values(seen!.env)).not.toContain(value.password);
@@ -119,7 +127,7 @@ describe('command consumer', () => {
 
   it('confirms a version it succeeded for without running again; re-runs when it has no record (restart)', async () => {
     const out = join(dir, `confirm-${randomBytes(4).toString('hex')}.jsonl`);
-    const ctx = contextFor<CommandParams>({ run: process.execPath, args: [record, out] });
+    const ctx = contextFor(paramsOf({ run: process.execPath, args: [record, out] }));
     const notice = noticeFor();
     await commandConsumer.notify(ctx, notice, undefined);
     expect(await commandConsumer.confirm(ctx, notice)).toBe(notice.versionId);
@@ -131,7 +139,7 @@ describe('command consumer', () => {
 
   it('re-runs a passValue command from confirm with the value the engine gives it (restart after notify)', async () => {
     const out = join(dir, `novalue-${randomBytes(4).toString('hex')}.jsonl`);
-    const ctx = contextFor<CommandParams>({ run: process.execPath, args: [record, out], passValue: true });
+    const ctx = contextFor(paramsOf({ run: process.execPath, args: [record, out], passValue: true }));
     const notice = noticeFor();
     // Without the value it cannot, and says why, running nothing.
     const err = await rejectionOf(commandConsumer.confirm(ctx, notice));
@@ -148,14 +156,14 @@ describe('command consumer', () => {
     trackSecret(password);
     const notice = noticeFor();
     const err = await rejectionOf(
-      commandConsumer.notify(contextFor({ run: process.execPath, args: [fail], passValue: true }), notice, { username: 'app_a', password }),
+      commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice, { username: 'app_a', password }),
     );
     expect(err.message).toContain(`command ${process.execPath} exited with code 3 for version ${notice.versionId}; stderr: …`);
     expect(err.message).toContain('reload failed: the app rejected password [redacted]');
     expect(err.message).not.toContain(password);
     expect(err.message.length).toBeLessThan(2_500);
     // A failed run is no confirmation: with no record and a value needed, confirm cannot succeed.
-    await expect(commandConsumer.confirm(contextFor({ run: process.execPath, args: [fail], passValue: true }), notice)).rejects.toThrow();
+    await expect(commandConsumer.confirm(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice)).rejects.toThrow();
   });
 
   it('reports the exit code when the failure is quiet', async () => {
@@ -163,7 +171,7 @@ describe('command consumer', () => {
     process.env.ROTOR_TEST_EXIT = '7';
     try {
       const notice = noticeFor();
-      const err = await rejectionOf(commandConsumer.notify(contextFor({ run: process.execPath, args: [record, out], inheritEnv: ['ROTOR_TEST_EXIT'] }), notice, undefined));
+      const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [record, out], inheritEnv: ['ROTOR_TEST_EXIT'] })), notice, undefined));
       expect(err.message).toBe(`command ${process.execPath} exited with code 7 for version ${notice.versionId}`);
     } finally {
       delete process.env.ROTOR_TEST_EXIT;
@@ -173,7 +181,7 @@ describe('command consumer', () => {
   it('kills the whole process group at the timeout', async () => {
     const pidFile = join(dir, `hang-${randomBytes(4).toString('hex')}.pid`);
     const started = Date.now();
-    const err = await rejectionOf(commandConsumer.notify(contextFor({ run: process.execPath, args: [hang, pidFile], timeout: '500ms' }), noticeFor(), undefined));
+    const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [hang, pidFile], timeout: '500ms' })), noticeFor(), undefined));
     expect(err.message).toBe(`command ${process.execPath} did not finish within 500ms; its process group was killed`);
     expect(Date.now() - started).toBeLessThan(3_000);
     const grandchild = Number(await readFile(pidFile, 'utf8'));
@@ -182,7 +190,7 @@ describe('command consumer', () => {
   });
 
   it('a program that cannot be started is a permanent error', async () => {
-    const err = await rejectionOf(commandConsumer.notify(contextFor({ run: join(dir, 'no-such-program') }), noticeFor(), undefined));
+    const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: join(dir, 'no-such-program') })), noticeFor(), undefined));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(`command ${join(dir, 'no-such-program')} cannot be started: ENOENT`);
   });

@@ -12,7 +12,7 @@ import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { TEST_TIMINGS, secretFixture, waitForRunEnd } from '../engine/fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from '../engine/memory-target.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { notifyConsumer, type NotifyMessage, type NotifyParams } from '../../../src/consumers/notify.js';
+import { notifyConsumer, type NotifyMessage, type NotifyParams } from '../../../src/consumers/notify/index.js';
 import { PermanentError } from '../../../src/errors.js';
 import { scrub, trackSecret } from '../../../src/redact.js';
 import { contextFor, noticeFor, startReceiver, type Receiver } from './receiver.js';

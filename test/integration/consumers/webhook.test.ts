@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { webhookConsumer, type WebhookParams } from '../../../src/consumers/webhook.js';
+import { webhookConsumer, type WebhookParams } from '../../../src/consumers/webhook/index.js';
 import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, type WebhookBody } from '../../../src/consumers/signing.js';
 import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';

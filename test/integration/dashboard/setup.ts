@@ -17,7 +17,7 @@ import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { claimRun, createRun, updateRun, type RunPatch } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';

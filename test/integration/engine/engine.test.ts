@@ -9,7 +9,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { listAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { runConsumers } from '../../../src/state/consumers.js';

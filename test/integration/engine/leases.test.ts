@@ -10,7 +10,7 @@ import { listAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { createRun, getRun, listSteps, type RunRow } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { secretFixture } from './fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';

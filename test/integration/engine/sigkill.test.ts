@@ -10,7 +10,7 @@ import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';

@@ -7,9 +7,9 @@ import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } 
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
-import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime } from '../../../src/runtime.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 
 const env = process.env;
 

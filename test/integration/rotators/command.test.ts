@@ -66,7 +66,7 @@ describe('the command rotator', () => {
       { ...base, op: 'revoke', old: current, keep: next },
       { ...base, op: 'in-use', value: current },
     ]);
-    expect(rotator.traits(ctx.params)).toMatchObject({ drain: true, overlap: false });
+    expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ drain: true, overlap: false });
   });
 
   it('kills the process and its children when an operation times out', async () => {

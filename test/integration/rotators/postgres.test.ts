@@ -183,7 +183,7 @@ describe('postgres rotator, alternating users', () => {
   });
 
   it('reports traits for the drain check and overlap', () => {
-    expect(rotator.traits(ctx.params)).toMatchObject({ overlap: true, drain: true });
+    expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ overlap: true, drain: true });
   });
 });
 
@@ -217,7 +217,7 @@ describe('postgres rotator, single user', () => {
   });
 
   it('has no overlap and no drain check', () => {
-    expect(rotator.traits(ctx.params)).toMatchObject({ overlap: false, drain: false });
+    expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ overlap: false, drain: false });
   });
 
   it('sent no generated password in any statement', () => {

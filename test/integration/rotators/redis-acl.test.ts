@@ -197,7 +197,7 @@ describe('redis-acl on a primary and a replica', () => {
   });
 
   it('says there is no drain check: Redis cannot tell which password a connection used', () => {
-    expect(rotator.traits(ctx.params)).toMatchObject({ overlap: true, drain: false });
+    expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ overlap: true, drain: false });
   });
 });
 

@@ -3,8 +3,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeSecretsManager } from '../../helpers/aws/secrets-manager.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../src/errors.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
 import type { SecretStore, Stage } from '../../../src/store/contract.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 
 const MIGRATION = new URL('../../../src/state/migrations/0002_local_store.sql', import.meta.url);

@@ -7,7 +7,7 @@ import { NotFoundError, PermanentError } from '../../../src/errors.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
 import type { SecretStore, Stage } from '../../../src/store/contract.js';
 import { listMigrations, migrate } from '../../../src/state/migrate.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { keyIdOf } from '../../../src/store/master-key.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { rejectionOf } from '../../helpers/rejection.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../src/errors.js';
 import { migrate } from '../../../src/state/migrate.js';
 import type { SecretStore } from '../../../src/store/contract.js';
-import { createLocalStore } from '../../../src/store/local.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
 import { keyIdOf, loadMasterKey } from '../../../src/store/master-key.js';
 import { rotor } from '../../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';

@@ -11,7 +11,7 @@ import { awsError } from '../../../src/aws/errors.js';
 import { sanitizeForLog } from '../../../src/aws/sdk-logger.js';
 import { runPlan } from '../../../src/cli/plan.js';
 import { PermanentError, RotorError, UnavailableError } from '../../../src/errors.js';
-import { rotatorEntry } from '../../../src/rotator/registry.js';
+import { builtInRotator } from '../../../src/rotator/catalogue.js';
 import { rdsPasswordRules } from '../../../rotators/aws-rds-master/schema.js';
 import { generatePassword } from '../../../src/rotator/password.js';
 import { entropyBits, generateValue } from '../../../rotators/random-secret/index.js';
@@ -56,7 +56,7 @@ describe('rotor plan with the AWS rotators', () => {
 });
 
 describe('aws-rds-master parameters', () => {
-  const schema = rotatorEntry('aws-rds-master')!.paramsSchema;
+  const schema = builtInRotator('aws-rds-master')!.paramsSchema;
   it('needs exactly one of instanceId and clusterId, and applies defaults', () => {
     expect(schema.safeParse({ target: { instanceId: 'a', clusterId: 'b' } }).success).toBe(false);
     expect(schema.safeParse({ target: {} }).success).toBe(false);

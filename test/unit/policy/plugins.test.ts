@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicies } from '../../../src/policy/load.js';
-import { loadRotators, rotatorFor } from '../../../src/rotator/implementations.js';
-import { targetKeyOf } from '../../../src/rotator/registry.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
+import { targetKeyOf } from '../../../src/rotator/catalogue.js';
 import { isPluginSpec, pluginKey } from '../../../src/rotator/plugins.js';
 import { silentLogger } from '../../../src/log.js';
 

@@ -1,5 +1,6 @@
 // The policy worker starts from a JavaScript bundle of its sources (no tsx), kept under
 // node_modules/.cache/rotor/, and still loads TypeScript rotator plug-ins as the main thread does.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadPolicies } from '../../../src/policy/load.js';
@@ -15,6 +16,13 @@ describe('the bundled policy worker', () => {
     expect(url).not.toBe(TSX_WORKER);
     expect(url.pathname).toMatch(/\/node_modules\/\.cache\/rotor\/policy-worker-[0-9a-f]{8}-[0-9a-f]{16}\.mjs$/);
     expect(await policyWorkerUrl()).toBe(url);
+  });
+
+  it('holds descriptors and schemas only: no rotator, consumer or store implementation, no driver', async () => {
+    const text = readFileSync(await policyWorkerUrl(), 'utf8');
+    // esbuild marks each bundled module with a `// path` comment, relative to src/policy/parallel.
+    expect(text).toMatch(/^\/\/ [./]*rotators\/postgres\/descriptor\.ts$/m);
+    expect(text).not.toMatch(/^\/\/ [./]*(?:node_modules\/(?:pg|ioredis|@aws-sdk)\/|rotators\/[a-z-]+\/index\.ts|src\/(?:consumers\/[a-z-]+\/index|store\/[a-z-]+\/store)\.ts)/m);
   });
 
   it('loads TypeScript plug-ins as one thread does, reporting the same problems', async () => {

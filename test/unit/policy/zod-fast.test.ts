@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { consumerKind, knownConsumerTypes } from '../../../src/consumers/schemas.js';
-import { ROTATOR_PARAM_KEYS, knownRotators, rotatorEntry } from '../../../src/rotator/registry.js';
+import { consumerKind, knownConsumerTypes } from '../../../src/consumers/catalogue.js';
+import { ROTATOR_PARAM_KEYS, knownRotators, builtInRotator } from '../../../src/rotator/catalogue.js';
 import { classSchema, cronCadenceSchema, secretSchema, windowSchema } from '../../../src/policy/schema.js';
-import { knownStores, storeKind } from '../../../src/store/schemas.js';
+import { knownStores, storeKind } from '../../../src/store/catalogue.js';
 import { readTopLevel } from '../../../src/policy/top-level.js';
 import { parsePolicySource } from '../../../src/policy/yaml/source.js';
 import { FAIL, fastParser } from '../../../src/policy/zod-fast.js';
@@ -99,7 +99,7 @@ function paramsOf(secret: Record<string, unknown>): Record<string, unknown> {
 describe('the fast zod parser', () => {
   it('has a fast path for every built-in rotator, store and consumer type, and the policy shapes', () => {
     const schemas = [
-      ...knownRotators().map((name) => rotatorEntry(name)?.paramsSchema),
+      ...knownRotators().map((name) => builtInRotator(name)?.paramsSchema),
       ...knownStores().map((b) => storeKind(b)?.schema),
       ...knownConsumerTypes().map((t) => consumerKind(t)?.schema),
       secretSchema,
@@ -116,7 +116,7 @@ describe('the fast zod parser', () => {
     let yes = 0;
     let total = 0;
     for (const secret of secrets) {
-      const entry = typeof secret.rotator === 'string' ? rotatorEntry(secret.rotator) : undefined;
+      const entry = typeof secret.rotator === 'string' ? builtInRotator(secret.rotator) : undefined;
       if (!entry) continue;
       for (const v of variants(paramsOf(secret), 3)) {
         total++;
@@ -130,7 +130,7 @@ describe('the fast zod parser', () => {
   it('takes the fast path for every part of every valid secret', () => {
     expect(valid.length).toBeGreaterThan(15);
     for (const secret of valid) {
-      const entry = rotatorEntry(secret.rotator as string);
+      const entry = builtInRotator(secret.rotator as string);
       expect(entry && agrees(entry.paramsSchema, paramsOf(secret)), String(secret.id)).toBe(true);
       const store = secret.store as { backend: string } | undefined;
       if (store) expect(agrees((storeKind(store.backend) as { schema: z.ZodType }).schema, store), String(secret.id)).toBe(true);

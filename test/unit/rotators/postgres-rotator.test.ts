@@ -55,8 +55,8 @@ describe('postgres parameters', () => {
 
 describe('postgres traits', () => {
   it('alternating users overlap and can be drained; single user neither', () => {
-    expect(rotator.traits(alternating())).toEqual({ overlap: true, drain: true, targetKey: 'postgres://(env:ADMIN_URL)/payments' });
-    expect(rotator.traits(single())).toEqual({ overlap: false, drain: false, targetKey: 'postgres://db.example:5433/reports' });
+    expect(rotator.traits(alternating(), 'team/s')).toEqual({ overlap: true, drain: true, targetKey: 'postgres://(env:ADMIN_URL)/payments' });
+    expect(rotator.traits(single(), 'team/s')).toEqual({ overlap: false, drain: false, targetKey: 'postgres://db.example:5433/reports' });
   });
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, PermanentError } from '../../../src/errors.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
-import { aadFor, openValue, sameValue, sealValue, sealingKey, type SealedValue } from '../../../src/store/local-crypto.js';
+import { aadFor, openValue, sameValue, sealValue, sealingKey, type SealedValue } from '../../../src/store/local/crypto.js';
 import { keyIdOf } from '../../../src/store/master-key.js';
 
 const PASSWORD = 'Vq3-unit-crypto-password-7Zr';

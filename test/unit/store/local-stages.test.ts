@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Stage } from '../../../src/store/contract.js';
-import { isConsistent, promoteStages, removeStage, stageUpdates, type StageTable } from '../../../src/store/local-stages.js';
+import { isConsistent, promoteStages, removeStage, stageUpdates, type StageTable } from '../../../src/store/local/stages.js';
 
 const table = (entries: Record<string, Stage[]>): StageTable => new Map(Object.entries(entries));
 const plain = (t: StageTable): Record<string, readonly Stage[]> => Object.fromEntries(t);

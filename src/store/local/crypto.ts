@@ -1,9 +1,9 @@
 // Sealing and opening the local store's values: AES-256-GCM, one random nonce per encryption, and
 // additional data that binds each ciphertext to its (location, version id) so rows cannot be swapped.
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InvalidInputError, PermanentError } from '../errors.js';
-import type { SecretValue } from '../rotator/contract.js';
-import { keyIdOf, MASTER_KEY_BYTES, type MasterKey } from './master-key.js';
+import { InvalidInputError, PermanentError } from '../../errors.js';
+import type { SecretValue } from '../../rotator/contract.js';
+import { keyIdOf, MASTER_KEY_BYTES, type MasterKey } from '../master-key.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const NONCE_BYTES = 12;

@@ -1,24 +1,15 @@
 // The command consumer: runs a configured program (no shell) with the new version's ids in its
 // environment and, only when `passValue` is set, the value as JSON on stdin. Exit 0 decides.
 import { spawn } from 'node:child_process';
-import { PermanentError, RotorError } from '../errors.js';
-import { scrub, trackSecret } from '../redact.js';
-import type { SecretValue } from '../rotator/contract.js';
-import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
-import { durationMs } from './http.js';
-import { Recent } from './recent.js';
+import { PermanentError, RotorError } from '../../errors.js';
+import { scrub, trackSecret } from '../../redact.js';
+import type { SecretValue } from '../../rotator/contract.js';
+import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
+import descriptor, { type CommandParams } from './descriptor.js';
+import { durationMs } from '../http.js';
+import { Recent } from '../recent.js';
 
-export interface CommandParams {
-  /** Executable: a path, or a name looked up on PATH. */
-  run: string;
-  args?: string[];
-  /** Send the value as JSON on stdin. @defaultValue false */
-  passValue?: boolean;
-  /** @defaultValue 60s */
-  timeout?: string;
-  /** Names of rotor's own environment variables to pass on, beyond the basic ones. @defaultValue [] */
-  inheritEnv?: string[];
-}
+export type { CommandParams } from './descriptor.js';
 
 /**
  * Passed from rotor's environment as is. Nothing else is: rotor's environment holds the credentials
@@ -150,9 +141,7 @@ async function runOnce(ctx: ConsumerContext<CommandParams>, notice: ConsumerNoti
   }
 }
 
-export const commandConsumer: Consumer<CommandParams> = {
-  type: 'command',
-  carriesValue: true,
+export const commandConsumer = implementConsumer<CommandParams>(descriptor, {
   async notify(ctx, notice, value) {
     if (ctx.params.passValue && !value) throw new PermanentError(`command ${ctx.params.run} has passValue set but was given no value`);
     // The engine hands the value to every consumer type that carries one; this one passes it on
@@ -172,4 +161,4 @@ export const commandConsumer: Consumer<CommandParams> = {
     succeeded.set(key, true);
     return notice.versionId;
   },
-};
+});

@@ -1,25 +1,15 @@
 // The webhook consumer: a signed POST telling an application which version is now current (ids
 // and the store location, never the value), and confirmation from its answer or its verify URL.
 import { randomUUID } from 'node:crypto';
-import { RotorError } from '../errors.js';
-import { trackSecret } from '../redact.js';
-import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
-import { DEFAULT_ATTEMPTS, displayUrl, durationMs, send } from './http.js';
-import { signRequest, type WebhookBody } from './signing.js';
-import { Recent } from './recent.js';
+import { RotorError } from '../../errors.js';
+import { trackSecret } from '../../redact.js';
+import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
+import descriptor, { type WebhookParams } from './descriptor.js';
+import { DEFAULT_ATTEMPTS, displayUrl, durationMs, send } from '../http.js';
+import { signRequest, type WebhookBody } from '../signing.js';
+import { Recent } from '../recent.js';
 
-export interface WebhookParams {
-  /** Receives the signed POST. */
-  url: string;
-  /** Answers a signed GET `?secret=<id>` with `{"version": ...}`; without it, the POST's answer confirms. */
-  verify?: string;
-  /** Reference to the HMAC-SHA256 key. */
-  secret: string;
-  /** Per request. @defaultValue 10s */
-  timeout?: string;
-  /** Tries per notify or confirm on network errors, timeouts, 5xx and 429. @defaultValue 3 */
-  attempts?: number;
-}
+export type { WebhookParams } from './descriptor.js';
 
 /** What a 2xx to the POST told us: the version the receiver reports, or just "accepted". */
 type Outcome = { kind: 'reported'; version: string } | { kind: 'accepted' };
@@ -113,9 +103,7 @@ async function askVerify(ctx: ConsumerContext<WebhookParams>, verify: string, no
   });
 }
 
-export const webhookConsumer: Consumer<WebhookParams> = {
-  type: 'webhook',
-  carriesValue: false,
+export const webhookConsumer = implementConsumer<WebhookParams>(descriptor, {
   async notify(ctx, notice) {
     const outcome = await post(ctx, notice);
     // With a verify URL, confirmation comes from there alone: nothing to remember.
@@ -133,4 +121,4 @@ export const webhookConsumer: Consumer<WebhookParams> = {
     }
     return outcome.kind === 'accepted' ? notice.versionId : outcome.version;
   },
-};
+});

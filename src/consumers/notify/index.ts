@@ -1,20 +1,13 @@
 // The notify consumer: a Slack-compatible message to the people who keep a copy of a credential,
 // saying what rotated and when the old credential goes. Never the value. Delivered (2xx) = confirmed.
-import { RotorError } from '../errors.js';
-import { trackSecret } from '../redact.js';
-import type { Consumer, ConsumerContext, ConsumerNotice } from './contract.js';
-import { DEFAULT_ATTEMPTS, durationMs, send } from './http.js';
-import { Recent } from './recent.js';
+import { RotorError } from '../../errors.js';
+import { trackSecret } from '../../redact.js';
+import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
+import descriptor, { type NotifyParams } from './descriptor.js';
+import { DEFAULT_ATTEMPTS, durationMs, send } from '../http.js';
+import { Recent } from '../recent.js';
 
-export interface NotifyParams {
-  /** Reference to the incoming-webhook URL (its path is the credential). */
-  url: string;
-  channel?: string;
-  /** Per request. @defaultValue 10s */
-  timeout?: string;
-  /** Tries per message on network errors, timeouts, 5xx and 429. @defaultValue 3 */
-  attempts?: number;
-}
+export type { NotifyParams } from './descriptor.js';
 
 /** The body Slack (and Mattermost, Rocket.Chat, Teams' Slack-compatible hooks) accept. */
 export interface NotifyMessage {
@@ -75,9 +68,7 @@ async function deliver(ctx: ConsumerContext<NotifyParams>, notice: ConsumerNotic
   delivered.set(keyOf(ctx.params, notice), true);
 }
 
-export const notifyConsumer: Consumer<NotifyParams> = {
-  type: 'notify',
-  carriesValue: false,
+export const notifyConsumer = implementConsumer<NotifyParams>(descriptor, {
   async notify(ctx, notice) {
     await deliver(ctx, notice);
   },
@@ -85,4 +76,4 @@ export const notifyConsumer: Consumer<NotifyParams> = {
     if (!delivered.has(keyOf(ctx.params, notice))) await deliver(ctx, notice);
     return notice.versionId;
   },
-};
+});

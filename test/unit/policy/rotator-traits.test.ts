@@ -1,9 +1,9 @@
-// The registries: what each rotator promises, and what unknown names get.
+// The rotator catalogue: what each rotator promises, and what unknown names get.
 import { describe, expect, it } from 'vitest';
-import { knownRotators, rotatorEntry, targetKeyOf, rotatorTraits } from '../../../src/rotator/registry.js';
+import { knownRotators, builtInRotator, targetKeyOf, rotatorTraits } from '../../../src/rotator/catalogue.js';
 
 function traits(name: string, params: Record<string, unknown>, id = 'team/s') {
-  const entry = rotatorEntry(name);
+  const entry = builtInRotator(name);
   if (!entry) throw new Error(`no ${name}`);
   const parsed = entry.paramsSchema.parse(params);
   return rotatorTraits({ id, rotator: { name, params: parsed } });
@@ -11,9 +11,9 @@ function traits(name: string, params: Record<string, unknown>, id = 'team/s') {
 
 const admin = 'env:ADMIN_URL';
 
-describe('the rotator registry', () => {
+describe('the rotator catalogue', () => {
   it('knows every built-in rotator', () => {
-    expect(knownRotators()).toEqual(['postgres', 'aws-rds-master', 'random-secret', 'redis-acl', 'command']);
+    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'postgres', 'random-secret', 'redis-acl']);
   });
 
   it('says postgres alternating users overlap and a single user does not', () => {
@@ -27,12 +27,12 @@ describe('the rotator registry', () => {
   });
 
   it('needs exactly one of instanceId and clusterId for RDS', () => {
-    expect(rotatorEntry('aws-rds-master')?.paramsSchema.safeParse({ target: { instanceId: 'a', clusterId: 'b' } }).success).toBe(false);
-    expect(rotatorEntry('aws-rds-master')?.paramsSchema.safeParse({ target: {} }).success).toBe(false);
+    expect(builtInRotator('aws-rds-master')?.paramsSchema.safeParse({ target: { instanceId: 'a', clusterId: 'b' } }).success).toBe(false);
+    expect(builtInRotator('aws-rds-master')?.paramsSchema.safeParse({ target: {} }).success).toBe(false);
   });
 
   it('gives each random secret a target of its own', () => {
-    expect(traits('random-secret', {}, 'a/b')).toEqual({ overlap: true, drain: false, targetKey: 'random-secret://a/b' });
+    expect(traits('random-secret', {}, 'a/b')).toEqual({ overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret://a/b' });
   });
 
   it('keys a Redis ACL user by all of its nodes, with no drain check (Redis cannot tell old-password connections apart)', () => {
@@ -47,7 +47,7 @@ describe('the rotator registry', () => {
   });
 
   it('computes the target key of a resolved secret', () => {
-    const params = rotatorEntry('postgres')?.paramsSchema.parse({ strategy: 'single-user', target: { database: 'app', user: 'a', admin } }) ?? {};
-    expect(targetKeyOf({ id: 's', rotator: { name: 'postgres', params } })).toBe('postgres://(env:ADMIN_URL):5432/app');
+    const params = builtInRotator('postgres')?.paramsSchema.parse({ strategy: 'single-user', target: { database: 'app', user: 'a', admin } }) ?? {};
+    expect(targetKeyOf({ id: 's', rotator: { name: 'postgres', params } })).toBe('postgres://(env:ADMIN_URL)/app');
   });
 });

@@ -3,13 +3,10 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Consumer } from './contract.js';
+import { implementConsumer } from '../contract.js';
+import descriptor, { type EnvFileParams } from './descriptor.js';
 
-export interface EnvFileParams {
-  path: string;
-  /** Prefix of the variable names, e.g. `DB` gives DB_USERNAME, DB_PASSWORD. */
-  key?: string;
-}
+export type { EnvFileParams } from './descriptor.js';
 
 const VERSION_MARKER = '# rotor-version: ';
 
@@ -23,9 +20,7 @@ function quote(value: string | number): string {
   return `'${String(value).replace(/'/g, `'\\''`)}'`;
 }
 
-export const envFileConsumer: Consumer<EnvFileParams> = {
-  type: 'env-file',
-  carriesValue: true,
+export const envFileConsumer = implementConsumer<EnvFileParams>(descriptor, {
   async notify(ctx, notice, value) {
     if (!value) throw new Error('env-file needs the value to write');
     const { path, key } = ctx.params;
@@ -57,4 +52,4 @@ export const envFileConsumer: Consumer<EnvFileParams> = {
     const line = text.split('\n').find((l) => l.startsWith(VERSION_MARKER));
     return line ? line.slice(VERSION_MARKER.length).trim() : null;
   },
-};
+});

@@ -10,14 +10,14 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { awsError, awsErrorCode } from '../aws/errors.js';
-import { secretsManagerClients, type SecretsManagerClientsOptions } from '../aws/sm-clients.js';
-import { InvalidInputError, NotFoundError, PermanentError } from '../errors.js';
-import { trackSecret } from '../redact.js';
-import type { SecretValue } from '../rotator/contract.js';
-import { parseAwsLocation } from './aws-location.js';
-import type { SecretStore, Stage, StoredVersion, VersionInfo } from './contract.js';
-import { STAGES } from './local-stages.js';
+import { awsError, awsErrorCode } from '../../aws/errors.js';
+import { secretsManagerClients, type SecretsManagerClientsOptions } from '../../aws/sm-clients.js';
+import { InvalidInputError, NotFoundError, PermanentError } from '../../errors.js';
+import { trackSecret } from '../../redact.js';
+import type { SecretValue } from '../../rotator/contract.js';
+import { parseAwsLocation } from '../aws-location.js';
+import type { SecretStore, Stage, StoredVersion, VersionInfo } from '../contract.js';
+import { STAGES } from '../local/stages.js';
 
 export const AWS_LABEL: Readonly<Record<Stage, string>> = { CURRENT: 'AWSCURRENT', PENDING: 'AWSPENDING', PREVIOUS: 'AWSPREVIOUS' };
 

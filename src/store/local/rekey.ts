@@ -2,9 +2,9 @@
 // and sealed again with the current one, row by row, each guarded by the key id it was read with.
 // The values never leave this process and never change; only their ciphertext does.
 import type pg from 'pg';
-import { InvalidInputError } from '../errors.js';
-import { inTransaction } from '../state/db.js';
-import { openValue, sealValue, sealingKey, type SealingKey } from './local-crypto.js';
+import { InvalidInputError } from '../../errors.js';
+import { inTransaction } from '../../state/db.js';
+import { openValue, sealValue, sealingKey, type SealingKey } from './crypto.js';
 
 export interface RekeyResult {
   /** The current key's id: every version is sealed with it afterwards. */

@@ -1,11 +1,11 @@
 // The `local` secret store: versions with stages in the state database, each value sealed with
 // AES-256-GCM under the master key. For single machines (the embedded default) and tests.
 import type pg from 'pg';
-import { InvalidInputError, NotFoundError, PermanentError } from '../errors.js';
-import { inTransaction } from '../state/db.js';
-import type { SecretStore, Stage, StoredVersion, VersionInfo } from './contract.js';
-import { encodeValue, openValue, sameValue, sealValue, sealingKey, type SealedValue, type SealingKey } from './local-crypto.js';
-import { isConsistent, ordered, promoteStages, removeStage, STAGES, stageUpdates, type StageTable } from './local-stages.js';
+import { InvalidInputError, NotFoundError, PermanentError } from '../../errors.js';
+import { inTransaction } from '../../state/db.js';
+import type { SecretStore, Stage, StoredVersion, VersionInfo } from '../contract.js';
+import { encodeValue, openValue, sameValue, sealValue, sealingKey, type SealedValue, type SealingKey } from './crypto.js';
+import { isConsistent, ordered, promoteStages, removeStage, STAGES, stageUpdates, type StageTable } from './stages.js';
 
 export interface LocalStoreOptions {
   /** The state database, with migration 0002_local_store applied. */

@@ -1,6 +1,6 @@
 // How the local store's stages move: pure functions over one location's versions, so the rules of
 // the AWS Secrets Manager model can be tested without a database.
-import type { Stage } from './contract.js';
+import type { Stage } from '../contract.js';
 
 /** The order stages are listed in (describe, tests). */
 export const STAGES: readonly Stage[] = ['CURRENT', 'PENDING', 'PREVIOUS'];
