@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../errors.js';
 import { scrub } from '../redact.js';
+import { readyToImport } from '../typescript-plugins.js';
 import { ROTATOR_CONTRACT_VERSION, type Rotator, type RotatorTraits } from './contract.js';
 import type { RotatorEntry } from './registry.js';
 
@@ -126,7 +127,10 @@ export function checkTraits(rotator: Rotator<unknown>, params: unknown): Rotator
 }
 
 async function importPlugin(key: string): Promise<unknown> {
-  if (!key.startsWith('npm:')) return import(pathToFileURL(key).href);
+  if (!key.startsWith('npm:')) {
+    await readyToImport(key);
+    return import(pathToFileURL(key).href);
+  }
   const pkg = key.slice(4);
   try {
     return await import(pkg);
