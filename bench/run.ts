@@ -13,6 +13,10 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
     about: 'server-side render time of the inventory page with 10,000 secrets (p50/p95, target ≤ 150 ms)',
     run: async () => (await import('./dashboard.js')).runDashboardBench(),
   },
+  cli: {
+    about: 'cold start of rotor --version and rotor status (embedded rotor running), median of 10, ÷ node -e 0 (target ≤ 4× for --version)',
+    run: async () => (await import('./cli.js')).runCliBench(),
+  },
   consumers: {
     about: 'zero downtime: 20 reconnecting clients through 100 alternating-user rotations (failed logins, staleness)',
     run: async () => {
