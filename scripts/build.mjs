@@ -67,15 +67,17 @@ function lock() {
   }
 }
 
-/** Builds dist/ unless `onlyIfStale` and it is fresh; returns the exit code. */
-export function build({ onlyIfStale = false, quiet = false } = {}) {
+/**
+ * Builds dist/ unless `onlyIfStale` and it is fresh; returns the exit code. `prepare` (npm's
+ * prepare script): a production install (npm ci --omit=dev, the Docker image's last stage) has no
+ * compiler and takes dist/ from a build stage, so no compiler is not an error there.
+ */
+export function build({ onlyIfStale = false, quiet = false, prepare = false } = {}) {
   let tsc;
   try {
     tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
   } catch {
-    // A production install (npm ci --omit=dev, as in the Docker image) has no compiler: it uses
-    // the dist/ built before, and needs one.
-    if (existsSync(STAMP)) return 0;
+    if (existsSync(STAMP) || prepare) return 0;
     process.stderr.write('rotor: dist/ is missing and TypeScript is not installed: run `npm ci` (with dev dependencies) to build rotor\n');
     return 1;
   }
@@ -106,5 +108,6 @@ export function build({ onlyIfStale = false, quiet = false } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = build({ onlyIfStale: process.argv.includes('--if-stale'), quiet: process.argv.includes('--quiet') });
+  const flag = (name) => process.argv.includes(name);
+  process.exitCode = build({ onlyIfStale: flag('--if-stale'), quiet: flag('--quiet'), prepare: flag('--prepare') });
 }
