@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from '../scripts/build.mjs';
 
 const RUNS = 10;
 const TARGET_RATIO = 4;
@@ -83,8 +82,6 @@ function table(rows: string[][]): string {
 }
 
 export async function runCliBench(): Promise<string> {
-  // Measured as users run it: from dist/, built now if a source is newer (not counted).
-  if (build({ onlyIfStale: true }) !== 0) throw new Error('the build failed');
   const dir = await mkdtemp(join(tmpdir(), 'rotor-bench-cli-'));
   const env: NodeJS.ProcessEnv = { ...process.env, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn' };
   delete env.ROTOR_DATABASE_URL;
