@@ -30,7 +30,8 @@ export function newestSource(root = ROOT) {
     } catch {
       continue;
     }
-    for (const e of entries) if (e.isFile()) newest = Math.max(newest, mtimeOf(join(e.parentPath ?? e.path, e.name)));
+    // Directories too: deleting or renaming a file changes only its directory's mtime.
+    for (const e of entries) if (e.isFile() || e.isDirectory()) newest = Math.max(newest, mtimeOf(join(e.parentPath ?? e.path, e.name)));
   }
   return newest;
 }
@@ -93,6 +94,7 @@ export function build({ onlyIfStale = false, quiet = false, prepare = false } = 
       process.stderr.write('rotor: the build failed (see above); dist/ was not updated\n');
       return r.status ?? 1;
     }
+    pruneOrphans();
     for (const dir of ASSETS) {
       rmSync(join(DIST, dir), { recursive: true, force: true });
       cpSync(join(ROOT, dir), join(DIST, dir), { recursive: true });
