@@ -68,6 +68,25 @@ function lock() {
   }
 }
 
+/** Deletes compiled files whose source is gone (tsc never deletes), so dist/ holds no module src/ lost. */
+function pruneOrphans() {
+  for (const dir of SOURCE_DIRS) {
+    let entries;
+    try {
+      entries = readdirSync(join(DIST, dir), { recursive: true, withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const m = /^(.*)\.(js|d\.ts)(\.map)?$/.exec(e.name);
+      if (!e.isFile() || !m) continue;
+      const from = join(e.parentPath ?? e.path, e.name);
+      const source = join(ROOT, from.slice(DIST.length + 1, from.length - e.name.length), `${m[1]}.ts`);
+      if (!existsSync(source)) rmSync(from, { force: true });
+    }
+  }
+}
+
 /**
  * Builds dist/ unless `onlyIfStale` and it is fresh; returns the exit code. `prepare` (npm's
  * prepare script): a production install (npm ci --omit=dev, the Docker image's last stage) has no
