@@ -1,18 +1,27 @@
 // Two projects: unit tests need nothing running; integration tests get one private PostgreSQL
 // (scram-sha-256) and one private redis-server per run from test/helpers/global-setup.ts, and each
 // test file makes its own database (createTestDatabase) and queue prefix (uniquePrefix).
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// Plug-in fixtures and examples import rotor's public entries by name (rotor/rotator, ...); under
+// vitest they are the TypeScript sources, the same modules the tests import.
+const resolve = {
+  alias: [{ find: /^rotor\/(rotator|consumer|store)$/, replacement: fileURLToPath(new URL('./src/public/$1.ts', import.meta.url)) }],
+};
 
 export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
         },
       },
       {
+        resolve,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],

@@ -2,8 +2,14 @@
 // sink, and prints timings and the RSS high-water mark as JSON. bench/policy.ts starts it as a
 // child process so that generating the tree does not count toward the memory figure.
 import { Writable } from 'node:stream';
-import { runPlan } from '../src/cli/plan.js';
-import { runValidate } from '../src/cli/validate.js';
+import type { runPlan as RunPlan } from '../src/cli/plan.js';
+import type { runValidate as RunValidate } from '../src/cli/validate.js';
+
+// rotor as the CLI runs it: the compiled modules in dist/ (bench/run.ts builds them when stale),
+// whose policy worker thread starts from JavaScript, not through tsx.
+const dist = (path: string) => import(new URL(`../dist/src/cli/${path}`, import.meta.url).href);
+const { runPlan } = (await dist('plan.js')) as { runPlan: typeof RunPlan };
+const { runValidate } = (await dist('validate.js')) as { runValidate: typeof RunValidate };
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: policy-child.ts <policy dir>');

@@ -1,5 +1,7 @@
 // `npm run bench [-- name[:part,part] ...]`: runs the named benchmarks (all when none is named)
 // and prints each one's tables. A benchmark is a module with a function that returns its report.
+import { build } from '../scripts/build.mjs';
+
 const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise<string> }> = {
   policy: {
     about: 'validate + plan of 100,000 secrets in 1,000 files (wall time, peak memory)',
@@ -12,6 +14,10 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
   dashboard: {
     about: 'server-side render time of the inventory page with 10,000 secrets (p50/p95, target ≤ 150 ms)',
     run: async () => (await import('./dashboard.js')).runDashboardBench(),
+  },
+  cli: {
+    about: 'cold start of rotor --version and rotor status (embedded rotor running), median of 10, ÷ node -e 0 (target ≤ 4× for --version)',
+    run: async () => (await import('./cli.js')).runCliBench(),
   },
   consumers: {
     about: 'zero downtime: 20 reconnecting clients through 100 alternating-user rotations (failed logins, staleness)',
@@ -32,6 +38,9 @@ if (unknown.length) {
   for (const [name, b] of Object.entries(BENCHES)) console.error(`  ${name.padEnd(8)} ${b.about}`);
   process.exit(2);
 }
+
+// Every benchmark measures rotor as users run it, from dist/: built first when a source is newer.
+if (build({ onlyIfStale: true }) !== 0) process.exit(1);
 
 let failed = false;
 for (const spec of selected) {

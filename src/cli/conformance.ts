@@ -11,6 +11,7 @@ import { InvalidInputError } from '../errors.js';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import { scrub } from '../redact.js';
+import { readyToImport } from '../typescript-plugins.js';
 import type { ConformanceHarness, CheckResult } from '../rotator/conformance.js';
 import type { Rotator } from '../rotator/contract.js';
 import { builtInRotator, loadRotators, rotatorFor } from '../rotator/catalogue.js';
@@ -84,6 +85,7 @@ async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<Confo
     const path = resolve(cwd, opts.harness);
     let mod: { default?: unknown };
     try {
+      await readyToImport(path);
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (err) {
       throw new InvalidInputError(`cannot load the harness ${opts.harness}: ${scrub((err as Error).message)}`, { hint: 'check the path (relative to the working directory)' });

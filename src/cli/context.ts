@@ -13,7 +13,7 @@ import { keyFileIn, loadMasterKey } from '../store/master-key.js';
 import { loadConfig, type RotorConfig } from '../config.js';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embedded/postgres.js';
 import { createLogger, type Logger } from '../log.js';
-import { createQueueKit, type QueueKit } from '../queue/backend.js';
+import type { QueueKit } from '../queue/backend.js';
 import { checkStateDatabase, createStatePool } from '../state/db.js';
 import { migrate } from '../state/migrate.js';
 
@@ -83,8 +83,10 @@ export async function openStateIfConfigured(): Promise<StateHandle | undefined> 
   }
 }
 
+/** The queue; BullMQ is loaded here, on first use: read-only commands such as status never need it. */
 export async function openQueue(state: StateHandle): Promise<QueueKit> {
   const redis = state.config.ROTOR_REDIS_URL;
+  const { createQueueKit } = await import('../queue/backend.js');
   return createQueueKit(redis ? { kind: 'redis', url: redis } : { kind: 'postgres', url: state.url }, state.log);
 }
 

@@ -1,4 +1,5 @@
-// The rotor command line: registers one command per file and maps failures to documented exit codes.
+// The rotor command line: registers the command it runs (commands.ts) and maps failures to
+// documented exit codes.
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, formatCliError } from './exit-codes.js';
 import { registerCommands } from './commands.js';
@@ -10,7 +11,7 @@ const program = new Command()
   .exitOverride()
   .showHelpAfterError('(run rotor --help for usage)');
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../errors.js';
 import { scrub } from '../redact.js';
+import { readyToImport } from '../typescript-plugins.js';
 import { ROTATOR_CONTRACT_VERSION, type Rotator, type RotatorTraits } from './contract.js';
 import { OPTIONAL_METHODS, REQUIRED_METHODS, describedRotator, type AnyRotatorDescriptor } from './descriptor.js';
 
@@ -131,7 +132,10 @@ export function checkTraits<P>(rotator: Rotator<P>, params: P, secretId: string)
 }
 
 async function importPlugin(key: string): Promise<unknown> {
-  if (!key.startsWith('npm:')) return import(pathToFileURL(key).href);
+  if (!key.startsWith('npm:')) {
+    await readyToImport(key);
+    return import(pathToFileURL(key).href);
+  }
   const pkg = key.slice(4);
   try {
     return await import(pkg);

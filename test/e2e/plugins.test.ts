@@ -1,10 +1,11 @@
 // Plug-ins and the conformance suite through the rotor executable: `rotor validate` on broken and
-// working plug-ins (exit codes, file:line:col), and `rotor conformance` as a plug-in author runs it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// working plug-ins (exit codes, file:line:col), and `rotor conformance` as a plug-in author runs it,
+// also in a project of their own outside this repository.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, rotor as run } from '../helpers/cli.js';
+import { REPO_ROOT, rotor as run, runNode } from '../helpers/cli.js';
 
 const ROOT = REPO_ROOT;
 const rotor = (args: string[]) => run(args, { ROTOR_LOG_LEVEL: 'warn' }, ROOT);
@@ -63,3 +64,69 @@ describe('rotor conformance', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('a plug-in in a project of its own', () => {
+  it('written against rotor/rotator, passes rotor conformance run from its directory', async () => {
+    // Outside the repository, as a plug-in author's project: rotor is installed in its
+    // node_modules (a symlink to this checkout, as `npm link` makes), and so is zod, which the
+    // plug-in declares its parameters with.
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-plugin-project-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(ROOT, join(dir, 'node_modules', 'rotor'), 'dir');
+      symlinkSync(join(ROOT, 'node_modules', 'zod'), join(dir, 'node_modules', 'zod'), 'dir');
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme-rotator', type: 'module', dependencies: { rotor: '*', zod: '^4' } }));
+      writeFileSync(join(dir, 'acme-rotator.ts'), ACME_PLUGIN);
+      writeFileSync(join(dir, 'params.yaml'), 'target:\n  file: ./keys.json\n');
+      const r = await runNode([join(dir, 'node_modules', 'rotor', 'bin', 'rotor.js'), 'conformance', './acme-rotator.ts', '--params', 'params.yaml'], { ROTOR_LOG_LEVEL: 'warn' }, dir);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('conformance of acme-keys:');
+      expect(r.stdout).toContain('6 of 6 checks passed');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A rotator plug-in as docs/plugins.md shows it: rotor's public entry and zod, nothing else. */
+const ACME_PLUGIN = `import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ROTATOR_CONTRACT_VERSION, PermanentError, defineRotator, type SecretValue } from 'rotor/rotator';
+
+const paramsSchema = z.strictObject({ target: z.strictObject({ file: z.string().min(1) }) });
+type Params = z.infer<typeof paramsSchema>;
+
+const keys = (p: Params): string[] => {
+  try {
+    return JSON.parse(readFileSync(resolve(p.target.file), 'utf8')) as string[];
+  } catch {
+    return [];
+  }
+};
+const save = (p: Params, list: string[]) => writeFileSync(resolve(p.target.file), JSON.stringify(list));
+
+export default defineRotator<Params>({
+  name: 'acme-keys',
+  contractVersion: ROTATOR_CONTRACT_VERSION,
+  paramsSchema,
+  traits: (p) => ({ overlap: true, drain: false, targetKey: \`acme://\${resolve(p.target.file)}\` }),
+  async generate() {
+    return { apiKey: randomBytes(18).toString('base64url') };
+  },
+  async apply(ctx, next) {
+    const list = keys(ctx.params);
+    if (!list.includes(String(next.apiKey))) save(ctx.params, [...list, String(next.apiKey)]);
+  },
+  async verify(ctx, value: SecretValue) {
+    if (!keys(ctx.params).includes(String(value.apiKey))) throw new Error(\`\${ctx.secretId}: the key does not work\`);
+  },
+  async revoke(ctx, revoke, keep) {
+    const list = keys(ctx.params);
+    if (!list.includes(String(keep.apiKey))) throw new PermanentError(\`\${ctx.secretId}: refusing to revoke: the key to keep does not work\`);
+    save(ctx.params, list.filter((k) => k !== revoke.apiKey));
+  },
+});
+`;

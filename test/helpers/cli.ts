@@ -12,8 +12,13 @@ export interface CliResult {
 
 /** `rotor <args>` with `env` over this process's environment; resolves when it exits. */
 export function rotor(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return runNode([ROTOR_BIN, ...args], env, cwd);
+}
+
+/** `node <args>`, as rotor() runs it: for rotor started from another path (an installed copy). */
+export function runNode(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ROTOR_BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

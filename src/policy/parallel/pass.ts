@@ -13,7 +13,7 @@ import { findDuplicates, findPolicyFiles, prepareClasses, processFile, readText,
 import { sortProblems, type Problem } from '../problems.js';
 import type { ReferenceCheckOptions } from '../ref-check.js';
 import type { PassMode, WorkerBatch, WorkerInit, WorkerMessage, WorkerStart } from './protocol.js';
-import { TSX_WORKER, policyWorkerUrl } from './worker-bundle.js';
+import { policyWorker } from './worker-url.js';
 
 export interface PassOptions {
   mode: PassMode;
@@ -51,8 +51,8 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   // Start the worker before reading, so that it loads its modules meanwhile; it is stopped if the
   // files turn out to be few.
   const next = new SharedArrayBuffer(4);
-  const url = pf.files.length >= (opts.parallelFiles ?? 100) ? await policyWorkerUrl() : undefined;
-  const worker = url && startWorker(url, { pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH, bundled: url !== TSX_WORKER });
+  const pw = pf.files.length >= (opts.parallelFiles ?? 100) ? policyWorker() : undefined;
+  const worker = pw && startWorker(pw.url, { pf, mode: opts.mode, now: opts.now.getTime(), next, batch: BATCH, compiled: pw.compiled });
   const scan = scanFiles(pf);
   if (!worker || scan.bytes <= (opts.parallelAbove ?? 4_000_000)) {
     await worker?.stop();

@@ -12,8 +12,8 @@ export interface WorkerInit {
   /** Next unclaimed file index, shared: Int32Array over a SharedArrayBuffer, claimed with Atomics.add. */
   next: SharedArrayBuffer;
   batch: number;
-  /** Started from the JavaScript bundle (no tsx), not from worker-shim.mjs. */
-  bundled: boolean;
+  /** Started from compiled JavaScript (no tsx), not from worker-shim.mjs (worker-url.ts). */
+  compiled: boolean;
 }
 
 /** Sent once the main thread has read the files and prepared the classes. */

@@ -8,6 +8,7 @@ import type { LoadedSecret } from '../loaded-secret.js';
 import { EntryPacker, planEntry, type PackedEntry } from '../plan.js';
 import { parseFile, prepareClasses, processFile, readText } from '../pipeline.js';
 import { isPluginSpec } from '../../rotator/plugins.js';
+import { readyForTypeScript } from '../../typescript-plugins.js';
 import type { WorkerBatch, WorkerDone, WorkerInit, WorkerStart } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -22,10 +23,10 @@ const now = new Date(init.now);
 addCronGaps(start.cronGaps);
 const prep = prepareClasses(pf, start.classFiles.map((index) => ({ index, text: readText(pf, index) ?? '' })));
 
-// Started from the bundle (worker-bundle.ts), this thread runs JavaScript only; a rotator plug-in
-// may be TypeScript. Before the first file that names one, tsx is registered, as the tsx worker
-// and the main thread have it. Parsed here, the file is not parsed again by processFile.
-let typescript = !init.bundled;
+// Started from compiled JavaScript (worker-url.ts), this thread has no tsx; a rotator plug-in may
+// be TypeScript. Before the first file that names one, tsx is registered, as the main thread does
+// before it imports one (typescript-plugins.ts). Parsed here, the file is not parsed again by processFile.
+let typescript = !init.compiled;
 async function readyForPlugins(index: number, text: string | undefined): Promise<void> {
   if (typescript || text === undefined) return;
   // A class file was parsed already, and its class problems sit in that parse.
@@ -39,8 +40,7 @@ async function readyForPlugins(index: number, text: string | undefined): Promise
     return typeof name === 'string' && isPluginSpec(name);
   });
   if (!namesPlugin) return;
-  const { register } = await import('tsx/esm/api');
-  register();
+  await readyForTypeScript();
   typescript = true;
 }
 

@@ -12,7 +12,9 @@ const NOW = new Date('2025-06-02T10:00:00Z');
 const ALWAYS = { parallelAbove: 0, parallelFiles: 0 };
 const WORKER_ONLY = { ...ALWAYS, mainClaims: false };
 
-describe('a policy pass on two threads', () => {
+// Under vitest the worker runs the TypeScript sources through the tsx shim, and each of its starts
+// takes a second or more (compiled, in dist/, it is a fraction of that: worker-url.test.ts).
+describe('a policy pass on two threads', { timeout: 60_000 }, () => {
   it('reports the same problems as one thread, including duplicates across files', async () => {
     for (const name of ['many-problems', 'duplicate-id', 'duplicate-class', 'credential-literal']) {
       const dir = `${FIXTURES}policies/${name}`;
