@@ -30,7 +30,7 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
   api.get('/secrets', async (c) => c.json(await queryInventory(deps.pool, inventoryQuery((n) => c.req.query(n)), rules(deps))));
 
   api.post('/secrets/:id{.+}/emergency', async (c) => {
-    const refusal = guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkToken(bearerToken(c), clientAddress(c));
+    const refusal = guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkToken(bearerToken(c), clientAddress(c), c.req.path);
     if (refusal) return fail(c, refusal.status, refusal.message);
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
       return fail(c, 415, 'send the request as application/json');
