@@ -57,22 +57,34 @@ async function queueCounts(kit: QueueKit | undefined, name: string) {
   }
 }
 
-/** Ended-run durations come bucketed from SQL, so the histogram's samples are set, not observed. */
+/**
+ * Ended-run durations come bucketed from SQL, so the histogram's samples are set, not observed:
+ * prom-client has no public setter for bucket counts, so this histogram builds its exposition
+ * itself (the registry reads `getForPromString` when a metric has one, `get` otherwise).
+ */
 class RunDurationHistogram extends Histogram<'trigger'> {
+  private static readonly NAME = 'rotor_run_duration_seconds';
+  private static readonly HELP = 'Duration of ended runs, from request to end (grace included).';
+
   constructor(registry: Registry, private readonly snapshot: () => Promise<Snapshot>) {
-    super({ name: 'rotor_run_duration_seconds', help: 'Duration of ended runs, from request to end (grace included).', labelNames: ['trigger'], buckets: DURATION_BUCKETS, registers: [registry] });
+    super({ name: RunDurationHistogram.NAME, help: RunDurationHistogram.HELP, labelNames: ['trigger'], buckets: DURATION_BUCKETS, registers: [registry] });
   }
 
-  override async get() {
-    const base = await super.get();
-    const values: typeof base.values = [];
+  override async get(): ReturnType<Histogram<'trigger'>['get']> {
+    const name = RunDurationHistogram.NAME;
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
     for (const d of (await this.snapshot()).durations) {
-      DURATION_BUCKETS.forEach((le, i) => values.push({ metricName: `${base.name}_bucket`, labels: { trigger: d.trigger, le } as never, value: d.buckets[i] ?? 0 }));
-      values.push({ metricName: `${base.name}_bucket`, labels: { trigger: d.trigger, le: '+Inf' } as never, value: d.count });
-      values.push({ metricName: `${base.name}_sum`, labels: { trigger: d.trigger }, value: d.sumSeconds });
-      values.push({ metricName: `${base.name}_count`, labels: { trigger: d.trigger }, value: d.count });
+      DURATION_BUCKETS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { trigger: d.trigger, le }, value: d.buckets[i] ?? 0 }));
+      values.push({ metricName: `${name}_bucket`, labels: { trigger: d.trigger, le: '+Inf' }, value: d.count });
+      values.push({ metricName: `${name}_sum`, labels: { trigger: d.trigger }, value: d.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels: { trigger: d.trigger }, value: d.count });
     }
-    return { ...base, values };
+    const metric = { name, help: RunDurationHistogram.HELP, type: 'histogram', aggregator: 'sum', values };
+    return metric as unknown as Awaited<ReturnType<Histogram<'trigger'>['get']>>;
+  }
+
+  getForPromString(): ReturnType<Histogram<'trigger'>['get']> {
+    return this.get();
   }
 }
 

@@ -192,7 +192,13 @@ describe('metrics and bull-board', () => {
     expect(r.body).toMatch(/^rotor_secret_seconds_since_last_success\{secret="payments\/db-app"\} \d+$/m);
     expect(r.body).toMatch(/^rotor_secrets_overdue 1$/m);
     expect(r.body).toMatch(/^rotor_secrets_needs_attention 1$/m);
-    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-emergency", state="\w+"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_run_duration_seconds_bucket\{trigger="manual",le="3600"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_run_duration_seconds_count\{trigger="manual"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_secret_last_success_timestamp_seconds\{secret="payments\/db-app"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_secrets\{status="retired"\} 1$/m);
+    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-emergency",state="\w+"\} \d+$/m);
+    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-runs",state="delayed"\} 1$/m);
+    expect(r.body).toMatch(/^bullmq_job_completed_total\{queue="rotor-runs"\} \d+$/m);
     // One HELP and one TYPE per metric name, however many queues contributed.
     const helps = r.body.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]);
     expect(new Set(helps).size).toBe(helps.length);
