@@ -34,7 +34,7 @@ export function register(program: Command): void {
         try {
           const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
           const served = await serveDashboard(state, kit, await describeOnlyStores(state), settings, { metrics });
-          const observe = startObserve({ pool: state.pool, log: state.log, settings: observing, linkBase: served.url });
+          const observe = await startObserve({ pool: state.pool, log: state.log, settings: observing, linkBase: served.url });
           if (observing.alertWebhookUrl) out('alerts:    to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock');
           await untilSignal();
           await observe.close();

@@ -71,6 +71,17 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
     const { stores, keySource } = await openStores(state);
     const kit = await openQueue(state);
     stops.unshift(() => kit.close());
+    let dashboardUrl: string | undefined;
+    if (opts.dashboard) {
+      const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
+      const served = await serveDashboard(state, kit, stores, opts.dashboard, { metrics, optional: true });
+      stops.unshift(() => served.close());
+      dashboardUrl = served.url;
+    }
+    // With or without the dashboard: alerting must never depend on a page being served.
+    // Before the workers: a run that fails at once is alerted too (see startObserve).
+    const observe = await startObserve({ pool: state.pool, log, settings: observing, linkBase: dashboardUrl });
+    stops.unshift(() => observe.close());
     const runtime = await startRuntime({
       pool: state.pool,
       kit,
@@ -87,16 +98,6 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
       scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS } : undefined,
     });
     stops.unshift(() => runtime.close());
-    let dashboardUrl: string | undefined;
-    if (opts.dashboard) {
-      const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
-      const served = await serveDashboard(state, kit, stores, opts.dashboard, { metrics, optional: true });
-      stops.unshift(() => served.close());
-      dashboardUrl = served.url;
-    }
-    // With or without the dashboard: alerting must never depend on a page being served.
-    const observe = startObserve({ pool: state.pool, log, settings: observing, linkBase: dashboardUrl });
-    stops.unshift(() => observe.close());
     describeStart(state, kit.kind, opts.scheduler, keySource, observing.alertWebhookUrl !== undefined);
     await untilSignal();
     out('stopping: waiting for active steps to finish (a second signal stops at once)');

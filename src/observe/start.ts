@@ -28,7 +28,12 @@ export interface Observe {
   close(): Promise<void>;
 }
 
-export function startObserve(opts: ObserveOptions): Observe {
+/**
+ * Resolves after the watcher's first pass, so a process started before its runtime is already
+ * the sender (or knows it is not) when the first run can fail: on a fresh database, the first
+ * sender starts from the end of the audit trail, and a failure before that would not be news.
+ */
+export async function startObserve(opts: ObserveOptions): Promise<Observe> {
   const { settings, log } = opts;
   const tracer = opts.tracer ?? (tracingConfigured() ? createRunTracer() : undefined);
   const linkBase = settings.publicOrigin ?? opts.linkBase;
@@ -38,6 +43,7 @@ export function startObserve(opts: ObserveOptions): Observe {
   const watcher = alerts || tracer
     ? startWatcher({ pool: opts.pool, log, everyMs: settings.pollMs, rules: () => statusRules(settings, opts.now?.()), alerts, tracer })
     : undefined;
+  await watcher?.poll();
   let closing: Promise<void> | undefined;
   return {
     watcher,

@@ -105,7 +105,7 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
 
   const settings = dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_POLL_MS: '100', ...(opts.token ? { ROTOR_DASHBOARD_TOKEN: opts.token } : {}), ...opts.env });
   const server = await startDashboard({ pool: db.pool, kit, log: silentLogger, stores: { local: store }, settings });
-  const observe = startObserve({
+  const observe = await startObserve({
     pool: db.pool, log: silentLogger, settings: observeSettings({ ROTOR_ALERT_POLL_MS: '100', ...opts.env }), linkBase: server.url, tracer: opts.tracer,
   });
   let stopped: Promise<void> | undefined;
