@@ -58,7 +58,7 @@ const STATIC: Record<string, { body: string; type: string }> = {
 
 export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   const metrics = deps.metrics ?? createMetrics({ db: deps.pool, kit: deps.kit, rules: () => rules(deps) });
-  const gate = new TokenGate({ log: deps.log, onRefused: (a) => metrics.tokenRefusals.inc({ token: a.token, reason: a.reason }) });
+  const gate = new TokenGate({ log: deps.log, onRefused: (a) => metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason }) });
   const guard = new Guard(deps.settings, gate);
   const feed = new ChangeFeed(deps.pool, deps.settings.pollMs, deps.log);
   const app = new Hono();

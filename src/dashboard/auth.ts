@@ -44,7 +44,7 @@ export class Guard {
     const disabled = this.checkEnabled();
     if (disabled || !this.tokenDigest) return disabled;
     const message = 'wrong or missing operator token';
-    return this.gate.check(presented, [this.tokenDigest], { token: 'operator', client, path }, { missing: message, wrong: message });
+    return this.gate.check(presented, [this.tokenDigest], { kind: 'operator', client, path }, { missing: message, wrong: message });
   }
 
   /** The session id from the cookie, set on the first visit (HttpOnly, SameSite=Strict). */

@@ -36,7 +36,7 @@ export function readAuth(opts: ReadAuthOptions): MiddlewareHandler {
   const accepted = [tokenDigest(opts.readToken), ...(opts.operatorToken ? [tokenDigest(opts.operatorToken)] : [])];
   const open = new Set(opts.open ?? ['/healthz']);
   const verify = (presented: string | undefined, c: Context): true => {
-    const refusal = opts.gate.check(presented || undefined, accepted, { token: 'read', client: opts.clientOf(c), path: c.req.path }, { missing: MISSING, wrong: 'wrong read token' });
+    const refusal = opts.gate.check(presented || undefined, accepted, { kind: 'read', client: opts.clientOf(c), path: c.req.path }, { missing: MISSING, wrong: 'wrong read token' });
     if (refusal) throw new HTTPException(refusal.status, { res: refusalResponse(c, refusal) });
     return true;
   };

@@ -13,7 +13,8 @@ export type TokenKind = 'read' | 'operator';
 export type RefusalReason = 'missing' | 'wrong' | 'limited';
 
 export interface RefusedAttempt {
-  token: TokenKind;
+  /** Which token was needed (a log field named `token` would be redacted by the logger). */
+  kind: TokenKind;
   reason: RefusalReason;
   client: string;
   path: string;
