@@ -73,9 +73,9 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   app.use('*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('request body too large', 413) }));
 
   app.onError((err, c) => {
-    // The auth middleware's refusals carry their own response.
-    if (err instanceof HTTPException) return err.getResponse();
-    const status = errorStatus(err);
+    // The auth middleware's refusals carry their own response; a validator's (malformed JSON) does not.
+    if (err instanceof HTTPException && err.res) return err.getResponse();
+    const status = err instanceof HTTPException ? (err.status as 400) : errorStatus(err);
     const message = scrub(err.message);
     if (status === 500) deps.log.error({ err: message, path: c.req.path }, 'dashboard request failed');
     const text = status === 500 ? 'internal error; see the rotor log' : message;

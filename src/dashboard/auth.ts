@@ -97,10 +97,3 @@ export class Guard {
     return `${new URL(c.req.url).protocol}//${c.req.header('host') ?? ''}`;
   }
 }
-
-/** The Bearer token of an API request, if any. */
-export function bearerToken(c: Context): string | undefined {
-  const h = c.req.header('authorization');
-  const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-  return m?.[1];
-}

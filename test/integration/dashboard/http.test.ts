@@ -263,6 +263,14 @@ describe('emergency rotation', () => {
     expect((await apiPost({ authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403);
     expect((await apiPost({ authorization: 'Bearer nope-nope-nope-nope' })).status).toBe(401);
     expect((await apiPost({})).status).toBe(401);
+    // The body: JSON only, and an object.
+    const apiBody = (contentType: string, body: string) =>
+      get(`/api/secrets/${id}/emergency`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType }, body });
+    expect((await apiBody('text/plain', '{}')).status).toBe(415);
+    const malformed = await apiBody('application/json', '{"operator":');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.body)).toEqual({ error: { message: expect.any(String) } });
+    expect((await apiBody('application/json', '[1]')).status).toBe(400);
     expect(await runsOf(id)).toBe(before);
   });
 
