@@ -12,7 +12,9 @@ const CSP = {
 
 export function dashboardHeaders(exceptUnder: string): MiddlewareHandler {
   // Not no-referrer: with it, browsers send `Origin: null` on same-origin form posts, which the CSRF check refuses.
-  const common = { referrerPolicy: 'same-origin', xContentTypeOptions: 'nosniff' } as const;
+  // No HSTS: rotor serves plain HTTP on loopback; behind TLS the proxy owns that policy (its
+  // includeSubDomains would bind every other host of the operator's domain).
+  const common = { referrerPolicy: 'same-origin', xContentTypeOptions: 'nosniff', strictTransportSecurity: false } as const;
   const pages = secureHeaders({ ...common, contentSecurityPolicy: CSP, xFrameOptions: 'DENY' });
   const board = secureHeaders({ ...common, xFrameOptions: false });
   return async (c, next) => {

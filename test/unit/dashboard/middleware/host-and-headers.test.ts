@@ -42,6 +42,7 @@ describe('dashboardHeaders', () => {
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('referrer-policy')).toBe('same-origin');
     expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(r.headers.get('strict-transport-security')).toBeNull(); // the TLS proxy's decision, not rotor's
   });
 
   it('leaves bull-board without the CSP and frame rule it cannot work under, but still uncached', async () => {
