@@ -1,11 +1,15 @@
 // rotor dashboard: serves the dashboard alone (the state database and queue of a running rotor),
-// and serveDashboard, which `rotor start` uses to serve it next to the scheduler and workers.
+// with its own alert watcher standing by, and serveDashboard, which `rotor start` uses to serve it
+// next to the scheduler and workers.
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { InvalidInputError, UnavailableError } from '../errors.js';
 import { dashboardSettings, type DashboardSettings } from '../dashboard/config.js';
 import type { VersionSource } from '../dashboard/details.js';
 import { startDashboard } from '../dashboard/server.js';
+import { createMetrics, type RotorMetrics } from '../observe/metrics.js';
+import { observeSettings, statusRules } from '../observe/settings.js';
+import { startObserve } from '../observe/start.js';
 import type { QueueKit } from '../queue/backend.js';
 import { openAllStores } from '../store/catalogue.js';
 import { openQueue, openState, out, type StateHandle } from './context.js';
@@ -23,13 +27,18 @@ export function register(program: Command): void {
     .option('--port <n>', 'port (default $ROTOR_DASHBOARD_PORT or 8080; 0 picks a free one)')
     .action(async (flags: DashboardFlags) => {
       const settings = settingsFrom(flags); // before connecting: a refused exposure changes nothing
+      const observing = observeSettings();
       const state = await openState();
       try {
         const kit = await openQueue(state);
         try {
-          const stop = await serveDashboard(state, kit, await describeOnlyStores(state), settings);
+          const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
+          const served = await serveDashboard(state, kit, await describeOnlyStores(state), settings, { metrics });
+          const observe = await startObserve({ pool: state.pool, log: state.log, settings: observing, linkBase: served.url });
+          if (observing.alertWebhookUrl) out('alerts:    to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock');
           await untilSignal();
-          await stop();
+          await observe.close();
+          await served.close();
         } finally {
           await kit.close();
         }
@@ -49,24 +58,31 @@ export function settingsFrom(flags: DashboardFlags): DashboardSettings {
   return dashboardSettings(process.env, { host: flags.host, port });
 }
 
+export interface ServedDashboard {
+  /** Where it listens; undefined when it could not be served. */
+  url: string | undefined;
+  close(): Promise<void>;
+}
+
 /**
- * Starts the server, prints where it listens, and returns its stop function. With `optional`
- * (rotor start), a port that cannot be bound is reported and rotations go on without a dashboard.
+ * Starts the server and prints where it listens. With `optional` (rotor start), a port that cannot
+ * be bound is reported and rotations go on without a dashboard.
  */
 export async function serveDashboard(
-  state: StateHandle, kit: QueueKit, stores: VersionSource, settings: DashboardSettings, optional = false,
-): Promise<() => Promise<void>> {
+  state: StateHandle, kit: QueueKit, stores: VersionSource, settings: DashboardSettings,
+  opts: { metrics: RotorMetrics; optional?: boolean },
+): Promise<ServedDashboard> {
   let server;
   try {
-    server = await startDashboard({ pool: state.pool, kit, log: state.log, stores, settings });
+    server = await startDashboard({ pool: state.pool, kit, log: state.log, stores, settings, metrics: opts.metrics });
   } catch (err) {
-    if (!optional || !(err instanceof UnavailableError)) throw err;
+    if (!opts.optional || !(err instanceof UnavailableError)) throw err;
     out(`dashboard: not served: ${err.message} (${err.hint}); rotations go on`);
-    return async () => undefined;
+    return { url: undefined, close: async () => undefined };
   }
   const mode = settings.token ? 'emergency rotation needs the operator token' : 'read-only (no ROTOR_DASHBOARD_TOKEN)';
-  out(`dashboard: ${server.url}  (${mode}; metrics at /metrics, API at /api${settings.alertWebhookUrl ? '; alerts to the webhook' : ''})`);
-  return () => server.close();
+  out(`dashboard: ${server.url}  (${mode}; metrics at /metrics, API at /api)`);
+  return { url: server.url, close: () => server.close() };
 }
 
 /**

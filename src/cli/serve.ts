@@ -1,5 +1,6 @@
-// rotor start (migrate, sync policies, scheduler, workers) and rotor worker (workers only, for
-// scale-out on more machines). Both stop gracefully on SIGINT and SIGTERM.
+// rotor start (migrate, sync policies, scheduler, workers, alerts; the dashboard unless
+// --no-dashboard) and rotor worker (workers and alerts, for scale-out on more machines). Both stop
+// gracefully on SIGINT and SIGTERM.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../errors.js';
@@ -14,7 +15,9 @@ import { DEMO_WEBHOOK_KEY_ENV, ensureDemoWebhookKey, startDemoConsumer } from '.
 import { openQueue, openState, openStores, out, secretRefResolver, type StateHandle } from './context.js';
 import { serveDashboard, settingsFrom } from './dashboard.js';
 import type { DashboardSettings } from '../dashboard/config.js';
-import { statusThresholds } from '../config.js';
+import { createMetrics } from '../observe/metrics.js';
+import { observeSettings, statusRules } from '../observe/settings.js';
+import { startObserve } from '../observe/start.js';
 import { keyFileIn } from '../store/master-key.js';
 
 export function register(program: Command): void {
@@ -34,6 +37,7 @@ export function register(program: Command): void {
 }
 
 async function serve(opts: { scheduler: boolean; policies?: string | undefined; dashboard?: DashboardSettings | undefined }): Promise<void> {
+  const observing = observeSettings(); // before starting anything: a bad setting changes nothing
   const state = await openState({ startEmbedded: opts.scheduler, migrate: true });
   const { config, log } = state;
   const stops: Array<() => Promise<void>> = [() => state.close()];
@@ -66,6 +70,17 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
     const { stores, keySource } = await openStores(state);
     const kit = await openQueue(state);
     stops.unshift(() => kit.close());
+    let dashboardUrl: string | undefined;
+    if (opts.dashboard) {
+      const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
+      const served = await serveDashboard(state, kit, stores, opts.dashboard, { metrics, optional: true });
+      stops.unshift(() => served.close());
+      dashboardUrl = served.url;
+    }
+    // With or without the dashboard: alerting must never depend on a page being served.
+    // Before the workers: a run that fails at once is alerted too (see startObserve).
+    const observe = await startObserve({ pool: state.pool, log, settings: observing, linkBase: dashboardUrl });
+    stops.unshift(() => observe.close());
     const runtime = await startRuntime({
       pool: state.pool,
       kit,
@@ -80,11 +95,10 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
       leaseMs: config.ROTOR_LEASE_MS,
       pollMs: config.ROTOR_POLL_MS,
       // The same tolerance rotor status and the dashboard read, so all three call a secret overdue alike.
-      scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS, overdueToleranceMs: statusThresholds().overdueToleranceMs } : undefined,
+      scheduler: opts.scheduler ? { everyMs: config.ROTOR_TICK_MS, overdueToleranceMs: observing.overdueToleranceMs } : undefined,
     });
     stops.unshift(() => runtime.close());
-    if (opts.dashboard) stops.unshift(await serveDashboard(state, kit, stores, opts.dashboard, true));
-    describeStart(state, kit.kind, opts.scheduler, keySource);
+    describeStart(state, kit.kind, opts.scheduler, keySource, observing.alertWebhookUrl !== undefined);
     await untilSignal();
     out('stopping: waiting for active steps to finish (a second signal stops at once)');
   } finally {
@@ -92,12 +106,13 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
   }
 }
 
-function describeStart(state: StateHandle, queue: string, scheduler: boolean, keySource: string): void {
+function describeStart(state: StateHandle, queue: string, scheduler: boolean, keySource: string, alerting: boolean): void {
   const { config } = state;
   out(`state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`);
   out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
   out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
+  out(`alerts:    ${alerting ? 'to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock' : 'off (no ROTOR_ALERT_WEBHOOK_URL)'}`);
   out('rotor is running; Ctrl-C stops it');
 }
 

@@ -2,11 +2,13 @@
 // Documented in docs/api.md; dates are ISO 8601 strings; errors are { error: { message, hint } }.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { validator } from 'hono/validator';
 import type { DashboardDeps } from './app.js';
 import { emergencyRotate } from './actions.js';
-import { bearerToken, type Guard } from './auth.js';
+import type { Guard } from './auth.js';
 import { auditPage, queueHealth, runDetail, secretDetail } from './details.js';
 import { queryInventory } from '../state/inventory.js';
+import { operatorApiAuth } from './middleware/operator-auth.js';
 import { auditFilter, inventoryQuery } from './query-params.js';
 import { clientAddress, errorStatus, rules } from './app-helpers.js';
 
@@ -29,14 +31,15 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
 
   api.get('/secrets', async (c) => c.json(await queryInventory(deps.pool, inventoryQuery((n) => c.req.query(n)), rules(deps))));
 
-  api.post('/secrets/:id{.+}/emergency', async (c) => {
-    const refusal = guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkToken(bearerToken(c), clientAddress(c));
-    if (refusal) return fail(c, refusal.status, refusal.message);
-    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
-      return fail(c, 415, 'send the request as application/json');
-    }
-    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object') return fail(c, 400, 'the body is not a JSON object');
+  /** A JSON object, whatever its fields: emergencyRotate says what is wrong with them. */
+  const jsonObject = validator('json', (value, c) => {
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) return fail(c, 415, 'send the request as application/json');
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return fail(c, 400, 'the body is not a JSON object');
+    return value as Record<string, unknown>;
+  });
+
+  api.post('/secrets/:id{.+}/emergency', operatorApiAuth({ guard, clientOf: clientAddress }), jsonObject, async (c) => {
+    const body = c.req.valid('json');
     try {
       const run = await emergencyRotate(deps.pool, deps.kit, { secretId: c.req.param('id'), operator: body.operator, reason: body.reason, confirm: body.confirm });
       return c.json({ run }, 201);

@@ -1,11 +1,14 @@
 // The dashboard as a Hono app: pages, the JSON API, /metrics, /events, bull-board, and the one
 // action (emergency rotate). A value you can call in-process (`app.request`) or serve (server.ts).
+// It only renders: /metrics comes from the observe module's registry, alerts are sent elsewhere.
 import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
+import { createMetrics, type RotorMetrics } from '../observe/metrics.js';
 import type { QueueKit } from '../queue/backend.js';
 import { EMERGENCY_QUEUE, RUNS_QUEUE } from '../queue/names.js';
 import { scrub } from '../redact.js';
@@ -20,7 +23,10 @@ import { ChangeFeed } from './events.js';
 import type { Html } from './html.js';
 import { queryInventory } from '../state/inventory.js';
 import { errorPage, type PageMeta } from './layout.js';
-import { renderMetrics } from './metrics.js';
+import { dashboardHeaders } from './middleware/headers.js';
+import { hostCheck } from './middleware/host-check.js';
+import { readAuth } from './middleware/read-auth.js';
+import { TokenGate } from './middleware/token-gate.js';
 import { inventoryPage } from './page-inventory.js';
 import { auditPageView, queuesPage } from './page-misc.js';
 import { runPage } from './page-run.js';
@@ -34,6 +40,8 @@ export interface DashboardDeps {
   /** Stores whose version metadata the secret page shows; only `describe` is called. */
   stores: VersionSource;
   settings: DashboardSettings;
+  /** The registry /metrics serves (the process's own, from src/observe); one is made when absent. */
+  metrics?: RotorMetrics | undefined;
   now?: () => Date;
 }
 
@@ -48,42 +56,26 @@ const STATIC: Record<string, { body: string; type: string }> = {
   'style.css': { body: readFileSync(new URL('./static/style.css', import.meta.url), 'utf8'), type: 'text/css; charset=utf-8' },
 };
 
-/** No inline script anywhere; inline style attributes only (the timeline bars' positions). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 export function createDashboardApp(deps: DashboardDeps): DashboardApp {
-  const guard = new Guard(deps.settings);
+  const metrics = deps.metrics ?? createMetrics({ db: deps.pool, kit: deps.kit, rules: () => rules(deps) });
+  const gate = new TokenGate({ log: deps.log, onRefused: (a) => metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason }) });
+  const guard = new Guard(deps.settings, gate);
   const feed = new ChangeFeed(deps.pool, deps.settings.pollMs, deps.log);
   const app = new Hono();
   const meta = (title: string, nav: PageMeta['nav']): PageMeta => ({ title, nav, actionsEnabled: guard.actionsEnabled });
   const page = (c: Context, body: Html, status = 200) => c.html(body.text, status as 200);
 
-  app.use('*', async (c, next) => {
-    if (!guard.hostAllowed(c.req.header('host'))) {
-      return c.text('unknown Host: this dashboard answers only to the names it is configured for (ROTOR_DASHBOARD_ALLOWED_HOSTS)', 421);
-    }
-    const refused = c.req.path === '/healthz' ? null : guard.checkRead(c, clientAddress(c));
-    if (refused) {
-      if (refused.status === 401) c.header('WWW-Authenticate', 'Basic realm="rotor", charset="UTF-8"');
-      c.header('Cache-Control', 'no-store');
-      return c.req.path.startsWith('/api/') ? c.json({ error: { message: refused.message } }, refused.status) : c.text(refused.message, refused.status);
-    }
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    // Not no-referrer: with it, browsers send `Origin: null` on same-origin form posts, which the CSRF check refuses.
-    c.header('Referrer-Policy', 'same-origin');
-    c.header('Cache-Control', 'no-store');
-    if (!c.req.path.startsWith(BOARD_PATH)) {
-      c.header('Content-Security-Policy', CSP);
-      c.header('X-Frame-Options', 'DENY');
-    }
-  });
+  app.use('*', dashboardHeaders(BOARD_PATH));
+  app.use('*', hostCheck(deps.settings));
+  app.use('*', readAuth({ readToken: deps.settings.readToken, operatorToken: deps.settings.token, gate, clientOf: clientAddress }));
 
   // The only bodies rotor accepts are an emergency form or its JSON: a few hundred bytes.
   app.use('*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('request body too large', 413) }));
 
   app.onError((err, c) => {
-    const status = errorStatus(err);
+    // The auth middleware's refusals carry their own response; a validator's (malformed JSON) does not.
+    if (err instanceof HTTPException && err.res) return err.getResponse();
+    const status = err instanceof HTTPException ? (err.status as 400) : errorStatus(err);
     const message = scrub(err.message);
     if (status === 500) deps.log.error({ err: message, path: c.req.path }, 'dashboard request failed');
     const text = status === 500 ? 'internal error; see the rotor log' : message;
@@ -125,7 +117,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
     const kept = { operator: field('operator'), reason: field('reason') };
     const refusal =
-      guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkCsrf(c, field('csrf')) ?? guard.checkToken(field('token'), clientAddress(c));
+      guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkCsrf(c, field('csrf')) ?? guard.checkToken(field('token'), clientAddress(c), c.req.path);
     if (refusal) {
       deps.log.warn({ secretId: id, status: refusal.status, reason: refusal.message, client: clientAddress(c) }, 'dashboard emergency rotation refused');
       return renderSecret(c, id, { ...kept, error: refusal.message }, refusal.status);
@@ -158,8 +150,8 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   app.get('/events', (c) => feed.handle(c));
 
   app.get('/metrics', async (c) => {
-    c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-    return c.body(await renderMetrics(deps.pool, deps.kit, rules(deps)));
+    c.header('Content-Type', metrics.contentType);
+    return c.body(await metrics.render());
   });
 
   app.route('/api', apiRoutes(deps, guard));

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { statusThresholds } from '../config.js';
 import { InvalidInputError } from '../errors.js';
+import { observeSettings } from '../observe/settings.js';
 import { trackSecret } from '../redact.js';
 import type { StatusThresholds } from '../state/status.js';
 
@@ -31,9 +32,6 @@ export interface DashboardSettings extends StatusThresholds {
   publicOrigin: string | undefined;
   /** Host headers accepted; empty: any. On loopback the default is the loopback names (DNS rebinding). */
   allowedHosts: string[];
-  /** Slack-compatible incoming webhook for alerts (ROTOR_ALERT_WEBHOOK_URL). */
-  alertWebhookUrl: string | undefined;
-  /** How often the server looks for new audit rows (live pages, alerts, traces). @defaultValue 1s */
   pollMs: number;
 }
 
@@ -42,9 +40,7 @@ const env = z.object({
   ROTOR_DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   ROTOR_DASHBOARD_TOKEN: z.string().optional(),
   ROTOR_DASHBOARD_READ_TOKEN: z.string().optional(),
-  ROTOR_DASHBOARD_ORIGIN: z.url().optional(),
   ROTOR_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
-  ROTOR_ALERT_WEBHOOK_URL: z.url().optional(),
   ROTOR_DASHBOARD_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
@@ -58,20 +54,20 @@ export function dashboardSettings(
     throw new InvalidInputError(`invalid dashboard environment: ${problems}`, { hint: 'see the Dashboard section of the README' });
   }
   const e = parsed.data;
+  // The origin and the status rules are shared with alerts and /metrics: one parser for them.
+  const shared = observeSettings(source);
   const token = e.ROTOR_DASHBOARD_TOKEN?.trim() || undefined;
   const readToken = e.ROTOR_DASHBOARD_READ_TOKEN?.trim() || undefined;
-  // The tokens and the webhook URL (which embeds Slack's own token) are credentials: never logged.
+  // The tokens are credentials: never logged.
   if (token) trackSecret(token);
   if (readToken) trackSecret(readToken);
-  if (e.ROTOR_ALERT_WEBHOOK_URL) trackSecret(e.ROTOR_ALERT_WEBHOOK_URL);
   const settings: DashboardSettings = {
     host: flags.host ?? e.ROTOR_DASHBOARD_HOST,
     port: flags.port ?? e.ROTOR_DASHBOARD_PORT,
     token,
     readToken,
-    publicOrigin: e.ROTOR_DASHBOARD_ORIGIN?.replace(/\/+$/, ''),
+    publicOrigin: shared.publicOrigin,
     allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
-    alertWebhookUrl: e.ROTOR_ALERT_WEBHOOK_URL,
     ...statusThresholds(source),
     pollMs: e.ROTOR_DASHBOARD_POLL_MS,
   };

@@ -1,5 +1,7 @@
 // HTML built from tagged templates: every interpolated value is escaped unless it is already Html,
-// so a secret id, an owner or an error message can never inject markup into a page.
+// so a secret id, an owner or an error message can never inject markup into a page. The escaping
+// is Hono's own `html` helper; this module keeps rotor's synchronous Html value on top of it.
+import { html as honoHtml, raw as honoRaw } from 'hono/html';
 
 /** Markup that is safe to insert as is (built by `html` or `raw`). */
 export class Html {
@@ -9,26 +11,23 @@ export class Html {
   }
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
-
 type Part = Html | string | number | boolean | null | undefined | Date | readonly Part[];
 
-function render(value: Part): string {
-  if (value === null || value === undefined || value === false) return '';
-  if (value instanceof Html) return value.text;
-  if (Array.isArray(value)) return value.map(render).join('');
-  if (value instanceof Date) return escapeHtml(value.toISOString());
-  return escapeHtml(String(value));
+/** What Hono's helper should see: trusted Html raw, everything else as text it escapes. */
+function toHono(value: Part): unknown {
+  if (value === null || value === undefined || value === false) return null;
+  if (value instanceof Html) return honoRaw(value.text);
+  if (Array.isArray(value)) return value.map(toHono);
+  if (value instanceof Date) return value.toISOString();
+  // Hono renders `true` as nothing; rotor's templates have always said "true".
+  return String(value);
 }
 
 export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
-  let out = strings[0]!;
-  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
-  return new Html(out);
+  const out = honoHtml(strings, ...values.map(toHono));
+  // Only a Promise among the values makes the helper asynchronous, and none is ever passed.
+  if (out instanceof Promise) throw new Error('html: an asynchronous value was interpolated');
+  return new Html(out.toString());
 }
 
 /** For markup from a trusted source only (constants, other templates). */

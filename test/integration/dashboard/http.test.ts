@@ -7,7 +7,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardSettings } from '../../../src/dashboard/config.js';
 import { startDashboard, type DashboardServer } from '../../../src/dashboard/server.js';
-import { createRunTracer } from '../../../src/dashboard/tracing.js';
+import { createRunTracer } from '../../../src/observe/tracing.js';
 import { InvalidInputError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { trackedSecrets } from '../../../src/redact.js';
@@ -72,7 +72,7 @@ beforeAll(async () => {
     pool: env.db.pool, kit: env.kit, log: silentLogger, stores: { local: env.store },
     settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0' }),
   });
-  await env.server.watcher!.poll(); // elected, cursor at the end of the set-up's audit rows
+  await env.observe.watcher!.poll(); // elected, cursor at the end of the set-up's audit rows
 });
 
 afterAll(async () => {
@@ -192,7 +192,13 @@ describe('metrics and bull-board', () => {
     expect(r.body).toMatch(/^rotor_secret_seconds_since_last_success\{secret="payments\/db-app"\} \d+$/m);
     expect(r.body).toMatch(/^rotor_secrets_overdue 1$/m);
     expect(r.body).toMatch(/^rotor_secrets_needs_attention 1$/m);
-    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-emergency", state="\w+"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_run_duration_seconds_bucket\{trigger="manual",le="3600"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_run_duration_seconds_count\{trigger="manual"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_secret_last_success_timestamp_seconds\{secret="payments\/db-app"\} \d+$/m);
+    expect(r.body).toMatch(/^rotor_secrets\{status="retired"\} 1$/m);
+    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-emergency",state="\w+"\} \d+$/m);
+    expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-runs",state="delayed"\} 1$/m);
+    expect(r.body).toMatch(/^bullmq_job_completed_total\{queue="rotor-runs"\} \d+$/m);
     // One HELP and one TYPE per metric name, however many queues contributed.
     const helps = r.body.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]);
     expect(new Set(helps).size).toBe(helps.length);
@@ -257,6 +263,14 @@ describe('emergency rotation', () => {
     expect((await apiPost({ authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403);
     expect((await apiPost({ authorization: 'Bearer nope-nope-nope-nope' })).status).toBe(401);
     expect((await apiPost({})).status).toBe(401);
+    // The body: JSON only, and an object.
+    const apiBody = (contentType: string, body: string) =>
+      get(`/api/secrets/${id}/emergency`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType }, body });
+    expect((await apiBody('text/plain', '{}')).status).toBe(415);
+    const malformed = await apiBody('application/json', '{"operator":');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.body)).toEqual({ error: { message: expect.any(String) } });
+    expect((await apiBody('application/json', '[1]')).status).toBe(400);
     expect(await runsOf(id)).toBe(before);
   });
 
@@ -295,14 +309,14 @@ describe('emergency rotation', () => {
 
 describe('alerts, traces and live events', () => {
   it('posts to the webhook on emergencies, needs-attention and a secret becoming overdue, each once', async () => {
-    await env.server.watcher!.poll();
+    await env.observe.watcher!.poll();
     await waitFor(() => alerts.filter((a) => a.text.includes('emergency')).length >= 2, { message: 'emergency alerts' });
     const failed = await createRun(env.db.pool, { secretId: 'payments/api-key', trigger: 'manual', actor: 'test' });
     await recordRunEnd(env.db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', finishedAt: new Date() });
     await appendAudit(env.db.pool, { actor: 'worker:test', action: 'run.needs-attention', secretId: 'payments/api-key', runId: failed.id, reason: 'verify-new failed' });
     await env.db.pool.query(`update secrets set next_due_at = now() - interval '3 days' where id = 'billing/stripe-key'`);
-    await env.server.watcher!.poll();
-    await env.server.watcher!.poll();
+    await env.observe.watcher!.poll();
+    await env.observe.watcher!.poll();
     await waitFor(() => alerts.some((a) => a.text.includes('overdue')), { message: 'overdue alert' });
     const texts = alerts.map((a) => a.text);
     expect(texts.filter((t) => t.includes('needs attention') && t.includes('payments/api-key') && t.includes('verify-new failed'))).toHaveLength(1);
@@ -313,7 +327,7 @@ describe('alerts, traces and live events', () => {
   });
 
   it('exports one span per run with a child span per step, the trace id being the run id', async () => {
-    await env.server.watcher!.poll();
+    await env.observe.watcher!.poll();
     await tracer.flush();
     const roots = spans.getFinishedSpans().filter((s) => s.name === 'rotor.run' && s.attributes['rotor.run.actor'] === 'dashboard:alice');
     expect(roots).toHaveLength(1);
@@ -388,7 +402,7 @@ describe('the read token', () => {
     for (const path of ['/', `/secrets/${env.rotatable}`, '/audit', '/metrics', '/api/secrets', '/static/app.js', '/queues/board/api/queues']) {
       const r = await at(path);
       expect(r.status, path).toBe(401);
-      expect(r.headers.get('www-authenticate'), path).toBe('Basic realm="rotor", charset="UTF-8"');
+      expect(r.headers.get('www-authenticate'), path).toBe('Basic realm="rotor"');
       expect(r.body, path).not.toContain(env.rotatable);
     }
     expect((await at('/api/secrets')).body).toContain('"error"');
@@ -402,7 +416,7 @@ describe('the read token', () => {
     await events.body?.cancel();
   });
 
-  it('does not let a reader rotate, and holds wrong tokens to the same limit as the operator token', async () => {
+  it('does not let a reader rotate, and holds wrong tokens to the same limit as the operator token, but never refuses the right one', async () => {
     const id = env.rotatable;
     const before = await runsOf(id);
     const api = await get(`/api/secrets/${id}/emergency`, {
@@ -416,7 +430,16 @@ describe('the read token', () => {
     // The reader's emergency attempt was one wrong operator token: nine guesses more make ten.
     expect(statuses.slice(0, 9).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(9)).toEqual([429, 429]);
-    expect((await at('/', basic('alice', READ))).status).toBe(429); // the address waits, whatever it sends now
+    // The token is compared before the limit: others' guesses from this address never lock out the right token.
+    expect((await at('/', basic('alice', READ))).status).toBe(200);
+    expect((await at('/api/secrets', `Bearer ${TOKEN}`)).status).toBe(200);
+    expect((await at('/', `Bearer wrong-${READ}`)).status).toBe(429);
+    // Every refusal is counted in /metrics (never the token itself).
+    const metrics = (await at('/metrics', `Bearer ${READ}`)).body;
+    expect(metrics).toMatch(/^rotor_dashboard_token_refusals_total\{token="read",reason="wrong"\} 9$/m);
+    expect(metrics).toMatch(/^rotor_dashboard_token_refusals_total\{token="read",reason="limited"\} 3$/m);
+    expect(metrics).toMatch(/^rotor_dashboard_token_refusals_total\{token="operator",reason="wrong"\} 1$/m);
+    expect(metrics).not.toContain(READ);
   });
 
   it('refuses a short read token, or one that is the operator token', () => {

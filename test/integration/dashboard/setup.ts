@@ -1,5 +1,6 @@
 // A running rotor for dashboard tests: a test database with secrets in every status, a queue, workers
-// on the memory target (startRuntime), and the dashboard server on a free port on 127.0.0.1.
+// on the memory target (startRuntime), the dashboard server on a free port on 127.0.0.1, and the
+// observe module (alerts, traces) beside it, as `rotor start` runs them.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,9 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { dashboardSettings } from '../../../src/dashboard/config.js';
 import { startDashboard, type DashboardServer } from '../../../src/dashboard/server.js';
-import type { RunTracer } from '../../../src/dashboard/tracing.js';
+import { observeSettings } from '../../../src/observe/settings.js';
+import { startObserve, type Observe } from '../../../src/observe/start.js';
+import type { RunTracer } from '../../../src/observe/tracing.js';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
@@ -33,6 +36,7 @@ export interface DashboardEnv {
   store: SecretStore;
   target: MemoryTarget;
   server: DashboardServer;
+  observe: Observe;
   token: string | undefined;
   /** The secret rotated once at set-up (it has versions) and used for emergency rotations. */
   rotatable: string;
@@ -100,12 +104,16 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
   await kit.queue(RUNS_QUEUE).add('run', { runId: rotating.id }, { ...RUN_JOB_OPTIONS, jobId: rotating.id, delay: 3_600_000 });
 
   const settings = dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_POLL_MS: '100', ...(opts.token ? { ROTOR_DASHBOARD_TOKEN: opts.token } : {}), ...opts.env });
-  const server = await startDashboard({ pool: db.pool, kit, log: silentLogger, stores: { local: store }, settings, ...(opts.tracer ? { tracer: opts.tracer } : {}) });
+  const server = await startDashboard({ pool: db.pool, kit, log: silentLogger, stores: { local: store }, settings });
+  const observe = await startObserve({
+    pool: db.pool, log: silentLogger, settings: observeSettings({ ROTOR_ALERT_POLL_MS: '100', ...opts.env }), linkBase: server.url, tracer: opts.tracer,
+  });
   let stopped: Promise<void> | undefined;
   return {
-    db, kit, runtime, store, target, server, token: opts.token, rotatable, rotatingRunId: rotating.id,
+    db, kit, runtime, store, target, server, observe, token: opts.token, rotatable, rotatingRunId: rotating.id,
     stop() {
       stopped ??= (async () => {
+        await observe.close();
         await server.close();
         await runtime.close();
         await kit.close();

@@ -1,8 +1,8 @@
 // The alert watcher across restarts, on a real PostgreSQL: what happened while no dashboard was
 // watching is said when one starts again, once; the very first start says nothing of the past.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../../src/dashboard/alerts.js';
-import { startWatcher, type Watcher } from '../../../src/dashboard/watcher.js';
+import type { Alert } from '../../../src/observe/alerts.js';
+import { startWatcher, type Watcher } from '../../../src/observe/watcher.js';
 import { silentLogger } from '../../../src/log.js';
 import { appendAudit } from '../../../src/state/audit.js';
 import { migrate } from '../../../src/state/migrate.js';

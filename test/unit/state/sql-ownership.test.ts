@@ -10,32 +10,17 @@ const SCANNED = ['src', 'rotators', 'bin'];
 /** The owner of rotor's tables. */
 const OWNER = 'src/state/';
 
-/**
- * TEMPORARY: files whose SQL other engineers are moving into src/state in parallel (issue 13).
- * The lead clears this list at merge; it must end empty. An entry whose file no longer holds SQL
- * fails the test below, so the list cannot outlive its reason.
- */
-const TEMPORARY_ALLOWLIST: readonly string[] = [
-  'src/dashboard/metrics.ts',
-  'src/dashboard/watcher.ts',
-];
-
 const findings = scanFiles(ROOT, sourceFiles(ROOT, SCANNED));
 
 describe('SQL against rotor tables', () => {
-  it('appears only in src/state (and the temporary allowlist)', () => {
-    const outside = findings.filter((f) => !f.where.startsWith(OWNER) && !TEMPORARY_ALLOWLIST.includes(f.where.split(':')[0]!));
+  it('appears only in src/state', () => {
+    const outside = findings.filter((f) => !f.where.startsWith(OWNER));
     expect(outside.map((f) => `${f.where}: ${f.text}`)).toEqual([]);
   });
 
   it('is found in src/state, so the scanner is looking at the right files', () => {
     const tables = new Set(findings.filter((f) => f.where.startsWith(OWNER)).map((f) => f.table));
     expect([...tables]).toEqual(expect.arrayContaining(['audit', 'run_consumers', 'runs', 'secrets', 'steps']));
-  });
-
-  it('keeps the temporary allowlist to files that still hold such SQL', () => {
-    const withSql = new Set(findings.map((f) => f.where.split(':')[0]));
-    expect(TEMPORARY_ALLOWLIST.filter((f) => !withSql.has(f))).toEqual([]);
   });
 });
 

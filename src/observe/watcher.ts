@@ -1,31 +1,22 @@
 // Follows the audit trail (new rows by id) and the set of overdue secrets, and turns what it sees
 // into alerts and run traces. Nothing in the engine has to know: every fact is already recorded.
-// With several dashboards on one database, a PostgreSQL advisory lock elects the one that sends,
-// so each alert goes out once; another takes over within a poll if that process goes away. Where
-// the sender got to is kept in `alert_state`: a dashboard that starts again, or takes over,
-// resumes there, so what happened while none was watching is still said, once.
+// Every rotor process (start, worker, dashboard) runs one; a PostgreSQL advisory lock elects the
+// one that sends, so each alert goes out once; another takes over within a poll if that process
+// goes away. Where the sender got to is kept in `alert_state`: a process that starts again, or
+// takes over, resumes there, so what happened while none was watching is still said, once.
 import type pg from 'pg';
 import type { Logger } from '../log.js';
+import {
+  auditRowsAfter, latestAuditId, readAlertCursor, releaseAlertLead, saveAlertCursor, tryLeadAlerts, type WatchedAuditRow,
+} from '../state/alert-state.js';
 import type { Alert, AlertSink } from './alerts.js';
 import { overdueIds, type StatusRules } from '../state/status.js';
 import type { RunTracer } from './tracing.js';
 
-/** Arbitrary but fixed: 'RTAL'. */
-const LEADER_LOCK = 0x5254414c;
 /** Audit ids are taken before commit: a row may appear below the cursor. Look back this many ids. */
 const LOOKBACK = 1000;
 /** The row of `alert_state` this watcher keeps. */
 const STATE = 'alerts';
-
-interface AuditRow {
-  id: number;
-  action: string;
-  actor: string;
-  secret_id: string | null;
-  run_id: string | null;
-  reason: string | null;
-  detail: Record<string, unknown> | null;
-}
 
 export interface WatcherOptions {
   pool: pg.Pool;
@@ -42,7 +33,7 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-export function alertFor(row: AuditRow): Alert | null {
+export function alertFor(row: WatchedAuditRow): Alert | null {
   if (!row.secret_id) return null;
   if (row.action === 'run.needs-attention') return { kind: 'needs-attention', secretId: row.secret_id, runId: row.run_id, reason: row.reason };
   if (row.action === 'run.requested' && row.detail?.trigger === 'emergency') {
@@ -65,8 +56,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     if (leader) return true;
     const client = await opts.pool.connect();
     try {
-      const got = (await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LEADER_LOCK])).rows[0]!.ok;
-      if (!got) {
+      if (!(await tryLeadAlerts(client))) {
         client.release();
         return false;
       }
@@ -81,9 +71,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     });
     leader = client;
     handled.clear();
-    const saved = (await opts.pool.query<{ cursor: number; overdue: string[] }>(
-      'select audit_cursor::int as cursor, overdue from alert_state where name = $1', [STATE],
-    )).rows[0];
+    const saved = await readAlertCursor(opts.pool, STATE);
     if (saved) {
       // Resume where the last sender stopped: alerts raised since then go out now.
       cursor = saved.cursor;
@@ -91,7 +79,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       lastSaved = stateKey();
     } else {
       // The first sender ever starts from now: the history before rotor had alerts is not news.
-      cursor = (await opts.pool.query<{ id: number }>('select coalesce(max(id), 0)::int as id from audit')).rows[0]!.id;
+      cursor = await latestAuditId(opts.pool);
       overdue = new Set(await overdueIds(opts.pool, opts.rules()));
       await save();
     }
@@ -105,22 +93,13 @@ export function startWatcher(opts: WatcherOptions): Watcher {
   async function save(): Promise<void> {
     const state = stateKey();
     if (state === lastSaved) return;
-    await opts.pool.query(
-      `insert into alert_state (name, audit_cursor, overdue) values ($1, $2, $3)
-       on conflict (name) do update set audit_cursor = excluded.audit_cursor, overdue = excluded.overdue, updated_at = now()`,
-      [STATE, cursor, [...overdue]],
-    );
+    await saveAlertCursor(opts.pool, STATE, { cursor, overdue: [...overdue] });
     lastSaved = state;
   }
 
   async function pass(): Promise<boolean> {
     if (closed || !(await elect())) return false;
-    const rows = (
-      await opts.pool.query<AuditRow>(
-        `select id::int, action, actor, secret_id, run_id, reason, detail from audit where id > $1 order by id limit 2000`,
-        [Math.max(base, cursor - LOOKBACK)],
-      )
-    ).rows.filter((r) => !handled.has(r.id));
+    const rows = (await auditRowsAfter(opts.pool, Math.max(base, cursor - LOOKBACK), 2000)).filter((r) => !handled.has(r.id));
     const alerts: Alert[] = [];
     for (const row of rows) {
       handled.add(row.id);
@@ -144,7 +123,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
   function poll(): Promise<boolean> {
     running ??= pass()
       .catch((err: unknown) => {
-        opts.log.warn({ err: (err as Error).message }, 'dashboard watcher pass failed');
+        opts.log.warn({ err: (err as Error).message }, 'alert watcher pass failed');
         return false;
       })
       .finally(() => (running = undefined));
@@ -160,7 +139,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       clearInterval(timer);
       await running;
       if (leader) {
-        await leader.query('select pg_advisory_unlock($1)', [LEADER_LOCK]).catch(() => undefined);
+        await releaseAlertLead(leader).catch(() => undefined);
         leader.release();
         leader = undefined;
       }
