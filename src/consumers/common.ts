@@ -1,6 +1,7 @@
 // The fields every consumer entry has, whatever its type, and how a type's schema and params are
 // built on them: resolved by the policy loader (name, wave, timings), never passed as params.
 import { z } from 'zod';
+import { parseDuration } from '../policy/duration.js';
 import { duration, simpleName } from '../policy/fields.js';
 
 /** Fields every consumer has; they are resolved by the policy loader, not passed as params. */
@@ -24,3 +25,8 @@ export function consumerEntrySchema<T extends string, S extends z.ZodRawShape>(t
 
 /** A consumer type's params: its validated entry without the common fields. */
 export type ConsumerParamsOf<S extends z.ZodType> = Omit<z.infer<S>, (typeof COMMON_CONSUMER_KEYS)[number]>;
+
+/** Milliseconds of a policy duration, or `fallback` when absent (tests build params by hand). */
+export function durationMs(text: string | undefined, fallback: number): number {
+  return (text === undefined ? undefined : parseDuration(text)) ?? fallback;
+}

@@ -1,6 +1,7 @@
 // Alerts to a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Teams workflows):
 // a secret needs attention, a secret became overdue, an emergency rotation was requested.
 import type { Logger } from '../log.js';
+import { escapeMrkdwn as esc, postSlackMessage } from '../net/slack.js';
 import { scrub } from '../redact.js';
 
 export type AlertKind = 'needs-attention' | 'overdue' | 'emergency';
@@ -28,7 +29,6 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** A burst of one kind (the scheduler stopped: everything overdue at once) becomes one message past this many. @defaultValue 5 */
   burst?: number;
-  fetch?: typeof fetch;
 }
 
 const TITLE: Record<AlertKind, string> = {
@@ -36,11 +36,6 @@ const TITLE: Record<AlertKind, string> = {
   overdue: ':hourglass: overdue',
   emergency: ':fire: emergency rotation requested',
 };
-
-/** `<url|text>` is Slack's link syntax; the characters it treats specially are escaped in text. */
-function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 export function formatAlert(a: Alert, linkBase?: string): string {
   const secret = linkBase ? `<${linkBase}/secrets/${a.secretId}|${esc(a.secretId)}>` : esc(a.secretId);
@@ -65,29 +60,14 @@ export function messagesFor(alerts: Alert[], burst: number, linkBase?: string): 
 }
 
 export function webhookSink(opts: WebhookOptions): AlertSink {
-  const doFetch = opts.fetch ?? fetch;
-  const attempts = opts.attempts ?? 3;
+  const timeoutMs = opts.timeoutMs ?? 5000;
   async function post(text: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await doFetch(opts.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ text }),
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-        });
-        if (res.ok) return;
-        // 4xx other than rate limiting will not get better by asking again.
-        if (res.status < 500 && res.status !== 429) throw new Error(`the webhook answered ${res.status}`);
-        if (attempt >= attempts) throw new Error(`the webhook answered ${res.status}`);
-      } catch (err) {
-        if (attempt >= attempts || /answered 4/.test((err as Error).message)) {
-          // Never the URL: an incoming-webhook URL is itself a credential.
-          opts.log.warn({ err: scrub((err as Error).message) }, 'alert webhook failed; the alert is dropped');
-          return;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+    try {
+      // Retries network errors, 5xx and 429 with backoff; never follows a redirect.
+      await postSlackMessage(opts.url, { text }, { label: 'alert webhook', timeoutMs, attempts: opts.attempts ?? 3, signal: AbortSignal.timeout(timeoutMs * 4) });
+    } catch (err) {
+      // Never the URL: an incoming-webhook URL is itself a credential.
+      opts.log.warn({ err: scrub((err as Error).message) }, 'alert webhook failed; the alert is dropped');
     }
   }
   return {

@@ -6,7 +6,7 @@ import { scrub, trackSecret } from '../../redact.js';
 import type { SecretValue } from '../../rotator/contract.js';
 import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type CommandParams } from './descriptor.js';
-import { durationMs } from '../http.js';
+import { durationMs } from '../common.js';
 import { Recent } from '../recent.js';
 
 export type { CommandParams } from './descriptor.js';

@@ -4,16 +4,15 @@ import { RotorError } from '../../errors.js';
 import { trackSecret } from '../../redact.js';
 import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type NotifyParams } from './descriptor.js';
-import { DEFAULT_ATTEMPTS, durationMs, send } from '../http.js';
+import { DEFAULT_ATTEMPTS } from '../../net/http.js';
+import { escapeMrkdwn as escape, postSlackMessage, type SlackMessage } from '../../net/slack.js';
+import { durationMs } from '../common.js';
 import { Recent } from '../recent.js';
 
 export type { NotifyParams } from './descriptor.js';
 
 /** The body Slack (and Mattermost, Rocket.Chat, Teams' Slack-compatible hooks) accept. */
-export interface NotifyMessage {
-  text: string;
-  channel?: string;
-}
+export type NotifyMessage = SlackMessage;
 
 /**
  * Versions whose message was delivered, keyed by run, URL reference and version. In memory: after a
@@ -24,11 +23,6 @@ const delivered = new Recent(10_000);
 
 function keyOf(params: NotifyParams, notice: ConsumerNotice): string {
   return `${notice.runId}\0${params.url}\0${notice.versionId}`;
-}
-
-/** Slack's mrkdwn reserves these three; ids are plain, but a store location may hold anything. */
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**
@@ -55,15 +49,12 @@ async function deliver(ctx: ConsumerContext<NotifyParams>, notice: ConsumerNotic
   } catch {
     throw new RotorError(`notify: ${ctx.params.url} does not resolve to a URL`, { hint: 'it must hold an https:// incoming-webhook URL' });
   }
-  const body = JSON.stringify(messageFor(notice, ctx.params.channel));
-  await send({
-    url,
+  await postSlackMessage(url, messageFor(notice, ctx.params.channel), {
     // The host only: the path of a Slack-style webhook URL is its secret.
     label: `notify ${host} (${ctx.params.url})`,
     timeoutMs: durationMs(ctx.params.timeout, 10_000),
     attempts: ctx.params.attempts ?? DEFAULT_ATTEMPTS,
     signal: ctx.signal,
-    build: () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor' }, body }),
   });
   delivered.set(keyOf(ctx.params, notice), true);
 }

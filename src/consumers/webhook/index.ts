@@ -5,7 +5,8 @@ import { RotorError } from '../../errors.js';
 import { trackSecret } from '../../redact.js';
 import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type WebhookParams } from './descriptor.js';
-import { DEFAULT_ATTEMPTS, displayUrl, durationMs, send } from '../http.js';
+import { DEFAULT_ATTEMPTS, displayUrl, send } from '../../net/http.js';
+import { durationMs } from '../common.js';
 import { signRequest, type WebhookBody } from '../signing.js';
 import { Recent } from '../recent.js';
 

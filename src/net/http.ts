@@ -1,7 +1,7 @@
-// HTTP delivery shared by the webhook and notify consumers: one request with a timeout, bounded
-// retries with backoff, and errors that name the endpoint without leaking what is secret in its URL.
+// Outbound HTTP shared by the webhook and notify consumers and the alert sender: one request with a
+// timeout, bounded retries with backoff, no redirects, and errors that name the endpoint without
+// leaking what is secret in its URL.
 import { PermanentError, RotorError, UnavailableError } from '../errors.js';
-import { parseDuration } from '../policy/duration.js';
 import { scrub } from '../redact.js';
 import { sleep } from '../sleep.js';
 
@@ -48,11 +48,6 @@ export function displayUrl(url: string): string {
   }
 }
 
-/** Milliseconds of a policy duration, or `fallback` when absent (tests build params by hand). */
-export function durationMs(text: string | undefined, fallback: number): number {
-  return (text === undefined ? undefined : parseDuration(text)) ?? fallback;
-}
-
 function retryable(status: number): boolean {
   return status >= 500 || status === 429;
 }
@@ -61,7 +56,6 @@ function snippet(text: string): string {
   const line = scrub(text).replace(/\s+/g, ' ').trim();
   return line.length > BODY_SNIPPET ? `${line.slice(0, BODY_SNIPPET)}…` : line;
 }
-
 
 /**
  * Sends until a 2xx (returned) or a refusal that retrying cannot change (a 3xx or a 4xx other than
