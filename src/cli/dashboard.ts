@@ -13,6 +13,7 @@ import { startObserve } from '../observe/start.js';
 import type { QueueKit } from '../queue/backend.js';
 import { openAllStores } from '../store/catalogue.js';
 import { openQueue, openState, out, type StateHandle } from './context.js';
+import { untilSignal } from './signals.js';
 
 export interface DashboardFlags {
   host?: string | undefined;
@@ -91,11 +92,4 @@ export async function serveDashboard(
  */
 async function describeOnlyStores(state: StateHandle): Promise<VersionSource> {
   return openAllStores({ pool: state.pool, log: state.log, masterKey: randomBytes(32) });
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-  });
 }

@@ -19,6 +19,7 @@ import { createMetrics } from '../observe/metrics.js';
 import { observeSettings, statusRules } from '../observe/settings.js';
 import { startObserve } from '../observe/start.js';
 import { keyFileIn } from '../store/master-key.js';
+import { untilSignal } from './signals.js';
 
 export function register(program: Command): void {
   program
@@ -114,18 +115,4 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
   out(`alerts:    ${alerting ? 'to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock' : 'off (no ROTOR_ALERT_WEBHOOK_URL)'}`);
   out('rotor is running; Ctrl-C stops it');
-}
-
-function untilSignal(): Promise<void> {
-  // rotor owns this process's shutdown: workers first, the embedded database last (StateHandle.close).
-  return new Promise((done) => {
-    const onSignal = () => {
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      done();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    process.once('SIGHUP', onSignal);
-  });
 }
