@@ -54,7 +54,6 @@ export const postgresParamsSchema = z.discriminatedUnion('strategy', [
 
 export type PostgresParams = z.infer<typeof postgresParamsSchema>;
 export type AlternatingParams = Extract<PostgresParams, { strategy: 'alternating-users' }>;
-export type SingleUserParams = Extract<PostgresParams, { strategy: 'single-user' }>;
 
 /** The login roles a policy names: rotor never changes the password of any other role. */
 export function loginRoles(params: PostgresParams): readonly string[] {
