@@ -8,6 +8,7 @@ import type { LoadedSecret } from '../loaded-secret.js';
 import { EntryPacker, planEntry, type PackedEntry } from '../plan.js';
 import { parseFile, prepareClasses, processFile, readText } from '../pipeline.js';
 import { isPluginSpec } from '../../rotator/plugins.js';
+import type { PolicyText } from '../read-text.js';
 import type { WorkerBatch, WorkerDone, WorkerInit, WorkerStart } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -26,7 +27,7 @@ const prep = prepareClasses(pf, start.classFiles.map((index) => ({ index, text: 
 // may be TypeScript. Before the first file that names one, tsx is registered, as the tsx worker
 // and the main thread have it. Parsed here, the file is not parsed again by processFile.
 let typescript = !init.bundled;
-async function readyForPlugins(index: number, text: string | undefined): Promise<void> {
+async function readyForPlugins(index: number, text: PolicyText): Promise<void> {
   if (typescript || text === undefined) return;
   // A class file was parsed already, and its class problems sit in that parse.
   let parsed = prep.early.get(index);

@@ -5,6 +5,7 @@
 // `yaml` builds a full CST and node tree, ~30x slower than 100k secrets can afford. It scans the
 // text in place (no per-line strings) for the same reason.
 // test/unit/policy/fast-parse.test.ts holds the output to exactly what `yaml` produces.
+import { policyLimits, tooDeep, tooManyKeys, type PolicyLimits } from '../limits.js';
 import { FlowScanner, bail, internKey, isBail, isKeyChar, plainStartOk, resolvePlain } from './fast-scalars.js';
 
 export interface FastParseResult {
@@ -13,13 +14,14 @@ export interface FastParseResult {
   itemPositions: Map<object, { line: number; col: number }>;
 }
 
-export function fastParse(text: string): FastParseResult | undefined {
+/** Throws LimitExceeded when the text nests deeper or holds larger maps than `limits` allow. */
+export function fastParse(text: string, limits: PolicyLimits = policyLimits()): FastParseResult | undefined {
   // Tabs (as indentation or separators), CRs other than CRLF and a BOM are valid YAML but rare:
   // the full parser handles them.
   if (text.includes('\r')) text = text.replace(/\r\n/g, '\n');
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
-    return new FastParser(text).parse();
+    return new FastParser(text, limits).parse();
   } catch (err) {
     if (isBail(err)) return undefined;
     throw err;
@@ -46,9 +48,14 @@ class FastParser {
   /** Where the key ends, set by keyEnd(). */
   private keyStop = 0;
   private readonly flow: FlowScanner;
+  /** Block collections open around the current line. */
+  private depth = 0;
 
-  constructor(private readonly s: string) {
-    this.flow = new FlowScanner(s);
+  constructor(
+    private readonly s: string,
+    private readonly limits: PolicyLimits,
+  ) {
+    this.flow = new FlowScanner(s, limits);
     this.advance();
   }
 
@@ -90,6 +97,11 @@ class FastParser {
     return this.map(this.indent);
   }
 
+  /** Entering a collection: refused past the depth limit, before recursion could overflow the stack. */
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) throw tooDeep(this.limits, this.start);
+  }
+
   private isSeqItem(at: number): boolean {
     if (this.s.charCodeAt(at) !== DASH) return false;
     return at + 1 === this.end || this.s.charCodeAt(at + 1) === SPACE;
@@ -113,10 +125,12 @@ class FastParser {
   }
 
   private seq(indent: number): unknown[] {
+    this.enter();
     const items: unknown[] = [];
     while (this.has && this.indent >= indent) {
       if (this.indent > indent) bail();
       if (!this.isSeqItem(this.start)) break;
+      if (items.length === this.limits.maxKeys) throw tooManyKeys(this.limits, this.start);
       let p = this.start + 1;
       while (this.s.charCodeAt(p) === SPACE) p++;
       if (p >= this.end || this.s.charCodeAt(p) === HASH) {
@@ -137,6 +151,7 @@ class FastParser {
         this.noDeeperThan(indent);
       }
     }
+    this.depth--;
     return items;
   }
 
@@ -151,12 +166,15 @@ class FastParser {
   }
 
   private map(indent: number): Record<string, unknown> {
+    this.enter();
     const map: Record<string, unknown> = {};
     const s = this.s;
+    let keys = 0;
     while (this.has && this.indent >= indent) {
       if (this.indent > indent) bail();
       const after = this.keyEnd();
       if (after < 0) bail();
+      if (++keys > this.limits.maxKeys) throw tooManyKeys(this.limits, this.start);
       const key = internKey(s, this.start, this.keyStop);
       if (Object.hasOwn(map, key)) bail();
       let p = after;
@@ -172,6 +190,7 @@ class FastParser {
         this.noDeeperThan(indent);
       }
     }
+    this.depth--;
     return map;
   }
 
@@ -182,7 +201,7 @@ class FastParser {
     if (c === 34 || c === 39 || c === 91 || c === 123) {
       // " ' [ {
       const flow = this.flow;
-      flow.reset(p, this.end);
+      flow.reset(p, this.end, this.depth);
       const value = flow.node(false);
       flow.endOfLine();
       return value;

@@ -1,6 +1,7 @@
 // Scalars and one-line flow collections for the fast policy parser, resolved by the YAML 1.2
 // core schema exactly as the `yaml` library does; forms we do not need (hex, .inf, 1e3, escapes)
 // bail so the full parser takes the file.
+import { tooDeep, tooManyKeys, type PolicyLimits } from '../limits.js';
 
 class Bail {}
 const BAIL = new Bail();
@@ -63,7 +64,8 @@ export function internKey(s: string, start: number, end: number): string {
   }
   const key = s.slice(start, end);
   if (!plainKeyOk(key)) bail();
-  if (cachedKeys < 2_048) {
+  // Short lists: a map of 50,000 distinct keys must not scan a long one for each key.
+  if (cachedKeys < 2_048 && (list?.length ?? 0) < 8) {
     cachedKeys++;
     if (list) list.push(key);
     else keyCache.set(bucket, [key]);
@@ -92,12 +94,25 @@ const SPACE = 32;
 export class FlowScanner {
   private pos = 0;
   private end = 0;
-  constructor(private readonly s: string) {}
+  private depth = 0;
+  constructor(
+    private readonly s: string,
+    private readonly limits: PolicyLimits,
+  ) {}
 
-  /** Scans `pos` to `end` next (one scanner serves a whole file: fewer allocations). */
-  reset(pos: number, end: number): void {
+  /**
+   * Scans `pos` to `end` next (one scanner serves a whole file: fewer allocations), inside `depth`
+   * block collections.
+   */
+  reset(pos: number, end: number, depth: number): void {
     this.pos = pos;
     this.end = end;
+    this.depth = depth;
+  }
+
+  /** Entering a collection: refused past the depth limit, before recursion could overflow the stack. */
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) throw tooDeep(this.limits, this.pos);
   }
 
   node(inFlow: boolean): unknown {
@@ -148,11 +163,13 @@ export class FlowScanner {
   }
 
   private flowSeq(): unknown[] {
+    this.enter();
     const items: unknown[] = [];
     this.pos++;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === ']') break;
+      if (items.length === this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
       items.push(this.node(true));
       this.spaces();
       const c = this.s[this.pos];
@@ -160,15 +177,19 @@ export class FlowScanner {
       else if (c !== ']') bail();
     }
     this.pos++;
+    this.depth--;
     return items;
   }
 
   private flowMap(): Record<string, unknown> {
+    this.enter();
     const map: Record<string, unknown> = {};
     this.pos++;
+    let keys = 0;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === '}') break;
+      if (++keys > this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
       const key = this.flowKey();
       if (Object.hasOwn(map, key)) bail();
       this.spaces();
@@ -180,6 +201,7 @@ export class FlowScanner {
       else if (sep !== '}') bail();
     }
     this.pos++;
+    this.depth--;
     return map;
   }
 
