@@ -2,6 +2,7 @@
 // core schema exactly as the `yaml` library does; forms we do not need (hex, .inf, 1e3, escapes)
 // bail so the full parser takes the file.
 import { tooDeep, tooManyKeys, type PolicyLimits } from '../limits.js';
+import type { Pos, Positions } from './fast-parse.js';
 
 class Bail {}
 const BAIL = new Bail();
@@ -95,19 +96,28 @@ export class FlowScanner {
   private pos = 0;
   private end = 0;
   private depth = 0;
+  private line = 0;
+  private lineStart = 0;
   constructor(
     private readonly s: string,
     private readonly limits: PolicyLimits,
+    private readonly rec?: Positions,
   ) {}
 
   /**
    * Scans `pos` to `end` next (one scanner serves a whole file: fewer allocations), inside `depth`
    * block collections.
    */
-  reset(pos: number, end: number, depth: number): void {
+  reset(pos: number, end: number, depth: number, line: number, lineStart: number): void {
     this.pos = pos;
     this.end = end;
     this.depth = depth;
+    this.line = line;
+    this.lineStart = lineStart;
+  }
+
+  private here(): Pos {
+    return { line: this.line, col: this.pos - this.lineStart + 1 };
   }
 
   /** Entering a collection: refused past the depth limit, before recursion could overflow the stack. */
@@ -165,11 +175,14 @@ export class FlowScanner {
   private flowSeq(): unknown[] {
     this.enter();
     const items: unknown[] = [];
+    const at: Pos[] | undefined = this.rec ? [] : undefined;
+    if (at) this.rec?.set(items, at);
     this.pos++;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === ']') break;
       if (items.length === this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
+      at?.push(this.here());
       items.push(this.node(true));
       this.spaces();
       const c = this.s[this.pos];
@@ -184,17 +197,22 @@ export class FlowScanner {
   private flowMap(): Record<string, unknown> {
     this.enter();
     const map: Record<string, unknown> = {};
+    const at = this.rec ? new Map<string, { key: Pos; value: Pos }>() : undefined;
+    if (at) this.rec?.set(map, at);
     this.pos++;
     let keys = 0;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === '}') break;
       if (++keys > this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
+      const keyPos = at && this.here();
       const key = this.flowKey();
       if (Object.hasOwn(map, key)) bail();
       this.spaces();
       const c = this.s[this.pos];
+      const valuePos = at && this.here();
       map[key] = c === ',' || c === '}' ? null : this.node(true);
+      if (at && keyPos && valuePos) at.set(key, { key: keyPos, value: map[key] === null ? keyPos : valuePos });
       this.spaces();
       const sep = this.s[this.pos];
       if (sep === ',') this.pos++;

@@ -14,10 +14,23 @@ export interface FullParse {
 
 /** Throws LimitExceeded. Errors of the YAML itself are in `doc.errors`, as parseDocument has them. */
 export function fullParse(text: string, limits: PolicyLimits): FullParse {
+  try {
+    return boundedParse(text, limits);
+  } catch (err) {
+    // The library's CST parser recurses once per line in some broken files (seen by the fuzz
+    // test on 30,000 lines): a refusal of the file, not a crash of rotor.
+    if (!(err instanceof RangeError)) throw err;
+    throw new LimitExceeded('the YAML parser ran out of stack on this file', 'fix the YAML errors near the top of the file, or split it into smaller files', 0);
+  }
+}
+
+function boundedParse(text: string, limits: PolicyLimits): FullParse {
   const lines = new LineCounter();
   const tokens = [...new Parser(lines.addNewLine).parse(text)];
   checkTokens(tokens, limits);
-  const composer = new Composer({ uniqueKeys: false, prettyErrors: false });
+  // logLevel 'error': the library would print its warnings (a collection used as a key) on stderr;
+  // they are in doc.warnings and reported as problems.
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, logLevel: 'error' });
   // As parseDocument does it: the first document, and an error if there is another.
   let doc: Document | undefined;
   for (const d of composer.compose(tokens, true, text.length)) {
