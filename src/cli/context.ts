@@ -1,9 +1,10 @@
 // What most commands need: configuration, a logger, the state database (yours or the embedded one)
 // and the queue, opened once and closed in reverse order.
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
+import { readRefFile } from '../policy/ref-file.js';
+import { quietOnClosedStdout } from './stdout.js';
 import { resolveRef } from '../policy/refs.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { SecretStore } from '../store/contract.js';
@@ -93,7 +94,7 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
  */
 export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
   const awsSecretsManager = lazyAwsRefReader(log);
-  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8'), awsSecretsManager });
+  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readRefFile(p), awsSecretsManager });
 }
 
 
@@ -115,5 +116,6 @@ export async function openStores(state: StateHandle): Promise<{ stores: Record<s
 
 /** Prints to stdout: the only channel for a command's result (logs go to stderr). */
 export function out(line = ''): void {
+  quietOnClosedStdout();
   process.stdout.write(line + '\n');
 }

@@ -1,6 +1,9 @@
 // The secret-store backends a policy may name (`store: { backend: ... }`) and their parameters.
 import { z } from 'zod';
-import { awsLocation } from './aws-location.js';
+import { AWS_REGION_PATTERN, awsLocation } from './aws-location.js';
+
+/** The only ARNs rotor can use as a SecretId; the name part may carry AWS's 6-character suffix. */
+const AWS_SECRET_ARN = new RegExp(`^arn:aws[a-z-]*:secretsmanager:${AWS_REGION_PATTERN.source.slice(1, -1)}:\\d{12}:secret:[^\\s]+$`);
 
 export interface StoreKind {
   readonly backend: string;
@@ -19,7 +22,15 @@ const localSchema = z.strictObject({
 const awsSchema = z.strictObject({
   backend: z.literal('aws-secrets-manager'),
   /** Name or ARN of the secret; rotor stages versions on it as AWSPENDING/AWSCURRENT/AWSPREVIOUS. */
-  secretId: z.string().min(1).max(2048),
+  secretId: z
+    .string()
+    .min(1)
+    .max(2048)
+    // An ARN of anything else (RDS, S3, an empty region) would fail every run: say so in validate.
+    .refine((v) => !v.startsWith('arn:') || AWS_SECRET_ARN.test(v), {
+      error: 'must be a secret name or a Secrets Manager secret ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>',
+    })
+    .refine((v) => v.startsWith('arn:') || v.length <= 512, { error: 'a Secrets Manager secret name has at most 512 characters' }),
   /** @defaultValue the AWS SDK's region (AWS_REGION) */
   region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, { error: 'must be an AWS region such as eu-central-1' }).optional(),
   /**
