@@ -8,6 +8,7 @@ export function formatProblem(p: Problem): string {
 
 // C0 and C1 controls, line separators and bidi overrides: a policy author's id or value must not
 // move the cursor, color the terminal or reorder what the reader sees.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

@@ -59,6 +59,7 @@ describe('values rotor cannot use', () => {
   it('prints control characters and bidi overrides in ids escaped, never raw', async () => {
     const r = await validate(policyDir({ 'p.yaml': secret('"team/\\e[31mred\\u202e\\r"') }));
     expect(r.code).toBe(EXIT.USAGE);
+    // eslint-disable-next-line no-control-regex -- no control character may reach the output
     expect(r.text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
     expect(r.text).toContain('team/\\x1b[31mred\\u202e\\r');
   });
