@@ -21,11 +21,42 @@ const schema = z.object({
   ROTOR_POLL_MS: ms(2_000),
   ROTOR_LOCK_MS: ms(30_000),
   ROTOR_STALLED_MS: ms(30_000),
+  ...policyLimitFields(),
 });
+
+/**
+ * Limits on what one policy file may make rotor parse (README: Security → Limits). Read apart from
+ * the rest (loadPolicyLimits) because `validate` and the policy worker threads need only these.
+ */
+function policyLimitFields() {
+  return {
+    /** Bytes in one policy file; larger files are refused unread. */
+    ROTOR_POLICY_MAX_FILE_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
+    /** Nesting of lists and maps; capped at 1,000, beyond which parsing itself could overflow the stack. */
+    ROTOR_POLICY_MAX_DEPTH: z.coerce.number().int().min(8).max(1_000).default(64),
+    /** Keys in one map (and items in one list). */
+    ROTOR_POLICY_MAX_KEYS: z.coerce.number().int().positive().default(100_000),
+    /** Secrets in one policy file. */
+    ROTOR_POLICY_MAX_SECRETS: z.coerce.number().int().positive().default(50_000),
+    /** Bytes a `file:` reference may read. */
+    ROTOR_REF_FILE_MAX_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  };
+}
+
+const policyLimitsSchema = z.object(policyLimitFields());
+export type PolicyLimitSettings = z.infer<typeof policyLimitsSchema>;
 
 export type RotorConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
+  return parseSettings(schema, env);
+}
+
+export function loadPolicyLimits(env: NodeJS.ProcessEnv = process.env): PolicyLimitSettings {
+  return parseSettings(policyLimitsSchema, env);
+}
+
+function parseSettings<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -1,9 +1,10 @@
 // What most commands need: configuration, a logger, the state database (yours or the embedded one)
 // and the queue, opened once and closed in reverse order.
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
+import { readRefFile } from '../policy/ref-file.js';
+import { quietOnClosedStdout } from './stdout.js';
 import { resolveRef } from '../policy/refs.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { SecretStore } from '../store/contract.js';
@@ -15,7 +16,8 @@ import { embeddedUrl, startEmbeddedPostgres, type EmbeddedServer } from '../embe
 import { createLogger, type Logger } from '../log.js';
 import type { QueueKit } from '../queue/backend.js';
 import { checkStateDatabase, createStatePool } from '../state/db.js';
-import { migrate } from '../state/migrate.js';
+import { listMigrations, migrate } from '../state/migrate.js';
+import { InvalidInputError } from '../errors.js';
 
 export const EMBEDDED_DATABASE = 'rotor';
 
@@ -32,7 +34,7 @@ export interface StateHandle {
  * Opens the state database. With ROTOR_DATABASE_URL that server; otherwise the embedded one:
  * started here when `startEmbedded` (rotor start), else the one a running `rotor start` owns.
  */
-export async function openState(opts: { startEmbedded?: boolean; migrate?: boolean } = {}): Promise<StateHandle> {
+export async function openState(opts: { startEmbedded?: boolean; migrate?: boolean; requireSchema?: boolean } = {}): Promise<StateHandle> {
   const config = loadConfig();
   const log = createLogger();
   let embedded: EmbeddedServer | undefined;
@@ -52,6 +54,11 @@ export async function openState(opts: { startEmbedded?: boolean; migrate?: boole
   const pool = createStatePool({ url });
   await checkStateDatabase(pool, url);
   if (opts.migrate) await migrate(pool);
+  else if (opts.requireSchema !== false) await requireMigrated(pool, url).catch(async (err: unknown) => {
+    await pool.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -67,6 +74,37 @@ export async function openState(opts: { startEmbedded?: boolean; migrate?: boole
       return closing;
     },
   };
+}
+
+/**
+ * A database `rotor migrate` never ran on, or one behind this rotor, fails the first query on a
+ * missing table or column: said here once, as what to do, instead of "relation ... does not exist".
+ */
+async function requireMigrated(pool: pg.Pool, url: string): Promise<void> {
+  const latest = Math.max(0, ...listMigrations().map((m) => m.version));
+  let applied = 0;
+  try {
+    const r = await pool.query<{ v: number | null }>('select max(version)::int as v from rotor_migrations');
+    applied = r.rows[0]?.v ?? 0;
+  } catch (err) {
+    // 42P01 undefined_table: rotor_migrations itself is missing.
+    if ((err as { code?: string }).code !== '42P01') throw err;
+  }
+  if (applied < latest) {
+    throw new InvalidInputError(`the state database at ${redactUrl(url)} is not migrated (schema version ${applied}, this rotor needs ${latest})`, {
+      hint: 'run rotor migrate (with the same ROTOR_DATABASE_URL), then this command again',
+    });
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'ROTOR_DATABASE_URL';
+  }
 }
 
 /**
@@ -96,7 +134,7 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
  */
 export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
   const awsSecretsManager = lazyAwsRefReader(log);
-  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readFile(p, 'utf8'), awsSecretsManager });
+  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readRefFile(p), awsSecretsManager });
 }
 
 
@@ -114,5 +152,6 @@ export async function openStores(state: StateHandle): Promise<{ stores: Record<s
 
 /** Prints to stdout: the only channel for a command's result (logs go to stderr). */
 export function out(line = ''): void {
+  quietOnClosedStdout();
   process.stdout.write(line + '\n');
 }

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('migrate')
     .description('apply the state database migrations (rotor start does this too)')
     .action(async () => {
-      const state = await openState();
+      const state = await openState({ requireSchema: false });
       try {
         const applied = await migrate(state.pool);
         out(applied.length ? `applied ${applied.join(', ')}` : 'the state database is up to date');

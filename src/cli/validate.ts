@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { formatProblem, summarizeProblems } from '../policy/format.js';
 import { policyPass } from '../policy/parallel/pass.js';
+import { quietOnClosedStdout } from './stdout.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ValidateOptions {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--resolve', 'also resolve env: and file: references and report the ones that fail')
     .option('--json', 'print the problems as a JSON array')
     .action(async (dir: string | undefined, opts: { resolve?: boolean; json?: boolean }) => {
+      quietOnClosedStdout();
       process.exitCode = await runValidate({
         dir: dir ?? defaultPolicyDir(),
         resolve: opts.resolve,

@@ -37,7 +37,7 @@ export interface LoadResult {
 export async function loadPolicies(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const pf = await findPolicyFiles(dir, opts.cwd ?? process.cwd());
   const texts = await readTexts(pf);
-  const classFiles = texts.flatMap((text, index) => (text !== undefined && mayDefineClasses(text) ? [{ index, text }] : []));
+  const classFiles = texts.flatMap((text, index) => (typeof text === 'string' && mayDefineClasses(text) ? [{ index, text }] : []));
   const prep = prepareClasses(pf, classFiles);
   const secrets: LoadedSecret[] = [];
   let secretCount = 0;

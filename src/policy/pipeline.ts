@@ -1,8 +1,7 @@
 // The steps of loading policies, shared by the in-process loader and the worker threads: read the
 // files, collect classes, validate and resolve one file at a time, then find duplicate ids across
 // files. One file's secrets are resolved and handed on before the next file is parsed.
-import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { isPluginSpec, loadPlugin, pluginKey } from '../rotator/plugins.js';
@@ -11,18 +10,22 @@ import { listPolicyFiles } from './files.js';
 import type { RawProblem } from './issues.js';
 import type { LoadedSecret } from './loaded-secret.js';
 import type { Problem } from './problems.js';
+import { policyLimits, type PolicyLimits } from './limits.js';
+import { readPolicyText, readPolicyTextSync, type PolicyText } from './read-text.js';
 import { checkReferences, type ReferenceCache, type ReferenceCheckOptions } from './ref-check.js';
 import { rawSecretId, resolveSecret, type SecretContext } from './secret.js';
 import { ownCopy } from './strings.js';
 import { combineTiming } from './timing.js';
 import { readTopLevel, type TopLevel } from './top-level.js';
-import { parsePolicySource, type PolicySource } from './yaml/source.js';
+import { parsePolicySource, refusedSource, type PolicySource } from './yaml/source.js';
 
 export interface PolicyFiles {
   /** Absolute paths, sorted. */
   files: string[];
   /** As problems name them (relative to the working directory when inside it). */
   display: string[];
+  /** From the environment, read once per pass (and sent to the worker thread with the rest). */
+  limits: PolicyLimits;
 }
 
 export async function findPolicyFiles(dir: string, cwd: string): Promise<PolicyFiles> {
@@ -30,7 +33,7 @@ export async function findPolicyFiles(dir: string, cwd: string): Promise<PolicyF
   if (files.length === 0) {
     throw new InvalidInputError(`no policy files (*.yaml, *.yml) under ${dir}`, { hint: 'check the directory, or write a policy there' });
   }
-  return { files, display: files.map((f) => displayPath(f, cwd)) };
+  return { files, display: files.map((f) => displayPath(f, cwd)), limits: policyLimits() };
 }
 
 function displayPath(file: string, cwd: string): string {
@@ -38,16 +41,12 @@ function displayPath(file: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
-export async function readTexts(pf: PolicyFiles): Promise<Array<string | undefined>> {
-  return Promise.all(pf.files.map((f) => readFile(f, 'utf8').catch(() => undefined)));
+export async function readTexts(pf: PolicyFiles): Promise<PolicyText[]> {
+  return Promise.all(pf.files.map((f) => readPolicyText(f, pf.limits)));
 }
 
-export function readText(pf: PolicyFiles, index: number): string | undefined {
-  try {
-    return readFileSync(pf.files[index] as string, 'utf8');
-  } catch {
-    return undefined;
-  }
+export function readText(pf: PolicyFiles, index: number): PolicyText {
+  return readPolicyTextSync(pf.files[index] as string, pf.limits);
 }
 
 export interface FileScan {
@@ -67,6 +66,8 @@ export function scanFiles(pf: PolicyFiles): FileScan {
   for (let index = 0; index < pf.files.length; index++) {
     let buf: Buffer;
     try {
+      // Too large: refused when the file is processed.
+      if (statSync(pf.files[index] as string).size > pf.limits.maxFileBytes) continue;
       buf = readFileSync(pf.files[index] as string);
     } catch {
       continue; // reported when the file is processed
@@ -99,13 +100,15 @@ export interface Prepared {
   early: Map<number, Parsed>;
 }
 
-export function parseFile(pf: PolicyFiles, index: number, text: string): Parsed {
-  const src = parsePolicySource(pf.files[index] as string, pf.display[index] as string, text);
-  return { src, top: readTopLevel(src) };
+export function parseFile(pf: PolicyFiles, index: number, text: Exclude<PolicyText, undefined>): Parsed {
+  const file = pf.files[index] as string;
+  const display = pf.display[index] as string;
+  const src = typeof text === 'string' ? parsePolicySource(file, display, text, pf.limits) : refusedSource(file, display, text.refused);
+  return { src, top: readTopLevel(src, pf.limits) };
 }
 
 /** Classes first, since a secret may use a class from any file. `classFiles` are file indices. */
-export function prepareClasses(pf: PolicyFiles, classFiles: ReadonlyArray<{ index: number; text: string }>): Prepared {
+export function prepareClasses(pf: PolicyFiles, classFiles: ReadonlyArray<{ index: number; text: Exclude<PolicyText, undefined> }>): Prepared {
   const classes = new Map<string, ResolvedClass>();
   const early = new Map<number, Parsed>();
   for (const { index, text } of classFiles) {
@@ -139,7 +142,7 @@ export async function processFile(
   pf: PolicyFiles,
   prep: Prepared,
   index: number,
-  text: string | undefined,
+  text: PolicyText,
   visit: (secret: LoadedSecret) => void,
   opts: ProcessOptions = {},
 ): Promise<FileOutcome> {
@@ -178,7 +181,7 @@ export async function processFile(
  * Ids used more than once, in file order: each later use is reported, naming the first. Returns
  * the problems and the ids involved (none of their secrets is usable).
  */
-export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[], textOf: (index: number) => string | undefined): { problems: Problem[]; ids: Set<string> } {
+export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[], textOf: (index: number) => PolicyText): { problems: Problem[]; ids: Set<string> } {
   const first = new Map<string, { file: number; index: number }>();
   const problems: Problem[] = [];
   const ids = new Set<string>();
@@ -186,7 +189,8 @@ export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[]
   const source = (f: number) => {
     let src = sources.get(f);
     if (!src) {
-      src = parsePolicySource(pf.files[f] as string, pf.display[f] as string, textOf(f) ?? '');
+      const text = textOf(f);
+      src = parsePolicySource(pf.files[f] as string, pf.display[f] as string, typeof text === 'string' ? text : '', pf.limits);
       sources.set(f, src);
     }
     return src;

@@ -4,6 +4,8 @@ export type ProblemCode =
   | 'io'
   | 'yaml-syntax'
   | 'duplicate-key'
+  | 'limit-exceeded'
+  | 'invalid-encoding'
   | 'unknown-field'
   | 'missing-field'
   | 'wrong-type'

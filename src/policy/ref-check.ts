@@ -1,16 +1,16 @@
 // `validate --resolve`: resolves every env: and file: reference of a secret and reports the ones
 // that fail. Plain validate does not, because CI that checks policy changes has no production
 // environment. Values are never kept: only whether each reference resolved.
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { coerceError, RotorError } from '../errors.js';
 import type { RawProblem } from './issues.js';
+import { readRefFile } from './ref-file.js';
 import { isRef, parseRef, resolveRef } from './refs.js';
 import type { PathSegment } from './yaml/source.js';
 
 export interface ReferenceCheckOptions {
   env: Readonly<Record<string, string | undefined>>;
-  /** @defaultValue fs.readFile as UTF-8 */
+  /** @defaultValue readRefFile: regular files only, at most ROTOR_REF_FILE_MAX_BYTES */
   readFile?: (path: string) => Promise<string>;
   /** Without it, aws-sm: references are not checked (they need AWS access). */
   awsSecretsManager?: (id: string) => Promise<string>;
@@ -44,7 +44,7 @@ export async function checkReferences(
       outcome = resolveRef(ref, {
         baseDir,
         env: opts.env,
-        readFile: opts.readFile ?? ((p) => readFile(p, 'utf8')),
+        readFile: opts.readFile ?? ((p) => readRefFile(p)),
         ...(opts.awsSecretsManager ? { awsSecretsManager: opts.awsSecretsManager } : {}),
       }).then(
         () => undefined,

@@ -67,6 +67,7 @@ async function read(ref: ParsedRef, opts: ResolveRefOptions): Promise<string> {
       try {
         return (await opts.readFile(path)).replace(/\r?\n$/, '');
       } catch (err) {
+        if (err instanceof InvalidInputError) throw err;
         const code = (err as NodeJS.ErrnoException).code ?? 'error';
         throw new InvalidInputError(`cannot read ${path} (reference file:${ref.name}): ${code}`, {
           cause: err,

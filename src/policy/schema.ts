@@ -76,4 +76,9 @@ export const TOP_LEVEL_KEYS = ['classes', 'secrets'] as const;
  * `-`, joined by `/`. No `:` (BullMQ forbids it in job ids) and no empty or dot-only segments.
  */
 export const SECRET_ID = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
+/**
+ * Longest id: an id is the default local-store name (at most 512 characters) and names the AWS
+ * secret of policies that derive it (Secrets Manager allows 512).
+ */
+export const SECRET_ID_MAX = 512;
 export const CLASS_NAME = /^[a-z][a-z0-9_-]{0,62}$/;

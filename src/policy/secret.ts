@@ -6,7 +6,7 @@ import { findCredentialLiterals } from './credentials.js';
 import { envelopeSurelyValid } from './envelope.js';
 import { check, type RawProblem } from './issues.js';
 import { LoadedSecret } from './loaded-secret.js';
-import { SECRET_ID, secretSchema, type RawSecret } from './schema.js';
+import { SECRET_ID, SECRET_ID_MAX, secretSchema, type RawSecret } from './schema.js';
 import { resolveConsumers, resolveRotator, resolveStore } from './secret-parts.js';
 import { suggestion } from './suggest.js';
 import { combineTiming, hasTimingFields, parseTimingLayer, type Timing } from './timing.js';
@@ -40,7 +40,15 @@ export function resolveSecret(src: PolicySource, raw: unknown, index: number, ct
     ? (secret as RawSecret)
     : (check(secretSchema, secret, { path, label: '', subject: 'secret' }, out, true) as RawSecret | undefined);
   const id = typeof secret.id === 'string' ? secret.id : '';
-  if (typeof secret.id === 'string' && !SECRET_ID.test(id)) {
+  if (id.length > SECRET_ID_MAX) {
+    out.push({
+      path: [...path, 'id'],
+      at: 'value',
+      code: 'invalid-id',
+      message: `secret id \`${id.slice(0, 40)}...\` is ${id.length} characters; at most ${SECRET_ID_MAX}`,
+      hint: 'use a shorter id; the stores rotor writes to take at most 512 characters',
+    });
+  } else if (typeof secret.id === 'string' && !SECRET_ID.test(id)) {
     out.push({
       path: [...path, 'id'],
       at: 'value',

@@ -1,5 +1,6 @@
 // The top of a policy file: YAML problems, then a map with `classes:` and/or `secrets:` (a list).
 import type { RawProblem } from './issues.js';
+import { policyLimits, type PolicyLimits } from './limits.js';
 import { TOP_LEVEL_KEYS } from './schema.js';
 import { suggestion } from './suggest.js';
 import type { PolicySource } from './yaml/source.js';
@@ -11,7 +12,7 @@ export interface TopLevel {
   problems: RawProblem[];
 }
 
-export function readTopLevel(src: PolicySource): TopLevel {
+export function readTopLevel(src: PolicySource, limits: PolicyLimits = policyLimits()): TopLevel {
   const top: TopLevel = { classes: undefined, secrets: [], problems: [] };
   for (const issue of src.yamlIssues) {
     top.problems.push({
@@ -19,7 +20,7 @@ export function readTopLevel(src: PolicySource): TopLevel {
       at: 'value',
       code: issue.code,
       message: issue.message,
-      hint: issue.code === 'duplicate-key' ? 'remove one of them; YAML keeps only the last' : 'fix the YAML here; the rest of this file is checked once it parses',
+      hint: issue.hint ?? (issue.code === 'duplicate-key' ? 'remove one of them; YAML keeps only the last' : 'fix the YAML here; the rest of this file is checked once it parses'),
       pos: issue.pos,
     });
   }
@@ -37,7 +38,17 @@ export function readTopLevel(src: PolicySource): TopLevel {
   }
   top.classes = map.classes ?? undefined;
   if (map.secrets !== undefined && map.secrets !== null) {
-    if (Array.isArray(map.secrets)) top.secrets = map.secrets;
+    if (Array.isArray(map.secrets) && map.secrets.length > limits.maxSecrets) {
+      const first = map.secrets[limits.maxSecrets] as unknown;
+      top.problems.push({
+        path: ['secrets'],
+        at: 'key',
+        code: 'limit-exceeded',
+        message: `this file defines more than ${limits.maxSecrets} secrets: none of them is checked`,
+        hint: 'split the secrets over several policy files; if one file is meant to hold this many, raise ROTOR_POLICY_MAX_SECRETS',
+        ...(first !== null && typeof first === 'object' ? { pos: src.itemPosition(['secrets', limits.maxSecrets], first) } : {}),
+      });
+    } else if (Array.isArray(map.secrets)) top.secrets = map.secrets;
     else top.problems.push({ path: ['secrets'], at: 'value', code: 'wrong-type', message: '`secrets` must be a list', hint: 'write each secret as a list item: - id: team/name' });
   }
   return top;

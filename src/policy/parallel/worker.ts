@@ -9,6 +9,7 @@ import { EntryPacker, planEntry, type PackedEntry } from '../plan.js';
 import { parseFile, prepareClasses, processFile, readText } from '../pipeline.js';
 import { isPluginSpec } from '../../rotator/plugins.js';
 import { readyForTypeScript } from '../../typescript-plugins.js';
+import type { PolicyText } from '../read-text.js';
 import type { WorkerBatch, WorkerDone, WorkerInit, WorkerStart } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -27,7 +28,7 @@ const prep = prepareClasses(pf, start.classFiles.map((index) => ({ index, text: 
 // be TypeScript. Before the first file that names one, tsx is registered, as the main thread does
 // before it imports one (typescript-plugins.ts). Parsed here, the file is not parsed again by processFile.
 let typescript = !init.compiled;
-async function readyForPlugins(index: number, text: string | undefined): Promise<void> {
+async function readyForPlugins(index: number, text: PolicyText): Promise<void> {
   if (typescript || text === undefined) return;
   // A class file was parsed already, and its class problems sit in that parse.
   let parsed = prep.early.get(index);

@@ -5,6 +5,7 @@
 // `yaml` builds a full CST and node tree, ~30x slower than 100k secrets can afford. It scans the
 // text in place (no per-line strings) for the same reason.
 // test/unit/policy/fast-parse.test.ts holds the output to exactly what `yaml` produces.
+import { policyLimits, tooDeep, tooManyKeys, type PolicyLimits } from '../limits.js';
 import { FlowScanner, bail, internKey, isBail, isKeyChar, plainStartOk, resolvePlain } from './fast-scalars.js';
 
 export interface FastParseResult {
@@ -13,13 +14,26 @@ export interface FastParseResult {
   itemPositions: Map<object, { line: number; col: number }>;
 }
 
-export function fastParse(text: string): FastParseResult | undefined {
+export interface Pos {
+  line: number;
+  col: number;
+}
+
+/**
+ * Where every key and value is, by container (recorded on request only: it costs memory): for a
+ * map, each key's position and its value's (the key's when the value is null, as `locate` has it);
+ * for a list, each item's.
+ */
+export type Positions = Map<object, Map<string, { key: Pos; value: Pos }> | Pos[]>;
+
+/** Throws LimitExceeded when the text nests deeper or holds larger maps than `limits` allow. */
+export function fastParse(text: string, limits: PolicyLimits = policyLimits(), positions?: Positions): FastParseResult | undefined {
   // Tabs (as indentation or separators), CRs other than CRLF and a BOM are valid YAML but rare:
   // the full parser handles them.
   if (text.includes('\r')) text = text.replace(/\r\n/g, '\n');
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
-    return new FastParser(text).parse();
+    return new FastParser(text, limits, positions).parse();
   } catch (err) {
     if (isBail(err)) return undefined;
     throw err;
@@ -46,9 +60,15 @@ class FastParser {
   /** Where the key ends, set by keyEnd(). */
   private keyStop = 0;
   private readonly flow: FlowScanner;
+  /** Block collections open around the current line. */
+  private depth = 0;
 
-  constructor(private readonly s: string) {
-    this.flow = new FlowScanner(s);
+  constructor(
+    private readonly s: string,
+    private readonly limits: PolicyLimits,
+    private readonly rec?: Positions,
+  ) {
+    this.flow = new FlowScanner(s, limits, rec);
     this.advance();
   }
 
@@ -90,6 +110,16 @@ class FastParser {
     return this.map(this.indent);
   }
 
+  /** Position of `at` on the current line (indent - start is kept equal to the line's start). */
+  private here(at: number): Pos {
+    return { line: this.line, col: at - (this.start - this.indent) + 1 };
+  }
+
+  /** Entering a collection: refused past the depth limit, before recursion could overflow the stack. */
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) throw tooDeep(this.limits, this.start);
+  }
+
   private isSeqItem(at: number): boolean {
     if (this.s.charCodeAt(at) !== DASH) return false;
     return at + 1 === this.end || this.s.charCodeAt(at + 1) === SPACE;
@@ -113,14 +143,20 @@ class FastParser {
   }
 
   private seq(indent: number): unknown[] {
+    this.enter();
     const items: unknown[] = [];
+    const at: Pos[] | undefined = this.rec ? [] : undefined;
+    if (at) this.rec?.set(items, at);
     while (this.has && this.indent >= indent) {
       if (this.indent > indent) bail();
       if (!this.isSeqItem(this.start)) break;
+      if (items.length === this.limits.maxKeys) throw tooManyKeys(this.limits, this.start);
       let p = this.start + 1;
       while (this.s.charCodeAt(p) === SPACE) p++;
       if (p >= this.end || this.s.charCodeAt(p) === HASH) {
+        const dash = this.here(this.start);
         this.advance();
+        at?.push(this.has && this.indent > indent ? this.here(this.start) : dash);
         if (this.has && this.indent > indent) items.push(this.item());
         else items.push(null);
         continue;
@@ -129,6 +165,7 @@ class FastParser {
       // where `- key: value` puts the keys of the item's map.
       this.indent += p - this.start;
       this.start = p;
+      at?.push(this.here(p));
       if (this.isSeqItem(p) || this.keyEnd() >= 0) {
         items.push(this.item());
       } else {
@@ -137,6 +174,7 @@ class FastParser {
         this.noDeeperThan(indent);
       }
     }
+    this.depth--;
     return items;
   }
 
@@ -151,27 +189,38 @@ class FastParser {
   }
 
   private map(indent: number): Record<string, unknown> {
+    this.enter();
     const map: Record<string, unknown> = {};
     const s = this.s;
+    let keys = 0;
+    const at = this.rec ? new Map<string, { key: Pos; value: Pos }>() : undefined;
+    if (at) this.rec?.set(map, at);
     while (this.has && this.indent >= indent) {
       if (this.indent > indent) bail();
       const after = this.keyEnd();
       if (after < 0) bail();
+      if (++keys > this.limits.maxKeys) throw tooManyKeys(this.limits, this.start);
       const key = internKey(s, this.start, this.keyStop);
       if (Object.hasOwn(map, key)) bail();
+      const keyPos = at && this.here(this.start);
+      let valuePos: Pos | undefined;
       let p = after;
       while (s.charCodeAt(p) === SPACE) p++;
       if (p >= this.end || s.charCodeAt(p) === HASH) {
         this.advance();
+        if (at && this.has && this.indent >= indent) valuePos = this.here(this.start);
         if (this.has && this.indent > indent) map[key] = this.block();
         else if (this.has && this.indent === indent && this.isSeqItem(this.start)) map[key] = this.seq(indent);
         else map[key] = null;
       } else {
+        if (at) valuePos = this.here(p);
         map[key] = this.inline(p);
         this.advance();
         this.noDeeperThan(indent);
       }
+      if (at && keyPos) at.set(key, { key: keyPos, value: map[key] === null || !valuePos ? keyPos : valuePos });
     }
+    this.depth--;
     return map;
   }
 
@@ -182,7 +231,7 @@ class FastParser {
     if (c === 34 || c === 39 || c === 91 || c === 123) {
       // " ' [ {
       const flow = this.flow;
-      flow.reset(p, this.end);
+      flow.reset(p, this.end, this.depth, this.line, this.start - this.indent);
       const value = flow.node(false);
       flow.endOfLine();
       return value;

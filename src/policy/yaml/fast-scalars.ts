@@ -1,6 +1,8 @@
 // Scalars and one-line flow collections for the fast policy parser, resolved by the YAML 1.2
 // core schema exactly as the `yaml` library does; forms we do not need (hex, .inf, 1e3, escapes)
 // bail so the full parser takes the file.
+import { tooDeep, tooManyKeys, type PolicyLimits } from '../limits.js';
+import type { Pos, Positions } from './fast-parse.js';
 
 class Bail {}
 const BAIL = new Bail();
@@ -63,7 +65,8 @@ export function internKey(s: string, start: number, end: number): string {
   }
   const key = s.slice(start, end);
   if (!plainKeyOk(key)) bail();
-  if (cachedKeys < 2_048) {
+  // Short lists: a map of 50,000 distinct keys must not scan a long one for each key.
+  if (cachedKeys < 2_048 && (list?.length ?? 0) < 8) {
     cachedKeys++;
     if (list) list.push(key);
     else keyCache.set(bucket, [key]);
@@ -92,12 +95,34 @@ const SPACE = 32;
 export class FlowScanner {
   private pos = 0;
   private end = 0;
-  constructor(private readonly s: string) {}
+  private depth = 0;
+  private line = 0;
+  private lineStart = 0;
+  constructor(
+    private readonly s: string,
+    private readonly limits: PolicyLimits,
+    private readonly rec?: Positions,
+  ) {}
 
-  /** Scans `pos` to `end` next (one scanner serves a whole file: fewer allocations). */
-  reset(pos: number, end: number): void {
+  /**
+   * Scans `pos` to `end` next (one scanner serves a whole file: fewer allocations), inside `depth`
+   * block collections.
+   */
+  reset(pos: number, end: number, depth: number, line: number, lineStart: number): void {
     this.pos = pos;
     this.end = end;
+    this.depth = depth;
+    this.line = line;
+    this.lineStart = lineStart;
+  }
+
+  private here(): Pos {
+    return { line: this.line, col: this.pos - this.lineStart + 1 };
+  }
+
+  /** Entering a collection: refused past the depth limit, before recursion could overflow the stack. */
+  private enter(): void {
+    if (++this.depth > this.limits.maxDepth) throw tooDeep(this.limits, this.pos);
   }
 
   node(inFlow: boolean): unknown {
@@ -148,11 +173,16 @@ export class FlowScanner {
   }
 
   private flowSeq(): unknown[] {
+    this.enter();
     const items: unknown[] = [];
+    const at: Pos[] | undefined = this.rec ? [] : undefined;
+    if (at) this.rec?.set(items, at);
     this.pos++;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === ']') break;
+      if (items.length === this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
+      at?.push(this.here());
       items.push(this.node(true));
       this.spaces();
       const c = this.s[this.pos];
@@ -160,26 +190,36 @@ export class FlowScanner {
       else if (c !== ']') bail();
     }
     this.pos++;
+    this.depth--;
     return items;
   }
 
   private flowMap(): Record<string, unknown> {
+    this.enter();
     const map: Record<string, unknown> = {};
+    const at = this.rec ? new Map<string, { key: Pos; value: Pos }>() : undefined;
+    if (at) this.rec?.set(map, at);
     this.pos++;
+    let keys = 0;
     for (;;) {
       this.spaces();
       if (this.s[this.pos] === '}') break;
+      if (++keys > this.limits.maxKeys) throw tooManyKeys(this.limits, this.pos);
+      const keyPos = at && this.here();
       const key = this.flowKey();
       if (Object.hasOwn(map, key)) bail();
       this.spaces();
       const c = this.s[this.pos];
+      const valuePos = at && this.here();
       map[key] = c === ',' || c === '}' ? null : this.node(true);
+      if (at && keyPos && valuePos) at.set(key, { key: keyPos, value: map[key] === null ? keyPos : valuePos });
       this.spaces();
       const sep = this.s[this.pos];
       if (sep === ',') this.pos++;
       else if (sep !== '}') bail();
     }
     this.pos++;
+    this.depth--;
     return map;
   }
 
