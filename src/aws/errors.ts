@@ -42,7 +42,7 @@ export function awsError(err: unknown, call: AwsCall, what = `${call.action} on 
   if (DENIED.has(code)) {
     return new PermanentError(`AWS denied ${call.action} on ${call.resource}: ${safe.message}`, {
       cause: safe,
-      hint: `allow ${call.action} on ${call.resource} for the IAM identity rotor runs as (the README lists every action rotor needs)`,
+      hint: `allow ${call.action} on ${call.resource} for the IAM identity rotor runs as (docs/aws.md lists every action rotor needs)`,
     });
   }
   if (BAD_IDENTITY.has(code) || code === 'CredentialsProviderError') {
