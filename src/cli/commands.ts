@@ -14,7 +14,7 @@ export interface CommandEntry {
 }
 
 const serve = () => import('./serve.js');
-const status = () => import('./status.js');
+const history = () => import('./history.js');
 
 /** In the order `rotor --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
@@ -25,9 +25,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   { term: 'dashboard [options]', summary: 'serve the dashboard, JSON API and /metrics for a running rotor (127.0.0.1:8080 by default)', load: () => import('./dashboard.js') },
   { term: 'migrate', summary: 'apply the state database migrations (rotor start does this too)', load: () => import('./migrate.js') },
   { term: 'rotate [options] <secretId>', summary: 'rotate one secret now', load: () => import('./rotate.js') },
-  { term: 'status [options] [secretId]', summary: 'where every secret stands (or one, in detail)', load: status },
-  { term: 'history [options] <secretId>', summary: 'runs of one secret, newest first, with their steps', load: status },
-  { term: 'audit [options]', summary: 'the append-only audit trail, newest first', load: status },
+  { term: 'status [options] [secretId]', summary: 'where every secret stands (or one, in detail)', load: () => import('./status.js') },
+  { term: 'history [options] <secretId>', summary: 'runs of one secret, newest first, with their steps', load: history },
+  { term: 'audit [options]', summary: 'the append-only audit trail, newest first', load: history },
   { term: 'secret', summary: 'read a secret value (local store)', load: () => import('./secret.js') },
   { term: 'repair [options] <secretId>', summary: 'clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)', load: () => import('./repair.js') },
   { term: 'rekey', summary: 'seal every version of the local store with ROTOR_MASTER_KEY again, opening old ones with ROTOR_MASTER_KEY_PREVIOUS', load: () => import('./rekey.js') },

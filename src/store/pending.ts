@@ -1,7 +1,7 @@
 // A PENDING version that no active run owns: what an unfinished rotation leaves behind. It blocks
 // every later rotation (in AWS, RotateSecret answers "a previous rotation isn't complete") until
 // `rotor repair` clears it. Shown by `rotor status <id>`.
-import type { SecretStore } from './contract.js';
+import type { SecretStore, VersionInfo } from './contract.js';
 
 export interface PendingInfo {
   versionId: string;
@@ -10,10 +10,15 @@ export interface PendingInfo {
   dangling: boolean;
 }
 
-/** Run ids prefix the version ids they stage (`<run id>-<attempt>`). */
-export async function pendingOf(store: SecretStore, location: string, activeRunId: string | null): Promise<PendingInfo | null> {
-  const pending = (await store.describe(location)).find((v) => v.stages.includes('PENDING'));
+/** The PENDING version among `versions` (from store.describe), and whether an active run owns it. */
+export function pendingIn(versions: readonly VersionInfo[], activeRunId: string | null): PendingInfo | null {
+  const pending = versions.find((v) => v.stages.includes('PENDING'));
   if (!pending) return null;
+  // Run ids prefix the version ids they stage (`<run id>-<attempt>`).
   const owned = activeRunId !== null && pending.versionId.startsWith(activeRunId);
   return { versionId: pending.versionId, createdAt: pending.createdAt, dangling: !owned };
+}
+
+export async function pendingOf(store: SecretStore, location: string, activeRunId: string | null): Promise<PendingInfo | null> {
+  return pendingIn(await store.describe(location), activeRunId);
 }

@@ -67,16 +67,17 @@ describe('a secret has one status word', () => {
       ...ids.map((id) => cli(['status', id])),
     ]);
 
-    // rotor status: a header, then `id  status  last success  next due`.
-    const fromText = Object.fromEntries(text!.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 2)));
+    // rotor status: a header, then `id  status  last success  next due` (indented lines say what a run waits for).
+    const rowLines = text!.trim().split('\n').slice(1).filter((line) => !line.startsWith(' '));
+    const fromText = Object.fromEntries(rowLines.map((line) => line.split(/\s+/).slice(0, 2)));
     expect(fromText).toEqual(EXPECTED);
     expect(text).not.toMatch(/\sdue\s/);
 
     const fromJson = Object.fromEntries((JSON.parse(json!) as Array<{ id: string; status: string }>).map((r) => [r.id, r.status]));
     expect(fromJson).toEqual(EXPECTED);
 
-    // rotor status <id>: `status         <word>` among its lines.
-    const fromOne = Object.fromEntries(ids.map((id, i) => [id, /^status\s+(\S+)$/m.exec(one[i]!)?.[1]]));
+    // rotor status <id>: `Status:         <word>` among its lines.
+    const fromOne = Object.fromEntries(ids.map((id, i) => [id, /^Status:\s+(\S+)$/m.exec(one[i]!)?.[1]]));
     expect(fromOne).toEqual(EXPECTED);
 
     const inv = await api<{ items: Array<{ id: string; status: string }> }>('/api/secrets?perPage=100');
