@@ -1,4 +1,5 @@
 // What commands that change a secret share: the typed confirmation, and who the actor is.
+import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { InvalidInputError } from '../errors.js';
 
@@ -20,7 +21,25 @@ export async function confirmByTypingId(secretId: string, opts: ConfirmOptions):
   if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
 }
 
+/**
+ * The login name: $USER or $LOGNAME, else the OS account (root in a non-login shell has neither
+ * variable set), else the numeric uid; `unknown` only where none can be read.
+ */
+export function loginName(env: NodeJS.ProcessEnv = process.env, osUser: () => { username: string; uid: number } = userInfo): string {
+  const fromEnv = env.USER || env.LOGNAME;
+  if (fromEnv) return fromEnv;
+  try {
+    const u = osUser();
+    if (u.username) return u.username;
+    if (u.uid >= 0) return `uid ${u.uid}`;
+  } catch {
+    // userInfo() throws when the uid has no passwd entry (a container's arbitrary uid).
+    if (typeof process.getuid === 'function') return `uid ${process.getuid()}`;
+  }
+  return 'unknown';
+}
+
 /** The actor recorded in the audit trail: --actor, else the login name. */
 export function cliActor(actor: string | undefined): string {
-  return actor ?? `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+  return actor ?? `cli:${loginName()}`;
 }

@@ -6,6 +6,7 @@ import { getSecret } from '../state/secrets.js';
 import { loadRotators, rotatorFor } from '../rotator/catalogue.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
 import { openState, openStores, out, secretRefResolver } from './context.js';
+import { unknownSecret } from './unknown-secret.js';
 
 export function register(program: Command): void {
   program
@@ -17,7 +18,8 @@ export function register(program: Command): void {
       const state = await openState();
       try {
         const row = await getSecret(state.pool, secretId);
-        if (row) await loadRotators([row.policy.rotator.name]);
+        if (!row) throw await unknownSecret(state.pool, secretId);
+        await loadRotators([row.policy.rotator.name]);
         if (!opts.yes) {
           await confirmByTypingId(secretId, {
             action: `Clear the PENDING version of ${secretId}?`,

@@ -3,11 +3,12 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { requestRotation } from '../engine/request.js';
-import { InvalidInputError, NotFoundError, RunFailedError } from '../errors.js';
+import { InvalidInputError, RunFailedError } from '../errors.js';
 import { getRun, listSteps, type RunRow } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
 import { openQueue, openState, out } from './context.js';
+import { unknownSecret } from './unknown-secret.js';
 
 interface RotateOptions {
   emergency?: boolean;
@@ -42,7 +43,7 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
   try {
     const secret = await getSecret(state.pool, secretId);
     if (!secret || secret.status !== 'active') {
-      throw new NotFoundError(`no active secret ${secretId}`, { hint: 'list them with: rotor status' });
+      throw await unknownSecret(state.pool, secretId, { message: `no active secret ${secretId}`, activeOnly: true });
     }
     if (opts.emergency) await confirmEmergency(secretId, opts);
     const kit = await openQueue(state);
