@@ -4,10 +4,13 @@ import type { Command } from 'commander';
 import type pg from 'pg';
 import { requestRotation } from '../engine/request.js';
 import { InvalidInputError, RunFailedError } from '../errors.js';
+import { activeRunWaits } from '../state/run-waits.js';
 import { getRun, listSteps, type RunRow } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
 import { openQueue, openState, out } from './context.js';
+import { ProgressPrinter, type ProgressMode } from './format/progress.js';
+import { outputPalette } from './terminal.js';
 import { unknownSecret } from './unknown-secret.js';
 
 interface RotateOptions {
@@ -29,7 +32,7 @@ export function register(program: Command): void {
     .option('--yes', 'do not ask for confirmation (required for --emergency without a terminal)')
     .option('--force', 'with --emergency: revoke even if consumers have not confirmed (recorded)')
     .option('--wait', 'follow the run until it ends; exit 5 if it needs attention')
-    .option('--json', 'print the run as JSON')
+    .option('--json', 'print the run as JSON (with --wait: JSON lines, one per change, the run last)')
     .option('--actor <name>', 'who asks (default: $USER)')
     .action(async (secretId: string, opts: RotateOptions) => rotate(secretId, opts));
 }
@@ -61,8 +64,9 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
           ? `run ${run.id}, already under way for ${secretId}, escalated to an emergency (emergency grace, ahead of routine work)`
           : `run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`);
       }
-      const final = opts.wait ? await follow(state.pool, run.id, !opts.json) : run;
-      if (opts.json) out(JSON.stringify(final, null, 2));
+      const final = opts.wait ? await follow(state.pool, run.id, opts.json === true) : run;
+      // With --wait, --json is JSON lines: the progress events, then the run as one last line.
+      if (opts.json) out(opts.wait ? JSON.stringify({ event: 'end', ...final }) : JSON.stringify(final, null, 2));
       if (final.state === 'needs-attention') {
         throw new RunFailedError(`run ${run.id} needs attention: ${final.error ?? 'no reason recorded'}`, {
           hint: `see: rotor history ${secretId}`,
@@ -85,18 +89,20 @@ async function confirmEmergency(secretId: string, opts: RotateOptions): Promise<
   });
 }
 
-/** Prints each step as it is recorded, until the run ends. */
-async function follow(pool: pg.Pool, runId: string, print: boolean): Promise<RunRow> {
-  const printed = new Set<number>();
+/**
+ * Follows the run until it ends: each step once when it ends, and what the step in flight is doing
+ * (a live line on a terminal, a line per change when piped, JSON lines with --json).
+ */
+async function follow(pool: pg.Pool, runId: string, json: boolean): Promise<RunRow> {
+  const mode: ProgressMode = json ? 'json' : process.stdout.isTTY ? 'terminal' : 'plain';
+  const progress = new ProgressPrinter((t) => process.stdout.write(t), mode, outputPalette());
   for (;;) {
-    for (const s of await listSteps(pool, runId)) {
-      if (s.status === 'started' || printed.has(s.id)) continue;
-      printed.add(s.id);
-      if (print) out(`  ${s.startedAt.toISOString()}  ${s.step.padEnd(17)} ${s.status}${s.error ? `: ${s.error}` : ''}`);
-    }
+    const now = new Date();
     const run = (await getRun(pool, runId))!;
+    const wait = (await activeRunWaits(pool, now, [runId])).get(runId) ?? null;
+    progress.update({ run, steps: await listSteps(pool, runId), wait, now });
     if (run.state === 'done' || run.state === 'needs-attention') {
-      if (print) out(`run ${runId}: ${run.state}${run.outcome ? ` (${run.outcome})` : ''}`);
+      progress.finish(run);
       return run;
     }
     await new Promise((r) => setTimeout(r, 200));
