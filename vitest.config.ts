@@ -10,6 +10,10 @@ const resolve = {
   alias: [{ find: /^rotor\/(rotator|consumer|store)$/, replacement: fileURLToPath(new URL('./src/public/$1.ts', import.meta.url)) }],
 };
 
+// The AWS SDK's Node-version warning, once per process (and per spawned rotor), says nothing a test
+// needs; rotor start prints its own version of it (src/aws/node-version-warning.ts).
+const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
 export default defineConfig({
   test: {
     projects: [
@@ -17,6 +21,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'unit',
+          env,
           include: ['test/unit/**/*.test.ts'],
         },
       },
@@ -24,6 +29,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'integration',
+          env,
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           // Records the secret values each file tracked for the end-of-run Redis leak scan.

@@ -1,8 +1,12 @@
 // The rotor command line: registers the command it runs (commands.ts) and maps failures to
 // documented exit codes.
 import { Command, CommanderError } from 'commander';
+import { takeOverSdkNodeWarning } from '../aws/node-version-warning.js';
 import { EXIT, exitCodeOf, formatCliError } from './exit-codes.js';
 import { registerCommands } from './commands.js';
+
+// Before any command makes an AWS client: `rotor start` says it once, as rotor (serve.ts).
+takeOverSdkNodeWarning();
 
 const program = new Command()
   .name('rotor')

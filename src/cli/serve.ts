@@ -20,6 +20,7 @@ import { observeSettings, statusRules } from '../observe/settings.js';
 import { startObserve } from '../observe/start.js';
 import { keyFileIn } from '../store/master-key.js';
 import { untilSignal } from './signals.js';
+import { sdkNodeWarning } from '../aws/node-version-warning.js';
 
 export function register(program: Command): void {
   program
@@ -114,5 +115,7 @@ function describeStart(state: StateHandle, queue: string, scheduler: boolean, ke
   out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`);
   out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
   out(`alerts:    ${alerting ? 'to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock' : 'off (no ROTOR_ALERT_WEBHOOK_URL)'}`);
+  const sdkWarning = sdkNodeWarning();
+  if (sdkWarning) state.log.warn(sdkWarning);
   out('rotor is running; Ctrl-C stops it');
 }
