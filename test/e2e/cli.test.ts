@@ -109,6 +109,12 @@ secrets:
     const unknown = await rotor(['rotate', 'no/such-secret'], env);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('no active secret no/such-secret');
+    // A typo of a known id: the error names it, in every command that takes one.
+    for (const args of [['rotate', 'cli/app-bd'], ['status', 'cli/app-bd'], ['history', 'cli/appdb'], ['secret', 'get', 'cli/app-bd']]) {
+      const typo = await rotor(args, env);
+      expect(typo.code, args.join(' ')).toBe(3);
+      expect(typo.stderr).toContain('did you mean `cli/app-db`?');
+    }
     const active = '00000000-0000-4000-8000-000000000004';
     await db.pool.query("insert into runs (id, secret_id, trigger, actor) values ($1, 'cli/app-db', 'manual', 'test')", [active]);
     const busy = await rotor(['rotate', 'cli/app-db'], env);
