@@ -31,7 +31,11 @@ export function register(program: Command): void {
       try {
         if (!(await getSecret(state.pool, secretId))) throw await unknownSecret(state.pool, secretId);
         const runs = await listRuns(state.pool, secretId, Number(opts.limit) || 10);
-        const waits = await activeRunWaits(state.pool, now, runs.map((r) => r.id));
+        const waits = await activeRunWaits(
+          state.pool,
+          now,
+          runs.map((r) => r.id),
+        );
         const withSteps = await Promise.all(
           runs.map(async (r) => ({
             ...r,
@@ -43,12 +47,19 @@ export function register(program: Command): void {
         );
         if (opts.json) return out(JSON.stringify(withSteps, null, 2));
         for (const r of withSteps) {
-          out(`${absolute(r.createdAt)} (${relative(r.createdAt, now)})  run ${r.id}  ${r.trigger}  ${r.state}${r.outcome ? ` (${r.outcome})` : ''}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`);
+          out(
+            `${absolute(r.createdAt)} (${relative(r.createdAt, now)})  run ${r.id}  ${r.trigger}  ${r.state}${r.outcome ? ` (${r.outcome})` : ''}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`,
+          );
           if (r.wait) out(`    ${describeWait(r.wait, now)}`);
           if (r.error) out(`    error: ${r.error}`);
-          for (const s of r.steps) out(`    ${iso(s.startedAt)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status}${s.error ? `: ${s.error}` : ''}`);
+          for (const s of r.steps)
+            out(`    ${iso(s.startedAt)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status}${s.error ? `: ${s.error}` : ''}`);
           for (const c of r.consumers) {
-            const what = c.confirmedAt ? `confirmed ${after(c.confirmedAfterMs)} after promote` : c.notifiedAt ? 'notified, not confirmed' : 'not notified';
+            const what = c.confirmedAt
+              ? `confirmed ${after(c.confirmedAfterMs)} after promote`
+              : c.notifiedAt
+                ? 'notified, not confirmed'
+                : 'not notified';
             out(`    consumer ${c.consumer} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}`);
           }
           if (r.oldCredential.lastSeenAt) {
@@ -78,7 +89,10 @@ export function register(program: Command): void {
       try {
         const rows = await listAudit(state.pool, { secretId: opts.secret, since, limit: Number(opts.limit) || 200 });
         if (opts.json) return out(JSON.stringify(rows, null, 2));
-        for (const a of rows) out(`${iso(a.at)}  ${a.actor.padEnd(24)} ${a.action.padEnd(22)} ${a.secretId ?? '-'}  ${a.runId ?? ''}${a.reason ? `  ${a.reason}` : ''}`);
+        for (const a of rows)
+          out(
+            `${iso(a.at)}  ${a.actor.padEnd(24)} ${a.action.padEnd(22)} ${a.secretId ?? '-'}  ${a.runId ?? ''}${a.reason ? `  ${a.reason}` : ''}`,
+          );
       } finally {
         await state.close();
       }

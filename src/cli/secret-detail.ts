@@ -16,7 +16,11 @@ import type { SecretDetail } from './format/describe.js';
 const RUNS_SHOWN = 3;
 
 /** How stale the run left things: when the old credential was last seen in use, after promote. */
-export function oldCredentialUse(r: RunRow): { lastSeenAt: Date | null; lastSeenAfterPromoteMs: number | null; sessionsAtLastCheck: number | null } {
+export function oldCredentialUse(r: RunRow): {
+  lastSeenAt: Date | null;
+  lastSeenAfterPromoteMs: number | null;
+  sessionsAtLastCheck: number | null;
+} {
   const ms = r.oldLastSeenAt && r.promotedAt ? r.oldLastSeenAt.getTime() - r.promotedAt.getTime() : null;
   return { lastSeenAt: r.oldLastSeenAt, lastSeenAfterPromoteMs: ms, sessionsAtLastCheck: r.oldSessionsSeen };
 }
@@ -42,13 +46,22 @@ async function readVersions(state: StateHandle, s: SecretRow): Promise<VersionIn
 }
 
 /** The PENDING version, flagged when no active run owns it (a dangling AWSPENDING blocks rotations). */
-function pendingView(s: SecretRow, versions: VersionInfo[] | { unknown: string }, activeRunId: string | null): Record<string, unknown> | null {
+function pendingView(
+  s: SecretRow,
+  versions: VersionInfo[] | { unknown: string },
+  activeRunId: string | null,
+): Record<string, unknown> | null {
   if ('unknown' in versions) return { unknown: versions.unknown };
   const p = pendingIn(versions, activeRunId);
   if (!p) return null;
   const dangling = p.dangling;
   return dangling
-    ? { version: p.versionId, since: p.createdAt, dangling: true, hint: `an unfinished rotation left it; it blocks the next one: rotor repair ${s.id}` }
+    ? {
+        version: p.versionId,
+        since: p.createdAt,
+        dangling: true,
+        hint: `an unfinished rotation left it; it blocks the next one: rotor repair ${s.id}`,
+      }
     : { version: p.versionId, since: p.createdAt, dangling: false };
 }
 
@@ -67,7 +80,12 @@ export async function secretDetail(state: StateHandle, s: SecretRow, rules: Stat
       run: r,
       steps: await listSteps(pool, r.id),
       consumers: (await runConsumers(pool, r.id)).map((c) => ({
-        name: c.consumer, wave: c.wave, notifiedAt: c.notifiedAt, confirmedAt: c.confirmedAt, confirmedAfterPromoteMs: c.confirmedAfterMs, lastError: c.lastError,
+        name: c.consumer,
+        wave: c.wave,
+        notifiedAt: c.notifiedAt,
+        confirmedAt: c.confirmedAt,
+        confirmedAfterPromoteMs: c.confirmedAfterMs,
+        lastError: c.lastError,
       })),
     })),
   );
@@ -95,16 +113,34 @@ export async function secretDetail(state: StateHandle, s: SecretRow, rules: Stat
     activeRun: active ? { id: active.id, step: active.step, state: active.state, wait } : null,
     lastRun: last
       ? {
-          id: last.run.id, state: last.run.state, outcome: last.run.outcome, error: last.run.error,
-          consumers: last.consumers.map((c) => ({ name: c.name, wave: c.wave, confirmedAfterPromoteMs: c.confirmedAfterPromoteMs, lastError: c.lastError })),
+          id: last.run.id,
+          state: last.run.state,
+          outcome: last.run.outcome,
+          error: last.run.error,
+          consumers: last.consumers.map((c) => ({
+            name: c.name,
+            wave: c.wave,
+            confirmedAfterPromoteMs: c.confirmedAfterPromoteMs,
+            lastError: c.lastError,
+          })),
           oldCredential: oldCredentialUse(last.run),
         }
       : null,
     pending: pendingView(s, versions, active?.id ?? null),
     versions,
     runs: detailed.map(({ run, steps, consumers }) => ({
-      id: run.id, trigger: run.trigger, actor: run.actor, reason: run.reason, state: run.state, step: run.step, outcome: run.outcome,
-      error: run.error, createdAt: run.createdAt, finishedAt: run.finishedAt, steps, consumers,
+      id: run.id,
+      trigger: run.trigger,
+      actor: run.actor,
+      reason: run.reason,
+      state: run.state,
+      step: run.step,
+      outcome: run.outcome,
+      error: run.error,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+      steps,
+      consumers,
     })),
   };
 }

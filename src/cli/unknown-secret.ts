@@ -18,9 +18,15 @@ export function closestIds(id: string, known: readonly string[], max = 3): strin
 }
 
 /** `no secret <id>`, hinting at the closest ids, or at `rotor status` when none is close. */
-export async function unknownSecret(db: Queryable, id: string, opts: { message?: string; activeOnly?: boolean } = {}): Promise<NotFoundError> {
+export async function unknownSecret(
+  db: Queryable,
+  id: string,
+  opts: { message?: string; activeOnly?: boolean } = {},
+): Promise<NotFoundError> {
   const known = (await listSecrets(db, { includeRetired: !opts.activeOnly })).map((s) => s.id);
   const near = closestIds(id, known);
-  const hint = near.length ? `did you mean ${near.map((n) => `\`${n}\``).join(', ')}? (all of them: rotor status)` : 'list them with: rotor status';
+  const hint = near.length
+    ? `did you mean ${near.map((n) => `\`${n}\``).join(', ')}? (all of them: rotor status)`
+    : 'list them with: rotor status';
   return new NotFoundError(opts.message ?? `no secret ${id}`, { hint });
 }

@@ -13,10 +13,20 @@ export interface Palette {
   bold: Paint;
 }
 
-const sgr = (open: number, close: number): Paint => (t) => `\u001b[${open}m${t}\u001b[${close}m`;
+const sgr =
+  (open: number, close: number): Paint =>
+  (t) =>
+    `\u001b[${open}m${t}\u001b[${close}m`;
 const plain: Paint = (t) => t;
 
-export const COLOURS: Palette = { red: sgr(31, 39), yellow: sgr(33, 39), green: sgr(32, 39), cyan: sgr(36, 39), dim: sgr(2, 22), bold: sgr(1, 22) };
+export const COLOURS: Palette = {
+  red: sgr(31, 39),
+  yellow: sgr(33, 39),
+  green: sgr(32, 39),
+  cyan: sgr(36, 39),
+  dim: sgr(2, 22),
+  bold: sgr(1, 22),
+};
 export const NO_COLOURS: Palette = { red: plain, yellow: plain, green: plain, cyan: plain, dim: plain, bold: plain };
 
 /**

@@ -135,7 +135,11 @@ export function describeSecret(d: SecretDetail, opts: DescribeOptions): string[]
     if (r.error) lines.push(fit(`    error: ${r.error}`));
     for (const s of r.steps) {
       const spent = s.finishedAt ? duration(s.finishedAt.getTime() - s.startedAt.getTime()) : '';
-      lines.push(fit(`    ${absolute(s.startedAt).slice(11)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status.padEnd(9)} ${spent}${s.error ? `  ${s.error}` : ''}`.trimEnd()));
+      lines.push(
+        fit(
+          `    ${absolute(s.startedAt).slice(11)}  ${s.step.padEnd(17)} #${s.attempt} ${s.status.padEnd(9)} ${spent}${s.error ? `  ${s.error}` : ''}`.trimEnd(),
+        ),
+      );
     }
     for (const c of r.consumers) {
       const what = c.confirmedAt

@@ -58,11 +58,15 @@ export class ProgressPrinter {
       const began = firstStart.get(`${st.step}#${st.attempt}`) ?? st.startedAt;
       const ms = (st.finishedAt ?? s.now).getTime() - began.getTime();
       if (this.mode === 'json') {
-        this.line(JSON.stringify({ event: 'step', runId: s.run.id, step: st.step, attempt: st.attempt, status: st.status, ms, error: st.error }));
+        this.line(
+          JSON.stringify({ event: 'step', runId: s.run.id, step: st.step, attempt: st.attempt, status: st.status, ms, error: st.error }),
+        );
         continue;
       }
       const mark = st.status === 'succeeded' ? this.palette.green('✓') : this.palette.red('✗');
-      this.line(`  ${mark} ${st.step.padEnd(17)} ${st.status.padEnd(9)} ${duration(ms)}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}${st.error ? `: ${st.error}` : ''}`);
+      this.line(
+        `  ${mark} ${st.step.padEnd(17)} ${st.status.padEnd(9)} ${duration(ms)}${st.attempt > 1 ? ` (attempt ${st.attempt})` : ''}${st.error ? `: ${st.error}` : ''}`,
+      );
     }
     if (s.run.state === 'done' || s.run.state === 'needs-attention') return;
     const current = [...s.steps].reverse().find((st) => st.step === s.run.step);
@@ -71,7 +75,17 @@ export class ProgressPrinter {
     const key = `${s.run.step}|${s.run.state}|${s.wait?.kind ?? ''}|${until?.getTime() ?? ''}`;
     if (this.mode === 'json') {
       if (key !== this.lastKey) {
-        this.line(JSON.stringify({ event: 'progress', runId: s.run.id, step: s.run.step, state: s.run.state, since: began ?? null, waitUntil: until, wait: s.wait }));
+        this.line(
+          JSON.stringify({
+            event: 'progress',
+            runId: s.run.id,
+            step: s.run.step,
+            state: s.run.state,
+            since: began ?? null,
+            waitUntil: until,
+            wait: s.wait,
+          }),
+        );
       }
     } else if (this.mode === 'plain') {
       // Once per change: a countdown printed every poll is the noise this replaces.

@@ -50,5 +50,11 @@ export function renderTable(
       })
       .join(GAP)
       .trimEnd();
-  return [line(columns.map((c) => c.header), -1), ...rows.map((r, i) => line(r, i))];
+  return [
+    line(
+      columns.map((c) => c.header),
+      -1,
+    ),
+    ...rows.map((r, i) => line(r, i)),
+  ];
 }

@@ -29,7 +29,10 @@ export function relative(at: Date, now: Date): string {
 
 /** `2026-12-03 12:57:15Z`: UTC, to the second. */
 export function absolute(at: Date): string {
-  return at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** `2026-12-03 12:57:15Z (3d ago)`, or `-` for no time. */

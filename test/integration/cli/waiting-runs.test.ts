@@ -27,7 +27,12 @@ describe('a staggered run in the CLI', () => {
       nextDueOf: () => new Date(Date.now() - 60_000),
     });
     first = await createRun(db.pool, { secretId: 'db/app', trigger: 'schedule', actor: 'scheduler' });
-    second = await createRun(db.pool, { secretId: 'db/reports', trigger: 'schedule', actor: 'scheduler', notBefore: new Date(Date.now() + 10 * 60_000) });
+    second = await createRun(db.pool, {
+      secretId: 'db/reports',
+      trigger: 'schedule',
+      actor: 'scheduler',
+      notBefore: new Date(Date.now() + 10 * 60_000),
+    });
   });
 
   afterAll(async () => {
@@ -42,14 +47,19 @@ describe('a staggered run in the CLI', () => {
   }
 
   it('names the run it waits behind and when it starts', async () => {
-    const said = new RegExp(`waits until \\S+ \\(in (9m \\d+s|10m)\\) for run ${first.id.slice(0, 8)} \\(db/app, queued\\) on the same target`);
+    const said = new RegExp(
+      `waits until \\S+ \\(in (9m \\d+s|10m)\\) for run ${first.id.slice(0, 8)} \\(db/app, queued\\) on the same target`,
+    );
     const [table, one, history] = await Promise.all([cli(['status']), cli(['status', 'db/reports']), cli(['history', 'db/reports'])]);
     const lines = table.split('\n');
     expect(lines[lines.findIndex((l) => l.startsWith('db/reports')) + 1]).toMatch(said);
     expect(one).toMatch(new RegExp(`^  Waiting:\\s+${said.source}`, 'm'));
     expect(history).toMatch(said);
 
-    const rows = JSON.parse(await cli(['status', '--json'])) as Array<{ id: string; wait: { kind: string; behind: { runId: string } } | null }>;
+    const rows = JSON.parse(await cli(['status', '--json'])) as Array<{
+      id: string;
+      wait: { kind: string; behind: { runId: string } } | null;
+    }>;
     expect(rows.find((r) => r.id === 'db/reports')?.wait).toMatchObject({ kind: 'stagger', behind: { runId: first.id } });
     expect(rows.find((r) => r.id === 'db/app')?.wait).toBeNull();
     const runs = JSON.parse(await cli(['history', 'db/reports', '--json'])) as Array<{ id: string; wait: { until: string } | null }>;

@@ -5,7 +5,8 @@ import { SDK_WARNING_SWITCH, sdkNodeWarning, takeOverSdkNodeWarning } from '../.
 
 /** Makes a Secrets Manager client in a fresh Node, as rotor does, and returns what it wrote to stderr. */
 function clientStderr(env: Record<string, string | undefined>): string {
-  const script = "const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager'); new SecretsManagerClient({ region: 'eu-west-1' });";
+  const script =
+    "const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager'); new SecretsManagerClient({ region: 'eu-west-1' });";
   const r = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
   return r.stderr;
 }

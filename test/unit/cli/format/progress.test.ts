@@ -16,7 +16,12 @@ function snapshots(): ProgressSnapshot[] {
   const grace1 = [...created, step(2, 'grace', 'waiting', 101, 101)];
   const grace2 = [...grace1, step(3, 'grace', 'waiting', 131, 131)];
   const done = [...grace2, step(4, 'grace', 'succeeded', 161, 161), step(5, 'revoke', 'succeeded', 161, 162.5)];
-  const run = (state: string, stepName: string, waitUntil: number | null) => ({ id: RUN, state, step: stepName, waitUntil: waitUntil === null ? null : at(waitUntil) });
+  const run = (state: string, stepName: string, waitUntil: number | null) => ({
+    id: RUN,
+    state,
+    step: stepName,
+    waitUntil: waitUntil === null ? null : at(waitUntil),
+  });
   return [
     { run: run('queued', 'create', null), steps: [], wait: STAGGER, now: at(0) },
     { run: run('queued', 'create', null), steps: [], wait: STAGGER, now: at(50) },
@@ -56,7 +61,10 @@ describe('rotor rotate --wait', () => {
   });
 
   it('with --json: one JSON line per change', () => {
-    const lines = print('json').trim().split('\n').map((l) => JSON.parse(l) as { event: string; step: string; status?: string });
+    const lines = print('json')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; step: string; status?: string });
     expect(lines.map((l) => `${l.event} ${l.step}${l.status ? ` ${l.status}` : ''}`)).toEqual([
       'progress create',
       'step create succeeded',

@@ -32,7 +32,10 @@ describe('rotor status, the table', () => {
   });
 
   it('starts each row with the id and the status word (what scripts split on)', () => {
-    const rows = statusTable(ROWS, { now: NOW, width: 80 }).slice(1).filter((l) => !l.startsWith(' ')).map((l) => l.split(/\s+/).slice(0, 2));
+    const rows = statusTable(ROWS, { now: NOW, width: 80 })
+      .slice(1)
+      .filter((l) => !l.startsWith(' '))
+      .map((l) => l.split(/\s+/).slice(0, 2));
     expect(rows).toEqual(ROWS.map((r) => [r.id, r.status]));
   });
 
@@ -57,7 +60,9 @@ describe('rotor status <id>, the detail', () => {
   it('says what the active run waits for, the versions and stages, and each consumer', () => {
     const text = describeSecret(DETAIL, { now: NOW }).join('\n');
     expect(text).toMatch(/^Status:\s+rotating$/m);
-    expect(text).toMatch(/Waiting:\s+waits until 12:01:40Z \(in 1m 40s\) for run 5e1d9b20 \(payments\/orders-db, running\) on the same target/);
+    expect(text).toMatch(
+      /Waiting:\s+waits until 12:01:40Z \(in 1m 40s\) for run 5e1d9b20 \(payments\/orders-db, running\) on the same target/,
+    );
     expect(text).toMatch(/0b6a44e0-0000-4000-8000-00000000000a-1\s+CURRENT/);
     expect(text).toContain('consumer orders-api (wave 1): confirmed 2s after promote');
     expect(text).toContain('consumer reporting (wave 2): notified, not confirmed: HTTP 503 from the hook');
