@@ -65,12 +65,18 @@ export function refFileAllowed(path: string, policyDir: string, env: Env = proce
   return { ok: true };
 }
 
-/** May an env-file consumer write `path`? Inside ROTOR_ENV_FILE_ROOT (default: the working directory), never inside ROTOR_HOME. */
+/**
+ * May an env-file consumer write `path`? Inside ROTOR_ENV_FILE_ROOT (default: the working
+ * directory), and never over rotor's own files: those directly in ROTOR_HOME (the master key, the
+ * embedded database's password) and the embedded database under ROTOR_HOME/pg. (The demo writes
+ * its env files to ROTOR_HOME/demo.)
+ */
 export function envFileAllowed(path: string, env: Env = process.env): RootCheck {
   const root = env.ROTOR_ENV_FILE_ROOT?.trim() || process.cwd();
   const real = realPathOf(path);
-  if (isInside(real, realPathOf(rotorHome(env)))) {
-    return { ok: false, message: `${path} is inside rotor's own directory (ROTOR_HOME)`, hint: 'an env-file consumer can never write rotor\'s own files; choose a path under ROTOR_ENV_FILE_ROOT' };
+  const home = realPathOf(rotorHome(env));
+  if (dirname(real) === home || isInside(real, join(home, 'pg')) || real === home) {
+    return { ok: false, message: `${path} is one of rotor's own files (in ROTOR_HOME, ${home})`, hint: 'an env-file consumer can never write over rotor\'s own files; choose a path under ROTOR_ENV_FILE_ROOT' };
   }
   if (!isInside(real, realPathOf(root))) {
     return {

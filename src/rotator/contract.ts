@@ -30,6 +30,16 @@ export interface RotatorTraits {
   storeIsTarget?: boolean;
   /** Identity of the target system, e.g. `postgres://db.internal:5432/payments`; used to stagger. */
   targetKey: string;
+  /**
+   * Set when the policy chose a transport that is not verified TLS (`sslmode: prefer`, `require`,
+   * `disable`; Redis without verified TLS): what was chosen, e.g. `sslmode=prefer`. `plan` flags it.
+   */
+  weakTransport?: string;
+  /**
+   * True when the first rotation revokes the credentials the target had before rotor (every other
+   * password of the user): `plan` says so, since whatever still uses them stops working.
+   */
+  revokesInherited?: boolean;
 }
 
 export interface RotatorContext<P> {
