@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { PermanentError, RotorError, UnavailableError } from '../../src/errors.js';
 import { redactError, trackSecret } from '../../src/redact.js';
+import { isLoopbackHost } from '../../src/rotator/loopback.js';
 
 /** libpq's sslmode values that mean something to node-postgres (`allow` is treated as `prefer`). */
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -65,12 +66,6 @@ export function parseAdminUrl(url: string, sslmode: SslMode | undefined): Omit<E
     password,
     sslmode: mode === null ? sslmode : (SSL_MODES[mode] ?? sslmode),
   };
-}
-
-/** Hosts no one can stand between rotor and: the loopback addresses and Unix sockets. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h.startsWith('/') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 /**
