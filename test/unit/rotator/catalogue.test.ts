@@ -75,7 +75,7 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'redis/user',
     yaml: `rotator: redis-acl\n    target: { user: app, nodes: [{ host: b }, { host: a, port: 6380 }], admin: ${admin} }`,
-    traits: { overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/app' },
+    traits: { overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/app', revokesInherited: true, weakTransport: 'no TLS to b:6379, a:6380' },
   },
   {
     id: 'command/default',
