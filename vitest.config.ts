@@ -33,7 +33,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           // Records the secret values each file tracked for the end-of-run Redis leak scan.
-          setupFiles: ['test/helpers/leak-record.ts'],
+          setupFiles: ['test/helpers/leak-record.ts', 'test/helpers/env-file-root.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -83,7 +83,7 @@ function table(rows: string[][]): string {
 
 export async function runCliBench(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'rotor-bench-cli-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn', ROTOR_ENV_FILE_ROOT: dir };
   delete env.ROTOR_DATABASE_URL;
   delete env.ROTOR_REDIS_URL;
   delete env.ROTOR_MASTER_KEY;

@@ -32,7 +32,7 @@ function secret(team: number, n: number): string {
     target: { host: ${host}, database: svc_${n}, users: [svc_${n}_a, svc_${n}_b], group: svc_${n}, admin: env:PG_${team}_ADMIN_URL }
     store: { backend: aws-secrets-manager, secretId: prod/${id}/db, region: eu-central-1 }
     consumers:
-${hook}      - { type: env-file, path: /etc/svc-${n}/db.env, key: DB, wave: 2 }
+${hook}      - { type: env-file, path: run/svc-${n}/db.env, key: DB, wave: 2 }
 `;
     case 4:
       return `  - id: ${id}/reports-db
@@ -42,7 +42,7 @@ ${hook}      - { type: env-file, path: /etc/svc-${n}/db.env, key: DB, wave: 2 }
     strategy: single-user
     target: { host: ${host}, database: svc_${n}, user: svc_${n}_reports, admin: env:PG_${team}_ADMIN_URL }
     consumers:
-      - { type: env-file, path: /etc/svc-${n}/reports.env }
+      - { type: env-file, path: run/svc-${n}/reports.env }
 `;
     case 5:
     case 6:

@@ -47,6 +47,14 @@ export class PermanentError extends RotorError {
   override name = 'PermanentError';
 }
 
+/**
+ * The master key rotor was given is not the one that sealed a value: a configuration to fix, not a
+ * bug (the CLI exits 2 with the key id to use); permanent for the engine all the same.
+ */
+export class WrongMasterKeyError extends PermanentError {
+  override name = 'WrongMasterKeyError';
+}
+
 /** A run ended in needs-attention (reported by `rotate --wait`). */
 export class RunFailedError extends RotorError {
   override name = 'RunFailedError';

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { PermanentError, RotorError, UnavailableError } from '../../src/errors.js';
 import { redactError, trackSecret } from '../../src/redact.js';
+import { isLoopbackHost } from '../../src/rotator/loopback.js';
 
 /** libpq's sslmode values that mean something to node-postgres (`allow` is treated as `prefer`). */
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -29,7 +30,9 @@ const SSL_MODES: Record<string, SslMode> = {
  * Reads an admin connection URL (`postgres://user:password@host:port/db?sslmode=...`). Errors
  * never repeat the URL: it holds a password.
  */
-export function parseAdminUrl(url: string, sslmode: SslMode): Endpoint {
+export function parseAdminUrl(url: string, sslmode: SslMode): Endpoint;
+export function parseAdminUrl(url: string, sslmode: SslMode | undefined): Omit<Endpoint, 'sslmode'> & { sslmode: SslMode | undefined };
+export function parseAdminUrl(url: string, sslmode: SslMode | undefined): Omit<Endpoint, 'sslmode'> & { sslmode: SslMode | undefined } {
   const refuse = (why: string) =>
     new PermanentError(`the admin reference does not resolve to a usable PostgreSQL URL: ${why}`, {
       hint: 'it must resolve to postgres://user:password@host:port/database (percent-encode special characters in the password)',
@@ -63,6 +66,15 @@ export function parseAdminUrl(url: string, sslmode: SslMode): Endpoint {
     password,
     sslmode: mode === null ? sslmode : (SSL_MODES[mode] ?? sslmode),
   };
+}
+
+/**
+ * The TLS mode when the policy chose none: verified TLS (certificate and host name) for any host
+ * reached over a network, where an attacker in the path could otherwise strip TLS; `prefer` on
+ * loopback, where no one is in the path and local servers rarely have certificates.
+ */
+export function defaultSslMode(chosen: SslMode | undefined, host: string): SslMode {
+  return chosen ?? (isLoopbackHost(host) ? 'prefer' : 'verify-full');
 }
 
 // Servers that answered `prefer` with "no TLS here": later connections skip the TLS attempt.

@@ -17,7 +17,14 @@ const descriptor: RotatorDescriptor<PostgresParams> = {
     const dual = params.strategy === 'alternating-users';
     // Drain only with two roles: a single user's old and new sessions are the same role's, so
     // counting them cannot tell the old credential's from the new one's.
-    return { overlap: dual, drain: dual, targetKey: `postgres://${server}/${database}` };
+    const { sslmode } = params.target;
+    return {
+      overlap: dual,
+      drain: dual,
+      targetKey: `postgres://${server}/${database}`,
+      // Unset is verified TLS (loopback aside, where no one is in the path); anything else is a choice to flag.
+      ...(sslmode !== undefined && sslmode !== 'verify-full' ? { weakTransport: `sslmode=${sslmode}` } : {}),
+    };
   },
   load: () => import('./index.js'),
 };

@@ -17,12 +17,14 @@ const connection = {
   /** Reference to a connection URL of a role allowed to ALTER ROLE the users (CREATEROLE). */
   admin: credentialRef(),
   /**
-   * TLS for every connection rotor makes to the target. `prefer` tries TLS without verifying the
-   * certificate and falls back to plain TCP when the server has no TLS, as libpq does. An
-   * `sslmode` in the admin URL overrides this for the admin connection.
-   * @defaultValue prefer
+   * TLS for every connection rotor makes to the target. `verify-full` checks the certificate and
+   * the host name. `prefer` tries TLS without verifying and falls back to plain TCP when the server
+   * has no TLS (anyone in the path can force that, and the admin password then crosses in clear);
+   * `require` encrypts without verifying; `disable` sends everything in clear: `plan` flags all
+   * three. An `sslmode` in the admin URL overrides this for the admin connection.
+   * @defaultValue verify-full, or prefer when the host is loopback (localhost, 127.0.0.0/8, ::1, a Unix socket)
    */
-  sslmode: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('prefer'),
+  sslmode: z.enum(['disable', 'prefer', 'require', 'verify-full']).optional(),
 };
 
 const generate = strongGenerateRulesSchema;

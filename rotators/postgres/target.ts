@@ -3,7 +3,7 @@
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
 import type { RotatorContext, SecretValue } from '../../src/rotator/contract.js';
-import { parseAdminUrl, type Endpoint, type SslMode } from './connection.js';
+import { defaultSslMode, parseAdminUrl, type Endpoint, type SslMode } from './connection.js';
 import { loginRoles, type PostgresParams } from './schema.js';
 
 export interface Target {
@@ -30,13 +30,16 @@ export async function resolveTarget(ctx: RotatorContext<PostgresParams>): Promis
   const { target } = ctx.params;
   const url = await ctx.resolveRef(target.admin);
   trackSecret(url);
-  const admin = parseAdminUrl(url, target.sslmode);
+  const parsed = parseAdminUrl(url, undefined);
+  const host = target.host ?? parsed.host;
+  // The admin URL's own sslmode wins for the admin connection, as in libpq; else the policy's, else the default for its host.
+  const admin = { ...parsed, sslmode: parsed.sslmode ?? defaultSslMode(target.sslmode, parsed.host), database: target.database };
   return {
-    admin: { ...admin, database: target.database },
-    host: target.host ?? admin.host,
-    port: target.port ?? admin.port,
+    admin,
+    host,
+    port: target.port ?? parsed.port,
     database: target.database,
-    sslmode: target.sslmode,
+    sslmode: defaultSslMode(target.sslmode, host),
   };
 }
 

@@ -42,6 +42,13 @@ export async function removePassword(c: Redis, user: string, password: string): 
   return true;
 }
 
+/** Removes every password hash of the user but `keepHash`; returns how many it removed. */
+export async function removeOtherPasswords(c: Redis, user: string, keepHash: string): Promise<number> {
+  const others = ((await getUser(c, user))?.passwords ?? []).filter((h) => h !== keepHash);
+  if (others.length) await c.call('ACL', 'SETUSER', user, ...others.map((h) => `!${h}`));
+  return others.length;
+}
+
 /**
  * Writes the node's users to its aclfile, when it has one: a node restarted without it would load
  * the old passwords back. Where CONFIG is forbidden to rotor, ACL SAVE is tried and a node

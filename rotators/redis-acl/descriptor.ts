@@ -1,6 +1,7 @@
 // The redis-acl rotator, declared once: name, parameters and traits; the implementation (and
 // ioredis) loads on demand.
 import type { RotatorDescriptor } from '../../src/rotator/contract.js';
+import { isLoopbackHost } from '../../src/rotator/loopback.js';
 import { nodeName, redisAclParamsSchema, type RedisAclParams } from './schema.js';
 
 // Annotated, not inferred: index.ts imports this module back.
@@ -9,6 +10,9 @@ const descriptor: RotatorDescriptor<RedisAclParams> = {
   paramsSchema: redisAclParamsSchema,
   traits(params) {
     const { nodes, user } = params.target;
+    // TLS, where a node has it, verifies the certificate (Node's default); without it, a node
+    // reached over a network sees the admin password in clear.
+    const plain = nodes.filter((n) => !n.tls && !isLoopbackHost(n.host)).map(nodeName);
     return {
       overlap: true,
       // Redis does not record which of a user's passwords a connection logged in with, so the
@@ -17,6 +21,9 @@ const descriptor: RotatorDescriptor<RedisAclParams> = {
       // still report and end the user's connections (see the README).
       drain: false,
       targetKey: `redis://${nodes.map(nodeName).sort().join(',')}/${user}`,
+      // The first rotation removes every password the user had before rotor (revokeInherited).
+      revokesInherited: true,
+      ...(plain.length ? { weakTransport: `no TLS to ${plain.join(', ')}` } : {}),
     };
   },
   load: () => import('./index.js'),

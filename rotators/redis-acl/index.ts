@@ -7,7 +7,7 @@ import { trackSecret } from '../../src/redact.js';
 import { implementRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
 import descriptor from './descriptor.js';
 import { generatePassword } from '../../src/rotator/password.js';
-import { addPassword, countClients, getUser, killClients, persist, removePassword } from './acl.js';
+import { addPassword, countClients, getUser, killClients, passwordHash, persist, removeOtherPasswords, removePassword } from './acl.js';
 import { canLogin, classify, nodeName, parseAdminUrl, withNode, type AdminLogin } from './connection.js';
 import type { RedisAclParams, RedisNode } from './schema.js';
 
@@ -92,6 +92,31 @@ export default implementRotator<RedisAclParams>(descriptor, {
         ctx.log.info({ node: nodeName(node), user: gone.username, removed, saved }, removed ? 'password removed' : 'password already absent');
       });
     }
+  },
+
+  // The first rotation: the passwords the user had before rotor (set by hand, perhaps leaked) are
+  // not in the store, so revoke cannot name them; they are every hash but the one rotor just set.
+  async revokeInherited(ctx, keep) {
+    const kept = credentialOf(ctx, keep);
+    const refused: string[] = [];
+    for (const node of ctx.params.target.nodes) if (!(await tryLogin(ctx, node, kept))) refused.push(nodeName(node));
+    if (refused.length) {
+      throw new PermanentError(`${ctx.secretId}: refusing to remove the passwords ${kept.username} had before rotor: rotor's credential does not log in on ${refused.join(', ')}`, {
+        hint: 'compare the user\'s passwords on every node (ACL GETUSER) with the store before revoking anything',
+      });
+    }
+    const admin = await adminLogin(ctx);
+    const keepHash = passwordHash(kept.password);
+    let removed = 0;
+    for (const node of ctx.params.target.nodes) {
+      await asAdmin(ctx, admin, node, `removing the passwords ${kept.username} had before rotor`, async (c) => {
+        const n = await removeOtherPasswords(c, kept.username, keepHash);
+        const saved = await persist(c);
+        removed += n;
+        ctx.log.info({ node: nodeName(node), user: kept.username, removed: n, saved }, n ? 'inherited passwords removed' : 'no inherited password left');
+      });
+    }
+    return removed;
   },
 
   async inUse(ctx, value) {

@@ -77,7 +77,8 @@ async function loadRotator(name: string, cwd: string): Promise<Rotator<unknown>>
       hint: 'name a built-in rotator, a file (./my-rotator.ts) or an npm package (npm:rotor-rotator-x)',
     });
   }
-  return requirePlugin(key);
+  // Named on the command line by the operator: that is the consent ROTOR_PLUGIN_DIRS gives policies.
+  return requirePlugin(key, { namedByOperator: true });
 }
 
 async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<ConformanceHarness> {

@@ -134,7 +134,7 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
  */
 export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
   const awsSecretsManager = lazyAwsRefReader(log);
-  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p) => readRefFile(p), awsSecretsManager });
+  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p, base) => readRefFile(p, { policyDir: base }), awsSecretsManager });
 }
 
 

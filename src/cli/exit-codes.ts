@@ -6,6 +6,7 @@ import {
   RotorError,
   RunFailedError,
   UnavailableError,
+  WrongMasterKeyError,
   coerceError,
 } from '../errors.js';
 
@@ -32,7 +33,7 @@ export const EXIT = {
 } as const;
 
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof InvalidInputError) return EXIT.USAGE;
+  if (err instanceof InvalidInputError || err instanceof WrongMasterKeyError) return EXIT.USAGE;
   if (err instanceof NotFoundError) return EXIT.NOT_FOUND;
   if (err instanceof AlreadyInProgressError) return EXIT.IN_PROGRESS;
   if (err instanceof RunFailedError) return EXIT.RUN_FAILED;

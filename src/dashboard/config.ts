@@ -86,7 +86,9 @@ export function isLoopback(host: string): boolean {
  * Anything but loopback needs a token: an open dashboard on the network would let anyone start
  * emergency rotations (or, without a token, at least read the whole inventory).
  */
-export function checkExposure(s: Pick<DashboardSettings, 'host' | 'token'> & { readToken?: string | undefined }): void {
+export function checkExposure(
+  s: Pick<DashboardSettings, 'host' | 'token'> & { readToken?: string | undefined; allowedHosts?: readonly string[]; publicOrigin?: string | undefined },
+): void {
   for (const [name, value] of [['ROTOR_DASHBOARD_TOKEN', s.token], ['ROTOR_DASHBOARD_READ_TOKEN', s.readToken]] as const) {
     if (value !== undefined && value.length < MIN_TOKEN_LENGTH) {
       throw new InvalidInputError(`${name} is ${value.length} characters; it must be at least ${MIN_TOKEN_LENGTH}`, {
@@ -102,6 +104,13 @@ export function checkExposure(s: Pick<DashboardSettings, 'host' | 'token'> & { r
   if (!isLoopback(s.host) && !s.token) {
     throw new InvalidInputError(`refusing to serve the dashboard on ${s.host} without an operator token`, {
       hint: 'set ROTOR_DASHBOARD_TOKEN (openssl rand -base64 32), or bind to 127.0.0.1 and reach it through an SSH tunnel or an authenticating proxy',
+    });
+  }
+  // Beyond loopback any name may point at this address (DNS rebinding): only names the operator
+  // lists are answered, so the bind must come with them.
+  if (!isLoopback(s.host) && !s.allowedHosts?.length && !s.publicOrigin) {
+    throw new InvalidInputError(`refusing to serve the dashboard on ${s.host} without ROTOR_DASHBOARD_ALLOWED_HOSTS`, {
+      hint: 'set ROTOR_DASHBOARD_ALLOWED_HOSTS to the host names clients use (comma-separated, e.g. rotor.internal), or ROTOR_DASHBOARD_ORIGIN behind a proxy',
     });
   }
 }

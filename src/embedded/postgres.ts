@@ -38,12 +38,13 @@ async function passwordFor(file: string): Promise<string> {
 }
 
 /** PostgreSQL refuses to run as root; the package then runs it as the `postgres` user, who must own the data. */
-async function prepareForRoot(root: string, dataDir: string): Promise<void> {
+async function prepareForRoot(root: string, dataDir: string): Promise<boolean> {
   const ids = postgresIds();
-  if (!ids) return;
+  if (!ids) return false;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chown(dataDir, ids.uid, ids.gid);
   await chmod(root, 0o711);
+  return true;
 }
 
 /**
@@ -128,7 +129,10 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
   await mkdir(p.root, { recursive: true, mode: 0o700 });
   const password = await passwordFor(p.passwordFile);
   const initialised = existsSync(join(p.dataDir, 'PG_VERSION'));
-  if (!initialised) await prepareForRoot(p.root, p.dataDir);
+  // Every permission changed is said (README: Security → Embedded mode as root), never done silently.
+  if (!initialised && (await prepareForRoot(p.root, p.dataDir))) {
+    log(`running as root: gave ${p.dataDir} to the postgres user and set ${p.root} to mode 0711, so the embedded server can run as postgres`);
+  }
   const opened = await ensurePostgresCanReach([await postgresBinary(), p.dataDir]);
   if (opened.length) log(`granted search permission (o+x) on ${opened.join(', ')} so the postgres user can run the embedded server`);
   const port = await freePort();

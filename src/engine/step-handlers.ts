@@ -148,6 +148,10 @@ const revoke: Handler = async (rc) => {
     await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
     // Where the store is the only target (random-secret), the old value stops working when it leaves PREVIOUS.
     if (rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId).storeIsTarget) await rc.store.clearPrevious(rc.location);
+  } else if (rc.rotator.revokeInherited) {
+    // The first rotation: what the target had before rotor (a password set by hand) stops working too.
+    const removed = await rc.rotator.revokeInherited(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
+    return next(undefined, { inheritedRevoked: removed });
   }
   return next();
 };

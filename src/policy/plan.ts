@@ -13,7 +13,11 @@ export type PlanFlag =
   | { flag: 'grace-below-cache-ttl'; consumer: string; cacheTtl: string }
   | { flag: 'no-owner' }
   /** Several secrets on one target due in the same minute (paired credentials rotated together). */
-  | { flag: 'same-target-same-minute'; others: string[] };
+  | { flag: 'same-target-same-minute'; others: string[] }
+  /** The policy chose a transport to the target that is not verified TLS (what it chose). */
+  | { flag: 'weak-tls'; chosen: string }
+  /** The first rotation revokes what the target had before rotor (until rotor rotated it once). */
+  | { flag: 'revokes-inherited' };
 
 export interface PlanEntry {
   id: string;
@@ -51,6 +55,7 @@ export function cadenceText(secret: Pick<ResolvedSecret, 'schedule'>): string {
 // Flags without details are the same object in every entry that has them (nothing changes one).
 const NO_OVERLAP: PlanFlag = Object.freeze({ flag: 'no-overlap' });
 const NO_OWNER: PlanFlag = Object.freeze({ flag: 'no-owner' });
+const REVOKES_INHERITED: PlanFlag = Object.freeze({ flag: 'revokes-inherited' });
 
 const durationTexts = new Map<number, string>();
 
@@ -81,6 +86,9 @@ export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date
     }
   }
   if (!secret.owner) own.push(NO_OWNER);
+  if (traits.weakTransport) own.push({ flag: 'weak-tls', chosen: traits.weakTransport });
+  // Only before rotor's first success: after it, nothing inherited is left to revoke.
+  if (traits.revokesInherited && lastSuccessAt === null) own.push(REVOKES_INHERITED);
   const flags = sharedFlags(JSON.stringify(own));
   const strategy = secret.rotator.params.strategy;
   return {
@@ -161,6 +169,8 @@ function sharedFlags(key: string): PlanFlag[] {
       parsed.map((f): PlanFlag => {
         if (f.flag === 'no-overlap') return NO_OVERLAP;
         if (f.flag === 'no-owner') return NO_OWNER;
+        if (f.flag === 'revokes-inherited') return REVOKES_INHERITED;
+        if (f.flag === 'weak-tls') return Object.freeze({ flag: f.flag, chosen: shareString(f.chosen) });
         if (f.flag === 'grace-below-cache-ttl') return Object.freeze({ flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) });
         return f;
       }),
@@ -329,6 +339,8 @@ export function describeFlag(f: PlanFlag): string {
       return `grace-below-cache-ttl(${f.consumer} caches ${f.cacheTtl})`;
     case 'same-target-same-minute':
       return `same-target-same-minute(${f.others.join(', ')})`;
+    case 'weak-tls':
+      return `weak-tls(${f.chosen})`;
     default:
       return f.flag;
   }

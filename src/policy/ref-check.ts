@@ -44,7 +44,7 @@ export async function checkReferences(
       outcome = resolveRef(ref, {
         baseDir,
         env: opts.env,
-        readFile: opts.readFile ?? ((p) => readRefFile(p)),
+        readFile: opts.readFile ?? ((p, base) => readRefFile(p, { policyDir: base })),
         ...(opts.awsSecretsManager ? { awsSecretsManager: opts.awsSecretsManager } : {}),
       }).then(
         () => undefined,

@@ -26,7 +26,8 @@ export interface ResolveRefOptions {
   /** Directory of the policy file that holds the reference: `file:` paths are relative to it. */
   baseDir: string;
   env: Readonly<Record<string, string | undefined>>;
-  readFile(path: string): Promise<string>;
+  /** `baseDir` is passed on so the reader can hold the path to the roots allowed for it (ROTOR_REF_FILE_ROOTS). */
+  readFile(path: string, baseDir: string): Promise<string>;
   /** Reads an AWS Secrets Manager secret; absent where rotor has no AWS access. */
   awsSecretsManager?: (id: string) => Promise<string>;
 }
@@ -65,7 +66,7 @@ async function read(ref: ParsedRef, opts: ResolveRefOptions): Promise<string> {
     case 'file': {
       const path = refFilePath(ref.name, opts.baseDir);
       try {
-        return (await opts.readFile(path)).replace(/\r?\n$/, '');
+        return (await opts.readFile(path, opts.baseDir)).replace(/\r?\n$/, '');
       } catch (err) {
         if (err instanceof InvalidInputError) throw err;
         const code = (err as NodeJS.ErrnoException).code ?? 'error';

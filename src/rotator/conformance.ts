@@ -20,6 +20,13 @@ export interface ConformanceHarness {
   openSession?(value: SecretValue): Promise<{ close(): Promise<void> }>;
   /** A credential that must not work, made from one that does. @defaultValue every secret field replaced */
   wrong?(value: SecretValue): SecretValue;
+  /**
+   * Gives the target a credential the way an operator would before rotor managed it (a password
+   * set by hand) and returns it. Needed when the rotator implements revokeInherited: the check
+   * "inherited" then holds it to removing that credential. Rotators that cannot name what the
+   * target had before rotor do not implement revokeInherited, and plan never promises it for them.
+   */
+  inherited?(): Promise<SecretValue>;
   /** The secret id the rotator sees. @defaultValue conformance/<rotator name> */
   secretId?: string;
   /** How long inUse may take to see a session end. @defaultValue 5000 */
@@ -33,10 +40,10 @@ export interface ConformanceCheck {
   name: string;
 }
 
-type CheckId = 'create' | 'wrong' | 'in-use' | 'terminate' | 'rotate' | 'revoke' | 'discard' | 'no-values';
+type CheckId = 'create' | 'wrong' | 'in-use' | 'terminate' | 'rotate' | 'revoke' | 'discard' | 'inherited' | 'no-values';
 
 /** The checks that apply to `rotator`, in the order they must run (each builds on the one before). */
-export function conformanceChecks(rotator: Pick<Rotator<unknown>, 'inUse' | 'terminate'>): ConformanceCheck[] {
+export function conformanceChecks(rotator: Pick<Rotator<unknown>, 'inUse' | 'terminate' | 'revokeInherited'>): ConformanceCheck[] {
   return [
     { id: 'create', name: 'creates a credential that verifies; applying it twice changes nothing' },
     { id: 'wrong', name: 'verify rejects a wrong credential' },
@@ -45,6 +52,7 @@ export function conformanceChecks(rotator: Pick<Rotator<unknown>, 'inUse' | 'ter
     { id: 'rotate', name: 'applies the next credential idempotently; the old one keeps working when the rotator promises overlap' },
     { id: 'revoke', name: 'revoke makes the old credential fail and keeps the new one; revoking twice is harmless' },
     { id: 'discard', name: 'revoke undoes a new credential (discard, rollback) and keeps the current one' },
+    ...(rotator.revokeInherited ? [{ id: 'inherited' as const, name: 'revokeInherited removes a credential the target had before rotor and keeps rotor\'s' }] : []),
     { id: 'no-values', name: 'no secret value appears in any error or log line' },
   ];
 }
@@ -98,6 +106,8 @@ export class ConformanceRun {
         return this.revoke();
       case 'discard':
         return this.discard();
+      case 'inherited':
+        return this.inherited();
       case 'no-values':
         return this.noValues();
     }
@@ -182,6 +192,21 @@ export class ConformanceRun {
     await this.call('revoke', () => this.rotator.revoke(this.ctx, v3, v2));
     await this.expectFails(v3, 'a discarded credential');
     await this.expectWorks(v2, 'the current credential after a new one was discarded');
+  }
+
+  private async inherited(): Promise<void> {
+    const v2 = this.need('v2');
+    if (!this.harness.inherited) {
+      throw new Error('the rotator implements revokeInherited, but the harness gives no inherited(): give the target a credential as an operator would before rotor, and return it');
+    }
+    const before = await this.harness.inherited();
+    this.track(before);
+    await this.expectWorks(before, 'the credential the harness set up as the target\'s own (before rotor)');
+    await this.call('revokeInherited', () => this.rotator.revokeInherited!(this.ctx, v2));
+    await this.expectFails(before, 'the credential the target had before rotor, after revokeInherited');
+    await this.expectWorks(v2, 'rotor\'s credential after revokeInherited');
+    await this.call('revokeInherited (again)', () => this.rotator.revokeInherited!(this.ctx, v2));
+    await this.expectWorks(v2, 'rotor\'s credential after revokeInherited twice');
   }
 
   private async noValues(): Promise<void> {

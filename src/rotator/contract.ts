@@ -30,6 +30,16 @@ export interface RotatorTraits {
   storeIsTarget?: boolean;
   /** Identity of the target system, e.g. `postgres://db.internal:5432/payments`; used to stagger. */
   targetKey: string;
+  /**
+   * Set when the policy chose a transport that is not verified TLS (`sslmode: prefer`, `require`,
+   * `disable`; Redis without verified TLS): what was chosen, e.g. `sslmode=prefer`. `plan` flags it.
+   */
+  weakTransport?: string;
+  /**
+   * True when the first rotation revokes the credentials the target had before rotor (every other
+   * password of the user): `plan` says so, since whatever still uses them stops working.
+   */
+  revokesInherited?: boolean;
 }
 
 export interface RotatorContext<P> {
@@ -78,6 +88,15 @@ export interface Rotator<P = unknown> {
    * `keep` = the old one), so single-credential strategies restore `keep` here.
    */
   revoke(ctx: RotatorContext<P>, revoke: SecretValue, keep: SecretValue): Promise<void>;
+  /**
+   * Makes every credential of the target other than `keep` stop working: those it had before
+   * rotor, which rotor cannot name from the store. The engine calls it at the revoke step of a
+   * run with no old version (the first rotation), so that run ends with only rotor's credential
+   * valid. Rotators that implement it say `revokesInherited` in their traits (plan reports it);
+   * rotators whose apply already replaces the credential (a single-user password) need neither.
+   * Returns how many credentials it removed. Idempotent.
+   */
+  revokeInherited?(ctx: RotatorContext<P>, keep: SecretValue): Promise<number>;
   /** Live sessions still using `value` (the drain check). Only when traits().drain. */
   inUse?(ctx: RotatorContext<P>, value: SecretValue): Promise<number>;
   /** Ends live sessions of `value`; returns how many. Used when the drain policy says terminate. */

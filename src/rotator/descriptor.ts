@@ -7,7 +7,7 @@ export type AnyRotatorDescriptor = RotatorDescriptor<Record<string, unknown>>;
 
 /** The operations of the contract: required first, then the optional ones. */
 export const REQUIRED_METHODS = ['generate', 'apply', 'verify', 'revoke'] as const;
-export const OPTIONAL_METHODS = ['preflight', 'inUse', 'terminate'] as const;
+export const OPTIONAL_METHODS = ['preflight', 'inUse', 'terminate', 'revokeInherited'] as const;
 
 /**
  * `rotator`'s operations (bound, so a plug-in written as a class keeps its `this`) with the

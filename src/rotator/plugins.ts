@@ -2,12 +2,14 @@
 // policy file) or by npm package (`rotator: npm:rotor-rotator-acme`). Loading one imports it and
 // checks its contract version, its methods and its parameter schema, once per process, and makes
 // it a descriptor like a built-in's (its traits checked); the policy loader reports what is wrong
-// at the secret's `rotator:` line, the runtime refuses to start.
+// at the secret's `rotator:` line, the runtime refuses to start. Nothing is imported unless
+// ROTOR_PLUGIN_DIRS allows it (src/trust-roots.ts), in validate, start and workers alike.
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../errors.js';
 import { scrub } from '../redact.js';
+import { pluginAllowed } from '../trust-roots.js';
 import { readyToImport } from '../typescript-plugins.js';
 import { ROTATOR_CONTRACT_VERSION, type Rotator, type RotatorTraits } from './contract.js';
 import { OPTIONAL_METHODS, REQUIRED_METHODS, describedRotator, type AnyRotatorDescriptor } from './descriptor.js';
@@ -51,10 +53,10 @@ export function loadedPlugin(key: string): PluginOutcome | undefined {
 }
 
 /** Loads and checks a plug-in once per process; never throws (the outcome says what is wrong). */
-export function loadPlugin(key: string): Promise<PluginOutcome> {
+export function loadPlugin(key: string, opts: LoadPluginOptions = {}): Promise<PluginOutcome> {
   let outcome = outcomes.get(key);
   if (!outcome) {
-    outcome = load(key).then((o) => {
+    outcome = load(key, opts.namedByOperator === true).then((o) => {
       settled.set(key, o);
       return o;
     });
@@ -63,15 +65,26 @@ export function loadPlugin(key: string): Promise<PluginOutcome> {
   return outcome;
 }
 
+export interface LoadPluginOptions {
+  /**
+   * The operator named this plug-in on rotor's command line (`rotor conformance ./x.ts`): that is
+   * the explicit consent ROTOR_PLUGIN_DIRS stands for when a policy names one.
+   */
+  namedByOperator?: boolean;
+}
+
 /** For the runtime: the plug-in's rotator, or an InvalidInputError saying what is wrong. */
-export async function requirePlugin(key: string): Promise<Rotator<unknown>> {
-  const o = await loadPlugin(key);
+export async function requirePlugin(key: string, opts: LoadPluginOptions = {}): Promise<Rotator<unknown>> {
+  const o = await loadPlugin(key, opts);
   if (!o.ok) throw new InvalidInputError(`rotator plug-in ${key}: ${o.message}`, { hint: o.hint });
   return o.rotator;
 }
 
-async function load(key: string): Promise<PluginOutcome> {
+async function load(key: string, namedByOperator: boolean): Promise<PluginOutcome> {
   const fail = (message: string, hint: string): PluginOutcome => ({ ok: false, key, message, hint });
+  // Checked before anything of the plug-in runs: validate in CI must not execute a pull request's code.
+  const allowed = namedByOperator ? { ok: true as const } : pluginAllowed(key);
+  if (!allowed.ok) return fail(allowed.message, allowed.hint);
   let mod: Record<string, unknown>;
   try {
     mod = (await importPlugin(key)) as Record<string, unknown>;

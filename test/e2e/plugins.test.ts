@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, rotor as run, runNode } from '../helpers/cli.js';
 
 const ROOT = REPO_ROOT;
-const rotor = (args: string[]) => run(args, { ROTOR_LOG_LEVEL: 'warn' }, ROOT);
+// The fixtures' plug-ins are trusted explicitly, as an operator would (README: Security → Trust model).
+const rotor = (args: string[]) => run(args, { ROTOR_LOG_LEVEL: 'warn', ROTOR_PLUGIN_DIRS: `${join(ROOT, 'test/fixtures/plugins')}:npm` }, ROOT);
 
 describe('rotor validate with plug-ins', () => {
   it('exits 2 and says, at the rotator: line, what is wrong with each broken plug-in', async () => {

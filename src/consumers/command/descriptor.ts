@@ -2,6 +2,7 @@
 // (a program run after each promote) loads on demand.
 import { z } from 'zod';
 import { duration } from '../../policy/fields.js';
+import { ROTOR_OWN_VARIABLE, ROTOR_OWN_VARIABLE_REFUSED } from '../../trust-roots.js';
 import type { ConsumerDescriptor } from '../contract.js';
 import { consumerEntrySchema, type ConsumerParamsOf } from '../common.js';
 
@@ -14,7 +15,11 @@ export const commandEntrySchema = consumerEntrySchema('command', {
   /** @defaultValue 60s */
   timeout: duration().default('60s'),
   /** Variables of rotor's environment to pass on besides PATH, HOME, LANG and the like. @defaultValue [] */
-  inheritEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })).optional(),
+  inheritEnv: z.array(
+    z.string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+      .refine((name) => !ROTOR_OWN_VARIABLE.test(name), { error: ROTOR_OWN_VARIABLE_REFUSED }),
+  ).optional(),
 });
 
 export type CommandParams = ConsumerParamsOf<typeof commandEntrySchema>;

@@ -7,6 +7,7 @@ import type { SecretValue } from '../../rotator/contract.js';
 import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type CommandParams } from './descriptor.js';
 import { durationMs } from '../common.js';
+import { ROTOR_OWN_VARIABLE } from '../../trust-roots.js';
 import { Recent } from '../recent.js';
 
 export type { CommandParams } from './descriptor.js';
@@ -39,7 +40,8 @@ function keyOf(params: CommandParams, notice: ConsumerNotice): string {
 function environment(params: CommandParams, notice: ConsumerNotice): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of [...BASIC_ENV, ...(params.inheritEnv ?? [])]) {
-    if (process.env[name] !== undefined) env[name] = process.env[name];
+    // validate refuses ROTOR_* in inheritEnv; a secret resolved some other way is held to it too.
+    if (process.env[name] !== undefined && !ROTOR_OWN_VARIABLE.test(name)) env[name] = process.env[name];
   }
   return {
     ...env,

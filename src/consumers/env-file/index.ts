@@ -3,6 +3,8 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InvalidInputError } from '../../errors.js';
+import { envFileAllowed } from '../../trust-roots.js';
 import { implementConsumer } from '../contract.js';
 import descriptor, { type EnvFileParams } from './descriptor.js';
 
@@ -24,6 +26,9 @@ export const envFileConsumer = implementConsumer<EnvFileParams>(descriptor, {
   async notify(ctx, notice, value) {
     if (!value) throw new Error('env-file needs the value to write');
     const { path, key } = ctx.params;
+    // Again at write time: a link may have been put on the way since the policy was loaded.
+    const allowed = envFileAllowed(path);
+    if (!allowed.ok) throw new InvalidInputError(allowed.message, { hint: allowed.hint });
     const lines = [
       `# written by rotor for ${notice.secretId}; do not edit`,
       `${VERSION_MARKER}${notice.versionId}`,

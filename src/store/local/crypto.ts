@@ -1,7 +1,7 @@
 // Sealing and opening the local store's values: AES-256-GCM, one random nonce per encryption, and
 // additional data that binds each ciphertext to its (location, version id) so rows cannot be swapped.
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InvalidInputError, PermanentError } from '../../errors.js';
+import { InvalidInputError, PermanentError, WrongMasterKeyError } from '../../errors.js';
 import type { SecretValue } from '../../rotator/contract.js';
 import { keyIdOf, MASTER_KEY_BYTES, type MasterKey } from '../master-key.js';
 
@@ -90,7 +90,7 @@ export function openValue(sealing: SealingKey, location: string, versionId: stri
   const key = sealed.keyId === sealing.keyId ? sealing : sealing.previous?.find((p) => p.keyId === sealed.keyId);
   if (!key) {
     const previous = sealing.previous?.length ? ` (ROTOR_MASTER_KEY_PREVIOUS holds ${sealing.previous.map((p) => p.keyId).join(', ')})` : '';
-    throw new PermanentError(`${where} is encrypted with key ${sealed.keyId}, ${keyName(sealing)} is ${sealing.keyId}${previous}`, {
+    throw new WrongMasterKeyError(`${where} is encrypted with key ${sealed.keyId}, ${keyName(sealing)} is ${sealing.keyId}${previous}`, {
       hint: `use the master key whose id is ${sealed.keyId} (the first 8 hex characters of its sha256), or restore the key file it came from; during a key rotation, put the old key in ROTOR_MASTER_KEY_PREVIOUS`,
     });
   }

@@ -19,15 +19,15 @@ function paramsOf(p: Omit<z.input<typeof commandEntrySchema>, 'type'>): CommandP
   return params;
 }
 
-/** Appends one JSON line per run: the ROTOR_* environment, two probes, stdin and argv. */
+/** Appends one JSON line per run: the ROTOR_* and APP_TEST_* environment, two probes, stdin and argv. */
 const RECORD = `
 import { appendFileSync } from 'node:fs';
 let stdin = '';
 process.stdin.setEncoding('utf8');
 for await (const chunk of process.stdin) stdin += chunk;
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ROTOR_')));
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ROTOR_') || k.startsWith('APP_TEST_')));
 appendFileSync(process.argv[2], JSON.stringify({ env, path: process.env.PATH ?? null, stdin, argv: process.argv.slice(3) }) + '\\n');
-process.exit(Number(process.env.ROTOR_TEST_EXIT ?? 0));
+process.exit(Number(process.env.APP_TEST_EXIT ?? 0));
 `;
 
 /** Fails loudly: echoes the password it was given into stderr (a careless script), then exits 3. */
@@ -81,7 +81,7 @@ describe('command consumer', () => {
   });
   afterAll(async () => {
     delete process.env.ROTOR_TEST_ADMIN_URL;
-    delete process.env.ROTOR_TEST_SHARED;
+    delete process.env.APP_TEST_SHARED;
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -93,8 +93,9 @@ describe('command consumer', () => {
   it('runs the program without a shell, with the version in its environment and nothing of rotor\'s own but the basics', async () => {
     const out = join(dir, `env-${randomBytes(4).toString('hex')}.jsonl`);
     process.env.ROTOR_TEST_ADMIN_URL = 'postgres://admin:hunter2-admin@db.internal/payments';
-    process.env.ROTOR_TEST_SHARED = 'visible';
-    const params = paramsOf({ run: process.execPath, args: [record, out, '$HOME', '; echo hi'], timeout: '10s', inheritEnv: ['ROTOR_TEST_SHARED'] });
+    process.env.APP_TEST_SHARED = 'visible';
+    // rotor's own settings (ROTOR_*) can never be inherited (test/unit/policy/trust.test.ts); others can.
+    const params = paramsOf({ run: process.execPath, args: [record, out, '$HOME', '; echo hi'], timeout: '10s', inheritEnv: ['APP_TEST_SHARED'] });
     const notice = noticeFor('payments/db', { revokeAfter: new Date('2030-01-02T03:04:05.000Z') });
     const password = `pw-${randomBytes(12).toString('hex')}`;
     // passValue unset: the value is given (the type carries values) but must not be passed on.
@@ -108,7 +109,7 @@ describe('command consumer', () => {
       ROTOR_STORE_BACKEND: 'local',
       ROTOR_STORE_LOCATION: 'payments/db',
       ROTOR_REVOKE_AFTER: '2030-01-02T03:04:05.000Z',
-      ROTOR_TEST_SHARED: 'visible',
+      APP_TEST_SHARED: 'visible',
     });
     expect(seen!.path).toBe(process.env.PATH);
     expect(seen!.stdin).toBe('');
@@ -168,13 +169,13 @@ describe('command consumer', () => {
 
   it('reports the exit code when the failure is quiet', async () => {
     const out = join(dir, `quiet-${randomBytes(4).toString('hex')}.jsonl`);
-    process.env.ROTOR_TEST_EXIT = '7';
+    process.env.APP_TEST_EXIT = '7';
     try {
       const notice = noticeFor();
-      const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [record, out], inheritEnv: ['ROTOR_TEST_EXIT'] })), notice, undefined));
+      const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [record, out], inheritEnv: ['APP_TEST_EXIT'] })), notice, undefined));
       expect(err.message).toBe(`command ${process.execPath} exited with code 7 for version ${notice.versionId}`);
     } finally {
-      delete process.env.ROTOR_TEST_EXIT;
+      delete process.env.APP_TEST_EXIT;
     }
   });
 

@@ -453,7 +453,9 @@ describe('start-up and leaks', () => {
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0' })).toThrow(InvalidInputError);
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0' })).toThrow(/without an operator token/);
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_TOKEN: 'short' })).toThrow(/at least 16/);
-    expect(dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN }).host).toBe('0.0.0.0');
+    // Beyond loopback the names clients use must be listed too (DNS rebinding), naming the setting.
+    expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN })).toThrow(/without ROTOR_DASHBOARD_ALLOWED_HOSTS/);
+    expect(dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_ALLOWED_HOSTS: 'rotor.internal' }).host).toBe('0.0.0.0');
   });
 
   it('never sent a secret value (or the operator token) in any response', async () => {

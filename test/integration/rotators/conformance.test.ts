@@ -77,6 +77,16 @@ describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): 
   return {
     params: { target: { user: 'app', nodes, admin: 'env:REDIS_ADMIN' } },
     resolveRef: async () => `redis://rotor-admin:${adminPassword}@127.0.0.1:${primary.port}`,
+    // A password set by hand on each node, as before rotor (ACLs are not replicated).
+    async inherited() {
+      const password = randomBytes(18).toString('base64url');
+      for (const s of [primary, replica]) {
+        const c = new Redis(s.port, '127.0.0.1');
+        await c.call('ACL', 'SETUSER', 'app', `>${password}`);
+        c.disconnect();
+      }
+      return { engine: 'redis', host: '127.0.0.1', port: primary.port, username: 'app', password };
+    },
     async openSession(v) {
       const c = new Redis({ port: primary.port, host: '127.0.0.1', username: String(v.username), password: String(v.password), lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);

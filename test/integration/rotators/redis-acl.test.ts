@@ -271,3 +271,35 @@ describe('redis-acl setup problems and persistence', () => {
     await expect(rotator.preflight?.(ctx, null)).rejects.toThrow(/refused rotor's admin login \(WRONGPASS\)/);
   });
 });
+
+describe('redis-acl: the password the user had before rotor', () => {
+  it('stops working on primary and replica after the first rotation (revokeInherited at its revoke step)', async () => {
+    const primary = await node(['--repl-diskless-sync-delay', '0']);
+    const replica = await node(['--replicaof', '127.0.0.1', String(primary.port)]);
+    await waitForReplica(replica);
+    // Set by hand before rotor managed the user, on each node (ACLs are not replicated).
+    const inherited = { username: 'app', password: `pre-rotor-${randomBytes(8).toString('hex')}` };
+    for (const s of [primary, replica]) {
+      const c = new Redis(s.port, '127.0.0.1');
+      await realCall.call(c, 'ACL', 'SETUSER', 'app', `>${inherited.password}`);
+      c.disconnect();
+    }
+    const ctx = ctxFor([primary, replica]);
+    expect(rotator.traits(ctx.params, ctx.secretId).revokesInherited).toBe(true);
+    await rotator.preflight?.(ctx, null);
+    const first = await rotator.generate(ctx, null);
+    await rotator.apply(ctx, first, null);
+    await rotator.verify(ctx, first);
+    // Through grace both work, as on every rotation.
+    expect([await login(primary, inherited), await login(replica, inherited)]).toEqual(['ok', 'ok']);
+    expect(await rotator.revokeInherited!(ctx, first)).toBe(2);
+    expect([await login(primary, inherited), await login(replica, inherited)]).toEqual(['WRONGPASS', 'WRONGPASS']);
+    expect([await login(primary, first), await login(replica, first)]).toEqual(['ok', 'ok']);
+    expect(await passwordsOn(primary)).toEqual([passwordHash(String(first.password))]);
+    expect(await passwordsOn(replica)).toEqual([passwordHash(String(first.password))]);
+    // Idempotent: a worker that resumes the step changes nothing.
+    expect(await rotator.revokeInherited!(ctx, first)).toBe(0);
+    // Never removes what the store holds when rotor's own credential does not log in.
+    await expect(rotator.revokeInherited!(ctx, { ...first, password: 'not-the-one-on-the-nodes' })).rejects.toThrow(PermanentError);
+  });
+});

@@ -25,7 +25,7 @@ secrets:
     generate: { length: 48, alphabet: base64url }
     store: { backend: aws-secrets-manager, secretId: prod/team/api-key, region: eu-central-1 }
     consumers:
-      - { type: env-file, path: /etc/team/api.env, key: API }
+      - { type: env-file, path: run/team/api.env, key: API }
       - type: webhook
         url: https://api.internal/rotor/reload
         secret: env:TEAM_HOOK_KEY

@@ -47,7 +47,7 @@ describe('the kind catalogues', () => {
   it('validates exactly the consumer types and store backends the catalogues list', async () => {
     const okConsumers: Record<string, string> = {
       webhook: '{ type: webhook, url: "https://app.internal/reload", secret: "env:HOOK_KEY" }',
-      'env-file': '{ type: env-file, path: /tmp/app.env }',
+      'env-file': '{ type: env-file, path: app.env }',
       command: '{ type: command, run: /usr/local/bin/reload }',
       notify: '{ type: notify, url: "env:SLACK_URL" }',
     };

@@ -76,3 +76,46 @@ describe('rotor plan', () => {
     expect(s.text()).toContain('unknown rotator `random`');
   });
 });
+
+describe('rotor plan: transport and inherited credentials', () => {
+  it('flags a transport weaker than verified TLS, naming the choice', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-plan-tls-'));
+    const pg = (id: string, extra: string) => `  - id: ${id}\n    owner: t\n    rotator: postgres\n    strategy: single-user\n    target: { host: db${id.length}.internal, database: d, admin: env:ADMIN, user: u${id.length}${extra} }\n`;
+    writeFileSync(join(dir, 'p.yaml'), `secrets:\n${pg('t/a', ', sslmode: prefer')}${pg('t/bb', '')}`);
+    const s = sink();
+    expect(await runPlan({ dir, at: AT, json: true, out: s.out })).toBe(EXIT.OK);
+    const flags = Object.fromEntries((JSON.parse(s.text()) as JsonEntry[]).map((e) => [e.id, e.flags.map((f) => f.flag)]));
+    expect(flags['t/a']).toContain('weak-tls');
+    expect(flags['t/bb']).not.toContain('weak-tls');
+    const table = sink();
+    await runPlan({ dir, at: AT, out: table.out });
+    expect(table.text()).toContain('weak-tls(sslmode=prefer)');
+  });
+
+  it('says which secrets will have an inherited credential revoked: redis-acl users never rotated by rotor', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-plan-inherited-'));
+    writeFileSync(join(dir, 'p.yaml'), `secrets:
+  - id: c/app
+    owner: t
+    rotator: redis-acl
+    target: { user: app, nodes: [{ host: 127.0.0.1 }], admin: env:REDIS_ADMIN }
+  - id: c/other
+    owner: t
+    rotator: redis-acl
+    target: { user: other, nodes: [{ host: 127.0.0.1 }], admin: env:REDIS_ADMIN }
+`);
+    const s = sink();
+    const lookup = async (ids: readonly string[]) => new Map(ids.map((id) => [id, { lastSuccessAt: id === 'c/other' ? new Date('2025-06-01T00:00:00Z') : null }]));
+    expect(await runPlan({ dir, at: AT, json: true, out: s.out, lookup })).toBe(EXIT.OK);
+    const flags = Object.fromEntries((JSON.parse(s.text()) as JsonEntry[]).map((e) => [e.id, e.flags.map((f) => f.flag)]));
+    expect(flags['c/app']).toContain('revokes-inherited');
+    // Rotated by rotor already: nothing inherited is left.
+    expect(flags['c/other']).not.toContain('revokes-inherited');
+  });
+});

@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadPolicies } from '../../../src/policy/load.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { targetKeyOf } from '../../../src/rotator/catalogue.js';
@@ -13,6 +13,10 @@ import { silentLogger } from '../../../src/log.js';
 
 const FIXTURES = new URL('../../fixtures/plugins/', import.meta.url).pathname;
 const cwd = join(FIXTURES, '..', '..', '..');
+
+// The fixtures' plug-ins are trusted explicitly, as an operator would (README: Security → Trust model).
+vi.stubEnv('ROTOR_PLUGIN_DIRS', new URL('../../../', import.meta.url).pathname + 'test/fixtures/plugins:npm');
+afterAll(() => vi.unstubAllEnvs());
 
 describe('rotator plug-ins in policies', () => {
   it('reports every broken plug-in at its rotator: line, saying what is wrong and what to do', async () => {

@@ -77,12 +77,12 @@ describe('resolving a secret', () => {
     rotator: random-secret
     confirmTimeout: 2m
     consumers:
-      - { type: env-file, path: /x.env }
+      - { type: env-file, path: x.env }
       - { type: webhook, name: api, wave: 2, url: https://api.internal/r, secret: env:K, cacheTtl: 5m, confirmTimeout: 30s }
 `,
     });
     expect(s.consumers).toEqual([
-      { name: 'env-file-1', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 120_000, params: { path: '/x.env', format: 'env' } },
+      { name: 'env-file-1', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 120_000, params: { path: 'x.env', format: 'env' } },
       { name: 'api', type: 'webhook', wave: 2, cacheTtlMs: 300_000, confirmTimeoutMs: 30_000, params: { url: 'https://api.internal/r', secret: 'env:K', timeout: '10s' } },
     ]);
   });

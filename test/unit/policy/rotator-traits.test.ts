@@ -37,7 +37,8 @@ describe('the rotator catalogue', () => {
 
   it('keys a Redis ACL user by all of its nodes, with no drain check (Redis cannot tell old-password connections apart)', () => {
     const t = traits('redis-acl', { target: { user: 'u', nodes: [{ host: 'b' }, { host: 'a', port: 6380 }], admin } });
-    expect(t).toEqual({ overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/u' });
+    // Hosts a and b are reached over a network without TLS: flagged; the first rotation revokes inherited passwords.
+    expect(t).toEqual({ overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/u', revokesInherited: true, weakTransport: 'no TLS to b:6379, a:6380' });
   });
 
   it('takes overlap of the command rotator from its parameters, false unless declared', () => {

@@ -3,7 +3,7 @@
 // TypeScript rotator plug-ins, reporting what one thread reports.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadPolicies } from '../../../src/policy/load.js';
 import type { policyPass as PolicyPass } from '../../../src/policy/parallel/pass.js';
 import { policyWorker } from '../../../src/policy/parallel/worker-url.js';
@@ -11,6 +11,10 @@ import { policyWorker } from '../../../src/policy/parallel/worker-url.js';
 const PLUGINS = fileURLToPath(new URL('../../fixtures/plugins/', import.meta.url));
 const DIST_PASS = new URL('../../../dist/src/policy/parallel/pass.js', import.meta.url);
 const NOW = new Date('2025-06-02T10:00:00Z');
+
+// The fixtures' plug-ins are trusted explicitly, as an operator would (README: Security → Trust model).
+vi.stubEnv('ROTOR_PLUGIN_DIRS', new URL('../../../', import.meta.url).pathname + 'test/fixtures/plugins:npm');
+afterAll(() => vi.unstubAllEnvs());
 
 describe('the policy worker', () => {
   it('starts through the tsx shim when rotor runs as TypeScript', () => {

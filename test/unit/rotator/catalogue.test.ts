@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildRunContext } from '../../../src/engine/run-context.js';
 import { silentLogger } from '../../../src/log.js';
 import { loadPolicies } from '../../../src/policy/load.js';
@@ -23,6 +23,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FILE_PLUGIN = join(ROOT, 'test/fixtures/plugins/file-rotator.ts');
 const EXAMPLE_SCRIPT = join(ROOT, 'examples/command-rotator/rotator.mjs');
 const NOW = new Date('2025-06-02T10:00:00Z');
+
+// The fixtures' plug-ins are trusted explicitly, as an operator would (README: Security → Trust model).
+vi.stubEnv('ROTOR_PLUGIN_DIRS', `${join(ROOT, 'test/fixtures/plugins')}:${join(ROOT, 'examples')}`);
+afterAll(() => vi.unstubAllEnvs());
 const admin = 'env:ADMIN_URL';
 
 /** One secret per set of params worth telling apart, with the traits the descriptor must give. */
@@ -71,7 +75,7 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'redis/user',
     yaml: `rotator: redis-acl\n    target: { user: app, nodes: [{ host: b }, { host: a, port: 6380 }], admin: ${admin} }`,
-    traits: { overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/app' },
+    traits: { overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/app', revokesInherited: true, weakTransport: 'no TLS to b:6379, a:6380' },
   },
   {
     id: 'command/default',

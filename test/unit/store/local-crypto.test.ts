@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { EXIT, exitCodeOf } from '../../../src/cli/exit-codes.js';
 import { InvalidInputError, PermanentError } from '../../../src/errors.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
 import { aadFor, openValue, sameValue, sealValue, sealingKey, type SealedValue } from '../../../src/store/local/crypto.js';
@@ -49,6 +50,9 @@ describe('sealing values (AES-256-GCM)', () => {
     const err = thrown(() => openValue(fromEnv, 'payments/db', 'v1', sealed));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(`version v1 of payments/db in the local store is encrypted with key ${keyA.keyId}, ROTOR_MASTER_KEY is ${keyB.keyId}`);
+    // A configuration to fix, not a bug in rotor: the CLI exits 2 and says which key to use.
+    expect(exitCodeOf(err)).toBe(EXIT.USAGE);
+    expect((err as PermanentError).hint).toContain(`use the master key whose id is ${keyA.keyId}`);
     const fromFile = { ...keyB, source: 'file' as const, path: '.rotor/master.key' };
     expect(thrown(() => openValue(fromFile, 'payments/db', 'v1', sealed)).message).toContain(`the key file .rotor/master.key is ${keyB.keyId}`);
   });
