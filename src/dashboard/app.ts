@@ -27,6 +27,7 @@ import { dashboardHeaders } from './middleware/headers.js';
 import { hostCheck } from './middleware/host-check.js';
 import { readAuth } from './middleware/read-auth.js';
 import { TokenGate } from './middleware/token-gate.js';
+import { RefusalAudit } from './refusal-audit.js';
 import { inventoryPage } from './page-inventory.js';
 import { auditPageView, queuesPage } from './page-misc.js';
 import { runPage } from './page-run.js';
@@ -58,7 +59,14 @@ const STATIC: Record<string, { body: string; type: string }> = {
 
 export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   const metrics = deps.metrics ?? createMetrics({ db: deps.pool, kit: deps.kit, rules: () => rules(deps) });
-  const gate = new TokenGate({ log: deps.log, onRefused: (a) => metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason }) });
+  const refusals = new RefusalAudit({ db: deps.pool, log: deps.log });
+  const gate = new TokenGate({
+    log: deps.log,
+    onRefused: (a) => {
+      metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason });
+      refusals.record(a);
+    },
+  });
   const guard = new Guard(deps.settings, gate);
   const feed = new ChangeFeed(deps.pool, deps.settings.pollMs, deps.log);
   const app = new Hono();
