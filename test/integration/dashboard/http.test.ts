@@ -208,6 +208,14 @@ describe('metrics and bull-board', () => {
   it('mounts bull-board read-only, linking jobs to run pages', async () => {
     const ui = await get('/queues/board');
     expect(ui.status).toBe(200);
+    // Framed by nobody, scripts from this origin only (its inline <script> is a JSON data block).
+    expect(ui.headers.get('x-frame-options')).toBe('DENY');
+    const csp = ui.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("default-src 'none'");
+    const inlineScripts = [...ui.body.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
+    expect(inlineScripts.every((attrs) => /type="application\/json"/.test(attrs ?? ''))).toBe(true);
     const css = /href="(static\/css\/[^"]+)"/.exec(ui.body)?.[1];
     expect((await get(`/queues/board/${css}`)).status).toBe(200);
     const queues = await json<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>('/queues/board/api/queues');
