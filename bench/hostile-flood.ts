@@ -20,14 +20,10 @@ const probe = (async () => {
     await new Promise((res) => setTimeout(res, 100));
   }
 })();
-// In place: every connection attempted at least once, and held steady for a second.
-let last = -1;
-for (;;) {
-  await new Promise((r) => setTimeout(r, 1_000));
-  const held = flood.stats.held();
-  if (flood.stats.opened >= halfOpen + streams && held === last) break;
-  last = held;
-}
+// In place: every connection attempted at least once (refused ones keep coming back, so the
+// count never settles), then five seconds for the listen backlog to drain.
+while (flood.stats.opened < halfOpen + streams) await new Promise((r) => setTimeout(r, 200));
+await new Promise((r) => setTimeout(r, 5_000));
 process.stdout.write(JSON.stringify({ held: flood.stats.held(), opened: flood.stats.opened }) + '\n');
 for await (const line of createInterface({ input: process.stdin })) if (line === 'stop') break;
 probing = false;
