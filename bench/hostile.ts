@@ -70,7 +70,8 @@ async function flood(): Promise<Array<Record<string, string | number>>> {
     attacker = child('hostile-flood.ts', [url, String(HALF_OPEN), String(STREAMS)], fds);
     const held = (await attacker.next()) as { held: number };
     rotor.proc.stdin!.write(`rotate ${ROTATIONS}\n`);
-    const rotated = (await rotor.next()) as { done: number; failed: number; ms: number };
+    const rotated = (await rotor.next()) as { done: number; failed: number; ms: number; why: string[] };
+    for (const w of rotated.why) console.log(`  a rotation failed: ${w}`);
     attacker.proc.stdin!.write('stop\n');
     const probe = (await attacker.next()) as { healthz: number[]; failures: number; opened: number; refused503: number };
     clearInterval(sampler);

@@ -119,7 +119,11 @@ export function limitConnections(server: Server, limits: DashboardLimits, refuse
     if (typeof slot === 'string') {
       refused(slot === 'total' ? 'connections' : 'connections_per_client');
       socket.on('error', () => undefined);
-      socket.setTimeout(5_000, () => socket.destroy());
+      // Read and drop what the client sends, so its close is seen and the descriptor freed at
+      // once (the server allows half-open sockets: an unread one would linger).
+      socket.resume();
+      socket.once('end', () => socket.destroy());
+      socket.setTimeout(2_000, () => socket.destroy());
       socket.end(REFUSAL);
       return;
     }
