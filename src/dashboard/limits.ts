@@ -119,12 +119,12 @@ export function limitConnections(server: Server, limits: DashboardLimits, refuse
     if (typeof slot === 'string') {
       refused(slot === 'total' ? 'connections' : 'connections_per_client');
       socket.on('error', () => undefined);
-      // Read and drop what the client sends, so its close is seen and the descriptor freed at
-      // once (the server allows half-open sockets: an unread one would linger).
+      // Read and drop what the client sends, and free the descriptor when it closes or shortly
+      // after the answer is out, whichever comes first: a client that never closes (or never
+      // reads) must not keep it (the server allows half-open sockets: they would linger).
       socket.resume();
       socket.once('end', () => socket.destroy());
-      socket.setTimeout(2_000, () => socket.destroy());
-      socket.end(REFUSAL);
+      socket.end(REFUSAL, () => setTimeout(() => socket.destroy(), 200).unref());
       return;
     }
     socket.once('close', slot);
