@@ -19,6 +19,10 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
     about: 'cold start of rotor --version and rotor status (embedded rotor running), median of 10, ÷ node -e 0 (target ≤ 4× for --version)',
     run: async () => (await import('./cli.js')).runCliBench(),
   },
+  hostile: {
+    about: 'a flood of 5,000 half-open connections and 1,000 /events streams while rotations run; 50,000-key and 10,000-deep policy files',
+    run: async (parts) => (await import('./hostile.js')).runHostileBench(parts),
+  },
   consumers: {
     about: 'zero downtime: 20 reconnecting clients through 100 alternating-user rotations (failed logins, staleness)',
     run: async () => {

@@ -10,10 +10,11 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { redactError } from '../../src/redact.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
+  DELIVERY_HEADER,
   ReplayGuard,
-  SIGNATURE_HEADER,
+  SIGNATURE_V2_HEADER,
   TIMESTAMP_HEADER,
-  verifySignature,
+  verifyRequest,
   type VersionReport,
 } from '../../src/consumers/signing.js';
 import type { SecretStore } from '../../src/store/contract.js';
@@ -116,15 +117,24 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
     }
   }
 
-  /** The signature check every /rotor request passes first; returns the reason it failed. */
-  function refusal(c: Context, body: string): { reason: string } | { timestamp: number } {
-    const verdict = verifySignature(
+  /**
+   * The check every /rotor request passes first: the v2 signature over method, path, query,
+   * delivery id and body as received, then the delivery id not seen before (replay).
+   */
+  function refusal(c: Context, body: string): { reason: string } | { timestamp: number; delivery: string } {
+    const verdict = verifyRequest(
       opts.webhookKey,
-      body,
-      { timestamp: c.req.header(TIMESTAMP_HEADER), signature: c.req.header(SIGNATURE_HEADER) },
+      { method: c.req.method, url: c.req.url, body },
+      { timestamp: c.req.header(TIMESTAMP_HEADER), delivery: c.req.header(DELIVERY_HEADER), signature: c.req.header(SIGNATURE_V2_HEADER) },
       { toleranceSeconds: tolerance },
     );
-    return verdict.ok ? { timestamp: verdict.timestamp } : { reason: verdict.reason };
+    if (!verdict.ok) return { reason: verdict.reason };
+    // After the signature: only rotor can add ids to the guard, so junk cannot flood it.
+    if (!replays.accept(verdict.delivery, verdict.timestamp)) {
+      log.warn({ delivery: verdict.delivery }, 'webhook replay refused');
+      return { reason: `delivery ${verdict.delivery} was already accepted (a replayed request)` };
+    }
+    return { timestamp: verdict.timestamp, delivery: verdict.delivery };
   }
 
   const app = new Hono();
@@ -146,11 +156,7 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
     const parsed = webhookBodySchema.safeParse(json);
     if (!parsed.success) return c.json({ error: `the body is not a rotor webhook: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}` }, 400);
     const body = parsed.data;
-    // After the signature: only rotor can add ids to the guard, so junk cannot flood it.
-    if (!replays.accept(body.delivery, signed.timestamp)) {
-      log.warn({ delivery: body.delivery }, 'webhook replay refused');
-      return c.json({ error: `unauthorized: delivery ${body.delivery} was already accepted (a replayed request)` }, 401);
-    }
+    if (body.delivery !== signed.delivery) return c.json({ error: `unauthorized: the body's delivery is not the signed ${DELIVERY_HEADER}` }, 401);
     if (body.secretId !== opts.secretId) return c.json({ error: `this app uses ${opts.secretId}, not ${body.secretId}` }, 404);
     try {
       const version = await reload(`webhook ${body.delivery} (run ${body.runId})`);

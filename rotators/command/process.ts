@@ -1,9 +1,10 @@
 // Runs the executable for one operation: no shell, its own process group (a timeout or an abort
 // kills its children too), a minimal environment, the request on stdin, stdout read whole up to a
 // bound, stderr kept as a bounded tail and scrubbed before it can appear in an error.
-import { spawn } from 'node:child_process';
-import { PermanentError, UnavailableError } from '../../src/errors.js';
+import type { ChildProcess } from 'node:child_process';
+import { UnavailableError } from '../../src/errors.js';
 import { scrub } from '../../src/redact.js';
+import { spawnError, startProcess } from '../../src/spawn.js';
 
 /**
  * Passed from rotor's environment as is. Nothing else is: rotor's environment holds the credentials
@@ -46,10 +47,23 @@ export function baseEnvironment(): Record<string, string> {
   return env;
 }
 
-export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
+export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   spec.signal?.throwIfAborted();
+  let child: ChildProcess;
+  try {
+    child = await startProcess(spec.executable, spec.args, { stdio: ['pipe', 'pipe', 'pipe'], env: spec.env, detached: true });
+  } catch (e) {
+    throw spawnError(
+      e,
+      `${spec.what}: ${spec.executable}`,
+      'check target.executable: a path relative to rotor\'s working directory, or a name on PATH, that rotor may execute',
+    );
+  }
+  return collect(spec, child);
+}
+
+function collect(spec: ProcessSpec, child: ChildProcess): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(spec.executable, spec.args, { stdio: ['pipe', 'pipe', 'pipe'], env: spec.env, detached: true });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err: Buffer[] = [];
@@ -71,12 +85,12 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     const onAbort = () => kill('was killed because rotor is stopping');
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > STDOUT_LIMIT) kill(`wrote more than ${STDOUT_LIMIT} bytes to stdout and was killed`);
       else out.push(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       err.push(chunk);
       errBytes += chunk.length;
       if (errBytes > 2 * STDERR_CAPTURE) {
@@ -86,19 +100,12 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       }
     });
     // A script that exits without reading its stdin makes this write fail: its exit code decides.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(spec.input);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(spec.input);
 
+    // After a successful spawn an error is a failed kill or pipe: the exit still decides.
     child.once('error', (e: NodeJS.ErrnoException) => {
-      finish(() =>
-        reject(
-          e.code === 'ENOENT' || e.code === 'EACCES'
-            ? new PermanentError(`${spec.what}: cannot run ${spec.executable} (${e.code})`, {
-                hint: 'check target.executable: a path relative to rotor\'s working directory, or a name on PATH, that rotor may execute',
-              })
-            : new UnavailableError(`${spec.what}: cannot run ${spec.executable}: ${scrub(e.message)}`),
-        ),
-      );
+      finish(() => reject(new UnavailableError(`${spec.what}: ${spec.executable} failed: ${scrub(e.message)}`)));
     });
     const result = (code: number | null) => {
       killGroup(child.pid); // children left behind must not outlive the operation

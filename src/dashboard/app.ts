@@ -27,6 +27,8 @@ import { dashboardHeaders } from './middleware/headers.js';
 import { hostCheck } from './middleware/host-check.js';
 import { readAuth } from './middleware/read-auth.js';
 import { TokenGate } from './middleware/token-gate.js';
+import { RefusalAudit } from './refusal-audit.js';
+import { DEFAULT_LIMITS, limitRequests, PerClient, type LimitName } from './limits.js';
 import { inventoryPage } from './page-inventory.js';
 import { auditPageView, queuesPage } from './page-misc.js';
 import { runPage } from './page-run.js';
@@ -47,6 +49,8 @@ export interface DashboardDeps {
 
 export interface DashboardApp {
   app: Hono;
+  /** The registry /metrics serves, for the server's connection-limit counter. */
+  metrics: RotorMetrics;
   feed: ChangeFeed;
   guard: Guard;
 }
@@ -58,14 +62,25 @@ const STATIC: Record<string, { body: string; type: string }> = {
 
 export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   const metrics = deps.metrics ?? createMetrics({ db: deps.pool, kit: deps.kit, rules: () => rules(deps) });
-  const gate = new TokenGate({ log: deps.log, onRefused: (a) => metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason }) });
+  const refusals = new RefusalAudit({ db: deps.pool, log: deps.log });
+  const gate = new TokenGate({
+    log: deps.log,
+    onRefused: (a) => {
+      metrics.tokenRefusals.inc({ token: a.kind, reason: a.reason });
+      refusals.record(a);
+    },
+  });
   const guard = new Guard(deps.settings, gate);
   const feed = new ChangeFeed(deps.pool, deps.settings.pollMs, deps.log);
   const app = new Hono();
   const meta = (title: string, nav: PageMeta['nav']): PageMeta => ({ title, nav, actionsEnabled: guard.actionsEnabled });
   const page = (c: Context, body: Html, status = 200) => c.html(body.text, status as 200);
 
+  const limits = deps.settings.limits ?? DEFAULT_LIMITS;
+  const refused = (limit: LimitName) => metrics.dashboardRefusals.inc({ limit });
+  const streams = new PerClient(limits.maxEventStreams, limits.maxEventStreamsPerClient);
   app.use('*', dashboardHeaders(BOARD_PATH));
+  app.use('*', limitRequests(limits, ['/events'], refused));
   app.use('*', hostCheck(deps.settings));
   app.use('*', readAuth({ readToken: deps.settings.readToken, operatorToken: deps.settings.token, gate, clientOf: clientAddress }));
 
@@ -147,7 +162,14 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
 
   app.get('/queues', async (c) => page(c, queuesPage(meta('Queues', 'queues'), await queueHealth(deps.pool, deps.kit), rules(deps).now)));
 
-  app.get('/events', (c) => feed.handle(c));
+  app.get('/events', (c) => {
+    const slot = streams.take(clientAddress(c));
+    if (typeof slot === 'string') {
+      refused(slot === 'total' ? 'event_streams' : 'event_streams_per_client');
+      return c.text('rotor dashboard: too many open /events streams; try again later\n', 503, { 'Retry-After': '10', 'Cache-Control': 'no-store' });
+    }
+    return feed.handle(c, slot);
+  });
 
   app.get('/metrics', async (c) => {
     c.header('Content-Type', metrics.contentType);
@@ -156,5 +178,5 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
 
   app.route('/api', apiRoutes(deps, guard));
   app.route(BOARD_PATH, bullBoardApp(deps.kit));
-  return { app, feed, guard };
+  return { app, feed, guard, metrics };
 }

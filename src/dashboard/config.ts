@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { statusThresholds } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { observeSettings } from '../observe/settings.js';
+import { dashboardLimits, type DashboardLimits } from './limits.js';
 import { trackSecret } from '../redact.js';
 import type { StatusThresholds } from '../state/status.js';
 
@@ -33,6 +34,8 @@ export interface DashboardSettings extends StatusThresholds {
   /** Host headers accepted; empty: any. On loopback the default is the loopback names (DNS rebinding). */
   allowedHosts: string[];
   pollMs: number;
+  /** Timeouts and caps on what clients hold open (ROTOR_DASHBOARD_* in limits.ts); defaults when absent. */
+  limits?: DashboardLimits | undefined;
 }
 
 const env = z.object({
@@ -70,6 +73,7 @@ export function dashboardSettings(
     allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     ...statusThresholds(source),
     pollMs: e.ROTOR_DASHBOARD_POLL_MS,
+    limits: dashboardLimits(source),
   };
   checkExposure(settings);
   return settings;

@@ -50,8 +50,8 @@ export class ChangeFeed {
     }
   }
 
-  /** The /events endpoint: `event: change` on every move, a comment line as heartbeat. */
-  handle(c: Context): Response {
+  /** The /events endpoint: `event: change` on every move, a comment line as heartbeat; `onEnd` when it closes. */
+  handle(c: Context, onEnd?: () => void): Response {
     return streamSSE(c, async (stream) => {
       let wake: (() => void) | undefined;
       let dirty = false;
@@ -85,6 +85,7 @@ export class ChangeFeed {
       } finally {
         unsubscribe();
         this.streams.delete(stop);
+        onEnd?.();
       }
     });
   }

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { UnavailableError } from '../errors.js';
 import { createDashboardApp, type DashboardDeps } from './app.js';
+import { DEFAULT_LIMITS, limitConnections } from './limits.js';
 
 export interface DashboardServer {
   /** http://host:port, as bound. */
@@ -14,10 +15,14 @@ export interface DashboardServer {
 }
 
 export async function startDashboard(opts: DashboardDeps): Promise<DashboardServer> {
-  const { app, feed } = createDashboardApp(opts);
+  const { app, feed, metrics } = createDashboardApp(opts);
   const { host, port } = opts.settings;
+  const limits = opts.settings.limits ?? DEFAULT_LIMITS;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s as Server)) as Server;
+    // Timeouts are checked once a second (Node's default is every 30 s: half-sent requests would linger).
+    const serverOptions = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
+    const s = serve({ fetch: app.fetch, hostname: host, port, serverOptions }, () => resolve(s as Server)) as Server;
+    limitConnections(s, limits, (limit) => metrics.dashboardRefusals.inc({ limit }));
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(new UnavailableError(`the dashboard cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
         cause: err,

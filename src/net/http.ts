@@ -9,8 +9,13 @@ import { sleep } from '../sleep.js';
 export const DEFAULT_ATTEMPTS = 3;
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 2_000;
-/** What of a refusing answer's body goes into the error: enough to read "bad signature", no more. */
-const BODY_SNIPPET = 200;
+/**
+ * What of a refusing answer's body goes into the error (and so the state database and logs):
+ * enough to read "bad signature", no more. A receiver may echo what it was sent or hold.
+ */
+export const BODY_SNIPPET = 80;
+/** Runs that look like keys or tokens (hex, base64, base64url): never copied into an error. */
+const TOKEN_LIKE = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -53,7 +58,7 @@ function retryable(status: number): boolean {
 }
 
 function snippet(text: string): string {
-  const line = scrub(text).replace(/\s+/g, ' ').trim();
+  const line = scrub(text.slice(0, 64 * 1024)).replace(TOKEN_LIKE, '[redacted]').replace(/\s+/g, ' ').trim();
   return line.length > BODY_SNIPPET ? `${line.slice(0, BODY_SNIPPET)}…` : line;
 }
 

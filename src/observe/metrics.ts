@@ -19,6 +19,8 @@ export interface RotorMetrics {
   registry: Registry;
   /** Refused dashboard tokens by token (read, operator) and reason; counted in this process. */
   tokenRefusals: Counter<'token' | 'reason'>;
+  /** Dashboard connections and requests refused by a limit (src/dashboard/limits.ts), by limit. */
+  dashboardRefusals: Counter<'limit'>;
   /** The Content-Type of `render()`'s text. */
   contentType: string;
   render(): Promise<string>;
@@ -173,11 +175,16 @@ export function createMetrics(opts: MetricsOptions): RotorMetrics {
     name: 'rotor_dashboard_token_refusals_total', help: 'Dashboard requests refused for a missing or wrong token, or for too many wrong tokens from one address.',
     labelNames: ['token', 'reason'], registers,
   });
+  const dashboardRefusals = new Counter({
+    name: 'rotor_dashboard_limit_refusals_total',
+    help: 'Dashboard connections, /events streams and requests refused with 503 because a limit was reached.',
+    labelNames: ['limit'], registers,
+  });
   new Gauge({
     name: 'rotor_metrics_scrape_timestamp_seconds', help: 'When this exposition was computed.', registers,
     async collect() {
       this.set((await snapshot()).now.getTime() / 1000);
     },
   });
-  return { registry, tokenRefusals, contentType: registry.contentType, render: () => registry.metrics() };
+  return { registry, tokenRefusals, dashboardRefusals, contentType: registry.contentType, render: () => registry.metrics() };
 }

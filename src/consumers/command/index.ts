@@ -1,8 +1,8 @@
 // The command consumer: runs a configured program (no shell) with the new version's ids in its
 // environment and, only when `passValue` is set, the value as JSON on stdin. Exit 0 decides.
-import { spawn } from 'node:child_process';
 import { PermanentError, RotorError } from '../../errors.js';
 import { scrub, trackSecret } from '../../redact.js';
+import { spawnError, startProcess } from '../../spawn.js';
 import type { SecretValue } from '../../rotator/contract.js';
 import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type CommandParams } from './descriptor.js';
@@ -75,11 +75,13 @@ async function runOnce(ctx: ConsumerContext<CommandParams>, notice: ConsumerNoti
   const timeoutMs = durationMs(ctx.params.timeout, 60_000);
   const label = `command ${run}`;
   if (value) trackSecret(value);
-  const child = spawn(run, args, {
+  const child = await startProcess(run, args, {
     env: environment(ctx.params, notice),
     stdio: [value ? 'pipe' : 'ignore', 'ignore', 'pipe'],
     detached: true,
     shell: false,
+  }).catch((e: unknown) => {
+    throw spawnError(e, label, 'check that `run` names an executable file (a path, or a name on PATH); it is run without a shell');
   });
   const chunks: Buffer[] = [];
   let captured = 0;
@@ -105,9 +107,8 @@ async function runOnce(ctx: ConsumerContext<CommandParams>, notice: ConsumerNoti
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) onAbort();
 
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
     child.once('exit', (code, signal) => {
       exit = { code, signal };
       // A grandchild that left the group may hold stderr open: do not wait for it forever.
@@ -122,11 +123,6 @@ async function runOnce(ctx: ConsumerContext<CommandParams>, notice: ConsumerNoti
     ctx.signal.removeEventListener('abort', onAbort);
   });
 
-  if ('error' in result) {
-    throw new PermanentError(`${label} cannot be started: ${result.error.code ?? scrub(result.error.message)}`, {
-      hint: 'check that `run` names an executable file (a path, or a name on PATH); it is run without a shell',
-    });
-  }
   const stderr = stderrTail(chunks);
   const said = stderr ? `; stderr: ${stderr}` : '';
   if (why === 'timeout') {

@@ -62,9 +62,10 @@ async function post(ctx: ConsumerContext<WebhookParams>, notice: ConsumerNotice)
     url: ctx.params.url,
     label: `webhook ${displayUrl(ctx.params.url)}`,
     build() {
+      const delivery = randomUUID();
       const body: WebhookBody = {
         event: 'version.current',
-        delivery: randomUUID(),
+        delivery,
         secretId: notice.secretId,
         runId: notice.runId,
         versionId: notice.versionId,
@@ -72,7 +73,7 @@ async function post(ctx: ConsumerContext<WebhookParams>, notice: ConsumerNotice)
         revokeAfter: notice.revokeAfter.toISOString(),
       };
       const text = JSON.stringify(body);
-      return { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor', ...signRequest(key, text) }, body: text };
+      return { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor', ...signRequest(key, { method: 'POST', url: ctx.params.url, delivery, body: text }) }, body: text };
     },
   });
   const version = reportedVersion(answer.text);
@@ -89,7 +90,12 @@ async function askVerify(ctx: ConsumerContext<WebhookParams>, verify: string, no
     ...options(ctx),
     url: url.toString(),
     label,
-    build: () => ({ method: 'GET', headers: { accept: 'application/json', 'user-agent': 'rotor', ...signRequest(key, '') } }),
+    // v2 signs the method, path, query and a delivery id of its own: a captured GET cannot be
+    // replayed or pointed at another secret (`?secret=`) or path.
+    build: () => ({
+      method: 'GET',
+      headers: { accept: 'application/json', 'user-agent': 'rotor', ...signRequest(key, { method: 'GET', url: url.toString(), delivery: randomUUID(), body: '' }) },
+    }),
   });
   let parsed: unknown;
   try {

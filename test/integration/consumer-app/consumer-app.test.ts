@@ -1,13 +1,13 @@
 // The demo consumer app against a real PostgreSQL (scram-sha-256) and the real local store: it
 // reloads on a correctly signed webhook only, reports the version it uses, and never answers with
 // the credential itself.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumerApp, type ConsumerApp } from '../../../examples/consumer-app/app.js';
 import { setPassword } from '../../../rotators/postgres/role-sql.js';
-import { signRequest, type WebhookBody } from '../../../src/consumers/signing.js';
+import { signRequest, SIGNATURE_HEADER, TIMESTAMP_HEADER, type WebhookBody } from '../../../src/consumers/signing.js';
 import { trackSecret } from '../../../src/redact.js';
 import { migrate } from '../../../src/state/migrate.js';
 import type { SecretStore } from '../../../src/store/contract.js';
@@ -64,8 +64,14 @@ describe('the demo consumer app', () => {
   }
 
   const post = (body: string, headers: Record<string, string>) => call('/rotor/reload', { method: 'POST', body, headers });
-  const signedPost = (body: string, key = KEY, at = new Date()) => post(body, signRequest(key, body, at));
-  const signedVersion = (secret = SECRET) => call(`/rotor/version?secret=${encodeURIComponent(secret)}`, { headers: signRequest(KEY, '') });
+  const signPost = (body: string, key = KEY, at = new Date()) =>
+    signRequest(key, { method: 'POST', url: '/rotor/reload', delivery: (JSON.parse(body) as WebhookBody).delivery, body }, at);
+  const signedPost = (body: string, key = KEY, at = new Date()) => post(body, signPost(body, key, at));
+  const signGet = (path: string) => signRequest(KEY, { method: 'GET', url: path, delivery: randomUUID(), body: '' });
+  const signedVersion = (secret = SECRET) => {
+    const path = `/rotor/version?secret=${encodeURIComponent(secret)}`;
+    return call(path, { headers: signGet(path) });
+  };
   const sessionsOf = async (user: string) =>
     (await db.pool.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where usename = $1', [user])).rows[0]!.n;
 
@@ -114,7 +120,7 @@ describe('the demo consumer app', () => {
   it('refuses an unsigned version request and one about another secret', async () => {
     const unsigned = await call(`/rotor/version?secret=${encodeURIComponent(SECRET)}`);
     expect(unsigned.status).toBe(401);
-    expect(unsigned.json.error).toMatch(/missing rotor-timestamp or rotor-signature/);
+    expect(unsigned.json.error).toMatch(/missing rotor-timestamp, rotor-delivery or rotor-signature-v2 header/);
     expect((await signedVersion('other/secret')).status).toBe(404);
   });
 
@@ -122,19 +128,35 @@ describe('the demo consumer app', () => {
     const using = app.version();
     const next = await rotate();
     const body = webhookBody(next);
-    const headers = signRequest(KEY, body);
+    const headers = signPost(body);
     const res = await post(body.replace('"run-1"', '"run-2"'), headers);
     expect(res.status).toBe(401);
-    expect(res.json.error).toBe('unauthorized: signature does not match the body');
+    expect(res.json.error).toBe('unauthorized: signature does not match the request (method, path, query, delivery, body)');
     expect(app.version()).toBe(using);
     // The genuine request still works (and leaves the app on CURRENT for the next tests).
     expect((await post(body, headers)).json).toEqual({ version: next });
   });
 
+  it('refuses a verify GET whose signature was made for another query or path, a replayed GET, and v1 alone', async () => {
+    const mine = `/rotor/version?secret=${encodeURIComponent(SECRET)}`;
+    const headers = signGet('/rotor/version?secret=other%2Fsecret');
+    const moved = await call(mine, { headers });
+    expect(moved.status).toBe(401);
+    expect(moved.json.error).toBe('unauthorized: signature does not match the request (method, path, query, delivery, body)');
+    const once = signGet(mine);
+    expect((await call(mine, { headers: once })).status).toBe(200);
+    const replay = await call(mine, { headers: once });
+    expect(replay.status).toBe(401);
+    expect(replay.json.error).toMatch(/was already accepted \(a replayed request\)$/);
+    // A receiver on v2 does not take the old body-only signature.
+    const v1Only = { [TIMESTAMP_HEADER]: once[TIMESTAMP_HEADER]!, [SIGNATURE_HEADER]: once[SIGNATURE_HEADER]! };
+    expect((await call(mine, { headers: v1Only })).status).toBe(401);
+  });
+
   it('refuses a replayed delivery with 401', async () => {
     const next = await rotate();
     const body = webhookBody(next);
-    const headers = signRequest(KEY, body);
+    const headers = signPost(body);
     expect(await post(body, headers)).toEqual({ status: 200, json: { version: next } });
     const replay = await post(body, headers);
     expect(replay.status).toBe(401);
@@ -156,7 +178,7 @@ describe('the demo consumer app', () => {
     const next = await rotate();
     const res = await signedPost(webhookBody(next), randomBytes(32).toString('base64url'));
     expect(res.status).toBe(401);
-    expect(res.json.error).toBe('unauthorized: signature does not match the body');
+    expect(res.json.error).toBe('unauthorized: signature does not match the request (method, path, query, delivery, body)');
     expect(app.version()).toBe(using);
     expect((await signedPost(webhookBody(next))).json).toEqual({ version: next });
   });

@@ -1,7 +1,7 @@
 // The demo consumer app under real rotations: the runtime, the postgres rotator (alternating users)
 // and the webhook consumer, with the app logging in afresh all the time. Also how `npm start`
 // wires the app in (startDemoConsumer).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,9 +151,9 @@ describe('startDemoConsumer (npm start)', () => {
       const health = await fetch(`${base}/healthz`);
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ status: 'error', version: null, error: expect.stringMatching(/no CURRENT version/) });
-      const version = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest(hookKey, '') });
+      const version = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest(hookKey, { method: 'GET', url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, delivery: randomUUID(), body: '' }) });
       expect(await version.json()).toEqual({ version: null });
-      const forged = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest('not-the-key', '') });
+      const forged = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest('not-the-key', { method: 'GET', url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, delivery: randomUUID(), body: '' }) });
       expect(forged.status).toBe(401);
     } finally {
       await stop();

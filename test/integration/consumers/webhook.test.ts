@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webhookConsumer, type WebhookParams } from '../../../src/consumers/webhook/index.js';
-import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, type WebhookBody } from '../../../src/consumers/signing.js';
+import { DELIVERY_HEADER, ReplayGuard, SIGNATURE_HEADER, SIGNATURE_V2_HEADER, TIMESTAMP_HEADER, verifyRequest, verifySignature, type WebhookBody } from '../../../src/consumers/signing.js';
 import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';
 import { contextFor, noticeFor, startReceiver, type Received, type Receiver } from './receiver.js';
@@ -18,6 +18,15 @@ function verified(req: Received) {
   return verifySignature(KEY, req.body, {
     timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
     signature: req.headers[SIGNATURE_HEADER] as string | undefined,
+  });
+}
+
+/** The v2 check: method, path, query, delivery id and body, as received. */
+function verifiedV2(req: Received, over: Partial<{ method: string; url: string }> = {}) {
+  return verifyRequest(KEY, { method: over.method ?? req.method, url: over.url ?? req.url, body: req.body }, {
+    timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
+    delivery: req.headers[DELIVERY_HEADER] as string | undefined,
+    signature: req.headers[SIGNATURE_V2_HEADER] as string | undefined,
   });
 }
 
@@ -133,6 +142,16 @@ describe('webhook consumer', () => {
     expect(u.searchParams.get('secret')).toBe('payments/api-key');
     expect(u.searchParams.get('app')).toBe('payments');
     expect(gets.every((g) => verified(g).ok && g.body === '')).toBe(true);
+    // v2 covers the method, the path, the query and a delivery id of each GET's own: the same
+    // headers on another secret's query, another path or a POST do not verify.
+    expect(gets.every((g) => verifiedV2(g).ok)).toBe(true);
+    expect(new Set(gets.map((g) => g.headers[DELIVERY_HEADER])).size).toBe(3);
+    const g = gets[0]!;
+    expect(verifiedV2(g, { url: g.url.replace('payments%2Fapi-key', 'payments%2Fdb') })).toMatchObject({ ok: false });
+    expect(verifiedV2(g, { url: g.url.replace('/rotor/version', '/rotor/other') })).toMatchObject({ ok: false });
+    expect(verifiedV2(g, { method: 'POST' })).toMatchObject({ ok: false });
+    const post = r.requests.find((q) => q.method === 'POST')!;
+    expect(verifiedV2(post)).toMatchObject({ ok: true, delivery: (JSON.parse(post.body) as WebhookBody).delivery });
   });
 
   it('rejects a verify answer without a version, naming the verify URL', async () => {

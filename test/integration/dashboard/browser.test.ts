@@ -95,8 +95,9 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('text=rotor-runs', { timeout: 15_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-bull-board.png'), fullPage: true });
 
-    // Our pages load no inline script and break no CSP rule; bull-board's own page is its business.
-    expect(problems.filter((p) => !p.includes('/queues/board'))).toEqual([]);
+    // No page loads an inline script or breaks a CSP rule, bull-board's included (its CSP allows
+    // what it needs); the one thing refused there is its third-party Google Fonts stylesheet.
+    expect(problems.filter((p) => !p.includes('fonts.googleapis.com'))).toEqual([]);
     const leaks = trackedSecrets().filter((v) => seen.some((html) => html.includes(v)));
     expect(leaks).toEqual([]);
   });

@@ -11,7 +11,8 @@ import { createRunTracer } from '../../../src/observe/tracing.js';
 import { InvalidInputError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { trackedSecrets } from '../../../src/redact.js';
-import { appendAudit } from '../../../src/state/audit.js';
+import { REFUSED_EMERGENCY_ACTION } from '../../../src/dashboard/refusal-audit.js';
+import { appendAudit, listAudit } from '../../../src/state/audit.js';
 import { createRun } from '../../../src/state/runs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { waitForRunEnd } from '../engine/fixtures.js';
@@ -207,6 +208,14 @@ describe('metrics and bull-board', () => {
   it('mounts bull-board read-only, linking jobs to run pages', async () => {
     const ui = await get('/queues/board');
     expect(ui.status).toBe(200);
+    // Framed by nobody, scripts from this origin only (its inline <script> is a JSON data block).
+    expect(ui.headers.get('x-frame-options')).toBe('DENY');
+    const csp = ui.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("default-src 'none'");
+    const inlineScripts = [...ui.body.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
+    expect(inlineScripts.every((attrs) => /type="application\/json"/.test(attrs ?? ''))).toBe(true);
     const css = /href="(static\/css\/[^"]+)"/.exec(ui.body)?.[1];
     expect((await get(`/queues/board/${css}`)).status).toBe(200);
     const queues = await json<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>('/queues/board/api/queues');
@@ -272,6 +281,17 @@ describe('emergency rotation', () => {
     expect(JSON.parse(malformed.body)).toEqual({ error: { message: expect.any(String) } });
     expect((await apiBody('application/json', '[1]')).status).toBe(400);
     expect(await runsOf(id)).toBe(before);
+    // Each refused token (the form's wrong one, the API's wrong and missing ones) is an audit row
+    // naming the address and the secret; the token itself is nowhere in it.
+    const refused = () => listAudit(env.db.pool, { secretId: id, actionPrefix: REFUSED_EMERGENCY_ACTION });
+    await waitFor(async () => (await refused()).length >= 3, { message: 'audit rows for refused emergency attempts' });
+    const rows = await refused();
+    expect(rows.map((r) => [r.actor, r.reason, (r.detail as { path: string }).path]).sort()).toEqual([
+      ['dashboard:127.0.0.1', 'no operator token', `/api/secrets/${id}/emergency`],
+      ['dashboard:127.0.0.1', 'wrong operator token', `/api/secrets/${id}/emergency`],
+      ['dashboard:127.0.0.1', 'wrong operator token', `/secrets/${id}/emergency`],
+    ]);
+    expect(JSON.stringify(rows)).not.toMatch(/wrong-token-wrong-token|nope-nope/);
   });
 
   it('with the token, a reason and the id typed: starts an audited emergency run that completes', async () => {
