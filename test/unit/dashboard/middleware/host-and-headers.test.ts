@@ -45,10 +45,12 @@ describe('dashboardHeaders', () => {
     expect(r.headers.get('strict-transport-security')).toBeNull(); // the TLS proxy's decision, not rotor's
   });
 
-  it('leaves bull-board without the CSP and frame rule it cannot work under, but still uncached', async () => {
+  it('gives bull-board a CSP of its own (scripts from this origin, no framing), still uncached', async () => {
     const r = await app.request('/queues/board');
-    expect(r.headers.get('content-security-policy')).toBeNull();
-    expect(r.headers.get('x-frame-options')).toBeNull();
+    const csp = r.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("script-src 'self' 'unsafe-inline'");
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('cache-control')).toBe('no-store');
   });
