@@ -26,7 +26,9 @@ export async function readAuth(c: Connection, server: Server, user: string, host
   if (server.flavor === 'mariadb') {
     const [rows] = await c.query<RowDataPacket[]>('SELECT Priv AS p FROM mysql.global_priv WHERE User = ? AND Host = ?', [user, host]);
     if (!rows[0]) return null;
-    const priv = JSON.parse(String(rows[0].p)) as AuthEntry & { auth_or?: AuthEntry[] };
+    // mysql2 parses the column when the server declares it JSON, and hands back text otherwise.
+    const raw: unknown = rows[0].p;
+    const priv = (typeof raw === 'string' ? JSON.parse(raw) : raw) as AuthEntry & { auth_or?: AuthEntry[] };
     // auth_or lists the chain; its `{}` entry stands for the top-level plugin and string.
     const chain = priv.auth_or?.length ? priv.auth_or.map((e) => (e.plugin ? e : priv)) : [priv];
     return summarize(chain);

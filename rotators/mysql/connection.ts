@@ -121,6 +121,12 @@ export function classify(what: string, err: unknown): Error {
   // A parse error quotes the statement it stopped at: that part is never repeated.
   const message = `${what}: ${scrub(text.replace(/near '[\s\S]*$/, "near (statement not shown)"))}${n ? ` (error ${n})` : ''}`;
   if (n !== undefined && PERMANENT.has(n)) return new PermanentError(message);
-  if (n === undefined || UNAVAILABLE.has(n)) return new UnavailableError(message);
+  if (n !== undefined ? UNAVAILABLE.has(n) : isNetworkError(err)) return new UnavailableError(message);
   return new RotorError(message);
+}
+
+/** Refused, reset, timed out, closed: the driver's codes for a server that cannot be reached now. */
+function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^(E[A-Z]+|PROTOCOL_CONNECTION_LOST|PROTOCOL_SEQUENCE_TIMEOUT)$/.test(code) || code === 'ETIMEDOUT');
 }
