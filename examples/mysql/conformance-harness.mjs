@@ -3,7 +3,7 @@
 //     npx rotor conformance mysql --harness examples/mysql/conformance-harness.mjs
 // It provisions accounts of its own (rotor_conf_*; no privileges), and drops them when done.
 // ROTOR_MYSQL_TLS (disable, require, verify-full) sets the rotator's tls parameter.
-/* global process */
+/* global process, URL */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 
