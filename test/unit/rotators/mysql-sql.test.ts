@@ -96,7 +96,7 @@ describe('server detection', () => {
 });
 
 describe('rotor validate on mysql secrets', () => {
-  it('exits 2 with file:line:col for a bad strategy and names that need quoting', async () => {
+  it('exits 2 with file:line:col for a bad strategy, names that need quoting and an unknown aws-rds-master engine', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-mysql-validate-'));
     writeFileSync(join(dir, 'p.yaml'), [
       'secrets:',
@@ -113,6 +113,9 @@ describe('rotor validate on mysql secrets', () => {
       '    rotator: mysql',
       '    strategy: alternating-users',
       '    target: { admin: env:A, users: [a, b], role: "r`x", accountHost: "10.0.0.1\'" }',
+      '  - id: db/d',
+      '    rotator: aws-rds-master',
+      '    target: { instanceId: shop, engine: oracle-ee }',
       '',
     ].join('\n'));
     const s = textSink();
@@ -122,5 +125,6 @@ describe('rotor validate on mysql secrets', () => {
     expect(text).toMatch(/p\.yaml:10:13: \[db\/b\] `target\.user` must be a MySQL user or role name that needs no quoting/);
     expect(text).toMatch(/p\.yaml:14:\d+: \[db\/c\] `target\.role` must be a MySQL user or role name/);
     expect(text).toMatch(/p\.yaml:14:\d+: \[db\/c\] `target\.accountHost` must be an account host/);
+    expect(text).toMatch(/p\.yaml:17:\d+: \[db\/d\] `target\.engine` must be one of postgres, aurora-postgresql, mysql, mariadb, aurora-mysql/);
   });
 });
