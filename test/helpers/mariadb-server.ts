@@ -37,6 +37,8 @@ export interface MariadbServerHandle {
 export interface MariadbServerOptions {
   /** Turns the general query log on (every statement the server receives, in `generalLog`). */
   generalLog?: boolean;
+  /** Every commit reaches the disk before it returns, for tests that crash the server (SIGKILL). */
+  durable?: boolean;
 }
 
 const HOST = '127.0.0.1';
@@ -91,7 +93,7 @@ export async function startMariadbServer(opts: MariadbServerOptions = {}): Promi
     '--skip-log-bin',
     '--skip-symbolic-links',
     // Tests never survive a crash of their own server: nothing needs to reach the disk in time.
-    '--innodb-flush-log-at-trx-commit=0',
+    `--innodb-flush-log-at-trx-commit=${opts.durable ? 1 : 0}`,
     '--innodb-buffer-pool-size=16M',
     '--innodb-log-file-size=8M',
     '--performance-schema=OFF',
