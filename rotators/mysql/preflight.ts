@@ -72,6 +72,7 @@ async function driftProblems(c: Connection, server: Server, params: AlternatingP
     return [{ what: `role ${role} does not exist`, fix: `CREATE ROLE ${quote(role)}; GRANT ... ON app.* TO ${quote(role)};` }];
   }
   const extras = new Map<string, string[]>();
+  const usage = new Map<string, string>();
   for (const user of users) {
     const acct = account(user, host);
     if (!(await readAuth(c, server, user, host))) continue;
@@ -81,9 +82,19 @@ async function driftProblems(c: Connection, server: Server, params: AlternatingP
     if ((await readDefaultRole(c, server, user, host)) !== role) {
       problems.push({ what: `${user}@${host} does not have ${role} as its default role`, fix: `${setDefaultRole(server, role, acct)};` });
     }
-    extras.set(user, lines.filter((l) => !/^GRANT USAGE ON \*\.\* TO <user>( IDENTIFIED BY PASSWORD '[^']*')?$/.test(l) && !roleGrant.test(l) && !/^SET DEFAULT ROLE /.test(l)));
+    usage.set(user, lines.find((l) => l.startsWith(USAGE)) ?? USAGE);
+    extras.set(user, lines.filter((l) => !l.startsWith(USAGE) && !roleGrant.test(l) && !/^SET DEFAULT ROLE /.test(l)));
   }
   const [a, b] = users;
+  // Account options (REQUIRE, resource limits) live on the USAGE line: they must be the same.
+  const [ua, ub] = [usage.get(a), usage.get(b)];
+  if (ua !== undefined && ub !== undefined && ua !== ub) {
+    const options = (l: string) => l.slice(USAGE.length).trim() || '(none)';
+    problems.push({
+      what: `grant drift: ${a}@${host} has account options ${options(ua)} and ${b}@${host} has ${options(ub)}; the two users must have the same`,
+      fix: `ALTER USER ${account(b, host)} ${options(ua) === '(none)' ? 'REQUIRE NONE WITH MAX_QUERIES_PER_HOUR 0 MAX_UPDATES_PER_HOUR 0 MAX_CONNECTIONS_PER_HOUR 0 MAX_USER_CONNECTIONS 0' : options(ua)};`,
+    });
+  }
   const ea = extras.get(a) ?? [];
   const eb = extras.get(b) ?? [];
   for (const [user, mine, theirs, other] of [[a, ea, eb, b], [b, eb, ea, a]] as const) {
@@ -100,9 +111,16 @@ async function driftProblems(c: Connection, server: Server, params: AlternatingP
   return problems;
 }
 
-/** SHOW GRANTS text with the account itself written as `<user>`, so two users' lines compare. */
+const USAGE = 'GRANT USAGE ON *.* TO <user>';
+
+/**
+ * SHOW GRANTS text with the account itself written as `<user>` and its authentication (MariaDB
+ * prints the hashes on the USAGE line) left out, so two users' lines compare and no hash is repeated.
+ */
 function normalize(line: string, user: string, host: string): string {
-  return line.split(`\`${user}\`@\`${host}\``).join('<user>').split(`'${user}'@'${host}'`).join('<user>');
+  return line
+    .split(`\`${user}\`@\`${host}\``).join('<user>').split(`'${user}'@'${host}'`).join('<user>')
+    .replace(/ IDENTIFIED (BY PASSWORD|VIA|WITH) .*?(?= REQUIRE | WITH |$)/, '');
 }
 
 function moveToRole(line: string, role: string, acct: string): string {

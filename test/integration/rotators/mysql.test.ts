@@ -145,6 +145,15 @@ describe('alternating-users (one default role)', () => {
     } finally {
       await db.query("REVOKE SELECT ON app.secrets FROM 'alt_b'@'%'");
     }
+    // Account options drift too (they sit on the USAGE line, next to the hashes, which are never repeated).
+    await db.query("ALTER USER 'alt_b'@'%' REQUIRE SSL");
+    try {
+      const err = await rotator.preflight!(ctx, null).then(() => undefined, (e: unknown) => e as PermanentError);
+      expect(err?.message).toContain('grant drift: alt_a@% has account options (none) and alt_b@% has REQUIRE SSL');
+      expect(err?.message).not.toMatch(/\*[0-9A-F]{40}/);
+    } finally {
+      await db.query("ALTER USER 'alt_b'@'%' REQUIRE NONE");
+    }
     await db.query("SET DEFAULT ROLE NONE FOR 'alt_a'@'%'");
     try {
       // Without provision (which would set it again).
