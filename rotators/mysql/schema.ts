@@ -64,13 +64,13 @@ const connection = {
 
 const generate = strongGenerateRulesSchema;
 
-const strategies = z.discriminatedUnion('strategy', [
+export const mysqlParamsSchema = z.discriminatedUnion('strategy', [
   z.strictObject({
     /**
      * One user, two passwords during grace: MariaDB's authentication chain (`IDENTIFIED VIA ... OR
      * ...`), MySQL's `RETAIN CURRENT PASSWORD`. The default.
      */
-    strategy: z.literal('dual-password'),
+    strategy: z.literal('dual-password').default('dual-password'),
     target: z.strictObject({ ...connection, user: identifier }),
     generate,
   }),
@@ -93,12 +93,6 @@ const strategies = z.discriminatedUnion('strategy', [
     generate,
   }),
 ]);
-
-/** A policy that names no strategy gets dual-password (preflight refuses it where the server has none). */
-export const mysqlParamsSchema = z.preprocess(
-  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('strategy' in v) ? { strategy: 'dual-password', ...v } : v),
-  strategies,
-);
 
 export type MysqlParams = z.infer<typeof mysqlParamsSchema>;
 export type AlternatingParams = Extract<MysqlParams, { strategy: 'alternating-users' }>;
