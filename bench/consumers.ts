@@ -6,6 +6,9 @@
 // new connection for every statement (maxUses 1), so every `select 1` is a fresh login with the
 // credential the app holds at that moment. Apps reload only when rotor's signed webhook says so.
 // Secrets rotate concurrently (each its own chain of rotations) to keep the run to a minute or two.
+//
+// The `mariadb` variant does the same with the mysql rotator's dual-password strategy against a
+// private MariaDB: one account per secret, two passwords during grace, a fresh mysql2 login per check.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createConsumerApp, type ConsumerApp } from '../examples/consumer-app/app.js';
@@ -14,6 +17,9 @@ import { requestRotation } from '../src/engine/request.js';
 import type { ResolvedConsumer } from '../src/policy/types.js';
 import { getRun } from '../src/state/runs.js';
 import { createLocalStore } from '../src/store/local/store.js';
+import { loadRotators } from '../src/rotator/catalogue.js';
+import { startMariadbServer } from '../test/helpers/mariadb-server.js';
+import { openMariadbPool } from './mariadb-pool.js';
 import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, percentile, syncAll, table, type BenchEnv } from './engine-setup.js';
 
 const SECRETS = Number(process.env.BENCH_ZD_SECRETS ?? 10);
@@ -104,8 +110,11 @@ function startLoad(clients: Client[]): { stop(): Promise<Load> } {
 const rate = (l: Load) => (l.attempted / l.seconds).toFixed(0);
 const interval = (l: Load) => `${percentile(l.intervals, 50).toFixed(1)} / ${percentile(l.intervals, 95).toFixed(1)}`;
 
-export async function runConsumersBench(): Promise<{ report: string; ok: boolean }> {
+export type ConsumersVariant = 'postgres' | 'mariadb';
+
+export async function runConsumersBench(variant: ConsumersVariant = 'postgres'): Promise<{ report: string; ok: boolean }> {
   const env = await benchEnv();
+  const maria = variant === 'mariadb' ? await startMariadbServer() : undefined;
   const webhookKey = randomBytes(32).toString('base64url');
   process.env[KEY_ENV] = webhookKey;
   const key = randomBytes(32);
@@ -115,7 +124,13 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
   const clients: Client[] = [];
   const closers: Array<() => Promise<unknown>> = [];
   try {
-    await createRolePairs(env.pool, 'zd', SECRETS);
+    if (maria) {
+      closers.push(() => maria.stop());
+      process.env.BENCH_MYSQL_ADMIN = maria.url;
+      await loadRotators(['mysql']);
+    } else {
+      await createRolePairs(env.pool, 'zd', SECRETS);
+    }
     const ids = Array.from({ length: SECRETS }, (_, i) => `zd/s${i}`);
     for (const secretId of ids) {
       for (let j = 0; j < CLIENTS_PER_SECRET; j++) {
@@ -126,6 +141,7 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
           webhookKey,
           // One connection per statement, closed after it: every check is a fresh login.
           pool: { max: 1, maxUses: 1 },
+          ...(maria ? { openPool: openMariadbPool } : {}),
           onReload: (versionId, at) => reloads.set(versionId, at),
         });
         closers.push(() => app.close());
@@ -139,7 +155,10 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
           name: `app-${j}`, type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 30_000,
           params: { url: `${c.app.url}/rotor/reload`, verify: `${c.app.url}/rotor/version`, secret: `env:${KEY_ENV}`, timeout: '5s' },
         }));
-      return alternatingSecret(env, id, `zd${i}`, { graceMs: GRACE_MS, drain: { mode: 'wait', timeoutMs: 30_000 }, consumers });
+      const secret = alternatingSecret(env, id, `zd${i}`, { graceMs: GRACE_MS, drain: { mode: 'wait', timeoutMs: 30_000 }, consumers });
+      if (!maria) return secret;
+      const target = { host: maria.host, port: maria.port, admin: 'env:BENCH_MYSQL_ADMIN', user: `zd${i}`, provision: true };
+      return { ...secret, rotator: { name: 'mysql', params: { strategy: 'dual-password', target } } };
     });
     await syncAll(env, secrets);
     const { kit, runtime } = await benchRuntime(env, 'postgres', {
@@ -188,7 +207,9 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
     const ok = failures === 0 && rotated === outcomes.length && missing === 0;
 
     const out = [
-      `Zero downtime: ${SECRETS} secrets × ${ROUNDS} alternating-user rotations (grace ${GRACE_MS / 1000}s), ${clients.length} clients (${CLIENTS_PER_SECRET} demo apps per secret, signed webhook + verify URL), each a new scram-sha-256 login + select 1 after a pause of 0–${MAX_PAUSE_MS} ms`,
+      maria
+        ? `Zero downtime, MariaDB: ${SECRETS} secrets × ${ROUNDS} dual-password rotations (mysql rotator, grace ${GRACE_MS / 1000}s), ${clients.length} clients (${CLIENTS_PER_SECRET} demo apps per secret, signed webhook + verify URL), each a new mysql_native_password login + SELECT 1 after a pause of 0–${MAX_PAUSE_MS} ms`
+        : `Zero downtime: ${SECRETS} secrets × ${ROUNDS} alternating-user rotations (grace ${GRACE_MS / 1000}s), ${clients.length} clients (${CLIENTS_PER_SECRET} demo apps per secret, signed webhook + verify URL), each a new scram-sha-256 login + select 1 after a pause of 0–${MAX_PAUSE_MS} ms`,
       table([{
         rotations: `${rotated}/${outcomes.length}`,
         'connections attempted': result.attempted,
@@ -224,7 +245,7 @@ export async function runConsumersBench(): Promise<{ report: string; ok: boolean
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { report, ok } = await runConsumersBench();
+  const { report, ok } = await runConsumersBench(process.argv[2] === 'mariadb' ? 'mariadb' : 'postgres');
   console.log(report);
   process.exit(ok ? 0 : 1);
 }

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../src/consumers/signing.js';
 import { trackSecret } from '../src/redact.js';
@@ -16,7 +17,7 @@ export type LoginResult = 'ok' | 'auth' | 'conn';
 
 interface Held {
   versionId: string;
-  /** Where it logs in: 'redis' (an ACL user, AUTH username password) or PostgreSQL. */
+  /** Where it logs in: 'redis' (an ACL user, AUTH username password), 'mysql' (MariaDB) or PostgreSQL. */
   engine: string;
   username: string;
   password: string;
@@ -65,6 +66,8 @@ export interface ClientCounters {
   single: Record<LoginResult, number>;
   /** Of the overlap logins, those of redis-acl secrets (AUTH as the ACL user). */
   redis: Record<LoginResult, number>;
+  /** Of the overlap logins, those of mysql secrets (MariaDB, dual password). */
+  mariadb: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
   /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
@@ -93,7 +96,7 @@ export async function startClients(
 ): Promise<ClientFleet> {
   const clients = new Map(secrets.map((s) => [s.id, new Client(s.id, s.overlap, s.login)]));
   const counters: ClientCounters = {
-    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, redis: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
+    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, redis: { ok: 0, auth: 0, conn: 0 }, mariadb: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
     webhookNotices: 0, webhookVerifies: 0, webhookRefused: [],
   };
   const authFailures: AuthFailure[] = [];
@@ -105,6 +108,7 @@ export async function startClients(
       const result = await login(h);
       bucket[result.kind]++;
       if (h.engine === 'redis') counters.redis[result.kind]++;
+      if (h.engine === 'mysql') counters.mariadb[result.kind]++;
       if (result.kind === 'auth') {
         authFailures.push({ secretId: c.secretId, versionId: h.versionId, at: new Date().toISOString(), code: result.code, heldNow: c.held?.versionId ?? null });
       }
@@ -232,7 +236,24 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Logs in as an application would: a fresh connection, then goodbye. */
 async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
-  return h.engine === 'redis' ? redisLogin(h) : postgresLogin(h);
+  return h.engine === 'redis' ? redisLogin(h) : h.engine === 'mysql' ? mysqlLogin(h) : postgresLogin(h);
+}
+
+/** A mysql2 login and SELECT 1; error 1045 is an authentication failure, anything else a connection error. */
+async function mysqlLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  try {
+    const c = await mysql.createConnection({ host: h.host, port: h.port, user: h.username, password: h.password, connectTimeout: 5_000 });
+    c.on('error', () => undefined);
+    try {
+      await c.query('SELECT 1');
+    } finally {
+      await c.end().catch(() => c.destroy());
+    }
+    return { kind: 'ok', code: '' };
+  } catch (err) {
+    const errno = (err as { errno?: number }).errno;
+    return errno === 1045 ? { kind: 'auth', code: '1045' } : { kind: 'conn', code: String(errno ?? (err as { code?: string }).code ?? 'error') };
+  }
 }
 
 /** AUTH as the ACL user and PING; WRONGPASS is an authentication failure, anything else a connection error. */

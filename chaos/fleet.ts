@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
+import { mysqlParamsSchema } from '../rotators/mysql/schema.js';
 import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
 import type { ChaosOptions } from './options.js';
@@ -14,6 +15,8 @@ export const ADMIN_REF = 'env:CHAOS_TARGET_ADMIN_URL';
 export const CLIENT_CONSUMER = 'chaos-client';
 /** The admin user of the target redis-server, as the workers resolve it (a redis:// URL). */
 export const REDIS_ADMIN_REF = 'env:CHAOS_REDIS_TARGET_ADMIN_URL';
+/** The admin of the target MariaDB (mysql secrets), as the workers resolve it (a mysql:// URL). */
+export const MARIADB_ADMIN_REF = 'env:CHAOS_MARIADB_TARGET_ADMIN_URL';
 /** The webhook consumers' signing key, as the workers resolve it. */
 export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
@@ -25,16 +28,18 @@ export interface FleetSecret {
   login: boolean;
   /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
   webhook: boolean;
-  /** Where its clients log in: the target PostgreSQL, the target redis-server, or nowhere (random secret). */
-  engine: 'postgres' | 'redis' | 'none';
+  /** Where its clients log in: the target PostgreSQL, redis-server or MariaDB, or nowhere (random secret). */
+  engine: 'postgres' | 'redis' | 'mariadb' | 'none';
 }
 
 /** The mix and timings come from the run's options as they are; the rest is where the servers are. */
-export interface FleetSpec extends Pick<ChaosOptions, 'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'cadenceMs' | 'graceMs'> {
+export interface FleetSpec extends Pick<ChaosOptions, 'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'cadenceMs' | 'graceMs'> {
   count: number;
   target: { host: string; port: number };
   /** The target redis-server (redis-acl secrets). */
   redisTarget: { host: string; port: number };
+  /** The target MariaDB (mysql secrets). */
+  mariadbTarget: { host: string; port: number };
   /** Base URL of the consumer clients' notice endpoint (the harness). */
   consumerUrl: string;
 }
@@ -45,14 +50,15 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
     const n = String(i).padStart(3, '0');
     const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
     const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
-    const single = !random && !redis && i % spec.singleEvery === 0;
+    const mariadb = !random && !redis && spec.mariadbEvery > 0 && i % spec.mariadbEvery === Math.floor(spec.mariadbEvery / 2) + 2;
+    const single = !random && !redis && !mariadb && i % spec.singleEvery === 0;
     const base = { host: spec.target.host, port: spec.target.port, database: TARGET_DATABASE, admin: ADMIN_REF, sslmode: 'disable' as const };
     const params = single
       ? { strategy: 'single-user' as const, target: { ...base, user: `c${n}_u` } }
       : { strategy: 'alternating-users' as const, target: { ...base, users: [`c${n}_a`, `c${n}_b`] as [string, string], group: `c${n}_g` } };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
-    const id = `chaos/${random ? 'random' : redis ? 'redis' : single ? 'single' : 'alt'}-${n}`;
+    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
@@ -65,7 +71,9 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       ? { name: 'random-secret', params: { generate: { length: 40, alphabet: 'alnum', encoding: 'plain' } } }
       : redis
         ? { name: 'redis-acl', params: redisAclParams(spec, n) }
-        : { name: 'postgres', params };
+        : mariadb
+          ? { name: 'mysql', params: mysqlParams(spec, n, i) }
+          : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
       owner: 'chaos',
@@ -86,7 +94,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       source: { file: 'chaos/fleet.ts', line: 1, col: 1 },
       hash: '',
     };
-    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook, engine: random ? 'none' : redis ? 'redis' : 'postgres' });
+    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook, engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : 'postgres' });
   }
   return out;
 }
@@ -95,6 +103,16 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
 function redisAclParams(spec: FleetSpec, n: string) {
   const params = { target: { user: `c${n}_r`, nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF }, generate: {} };
   redisAclParamsSchema.parse(params);
+  return params;
+}
+
+/** The n-th secret's mysql parameters: dual password, every other one alternating users; accounts provisioned by rotor. */
+function mysqlParams(spec: FleetSpec, n: string, i: number) {
+  const base = { host: spec.mariadbTarget.host, port: spec.mariadbTarget.port, admin: MARIADB_ADMIN_REF, provision: true };
+  const params = Math.floor(i / spec.mariadbEvery) % 2 === 0
+    ? { strategy: 'dual-password', target: { ...base, user: `c${n}_m` } }
+    : { strategy: 'alternating-users', target: { ...base, users: [`c${n}_ma`, `c${n}_mb`], role: `c${n}_mr` } };
+  mysqlParamsSchema.parse(params);
   return params;
 }
 

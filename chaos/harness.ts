@@ -16,11 +16,12 @@ import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
 import { createLocalStore } from '../src/store/local/store.js';
+import { startMariadbServer } from '../test/helpers/mariadb-server.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
-import { ADMIN_REF, REDIS_ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
+import { ADMIN_REF, MARIADB_ADMIN_REF, REDIS_ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
 import { leaksInFile, leaksInRedis, leaksInTables, ValueSet } from './leaks.js';
 import type { ChaosOptions } from './options.js';
 import { processSet } from './processes.js';
@@ -74,14 +75,18 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const store = createLocalStore({ pool, key: masterKey });
 
   // Clients first: the secrets' consumer entries name their URL.
-  const placeholder = buildFleet({ ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
+  const placeholder = buildFleet({ ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
   const clients = await startClients(placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })), store, { webhookKey });
   cleanups.push(() => clients.close());
   // The redis-acl secrets' users are known from the fleet; their server starts with them in its aclfile.
   const redisTarget = await startTargetRedis(placeholder.filter((f) => f.engine === 'redis').map((f) => (f.secret.rotator.params as { target: { user: string } }).target.user));
   cleanups.push(() => redisTarget.stop());
   values.add(redisTarget.adminPassword);
-  const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget), consumerUrl: clients.url }, rng.fork('fleet'));
+  // The mysql secrets' MariaDB: rotor provisions their accounts (provision: true) at the first preflight.
+  const mariadbTarget = await startMariadbServer({ durable: true });
+  cleanups.push(() => mariadbTarget.stop());
+  values.add(mariadbTarget.password);
+  const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget, mariadbTarget), consumerUrl: clients.url }, rng.fork('fleet'));
   await setUpTarget(target.url, fleet);
   await syncSecrets(pool, fleet.map((f) => f.secret), { actor: 'chaos', targetKeyOf, nextDueOf: () => new Date() });
   say(`${fleet.length} secrets synced (${describeFleet(fleet)})`);
@@ -97,7 +102,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
       [ADMIN_REF.slice(4)]: target.url('app'),
       [WEBHOOK_KEY_REF.slice(4)]: webhookKey,
       [REDIS_ADMIN_REF.slice(4)]: redisTarget.adminUrl,
-      CHAOS_ROTATORS: 'postgres,random-secret,redis-acl',
+      [MARIADB_ADMIN_REF.slice(4)]: mariadbTarget.url,
+      CHAOS_ROTATORS: 'mysql,postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
         lockMs: 5_000, stalledMs: 2_500, leaseMs: 6_000, pollMs: 300, concurrency: 8, tickMs: 1_000,
@@ -154,7 +160,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const scanner = setInterval(() => void scanRedis().catch(() => undefined), 30_000);
   cleanups.push(async () => clearInterval(scanner));
 
-  const injector = startInjector({ processes, redis, target, state, redisTarget: redisTarget.server }, rng.fork('faults'), opts.faultEveryMs, say);
+  const injector = startInjector({ processes, redis, target, state, redisTarget: redisTarget.server, mariadbTarget }, rng.fork('faults'), opts.faultEveryMs, say);
   const faultStart = Date.now();
   const end = faultStart + opts.minutes * 60_000;
   while (Date.now() < end) {
@@ -206,7 +212,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const faults = injector.faults;
   const byKind: Record<string, number> = {};
   for (const f of faults) {
-    const key = ['restart-redis', 'restart-target', 'restart-redis-target'].includes(f.kind) ? `${f.kind} (${f.detail})` : f.kind;
+    const key = ['restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target'].includes(f.kind) ? `${f.kind} (${f.detail})` : f.kind;
     byKind[key] = (byKind[key] ?? 0) + 1;
   }
   const keep = !passed || opts.keepLogs;
@@ -220,6 +226,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
       total: fleet.length, alternatingUsers: fleet.filter((f) => f.overlap && f.engine === 'postgres').length,
       singleUser: fleet.filter((f) => !f.overlap).length, randomSecret: fleet.filter((f) => !f.login).length,
       redisAcl: fleet.filter((f) => f.engine === 'redis').length,
+      mariadb: fleet.filter((f) => f.engine === 'mariadb').length,
       webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
@@ -252,14 +259,15 @@ async function runOn(e: Env): Promise<ChaosResult> {
 function describeFleet(fleet: readonly FleetSecret[]): string {
   const alt = fleet.filter((f) => f.overlap && f.engine === 'postgres').length;
   const redis = fleet.filter((f) => f.engine === 'redis').length;
-  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => !f.login).length} random-secret`;
+  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
-function fleetSpec(opts: ChaosOptions, target: ChaosPostgres, redisTarget: { host: string; port: number }) {
-  const { singleEvery, randomEvery, webhookEvery, redisEvery, cadenceMs, graceMs } = opts;
+function fleetSpec(opts: ChaosOptions, target: ChaosPostgres, redisTarget: { host: string; port: number }, mariadbTarget: { host: string; port: number }) {
+  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs } = opts;
   return {
-    count: opts.secrets, singleEvery, randomEvery, webhookEvery, redisEvery, cadenceMs, graceMs,
+    count: opts.secrets, singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs,
     target: { host: target.host, port: target.port }, redisTarget: { host: redisTarget.host, port: redisTarget.port },
+    mariadbTarget: { host: mariadbTarget.host, port: mariadbTarget.port },
   };
 }
 

@@ -10,7 +10,7 @@ export interface ChaosResult {
   finishedAt: string;
   seed: number;
   minutes: number;
-  secrets: { total: number; alternatingUsers: number; singleUser: number; randomSecret: number; redisAcl: number; webhook: number };
+  secrets: { total: number; alternatingUsers: number; singleUser: number; randomSecret: number; redisAcl: number; mariadb: number; webhook: number };
   workers: number;
   queue: string;
   /** Seconds: until every secret had its first credential; under faults; draining. */
@@ -48,7 +48,7 @@ export function formatTable(r: ChaosResult): string {
   const rows: Array<[string, string]> = [];
   const add = (k: string, v: string | number) => rows.push([k, String(v)]);
   add('duration', `${r.minutes} min of faults (bootstrap ${r.phases.bootstrapS} s, drain ${r.phases.drainS} s), seed ${r.seed}`);
-  add('secrets', `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`);
+  add('secrets', `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.mariadb} mysql on MariaDB; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`);
   add('queue', r.queue);
   add('faults injected', r.faults.total);
   for (const [kind, n] of Object.entries(r.faults.byKind).sort()) add(`  ${kind}`, n);
@@ -64,6 +64,7 @@ export function formatTable(r: ChaosResult): string {
   add('consumer logins, overlap secrets', `${r.consumers.overlap.ok} ok, ${r.consumers.overlap.conn} connection errors`);
   add('consumer auth failures (target 0)', r.consumers.overlap.auth);
   add('  of which redis-acl logins', `${r.consumers.redis.ok} ok, ${r.consumers.redis.auth} auth failures, ${r.consumers.redis.conn} connection errors`);
+  add('  of which MariaDB logins', `${r.consumers.mariadb.ok} ok, ${r.consumers.mariadb.auth} auth failures, ${r.consumers.mariadb.conn} connection errors`);
   add('webhook consumers (signed HTTP)', `${r.secrets.webhook} secrets: ${r.consumers.webhookNotices} notices, ${r.consumers.webhookVerifies} verify calls, ${r.consumers.webhookRefused.length} refused signatures (target 0)`);
   add('single-user probe logins', `${r.consumers.single.ok} ok, ${r.consumers.single.auth} auth failures, ${r.consumers.single.conn} connection errors`);
   add('CURRENT checks (continuous)', `${r.currentChecks.continuous.ok} ok, ${r.currentChecks.continuous.auth} refused, ${r.currentChecks.continuous.conn} unreachable`);

@@ -39,6 +39,8 @@ export interface ConsumerAppOptions {
   pool?: PoolSettings;
   /** @defaultValue silent */
   log?: Logger;
+  /** Builds the pool for a stored version. @defaultValue a PostgreSQL pool (db.ts); the MariaDB bench passes its own */
+  openPool?: typeof openPool;
   /** Called after each successful reload, with the version now in use (benchmarks, tests). */
   onReload?: (versionId: string, at: Date) => void;
 }
@@ -90,7 +92,7 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
       if (stored.versionId === current?.versionId) return stored.versionId;
       // The new pool must log in before it replaces the old one: if it cannot, the app keeps
       // working on the old credential and does not confirm, so rotor rolls back instead of revoking.
-      const fresh = await openPool(stored, settings, log);
+      const fresh = await (opts.openPool ?? openPool)(stored, settings, log);
       const old = current;
       current = fresh;
       opts.onReload?.(fresh.versionId, new Date());

@@ -26,7 +26,7 @@ export interface LoadedPool {
   /** The login role of this version (not secret: alternating users differ only by it and the password). */
   username: string;
   /** Runs one statement on the pool; counted, so a drain waits for it. */
-  query(sql: string): Promise<pg.QueryResult>;
+  query(sql: string): Promise<unknown>;
   /**
    * Ends the pool gracefully once no statement is running on it. The caller must have stopped
    * routing new work here first (the app swaps pools before draining). Resolves when every

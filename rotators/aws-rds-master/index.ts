@@ -6,7 +6,7 @@ import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
 import { implementRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
 import descriptor from './descriptor.js';
-import { isAuthFailure, login, loginError, type LoginTarget } from './login.js';
+import { isAuthFailure, isMysqlEngine, login, loginError, type LoginTarget } from './login.js';
 import { generatePassword } from '../../src/rotator/password.js';
 import { describeDb, setMasterPassword, waitUntilApplied, type DbFacts } from './rds.js';
 import { VERIFIABLE_ENGINES, rdsPasswordRules, type AwsRdsMasterParams } from './schema.js';
@@ -20,7 +20,7 @@ export default implementRotator<AwsRdsMasterParams>(descriptor, {
     const facts = await describeDb(ctx.params.target, ctx.log);
     const engine = ctx.params.target.engine ?? facts.engine;
     if (!(VERIFIABLE_ENGINES as readonly string[]).includes(engine)) {
-      throw new PermanentError(`${ctx.secretId}: RDS ${facts.kind} ${facts.id} runs ${engine}; rotor can verify master passwords of PostgreSQL engines only`, {
+      throw new PermanentError(`${ctx.secretId}: RDS ${facts.kind} ${facts.id} runs ${engine}; rotor can verify master passwords of PostgreSQL and MySQL engines only`, {
         hint: `supported engines: ${VERIFIABLE_ENGINES.join(', ')}; nothing was changed`,
       });
     }
@@ -49,15 +49,17 @@ export default implementRotator<AwsRdsMasterParams>(descriptor, {
     const password = generatePassword(rdsPasswordRules(ctx.params.generate));
     trackSecret(password);
     const t = ctx.params.target;
+    const engine = t.engine ?? facts.engine;
+    const dbname = t.database ?? facts.dbName ?? (isMysqlEngine(engine) ? undefined : 'postgres');
     // The layout of AWS's rotation templates and of RDS's own secrets; fields rotor does not own are kept.
     const value: Record<string, string | number> = {
       ...(current ?? {}),
-      engine: t.engine ?? facts.engine,
+      engine,
       host: t.host ?? facts.host ?? '',
-      port: t.port ?? facts.port ?? 5432,
+      port: t.port ?? facts.port ?? defaultPort(engine),
       username: facts.masterUsername,
       password,
-      dbname: t.database ?? facts.dbName ?? 'postgres',
+      ...(dbname ? { dbname } : {}),
       [facts.kind === 'cluster' ? 'dbClusterIdentifier' : 'dbInstanceIdentifier']: facts.id,
     };
     return value;
@@ -103,16 +105,24 @@ async function makeMasterPassword(ctx: Ctx, value: SecretValue, what: string): P
   await waitUntilApplied(t, ctx.log, ctx.signal);
 }
 
+/** The engine's usual port, when neither the policy, the stored value nor RDS names one. */
+function defaultPort(engine: string): number {
+  return isMysqlEngine(engine) ? 3306 : 5432;
+}
+
 async function loginTarget(ctx: Ctx, value: SecretValue, known?: DbFacts): Promise<LoginTarget> {
   const t = ctx.params.target;
-  const needFacts = !(t.host ?? value.host) || !(t.port ?? value.port);
+  const needFacts = !(t.host ?? value.host) || !(t.port ?? value.port) || !(t.engine ?? value.engine);
   const facts = known ?? (needFacts ? await describeDb(t, ctx.log) : undefined);
   const host = t.host ?? (value.host ? String(value.host) : facts?.host);
   if (!host) throw new PermanentError(`${ctx.secretId}: RDS reports no endpoint yet and the policy names no target.host`);
+  const engine = t.engine ?? (value.engine ? String(value.engine) : (facts?.engine ?? 'postgres'));
+  const mysqlFamily = isMysqlEngine(engine);
   return {
+    engine,
     host,
-    port: Number(t.port ?? value.port ?? facts?.port ?? 5432),
-    database: t.database ?? String(value.dbname ?? facts?.dbName ?? 'postgres'),
+    port: Number(t.port ?? value.port ?? facts?.port ?? defaultPort(engine)),
+    database: t.database ?? String(value.dbname ?? facts?.dbName ?? (mysqlFamily ? '' : 'postgres')),
     user: String(value.username ?? facts?.masterUsername ?? ''),
     password: String(value.password ?? ''),
     sslmode: t.sslmode,

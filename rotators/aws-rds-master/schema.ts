@@ -4,8 +4,8 @@ import { duration } from '../../src/policy/fields.js';
 import { DEFAULT_EXCLUDED_CHARACTERS } from '../../src/rotator/params.js';
 import { AWS_REGION_PATTERN } from '../../src/store/aws-location.js';
 
-/** Engines whose credential rotor can verify by logging in (node-postgres). */
-export const VERIFIABLE_ENGINES = ['postgres', 'aurora-postgresql'] as const;
+/** Engines whose credential rotor can verify by logging in (node-postgres; mysql2 for the MySQL family). */
+export const VERIFIABLE_ENGINES = ['postgres', 'aurora-postgresql', 'mysql', 'mariadb', 'aurora-mysql'] as const;
 
 /** RDS refuses these in a master password whatever the policy says: `/`, `"`, `@` and space. */
 export const RDS_FORBIDDEN_CHARACTERS = '/"@ ';
@@ -21,10 +21,10 @@ export const awsRdsMasterParamsSchema = z.strictObject({
       /** Where verify logs in; @defaultValue the endpoint RDS reports */
       host: z.string().min(1).optional(),
       port: z.number().int().min(1).max(65535).optional(),
-      /** @defaultValue the instance's DBName (the cluster's DatabaseName), else postgres */
+      /** @defaultValue the instance's DBName (the cluster's DatabaseName), else postgres (none for MySQL engines) */
       database: z.string().min(1).optional(),
       /** @defaultValue the engine RDS reports */
-      engine: z.enum(['postgres', 'aurora-postgresql', 'mysql', 'aurora-mysql', 'mariadb']).optional(),
+      engine: z.enum(VERIFIABLE_ENGINES).optional(),
       /**
        * TLS for verify's connection: `prefer` tries TLS without checking the certificate and falls
        * back to plain TCP; RDS PostgreSQL 15 and later refuse plain TCP by default (rds.force_ssl).

@@ -125,7 +125,8 @@ function toProblems(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknown, 
   }
   const actual = valueAt(value, rel);
   if (issue.code === 'invalid_union' && issue.discriminator && 'options' in issue && issue.options) {
-    const options = issue.options.map(String);
+    // A defaulted discriminator (mysql's strategy) lists `undefined` among the options: not something to write.
+    const options = issue.options.filter((o) => o !== undefined).map(String);
     if (actual === undefined) {
       return [missing(place, rel, `pick one: ${options.join(', ')}`)];
     }

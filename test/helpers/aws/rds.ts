@@ -2,7 +2,9 @@
 // / ModifyDBCluster with MasterUserPassword put the change in PendingModifiedValues and the status
 // in resetting-master-credentials; after `applyDelayMs` (checked on every call, as RDS applies it
 // on its own schedule) the fake runs ALTER ROLE on the master user of the real server, with a
-// SCRAM verifier so no cleartext reaches the server, and the instance is available again.
+// SCRAM verifier so no cleartext reaches the server, and the instance is available again. MySQL
+// engines (mysql, mariadb, aurora-mysql) live on a real MariaDB instead (`mysqlAdminUrl`), where the
+// fake sets a mysql_native_password hash.
 import {
   DBClusterNotFoundFault,
   DBInstanceNotFoundFault,
@@ -10,7 +12,10 @@ import {
   InvalidDBInstanceStateFault,
   RDSServiceException,
 } from '@aws-sdk/client-rds';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { isMysqlEngine } from '../../../rotators/aws-rds-master/login.js';
+import { nativeHash } from '../../../rotators/mysql/sql.js';
 import { scramVerifier } from '../../../rotators/postgres/scram.js';
 import { memoryState, type FakeState } from './state.js';
 import { FAKE_ACCOUNT, FAKE_IDENTITY, FAKE_REGION } from './secrets-manager.js';
@@ -42,6 +47,8 @@ export interface FakeRdsOptions {
   applyDelayMs?: number;
   /** Admin URL of the real server the fake's databases live on (a superuser). */
   adminUrl: string;
+  /** Admin URL (mysql://) of the real MariaDB that MySQL-engine databases live on. */
+  mysqlAdminUrl?: string;
 }
 
 const meta = { httpStatusCode: 400, attempts: 1, totalRetryDelay: 0 };
@@ -128,6 +135,19 @@ export class FakeRds {
   private async advance(s: RdsState): Promise<void> {
     for (const db of Object.values(s.dbs)) {
       if (!db.pending || db.pending.applyAt > Date.now()) continue;
+      if (isMysqlEngine(db.engine)) {
+        if (!this.opts.mysqlAdminUrl) throw new Error(`the fake RDS has no mysqlAdminUrl for ${db.engine} database ${db.id}`);
+        const m = await mysql.createConnection(this.opts.mysqlAdminUrl);
+        try {
+          await m.query(`ALTER USER ?@'%' IDENTIFIED VIA mysql_native_password USING ?`, [db.masterUsername, nativeHash(db.pending.password)]);
+        } finally {
+          await m.end();
+        }
+        delete db.pending;
+        db.status = 'available';
+        db.applied++;
+        continue;
+      }
       const c = new pg.Client({ connectionString: this.opts.adminUrl });
       await c.connect();
       try {

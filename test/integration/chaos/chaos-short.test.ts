@@ -1,6 +1,6 @@
 // The chaos suite, short (CI): the harness of `npm run chaos` for about 75 seconds of faults on a
 // few dozen secrets (every fault kind at least once: worker and scheduler SIGKILLs, Redis crash or
-// restart, target PostgreSQL and target redis-server restarts, state database stall), then every
+// restart, target PostgreSQL, target redis-server and target MariaDB restarts, state database stall), then every
 // invariant must have held.
 import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../../chaos/harness.js';
@@ -24,7 +24,7 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.passed).toBe(true);
 
     // The faults really happened, every kind of them, and the run did real work under them.
-    for (const kind of ['kill-worker', 'kill-scheduler', 'restart-redis', 'restart-target', 'restart-redis-target', 'stall-store']) {
+    for (const kind of ['kill-worker', 'kill-scheduler', 'restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target', 'stall-store']) {
       expect(result.faults.list.filter((f) => f.kind === kind && !f.error).length, kind).toBeGreaterThan(0);
     }
     expect(result.runs.active).toBe(0);
@@ -35,6 +35,10 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.secrets.redisAcl).toBeGreaterThan(0);
     expect(result.consumers.redis.ok).toBeGreaterThan(20);
     expect(result.consumers.redis.auth).toBe(0);
+    // MariaDB accounts (mysql rotator: dual password, alternating users) rotate through server crashes; no login refused.
+    expect(result.secrets.mariadb).toBeGreaterThan(0);
+    expect(result.consumers.mariadb.ok).toBeGreaterThan(20);
+    expect(result.consumers.mariadb.auth).toBe(0);
     // Half the secrets tell their application through the real signed webhook: every request verified.
     expect(result.secrets.webhook).toBe(SECRETS / 2);
     expect(result.consumers.webhookNotices).toBeGreaterThan(SECRETS);

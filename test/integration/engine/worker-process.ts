@@ -1,6 +1,7 @@
 // A rotor worker in its own process, for tests that SIGKILL it. Configured by environment:
-// DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), KILL_AT (a point such as `inside:verify-new`
-// or `after:create`). On reaching KILL_AT it prints `at <point>` and hangs until it is killed.
+// DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), ROTATOR (default postgres), KILL_AT (a point
+// such as `inside:verify-new`, `after:create`, or `applied:create` / `applied:revoke`: the target
+// changed, the step not yet recorded). On reaching KILL_AT it prints `at <point>` and hangs until killed.
 // Prints "ready" when its workers run.
 import pg from 'pg';
 import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
@@ -19,12 +20,19 @@ const kit = await createQueueKit(
   env.REDIS_URL ? { kind: 'redis', url: env.REDIS_URL, prefix: env.QUEUE_PREFIX ?? 'rotor' } : { kind: 'postgres', url: env.DATABASE_URL! },
   silentLogger,
 );
-await loadRotators(['postgres']);
-const real = rotatorFor('postgres');
+const name = env.ROTATOR ?? 'postgres';
+await loadRotators([name]);
+const real = rotatorFor(name);
+/** `fn`, then the kill point `applied:<step>`: the target has changed, the engine does not know yet. */
+const thenPoint = <A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+  const result = await fn(...a);
+  await checkpoint(`applied:${step}`);
+  return result;
+};
 const rotator: Rotator<unknown> = {
   ...real,
   // Inside create: after the new credential is staged as PENDING, before it is applied.
-  apply: inside('create', real.apply.bind(real)),
+  apply: inside('create', thenPoint('create', real.apply.bind(real))),
   verify: inside('verify-new', real.verify.bind(real)),
   // inUse is also sampled during grace: only the call made in verify-consumers is that kill point.
   inUse: async (ctx, value) => {
@@ -32,7 +40,7 @@ const rotator: Rotator<unknown> = {
     if (step === 'verify-consumers') await checkpoint('inside:verify-consumers');
     return real.inUse!.call(real, ctx, value);
   },
-  revoke: inside('revoke', real.revoke.bind(real)),
+  revoke: inside('revoke', thenPoint('revoke', real.revoke.bind(real))),
 };
 await startRuntime({
   ...KILLABLE_RUNTIME,
@@ -40,7 +48,7 @@ await startRuntime({
   kit,
   log: silentLogger,
   stores: { local: killableStore(createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') })) },
-  rotators: { postgres: rotator },
+  rotators: { [name]: rotator },
   consumers: { 'env-file': killableEnvFile },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
 });

@@ -1,6 +1,7 @@
 // Every built-in rotator against the conformance suite (src/rotator/conformance.ts), each on a live
-// target of its own: PostgreSQL (both strategies), a Redis primary + replica pair, and the command
-// rotator driving the example API key service through its example script.
+// target of its own: PostgreSQL (both strategies), MariaDB (the mysql rotator's three strategies),
+// a Redis primary + replica pair, and the command rotator driving the example API key service
+// through its example script.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -9,9 +10,12 @@ import type { ConformanceHarness } from '../../../src/rotator/conformance.js';
 import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
 import commandRotator from '../../../rotators/command/index.js';
+import mysqlRotator from '../../../rotators/mysql/index.js';
 import postgresRotator, { ensureAlternatingRoles, ensureSingleUser } from '../../../rotators/postgres/index.js';
 import redisAclRotator from '../../../rotators/redis-acl/index.js';
 import exampleHarness from '../../../examples/command-rotator/conformance-harness.mjs';
+import { startMariadbServer, type MariadbServerHandle } from '../../helpers/mariadb-server.js';
+import { mysqlSession } from '../../helpers/mysql-login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis.js';
 
@@ -19,8 +23,11 @@ const suffix = randomBytes(4).toString('hex');
 let db: TestDatabase | undefined;
 const servers: RedisServerHandle[] = [];
 
+let mariadb: Promise<MariadbServerHandle> | undefined;
+
 afterAll(async () => {
   await db?.drop();
+  await (await mariadb)?.stop();
   for (const s of servers) await s.stop();
 });
 
@@ -96,5 +103,17 @@ describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): 
     },
   };
 });
+
+// One private MariaDB for the three strategies; each provisions its own accounts.
+function mysqlHarness(params: Record<string, unknown>) {
+  return async (): Promise<ConformanceHarness> => {
+    const server = await (mariadb ??= startMariadbServer());
+    return { params: { ...params, target: { admin: 'env:MYSQL_ADMIN', provision: true, ...(params.target as object) } }, resolveRef: async () => server.url, openSession: (v) => mysqlSession(server, v) };
+  };
+}
+
+describeConformance('mysql (dual password, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'dual-password', target: { user: `cd_${suffix}` } }));
+describeConformance('mysql (alternating users, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'alternating-users', target: { users: [`ca_${suffix}`, `cb_${suffix}`], role: `cr_${suffix}` } }));
+describeConformance('mysql (single user, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'single-user', target: { user: `cs_${suffix}` } }));
 
 describeConformance('command (the example API key service)', commandRotator, async () => (await exampleHarness()) as ConformanceHarness);

@@ -61,7 +61,7 @@ describe('policy fixtures', () => {
   it('reports an unknown rotator and lists the known ones', async () => {
     const result = await loadPolicies(`${ROOT}unknown-rotator`, { cwd: ROOT });
     expect(result.problems).toEqual([
-      expect.objectContaining({ line: 4, col: 14, code: 'unknown-rotator', message: 'unknown rotator `random`', hint: 'known rotators: aws-rds-master, command, postgres, random-secret, redis-acl' }),
+      expect.objectContaining({ line: 4, col: 14, code: 'unknown-rotator', message: 'unknown rotator `random`', hint: 'known rotators: aws-rds-master, command, mysql, postgres, random-secret, redis-acl' }),
     ]);
   });
 

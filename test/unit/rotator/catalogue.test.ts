@@ -53,6 +53,21 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: false, drain: false, targetKey: 'postgres://(env:ADMIN_URL)/app' },
   },
   {
+    id: 'mysql/dual',
+    yaml: `rotator: mysql\n    target: { host: DB.internal, user: app, admin: ${admin} }`,
+    traits: { overlap: true, drain: false, targetKey: 'mysql://db.internal:3306' },
+  },
+  {
+    id: 'mysql/alternating',
+    yaml: `rotator: mysql\n    strategy: alternating-users\n    target: { host: db.internal, port: 3306, users: [app_a, app_b], role: app, admin: ${admin} }`,
+    traits: { overlap: true, drain: true, targetKey: 'mysql://db.internal:3306' },
+  },
+  {
+    id: 'mysql/single',
+    yaml: `rotator: mysql\n    strategy: single-user\n    target: { user: app_s, admin: ${admin} }`,
+    traits: { overlap: false, drain: false, targetKey: 'mysql://(env:ADMIN_URL)' },
+  },
+  {
     id: 'rds/cluster',
     yaml: 'rotator: aws-rds-master\n    target: { clusterId: pay, region: eu-central-1 }',
     traits: { overlap: false, drain: false, targetKey: 'rds://eu-central-1/cluster/pay' },
