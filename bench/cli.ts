@@ -47,7 +47,10 @@ async function startEmbedded(dir: string, env: NodeJS.ProcessEnv): Promise<Child
       - { type: env-file, path: ${join(dir, 'session.env')}, key: SESSION }
 `,
   );
-  const child = spawn(process.execPath, [BIN, 'start', '--policies', policies, '--no-dashboard'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '--policies', policies, '--no-dashboard'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`rotor start did not start within 120 s:\n${output}`)), 120_000);

@@ -60,7 +60,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitForEnd(env: BenchEnv, runId: string): Promise<string> {
   for (;;) {
     const run = await getRun(env.pool, runId);
-    if (run?.state === 'done' || run?.state === 'needs-attention') return run.state === 'done' ? (run.outcome ?? 'done') : `needs-attention: ${run.error}`;
+    if (run?.state === 'done' || run?.state === 'needs-attention')
+      return run.state === 'done' ? (run.outcome ?? 'done') : `needs-attention: ${run.error}`;
     await sleep(100);
   }
 }
@@ -152,7 +153,11 @@ export async function runConsumersBench(variant: ConsumersVariant = 'postgres'):
       const consumers: ResolvedConsumer[] = clients
         .filter((c) => c.secretId === id)
         .map((c, j) => ({
-          name: `app-${j}`, type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 30_000,
+          name: `app-${j}`,
+          type: 'webhook',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 30_000,
           params: { url: `${c.app.url}/rotor/reload`, verify: `${c.app.url}/rotor/version`, secret: `env:${KEY_ENV}`, timeout: '5s' },
         }));
       const secret = alternatingSecret(env, id, `zd${i}`, { graceMs: GRACE_MS, drain: { mode: 'wait', timeoutMs: 30_000 }, consumers });
@@ -166,7 +171,10 @@ export async function runConsumersBench(variant: ConsumersVariant = 'postgres'):
       concurrency: SECRETS,
       pollMs: 100,
     });
-    closers.unshift(() => runtime.close(), () => kit.close());
+    closers.unshift(
+      () => runtime.close(),
+      () => kit.close(),
+    );
 
     // Bootstrap (not counted): each secret gets its first credential and every app loads it.
     const first = await Promise.all(ids.map((id) => chain(env, kit, id, 1)));
@@ -184,7 +192,13 @@ export async function runConsumersBench(variant: ConsumersVariant = 'postgres'):
     const result = await load.stop();
 
     // Staleness: promote → each app reloaded (the app's clock) and → rotor recorded its confirmation.
-    const runs = await env.pool.query<{ secret_id: string; new_version: string; promoted_at: Date; consumer: string; confirmed_at: Date | null }>(
+    const runs = await env.pool.query<{
+      secret_id: string;
+      new_version: string;
+      promoted_at: Date;
+      consumer: string;
+      confirmed_at: Date | null;
+    }>(
       `select r.secret_id, r.new_version, r.promoted_at, c.consumer, c.confirmed_at
          from runs r join run_consumers c on c.run_id = r.id
         where r.secret_id like 'zd/%' and r.created_at >= $1 and r.promoted_at is not null`,
@@ -210,21 +224,33 @@ export async function runConsumersBench(variant: ConsumersVariant = 'postgres'):
       maria
         ? `Zero downtime, MariaDB: ${SECRETS} secrets × ${ROUNDS} dual-password rotations (mysql rotator, grace ${GRACE_MS / 1000}s), ${clients.length} clients (${CLIENTS_PER_SECRET} demo apps per secret, signed webhook + verify URL), each a new mysql_native_password login + SELECT 1 after a pause of 0–${MAX_PAUSE_MS} ms`
         : `Zero downtime: ${SECRETS} secrets × ${ROUNDS} alternating-user rotations (grace ${GRACE_MS / 1000}s), ${clients.length} clients (${CLIENTS_PER_SECRET} demo apps per secret, signed webhook + verify URL), each a new scram-sha-256 login + select 1 after a pause of 0–${MAX_PAUSE_MS} ms`,
-      table([{
-        rotations: `${rotated}/${outcomes.length}`,
-        'connections attempted': result.attempted,
-        'failed authentications (target 0)': result.authFailures,
-        'other failures': result.otherFailures,
-        'promote → reloaded p50/p95 ms': `${percentile(reloaded, 50).toFixed(0)} / ${percentile(reloaded, 95).toFixed(0)}`,
-        'promote → confirmed p50/p95 ms': `${percentile(confirmed, 50).toFixed(0)} / ${percentile(confirmed, 95).toFixed(0)}`,
-        'connect interval p50/p95 ms': interval(result),
-        'wall s': seconds.toFixed(1),
-      }]),
+      table([
+        {
+          rotations: `${rotated}/${outcomes.length}`,
+          'connections attempted': result.attempted,
+          'failed authentications (target 0)': result.authFailures,
+          'other failures': result.otherFailures,
+          'promote → reloaded p50/p95 ms': `${percentile(reloaded, 50).toFixed(0)} / ${percentile(reloaded, 95).toFixed(0)}`,
+          'promote → confirmed p50/p95 ms': `${percentile(confirmed, 50).toFixed(0)} / ${percentile(confirmed, 95).toFixed(0)}`,
+          'connect interval p50/p95 ms': interval(result),
+          'wall s': seconds.toFixed(1),
+        },
+      ]),
       '',
       `Connect interval (one attempt's start to the next, per client; target ≤ ${MAX_PAUSE_MS} ms): this machine's own, the same 20 clients for ${BASELINE_MS / 1000} s with no rotation, against during the rotations`,
       table([
-        { load: 'no rotation (machine ceiling)', 'logins/s': rate(baseline), 'connect interval p50/p95 ms': interval(baseline), 'failed authentications': baseline.authFailures },
-        { load: 'during rotations', 'logins/s': rate(result), 'connect interval p50/p95 ms': interval(result), 'failed authentications': result.authFailures },
+        {
+          load: 'no rotation (machine ceiling)',
+          'logins/s': rate(baseline),
+          'connect interval p50/p95 ms': interval(baseline),
+          'failed authentications': baseline.authFailures,
+        },
+        {
+          load: 'during rotations',
+          'logins/s': rate(result),
+          'connect interval p50/p95 ms': interval(result),
+          'failed authentications': result.authFailures,
+        },
         {
           load: 'during ÷ no rotation',
           'logins/s': (result.attempted / result.seconds / (baseline.attempted / baseline.seconds)).toFixed(2),
@@ -233,7 +259,14 @@ export async function runConsumersBench(variant: ConsumersVariant = 'postgres'):
         },
       ]),
     ];
-    if (rotated !== outcomes.length) out.push('', `runs that did not rotate: ${outcomes.filter((o) => o !== 'rotated').slice(0, 5).join('; ')}`);
+    if (rotated !== outcomes.length)
+      out.push(
+        '',
+        `runs that did not rotate: ${outcomes
+          .filter((o) => o !== 'rotated')
+          .slice(0, 5)
+          .join('; ')}`,
+      );
     if (missing) out.push('', `${missing} (run, app) pairs have no recorded reload`);
     if (result.examples.length) out.push('', 'failures, first few:', ...result.examples.map((e) => `  ${e}`));
     return { report: out.join('\n'), ok };

@@ -28,13 +28,19 @@ export async function runDashboardBench(): Promise<string> {
     const day = 86_400_000;
     const secrets = Array.from({ length: SECRETS }, (_, i) =>
       alternatingSecret(env, `team${i % 40}/svc-${i}`, `g${i % 100}`, {
-        className: CLASSES[i % CLASSES.length], owner: OWNERS[i % OWNERS.length], tags: [TAGS[i % TAGS.length]!, TAGS[(i * 7) % TAGS.length]!],
+        className: CLASSES[i % CLASSES.length],
+        owner: OWNERS[i % OWNERS.length],
+        tags: [TAGS[i % TAGS.length]!, TAGS[(i * 7) % TAGS.length]!],
       }),
     );
     // Mostly healthy; every 10th due soon, every 50th overdue (past the tolerance).
     const dueIn = (i: number) => (i % 50 === 0 ? -3 * day : i % 10 === 0 ? 2 * day : 30 * day);
     const index = new Map(secrets.map((s, i) => [s.id, i]));
-    await syncSecrets(env.pool, secrets, { actor: 'bench', targetKeyOf: (s) => s.id, nextDueOf: (s) => new Date(Date.now() + dueIn(index.get(s.id)!)) });
+    await syncSecrets(env.pool, secrets, {
+      actor: 'bench',
+      targetKeyOf: (s) => s.id,
+      nextDueOf: (s) => new Date(Date.now() + dueIn(index.get(s.id)!)),
+    });
     // History: three finished runs per secret; every 40th last run needs attention; 200 active.
     await env.pool.query(`insert into runs (id, secret_id, trigger, actor, state, step, outcome, created_at, started_at, finished_at)
       select gen_random_uuid(), s.id, 'schedule', 'scheduler',
@@ -70,12 +76,22 @@ export async function runDashboardBench(): Promise<string> {
       ms.sort((a, b) => a - b);
       // The target is for the inventory as an operator opens it; the other rows show how it scales.
       const verdict = path === '/' ? (percentile(ms, 95) <= TARGET_MS ? 'met' : 'MISSED') : '-';
-      rows.push({ page: what, requests: REQUESTS, 'p50 ms': percentile(ms, 50).toFixed(1), 'p95 ms': percentile(ms, 95).toFixed(1), [`target ≤ ${TARGET_MS} ms`]: verdict, KiB: (bytes / 1024).toFixed(0) });
+      rows.push({
+        page: what,
+        requests: REQUESTS,
+        'p50 ms': percentile(ms, 50).toFixed(1),
+        'p95 ms': percentile(ms, 95).toFixed(1),
+        [`target ≤ ${TARGET_MS} ms`]: verdict,
+        KiB: (bytes / 1024).toFixed(0),
+      });
     }
     feed.close();
     await kit.close();
     const load = loadavg()[0]!.toFixed(1);
-    return [`Inventory render, ${SECRETS.toLocaleString('en')} secrets, ${(SECRETS * 3 + 200).toLocaleString('en')} runs (server-side, in-process requests; ${cpus().length} CPUs, load average ${load} at the end)`, table(rows)].join('\n');
+    return [
+      `Inventory render, ${SECRETS.toLocaleString('en')} secrets, ${(SECRETS * 3 + 200).toLocaleString('en')} runs (server-side, in-process requests; ${cpus().length} CPUs, load average ${load} at the end)`,
+      table(rows),
+    ].join('\n');
   } finally {
     await env.stop();
   }

@@ -33,7 +33,10 @@ export async function benchEnv(): Promise<BenchEnv> {
   pool.on('error', () => undefined);
   await migrate(pool);
   return {
-    server, redis, url, pool,
+    server,
+    redis,
+    url,
+    pool,
     async stop() {
       await pool.end();
       await Promise.allSettled([server.stop(), redis.stop()]);
@@ -45,7 +48,9 @@ export async function benchEnv(): Promise<BenchEnv> {
 export async function createRolePairs(pool: pg.Pool, prefix: string, count: number): Promise<void> {
   const sql: string[] = [];
   for (let i = 0; i < count; i++) {
-    sql.push(`create role ${prefix}${i} nologin; create role ${prefix}${i}_a login in role ${prefix}${i}; create role ${prefix}${i}_b login in role ${prefix}${i};`);
+    sql.push(
+      `create role ${prefix}${i} nologin; create role ${prefix}${i}_a login in role ${prefix}${i}; create role ${prefix}${i}_b login in role ${prefix}${i};`,
+    );
   }
   for (let i = 0; i < sql.length; i += 200) await pool.query(sql.slice(i, i + 200).join('\n'));
 }
@@ -53,12 +58,34 @@ export async function createRolePairs(pool: pg.Pool, prefix: string, count: numb
 export function alternatingSecret(env: BenchEnv, id: string, group: string, over: Partial<ResolvedSecret> = {}): ResolvedSecret {
   const f = env.server.facts;
   return {
-    id, owner: 'bench', className: undefined, description: undefined, tags: [],
+    id,
+    owner: 'bench',
+    className: undefined,
+    description: undefined,
+    tags: [],
     schedule: { kind: 'interval', ms: 86_400_000, text: '1d' },
-    graceMs: 0, emergencyGraceMs: 0, jitterMs: 0, window: undefined,
+    graceMs: 0,
+    emergencyGraceMs: 0,
+    jitterMs: 0,
+    window: undefined,
     retry: { attempts: 3, backoffMs: 50, maxBackoffMs: 200 },
     drain: { mode: 'wait', timeoutMs: 60_000 },
-    rotator: { name: 'postgres', params: { strategy: 'alternating-users', target: { host: f.host, port: f.port, database: 'bench', users: [`${group}_a`, `${group}_b`], group, admin: 'env:BENCH_ADMIN_URL', sslmode: 'disable' }, generate: { length: 32, exclude: ':/@"\'\\' } } },
+    rotator: {
+      name: 'postgres',
+      params: {
+        strategy: 'alternating-users',
+        target: {
+          host: f.host,
+          port: f.port,
+          database: 'bench',
+          users: [`${group}_a`, `${group}_b`],
+          group,
+          admin: 'env:BENCH_ADMIN_URL',
+          sslmode: 'disable',
+        },
+        generate: { length: 32, exclude: ':/@"\'\\' },
+      },
+    },
     store: { backend: 'local', location: id, params: {} },
     consumers: [],
     source: { file: 'bench.yaml', line: 1, col: 1 },
@@ -75,13 +102,19 @@ export async function syncAll(env: BenchEnv, secrets: ResolvedSecret[], dueNow =
   });
 }
 
-export async function benchRuntime(env: BenchEnv, kind: 'redis' | 'postgres', over: Partial<RuntimeOptions> = {}): Promise<{ kit: QueueKit; runtime: Runtime }> {
+export async function benchRuntime(
+  env: BenchEnv,
+  kind: 'redis' | 'postgres',
+  over: Partial<RuntimeOptions> = {},
+): Promise<{ kit: QueueKit; runtime: Runtime }> {
   const log = createLogger({ level: 'silent' });
   const kit = await createQueueKit(kind === 'redis' ? { kind, url: env.redis.url, prefix: 'bench' } : { kind, url: env.url('bench') }, log);
   await loadRotators(['postgres']);
   process.env.BENCH_ADMIN_URL = env.url('bench');
   const runtime = await startRuntime({
-    pool: env.pool, kit, log,
+    pool: env.pool,
+    kit,
+    log,
     stores: { local: createLocalStore({ pool: env.pool, key: randomBytes(32) }) },
     resolveRef: async (ref) => process.env[ref.slice(4)] ?? '',
     nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
@@ -100,5 +133,9 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const cols = Object.keys(rows[0] ?? {});
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(width[i]!)).join(' | ') + ' |';
-  return [line(cols), '|' + width.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map((r) => line(cols.map((c) => String(r[c]))))].join('\n');
+  return [
+    line(cols),
+    '|' + width.map((w) => '-'.repeat(w + 2)).join('|') + '|',
+    ...rows.map((r) => line(cols.map((c) => String(r[c])))),
+  ].join('\n');
 }

@@ -60,8 +60,12 @@ async function raw(env: BenchEnv, prefix: string): Promise<number> {
   const rotator = rotatorFor('postgres');
   const log = createLogger({ level: 'silent' });
   const ctxFor = (s: ResolvedSecret): RotatorContext<unknown> => ({
-    secretId: s.id, runId: 'raw', params: rotator.paramsSchema.parse(s.rotator.params), log,
-    resolveRef: async () => env.url('bench'), signal: new AbortController().signal,
+    secretId: s.id,
+    runId: 'raw',
+    params: rotator.paramsSchema.parse(s.rotator.params),
+    log,
+    resolveRef: async () => env.url('bench'),
+    signal: new AbortController().signal,
   });
   const secrets = Array.from({ length: TARGETS }, (_, i) => alternatingSecret(env, `${prefix}/s${i}`, `${prefix}${i}`));
   const current = new Map<string, SecretValue>();
@@ -81,9 +85,11 @@ async function raw(env: BenchEnv, prefix: string): Promise<number> {
   const runAll = async (work: ResolvedSecret[][]) => {
     // Same shape as the orchestrated run: each secret's rotations in sequence, 8 at a time.
     const queue = [...work];
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      for (let chain = queue.shift(); chain; chain = queue.shift()) for (const s of chain) await rotate(s);
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let chain = queue.shift(); chain; chain = queue.shift()) for (const s of chain) await rotate(s);
+      }),
+    );
   };
   await runAll(secrets.map((s) => [s]));
   const started = performance.now();
@@ -114,12 +120,16 @@ async function emergencyLatency(env: BenchEnv): Promise<{ p50: number; p95: numb
     }
   };
   // Bootstrap the emergency secrets so their emergency runs have an old credential to revoke.
-  await Promise.all(urgent.map(async (s) => done((await requestRotation(env.pool, kit, { secretId: s.id, trigger: 'manual', actor: 'bench' })).id)));
+  await Promise.all(
+    urgent.map(async (s) => done((await requestRotation(env.pool, kit, { secretId: s.id, trigger: 'manual', actor: 'bench' })).id)),
+  );
   for (const s of routine) await requestRotation(env.pool, kit, { secretId: s.id, trigger: 'manual', actor: 'bench' });
   const latencies: number[] = [];
   let backlogMin = Infinity;
   for (const s of urgent) {
-    const { rows } = await env.pool.query<{ n: number }>("select count(*)::int as n from runs where state in ('queued','running','waiting') and secret_id like 'rt/%'");
+    const { rows } = await env.pool.query<{ n: number }>(
+      "select count(*)::int as n from runs where state in ('queued','running','waiting') and secret_id like 'rt/%'",
+    );
     backlogMin = Math.min(backlogMin, rows[0]!.n);
     const started = performance.now();
     let resolveRevoked!: () => void;
@@ -135,7 +145,9 @@ async function emergencyLatency(env: BenchEnv): Promise<{ p50: number; p95: numb
   return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), samples: latencies.length, backlogMin };
 }
 
-async function scale(env: BenchEnv): Promise<{ syncMs: number; tickMs: number; keysAdded: number; keysPerSecret: number; keysTotal: number }> {
+async function scale(
+  env: BenchEnv,
+): Promise<{ syncMs: number; tickMs: number; keysAdded: number; keysPerSecret: number; keysTotal: number }> {
   const N = 100_000;
   const secrets = Array.from({ length: N }, (_, i) => alternatingSecret(env, `scale/s${i}`, `sc${i % 500}`));
   const redis = new Redis(env.redis.url);
@@ -159,7 +171,13 @@ async function scale(env: BenchEnv): Promise<{ syncMs: number; tickMs: number; k
   redis.disconnect();
   await runtime.close();
   await kit.close();
-  return { syncMs, tickMs: percentile(ticks, 50), keysAdded: after - before, keysPerSecret: Math.max(0, after - before) / N, keysTotal: after };
+  return {
+    syncMs,
+    tickMs: percentile(ticks, 50),
+    keysAdded: after - before,
+    keysPerSecret: Math.max(0, after - before) / N,
+    keysTotal: after,
+  };
 }
 
 export async function runEngineBench(parts: string[] = ['throughput', 'emergency', 'scale']): Promise<string> {
@@ -169,15 +187,33 @@ export async function runEngineBench(parts: string[] = ['throughput', 'emergency
     if (parts.includes('throughput')) await throughput(env, out);
     if (parts.includes('emergency')) {
       const em = await emergencyLatency(env);
-      out.push('Emergency latency, request → old credential revoked (grace 0), 1,000 routine runs queued', table([
-        { samples: em.samples, 'routine backlog (min)': em.backlogMin, 'p50 ms (target ≤ 200)': em.p50.toFixed(0), 'p95 ms': em.p95.toFixed(0) },
-      ]), '');
+      out.push(
+        'Emergency latency, request → old credential revoked (grace 0), 1,000 routine runs queued',
+        table([
+          {
+            samples: em.samples,
+            'routine backlog (min)': em.backlogMin,
+            'p50 ms (target ≤ 200)': em.p50.toFixed(0),
+            'p95 ms': em.p95.toFixed(0),
+          },
+        ]),
+        '',
+      );
     }
     if (parts.includes('scale')) {
       const sc = await scale(env);
-      out.push('100,000 secrets', table([
-        { 'sync s (target ≤ 15)': (sc.syncMs / 1000).toFixed(2), 'tick ms, median of 15 (target ≤ 50)': sc.tickMs.toFixed(1), 'Redis keys added by the secrets': sc.keysAdded, 'per idle secret (target 0)': sc.keysPerSecret.toFixed(4), 'Redis keys in all': sc.keysTotal },
-      ]));
+      out.push(
+        '100,000 secrets',
+        table([
+          {
+            'sync s (target ≤ 15)': (sc.syncMs / 1000).toFixed(2),
+            'tick ms, median of 15 (target ≤ 50)': sc.tickMs.toFixed(1),
+            'Redis keys added by the secrets': sc.keysAdded,
+            'per idle secret (target 0)': sc.keysPerSecret.toFixed(4),
+            'Redis keys in all': sc.keysTotal,
+          },
+        ]),
+      );
     }
   } finally {
     await env.stop();
@@ -186,13 +222,20 @@ export async function runEngineBench(parts: string[] = ['throughput', 'emergency
 }
 
 async function throughput(env: BenchEnv, out: string[]): Promise<void> {
-    const rawMs = await raw(env, 'rw');
-    const rows = [];
-    for (const kind of ['postgres', 'redis'] as const) {
-      const ms = await orchestrated(env, kind, kind === 'redis' ? 'or' : 'op');
-      rows.push({ 'queue backend': kind, rotations: TARGETS * ROUNDS, concurrency: CONCURRENCY, 'raw s': (rawMs / 1000).toFixed(2), 'orchestrated s': (ms / 1000).toFixed(2), 'ratio (target ≤ 1.5)': (ms / rawMs).toFixed(2) });
-    }
-    out.push('Orchestrated vs raw: 500 alternating-user rotations', table(rows), '');
+  const rawMs = await raw(env, 'rw');
+  const rows = [];
+  for (const kind of ['postgres', 'redis'] as const) {
+    const ms = await orchestrated(env, kind, kind === 'redis' ? 'or' : 'op');
+    rows.push({
+      'queue backend': kind,
+      rotations: TARGETS * ROUNDS,
+      concurrency: CONCURRENCY,
+      'raw s': (rawMs / 1000).toFixed(2),
+      'orchestrated s': (ms / 1000).toFixed(2),
+      'ratio (target ≤ 1.5)': (ms / rawMs).toFixed(2),
+    });
+  }
+  out.push('Orchestrated vs raw: 500 alternating-user rotations', table(rows), '');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

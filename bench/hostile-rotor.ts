@@ -25,16 +25,32 @@ await migrate(pool);
 const kit = await createQueueKit({ kind: 'redis', url: redisUrl, prefix: 'hostile' }, log);
 const store = createLocalStore({ pool, key: randomBytes(32) });
 await startRuntime({
-  pool, kit, log, stores: { local: store }, rotators: { memory: memoryRotator(createMemoryTarget()) },
-  resolveRef: async () => '', nextDue: (_s, last) => new Date(last.getTime() + 86_400_000), ...TEST_TIMINGS,
+  pool,
+  kit,
+  log,
+  stores: { local: store },
+  rotators: { memory: memoryRotator(createMemoryTarget()) },
+  resolveRef: async () => '',
+  nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
+  ...TEST_TIMINGS,
 });
 const ids = [1, 2, 3, 4, 5].map((i) => `flood/secret-${i}`);
 // Each secret its own pair of users on the target: rotations of different secrets run in parallel.
-const secrets = ids.map((id, i) => secretFixture(id, { graceMs: 100, emergencyGraceMs: 100, rotator: { name: 'memory', params: { users: [`u${i}_a`, `u${i}_b`] } } }));
+const secrets = ids.map((id, i) =>
+  secretFixture(id, { graceMs: 100, emergencyGraceMs: 100, rotator: { name: 'memory', params: { users: [`u${i}_a`, `u${i}_b`] } } }),
+);
 await syncSecrets(pool, secrets, {
-  actor: 'bench', targetKeyOf: (s) => `memory://${s.id}`, nextDueOf: () => new Date(Date.now() + 86_400_000),
+  actor: 'bench',
+  targetKeyOf: (s) => `memory://${s.id}`,
+  nextDueOf: () => new Date(Date.now() + 86_400_000),
 });
-const server = await startDashboard({ pool, kit, log, stores: { local: store }, settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_POLL_MS: '200' }) });
+const server = await startDashboard({
+  pool,
+  kit,
+  log,
+  stores: { local: store },
+  settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_POLL_MS: '200' }),
+});
 process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
 
 for await (const line of createInterface({ input: process.stdin })) {
@@ -44,16 +60,18 @@ for await (const line of createInterface({ input: process.stdin })) {
   let done = 0;
   let failed = 0;
   const why = new Set<string>();
-  await Promise.all(ids.map(async (id, k) => {
-    for (let i = k; i < n; i += ids.length) {
-      const run = await requestRotation(pool, kit, { secretId: id, trigger: 'manual', actor: 'bench', reason: 'under flood' });
-      const end = await waitForRunEnd(pool, run.id, 120_000).catch(() => undefined);
-      if (end?.state === 'done') done++;
-      else {
-        failed++;
-        why.add(end ? `${end.state}: ${end.error ?? ''}`.slice(0, 200) : 'did not end within 120 s');
+  await Promise.all(
+    ids.map(async (id, k) => {
+      for (let i = k; i < n; i += ids.length) {
+        const run = await requestRotation(pool, kit, { secretId: id, trigger: 'manual', actor: 'bench', reason: 'under flood' });
+        const end = await waitForRunEnd(pool, run.id, 120_000).catch(() => undefined);
+        if (end?.state === 'done') done++;
+        else {
+          failed++;
+          why.add(end ? `${end.state}: ${end.error ?? ''}`.slice(0, 200) : 'did not end within 120 s');
+        }
       }
-    }
-  }));
+    }),
+  );
   process.stdout.write(JSON.stringify({ done, failed, ms: Date.now() - started, why: [...why] }) + '\n');
 }

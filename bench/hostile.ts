@@ -20,8 +20,15 @@ const ROTATIONS = 50;
 const NEED_FDS = HALF_OPEN + STREAMS + 1_000;
 
 function fdLimits(): { soft: number; hard: number } {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files')) ?? '';
-  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
+  const line =
+    readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files')) ?? '';
+  const [soft, hard] = line
+    .replace('Max open files', '')
+    .trim()
+    .split(/\s+/)
+    .map((v) => (v === 'unlimited' ? Infinity : Number(v)));
   return { soft: soft ?? 0, hard: hard ?? 0 };
 }
 
@@ -51,7 +58,13 @@ function openFilesOf(pid: number): number {
 async function flood(): Promise<Array<Record<string, string | number>>> {
   const { soft, hard } = fdLimits();
   if (hard < NEED_FDS) {
-    return [{ measure: 'flood', result: `not run: the attacker needs ${NEED_FDS} open files, the hard limit (ulimit -Hn) is ${hard}`, target: '' }];
+    return [
+      {
+        measure: 'flood',
+        result: `not run: the attacker needs ${NEED_FDS} open files, the hard limit (ulimit -Hn) is ${hard}`,
+        target: '',
+      },
+    ];
   }
   const fds = Math.min(hard, Math.max(soft, NEED_FDS));
   const [pgServer, redis] = await Promise.all([startPrivatePostgres(), spawnRedisServer()]);
@@ -79,9 +92,17 @@ async function flood(): Promise<Array<Record<string, string | number>>> {
     return [
       { measure: 'attacker sockets open, client side (incl. those waiting in the listen backlog)', result: held.held, target: '' },
       { measure: 'connections answered 503 / opened', result: `${probe.refused503} / ${probe.opened}`, target: '' },
-      { measure: 'rotations completed during the flood', result: `${rotated.done} of ${ROTATIONS} (${rotated.failed} failed, ${rotated.ms} ms)`, target: 'all' },
+      {
+        measure: 'rotations completed during the flood',
+        result: `${rotated.done} of ${ROTATIONS} (${rotated.failed} failed, ${rotated.ms} ms)`,
+        target: 'all',
+      },
       { measure: 'process restarts', result: restarts, target: '0' },
-      { measure: '/healthz p50 / p95 during the flood', result: `${percentile(sorted, 50).toFixed(1)} / ${percentile(sorted, 95).toFixed(1)} ms (${sorted.length} ok, ${probe.failures} failed)`, target: 'answers' },
+      {
+        measure: '/healthz p50 / p95 during the flood',
+        result: `${percentile(sorted, 50).toFixed(1)} / ${percentile(sorted, 95).toFixed(1)} ms (${sorted.length} ok, ${probe.failures} failed)`,
+        target: 'answers',
+      },
       { measure: 'peak open files of the rotor process', result: `${peak} (its limit ${soft})`, target: `< ${soft}` },
     ];
   } finally {
@@ -96,7 +117,10 @@ function validateCase(name: string, text: string): { code: number | null; ms: nu
   try {
     writeFileSync(join(dir, name), text);
     const t = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'rotor.js'), 'validate', dir], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'rotor.js'), 'validate', dir], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
     return { code: r.status, ms: performance.now() - t, said: (r.stdout + r.stderr).split('\n').find((l) => l.includes(name)) ?? '' };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -111,7 +135,11 @@ function parserCases(): Array<Record<string, string | number>> {
   const big = validateCase('big.yaml', bigMap);
   const nested = validateCase('deep.yaml', deep);
   return [
-    { measure: 'rotor validate of an empty directory (start-up, for scale)', result: `${node.ms.toFixed(0)} ms, exit ${node.code}`, target: '' },
+    {
+      measure: 'rotor validate of an empty directory (start-up, for scale)',
+      result: `${node.ms.toFixed(0)} ms, exit ${node.code}`,
+      target: '',
+    },
     { measure: 'validate: 50,000 keys in one map', result: `${big.ms.toFixed(0)} ms, exit ${big.code}`, target: '≤ 2000 ms, exit 0 or 2' },
     { measure: 'validate: 10,000-deep nesting', result: `${nested.ms.toFixed(0)} ms, exit ${nested.code}`, target: '≤ 1000 ms, exit 2' },
   ];

@@ -10,7 +10,13 @@ import type { StoredVersion } from '../src/store/contract.js';
 export async function openMariadbPool(version: StoredVersion, _settings: PoolSettings, _log: Logger): Promise<LoadedPool> {
   trackSecret(version.value);
   const v = version.value;
-  const options = { host: String(v.host), port: Number(v.port), user: String(v.username), password: String(v.password), connectTimeout: 5_000 };
+  const options = {
+    host: String(v.host),
+    port: Number(v.port),
+    user: String(v.username),
+    password: String(v.password),
+    connectTimeout: 5_000,
+  };
   let running = 0;
   const once = async () => {
     running++;
@@ -23,7 +29,10 @@ export async function openMariadbPool(version: StoredVersion, _settings: PoolSet
       }
     } catch (err) {
       const e = err as { sqlState?: string; errno?: number; message?: string };
-      throw new DatabaseError(`MariaDB refused version ${version.versionId} (user ${options.user}): ${scrub(String(e.message))}`, e.sqlState);
+      throw new DatabaseError(
+        `MariaDB refused version ${version.versionId} (user ${options.user}): ${scrub(String(e.message))}`,
+        e.sqlState,
+      );
     } finally {
       running--;
     }

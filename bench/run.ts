@@ -24,7 +24,8 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
     run: async (parts) => (await import('./hostile.js')).runHostileBench(parts),
   },
   consumers: {
-    about: 'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant',
+    about:
+      'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant',
     run: async (parts) => {
       const { report, ok } = await (await import('./consumers.js')).runConsumersBench(parts.includes('mariadb') ? 'mariadb' : 'postgres');
       if (ok) return report;

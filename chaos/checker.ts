@@ -78,12 +78,14 @@ async function checkFailures(d: CheckerDeps): Promise<void> {
     "select run_id, step, count(*)::int as n from steps where status = 'failed' group by 1, 2 having count(*) > $1",
     [d.attemptsPerStep],
   );
-  for (const r of perStep.rows) d.v.add('bounded-attempts', `run ${r.run_id}: step ${r.step} failed ${r.n} times (budget ${d.attemptsPerStep})`);
+  for (const r of perStep.rows)
+    d.v.add('bounded-attempts', `run ${r.run_id}: step ${r.step} failed ${r.n} times (budget ${d.attemptsPerStep})`);
   const perRun = await d.pool.query<{ run_id: string; n: number }>(
     "select run_id, count(*)::int as n from steps where status = 'failed' group by 1 having count(*) > $1",
     [attemptBound(d.attemptsPerStep)],
   );
-  for (const r of perRun.rows) d.v.add('bounded-attempts', `run ${r.run_id}: ${r.n} failed attempts (bound ${attemptBound(d.attemptsPerStep)})`);
+  for (const r of perRun.rows)
+    d.v.add('bounded-attempts', `run ${r.run_id}: ${r.n} failed attempts (bound ${attemptBound(d.attemptsPerStep)})`);
 }
 
 const ACTIVE = `('queued', 'running', 'waiting')`;
@@ -139,7 +141,13 @@ export function startContinuousChecks(d: CheckerDeps): ContinuousChecker {
 }
 
 /** Logs in with CURRENT; an auth failure counts only when CURRENT is still that version afterwards. */
-async function checkCurrent(d: CheckerDeps, id: string, counts: { ok: number; conn: number; auth: number }, racy: boolean, login = true): Promise<void> {
+async function checkCurrent(
+  d: CheckerDeps,
+  id: string,
+  counts: { ok: number; conn: number; auth: number },
+  racy: boolean,
+  login = true,
+): Promise<void> {
   const current = await d.store.get(id, 'CURRENT');
   if (!current) {
     if (!racy) d.v.add('current-works', `${id}: no CURRENT version in the store`);
@@ -164,7 +172,14 @@ async function checkCurrent(d: CheckerDeps, id: string, counts: { ok: number; co
 }
 
 export interface FinalFigures {
-  runs: { total: number; done: number; needsAttention: number; active: number; byOutcome: Record<string, number>; byTrigger: Record<string, number> };
+  runs: {
+    total: number;
+    done: number;
+    needsAttention: number;
+    active: number;
+    byOutcome: Record<string, number>;
+    byTrigger: Record<string, number>;
+  };
   needsAttentionReasons: Array<{ reason: string; count: number; example: string }>;
   maxTotalAttempts: number;
   maxStepAttempt: number;
@@ -208,7 +223,8 @@ export async function finalChecks(d: CheckerDeps): Promise<FinalFigures> {
   const open = await pool.query<{ id: string; secret_id: string; state: string; step: string; updated_at: Date }>(
     `select id, secret_id, state, step, updated_at from runs where state in ${ACTIVE} order by created_at`,
   );
-  for (const r of open.rows) v.add('ends-with-reason', `run ${r.id} of ${r.secret_id} still ${r.state} at ${r.step} (last touched ${r.updated_at.toISOString()})`);
+  for (const r of open.rows)
+    v.add('ends-with-reason', `run ${r.id} of ${r.secret_id} still ${r.state} at ${r.step} (last touched ${r.updated_at.toISOString()})`);
   const na = await pool.query<{ id: string; error: string | null }>("select id, error from runs where state = 'needs-attention'");
   const buckets = new Map<string, { count: number; example: string }>();
   for (const r of na.rows) {
@@ -268,7 +284,10 @@ export async function finalChecks(d: CheckerDeps): Promise<FinalFigures> {
     if (!f.overlap) continue;
     if (!f.login) {
       // The store is the target: a rotated random secret keeps no PREVIOUS readable after revoke.
-      const last = await pool.query<{ outcome: string | null }>('select outcome from runs where secret_id = $1 order by created_at desc limit 1', [f.secret.id]);
+      const last = await pool.query<{ outcome: string | null }>(
+        'select outcome from runs where secret_id = $1 order by created_at desc limit 1',
+        [f.secret.id],
+      );
       const previous = last.rows[0]?.outcome === 'rotated' ? await d.store.get(f.secret.id, 'PREVIOUS') : null;
       if (previous) {
         figures.previousStillWorking++;

@@ -50,7 +50,11 @@ class Client {
   readonly holdings: Holding[] = [];
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly secretId: string, readonly overlap: boolean, readonly logsIn: boolean) {}
+  constructor(
+    readonly secretId: string,
+    readonly overlap: boolean,
+    readonly logsIn: boolean,
+  ) {}
 
   /** Serializes notices for one secret: a late one must not overtake an earlier one. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -96,8 +100,15 @@ export async function startClients(
 ): Promise<ClientFleet> {
   const clients = new Map(secrets.map((s) => [s.id, new Client(s.id, s.overlap, s.login)]));
   const counters: ClientCounters = {
-    overlap: { ok: 0, auth: 0, conn: 0 }, single: { ok: 0, auth: 0, conn: 0 }, redis: { ok: 0, auth: 0, conn: 0 }, mariadb: { ok: 0, auth: 0, conn: 0 }, notices: 0, noticeErrors: 0,
-    webhookNotices: 0, webhookVerifies: 0, webhookRefused: [],
+    overlap: { ok: 0, auth: 0, conn: 0 },
+    single: { ok: 0, auth: 0, conn: 0 },
+    redis: { ok: 0, auth: 0, conn: 0 },
+    mariadb: { ok: 0, auth: 0, conn: 0 },
+    notices: 0,
+    noticeErrors: 0,
+    webhookNotices: 0,
+    webhookVerifies: 0,
+    webhookRefused: [],
   };
   const authFailures: AuthFailure[] = [];
   let running = true;
@@ -110,7 +121,13 @@ export async function startClients(
       if (h.engine === 'redis') counters.redis[result.kind]++;
       if (h.engine === 'mysql') counters.mariadb[result.kind]++;
       if (result.kind === 'auth') {
-        authFailures.push({ secretId: c.secretId, versionId: h.versionId, at: new Date().toISOString(), code: result.code, heldNow: c.held?.versionId ?? null });
+        authFailures.push({
+          secretId: c.secretId,
+          versionId: h.versionId,
+          at: new Date().toISOString(),
+          code: result.code,
+          heldNow: c.held?.versionId ?? null,
+        });
       }
       return result.kind;
     } finally {
@@ -126,8 +143,13 @@ export async function startClients(
     const before = c.held?.versionId;
     if (before !== current.versionId) {
       c.held = {
-        versionId: current.versionId, engine: String(v.engine ?? 'postgres'), username: String(v.username), password: String(v.password),
-        host: String(v.host), port: Number(v.port), dbname: String(v.dbname),
+        versionId: current.versionId,
+        engine: String(v.engine ?? 'postgres'),
+        username: String(v.username),
+        password: String(v.password),
+        host: String(v.host),
+        port: Number(v.port),
+        dbname: String(v.dbname),
       };
       const now = Date.now();
       c.holdings.push({ versionId: current.versionId, from: now, until: null });
@@ -150,7 +172,10 @@ export async function startClients(
     };
     // rotor's webhook consumer: every request signed over `timestamp.body` (the verify GET's body is empty).
     const signed = async (body: string): Promise<boolean> => {
-      const verdict = verifySignature(opts.webhookKey, body, { timestamp: header(req, TIMESTAMP_HEADER), signature: header(req, SIGNATURE_HEADER) });
+      const verdict = verifySignature(opts.webhookKey, body, {
+        timestamp: header(req, TIMESTAMP_HEADER),
+        signature: header(req, SIGNATURE_HEADER),
+      });
       if (verdict.ok) return true;
       counters.webhookRefused.push({ at: new Date().toISOString(), path: url.pathname, reason: verdict.reason });
       reply(401, { error: `unauthorized: ${verdict.reason}` });
@@ -211,13 +236,15 @@ export async function startClients(
       for (const c of clients.values()) {
         if (!c.overlap || !c.logsIn) continue;
         const r = rng.fork(c.secretId);
-        loops.push((async () => {
-          await sleep(r.int(0, max));
-          while (running) {
-            if (c.held) await attempt(c, c.held, counters.overlap);
-            await sleep(r.int(min, max));
-          }
-        })());
+        loops.push(
+          (async () => {
+            await sleep(r.int(0, max));
+            while (running) {
+              if (c.held) await attempt(c, c.held, counters.overlap);
+              await sleep(r.int(min, max));
+            }
+          })(),
+        );
       }
     },
     async close() {
@@ -252,13 +279,23 @@ async function mysqlLogin(h: Held): Promise<{ kind: LoginResult; code: string }>
     return { kind: 'ok', code: '' };
   } catch (err) {
     const errno = (err as { errno?: number }).errno;
-    return errno === 1045 ? { kind: 'auth', code: '1045' } : { kind: 'conn', code: String(errno ?? (err as { code?: string }).code ?? 'error') };
+    return errno === 1045
+      ? { kind: 'auth', code: '1045' }
+      : { kind: 'conn', code: String(errno ?? (err as { code?: string }).code ?? 'error') };
   }
 }
 
 /** AUTH as the ACL user and PING; WRONGPASS is an authentication failure, anything else a connection error. */
 async function redisLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
-  const c = new Redis({ host: h.host, port: h.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
+  const c = new Redis({
+    host: h.host,
+    port: h.port,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -267,14 +304,23 @@ async function redisLogin(h: Held): Promise<{ kind: LoginResult; code: string }>
     return { kind: 'ok', code: '' };
   } catch (err) {
     const message = (err as Error).message;
-    return /WRONGPASS|NOAUTH|NOPERM/.test(message) ? { kind: 'auth', code: message.split(' ')[0]! } : { kind: 'conn', code: (err as { code?: string }).code ?? 'error' };
+    return /WRONGPASS|NOAUTH|NOPERM/.test(message)
+      ? { kind: 'auth', code: message.split(' ')[0]! }
+      : { kind: 'conn', code: (err as { code?: string }).code ?? 'error' };
   } finally {
     c.disconnect();
   }
 }
 
 async function postgresLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
-  const c = new pg.Client({ host: h.host, port: h.port, database: h.dbname, user: h.username, password: h.password, connectionTimeoutMillis: 5_000 });
+  const c = new pg.Client({
+    host: h.host,
+    port: h.port,
+    database: h.dbname,
+    user: h.username,
+    password: h.password,
+    connectionTimeoutMillis: 5_000,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -290,7 +336,12 @@ async function postgresLogin(h: Held): Promise<{ kind: LoginResult; code: string
 /** One login with whatever CURRENT holds now, for the checker. */
 export async function loginWith(value: Record<string, string | number>): Promise<{ kind: LoginResult; code: string }> {
   return login({
-    versionId: '', engine: String(value.engine ?? 'postgres'), username: String(value.username), password: String(value.password),
-    host: String(value.host), port: Number(value.port), dbname: String(value.dbname),
+    versionId: '',
+    engine: String(value.engine ?? 'postgres'),
+    username: String(value.username),
+    password: String(value.password),
+    host: String(value.host),
+    port: Number(value.port),
+    dbname: String(value.dbname),
   });
 }

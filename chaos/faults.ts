@@ -21,7 +21,8 @@ import type { ProcessSet } from './processes.js';
 import type { Rng } from './rng.js';
 import { sleep, type ChaosPostgres } from './servers.js';
 
-export type FaultKind = 'kill-worker' | 'kill-scheduler' | 'restart-redis' | 'restart-target' | 'restart-redis-target' | 'restart-mariadb-target' | 'stall-store';
+export type FaultKind =
+  'kill-worker' | 'kill-scheduler' | 'restart-redis' | 'restart-target' | 'restart-redis-target' | 'restart-mariadb-target' | 'stall-store';
 
 export interface FaultRecord {
   kind: FaultKind;

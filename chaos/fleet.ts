@@ -33,7 +33,10 @@ export interface FleetSecret {
 }
 
 /** The mix and timings come from the run's options as they are; the rest is where the servers are. */
-export interface FleetSpec extends Pick<ChaosOptions, 'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'cadenceMs' | 'graceMs'> {
+export interface FleetSpec extends Pick<
+  ChaosOptions,
+  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'cadenceMs' | 'graceMs'
+> {
   count: number;
   target: { host: string; port: number };
   /** The target redis-server (redis-acl secrets). */
@@ -52,19 +55,37 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
     const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
     const mariadb = !random && !redis && spec.mariadbEvery > 0 && i % spec.mariadbEvery === Math.floor(spec.mariadbEvery / 2) + 2;
     const single = !random && !redis && !mariadb && i % spec.singleEvery === 0;
-    const base = { host: spec.target.host, port: spec.target.port, database: TARGET_DATABASE, admin: ADMIN_REF, sslmode: 'disable' as const };
+    const base = {
+      host: spec.target.host,
+      port: spec.target.port,
+      database: TARGET_DATABASE,
+      admin: ADMIN_REF,
+      sslmode: 'disable' as const,
+    };
     const params = single
       ? { strategy: 'single-user' as const, target: { ...base, user: `c${n}_u` } }
-      : { strategy: 'alternating-users' as const, target: { ...base, users: [`c${n}_a`, `c${n}_b`] as [string, string], group: `c${n}_g` } };
+      : {
+          strategy: 'alternating-users' as const,
+          target: { ...base, users: [`c${n}_a`, `c${n}_b`] as [string, string], group: `c${n}_g` },
+        };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
     const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
-          name: 'app', type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000,
+          name: 'app',
+          type: 'webhook',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 60_000,
           // The client drains logins with the old version before it answers: up to 10 s.
-          params: { url: `${spec.consumerUrl}/rotor/reload`, verify: `${spec.consumerUrl}/rotor/version`, secret: WEBHOOK_KEY_REF, timeout: '20s' },
+          params: {
+            url: `${spec.consumerUrl}/rotor/reload`,
+            verify: `${spec.consumerUrl}/rotor/version`,
+            secret: WEBHOOK_KEY_REF,
+            timeout: '20s',
+          },
         }
       : { name: 'app', type: CLIENT_CONSUMER, wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { url: spec.consumerUrl } };
     const rotator = random
@@ -94,14 +115,23 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       source: { file: 'chaos/fleet.ts', line: 1, col: 1 },
       hash: '',
     };
-    out.push({ secret: withHash(secret), overlap: !single, login: !random, webhook, engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : 'postgres' });
+    out.push({
+      secret: withHash(secret),
+      overlap: !single,
+      login: !random,
+      webhook,
+      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : 'postgres',
+    });
   }
   return out;
 }
 
 /** The n-th secret's redis-acl parameters, validated now as the postgres ones are. */
 function redisAclParams(spec: FleetSpec, n: string) {
-  const params = { target: { user: `c${n}_r`, nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF }, generate: {} };
+  const params = {
+    target: { user: `c${n}_r`, nodes: [{ host: spec.redisTarget.host, port: spec.redisTarget.port }], admin: REDIS_ADMIN_REF },
+    generate: {},
+  };
   redisAclParamsSchema.parse(params);
   return params;
 }
@@ -109,9 +139,10 @@ function redisAclParams(spec: FleetSpec, n: string) {
 /** The n-th secret's mysql parameters: dual password, every other one alternating users; accounts provisioned by rotor. */
 function mysqlParams(spec: FleetSpec, n: string, i: number) {
   const base = { host: spec.mariadbTarget.host, port: spec.mariadbTarget.port, admin: MARIADB_ADMIN_REF, provision: true };
-  const params = Math.floor(i / spec.mariadbEvery) % 2 === 0
-    ? { strategy: 'dual-password', target: { ...base, user: `c${n}_m` } }
-    : { strategy: 'alternating-users', target: { ...base, users: [`c${n}_ma`, `c${n}_mb`], role: `c${n}_mr` } };
+  const params =
+    Math.floor(i / spec.mariadbEvery) % 2 === 0
+      ? { strategy: 'dual-password', target: { ...base, user: `c${n}_m` } }
+      : { strategy: 'alternating-users', target: { ...base, users: [`c${n}_ma`, `c${n}_mb`], role: `c${n}_mr` } };
   mysqlParamsSchema.parse(params);
   return params;
 }

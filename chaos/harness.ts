@@ -21,7 +21,16 @@ import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
-import { ADMIN_REF, MARIADB_ADMIN_REF, REDIS_ADMIN_REF, WEBHOOK_KEY_REF, buildFleet, setUpTarget, withHash, type FleetSecret } from './fleet.js';
+import {
+  ADMIN_REF,
+  MARIADB_ADMIN_REF,
+  REDIS_ADMIN_REF,
+  WEBHOOK_KEY_REF,
+  buildFleet,
+  setUpTarget,
+  withHash,
+  type FleetSecret,
+} from './fleet.js';
 import { leaksInFile, leaksInRedis, leaksInTables, ValueSet } from './leaks.js';
 import type { ChaosOptions } from './options.js';
 import { processSet } from './processes.js';
@@ -39,9 +48,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const logDir = mkdtempSync(join(tmpdir(), 'rotor-chaos-logs-'));
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
-    const [state, target, redis] = await Promise.all([startChaosPostgres('state', 200), startChaosPostgres('target', 500), startQueueRedis()]);
-    cleanups.push(() => state.stop(), () => target.stop(), () => redis.stop());
-    say(`state PostgreSQL :${state.port}, target PostgreSQL :${target.port}, redis-server :${redis.port} (appendonly yes, appendfsync everysec); logs in ${logDir}`);
+    const [state, target, redis] = await Promise.all([
+      startChaosPostgres('state', 200),
+      startChaosPostgres('target', 500),
+      startQueueRedis(),
+    ]);
+    cleanups.push(
+      () => state.stop(),
+      () => target.stop(),
+      () => redis.stop(),
+    );
+    say(
+      `state PostgreSQL :${state.port}, target PostgreSQL :${target.port}, redis-server :${redis.port} (appendonly yes, appendfsync everysec); logs in ${logDir}`,
+    );
     return await runOn({ opts, rng, startedAt, logDir, state, target, redis, cleanups });
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -75,11 +94,20 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const store = createLocalStore({ pool, key: masterKey });
 
   // Clients first: the secrets' consumer entries name their URL.
-  const placeholder = buildFleet({ ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' }, rng.fork('fleet'));
-  const clients = await startClients(placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })), store, { webhookKey });
+  const placeholder = buildFleet(
+    { ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' },
+    rng.fork('fleet'),
+  );
+  const clients = await startClients(
+    placeholder.map((f) => ({ id: f.secret.id, overlap: f.overlap, login: f.login })),
+    store,
+    { webhookKey },
+  );
   cleanups.push(() => clients.close());
   // The redis-acl secrets' users are known from the fleet; their server starts with them in its aclfile.
-  const redisTarget = await startTargetRedis(placeholder.filter((f) => f.engine === 'redis').map((f) => (f.secret.rotator.params as { target: { user: string } }).target.user));
+  const redisTarget = await startTargetRedis(
+    placeholder.filter((f) => f.engine === 'redis').map((f) => (f.secret.rotator.params as { target: { user: string } }).target.user),
+  );
   cleanups.push(() => redisTarget.stop());
   values.add(redisTarget.adminPassword);
   // The mysql secrets' MariaDB: rotor provisions their accounts (provision: true) at the first preflight.
@@ -88,7 +116,11 @@ async function runOn(e: Env): Promise<ChaosResult> {
   values.add(mariadbTarget.password);
   const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget, mariadbTarget), consumerUrl: clients.url }, rng.fork('fleet'));
   await setUpTarget(target.url, fleet);
-  await syncSecrets(pool, fleet.map((f) => f.secret), { actor: 'chaos', targetKeyOf, nextDueOf: () => new Date() });
+  await syncSecrets(
+    pool,
+    fleet.map((f) => f.secret),
+    { actor: 'chaos', targetKeyOf, nextDueOf: () => new Date() },
+  );
   say(`${fleet.length} secrets synced (${describeFleet(fleet)})`);
 
   const processes = processSet({
@@ -106,7 +138,12 @@ async function runOn(e: Env): Promise<ChaosResult> {
       CHAOS_ROTATORS: 'mysql,postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
-        lockMs: 5_000, stalledMs: 2_500, leaseMs: 6_000, pollMs: 300, concurrency: 8, tickMs: 1_000,
+        lockMs: 5_000,
+        stalledMs: 2_500,
+        leaseMs: 6_000,
+        pollMs: 300,
+        concurrency: 8,
+        tickMs: 1_000,
         // No spacing between secrets of the one target; lost jobs re-enqueued after 20 s untouched.
         tick: { staggerMs: 50, staleMs: 20_000, batch: 200 },
       }),
@@ -128,14 +165,18 @@ async function runOn(e: Env): Promise<ChaosResult> {
 
   // Bootstrap: every secret gets its first credential before faults start.
   const bootStart = Date.now();
-  await waitUntil(async () => {
-    const r = await pool.query<{ n: number }>(
-      `select count(*)::int as n from secrets s where s.last_success_at is null
+  await waitUntil(
+    async () => {
+      const r = await pool.query<{ n: number }>(
+        `select count(*)::int as n from secrets s where s.last_success_at is null
          and (not exists (select 1 from runs r where r.secret_id = s.id)
               or exists (select 1 from runs r where r.secret_id = s.id and r.state in ('queued', 'running', 'waiting')))`,
-    );
-    return r.rows[0]!.n === 0;
-  }, 600_000, 'every secret to get its first credential');
+      );
+      return r.rows[0]!.n === 0;
+    },
+    600_000,
+    'every secret to get its first credential',
+  );
   const bootstrapS = Math.round((Date.now() - bootStart) / 1000);
   say(`bootstrap done in ${bootstrapS} s`);
 
@@ -148,7 +189,14 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const kit = await createQueueKit({ kind: 'redis', url: redis.url, prefix: QUEUE_PREFIX }, silentLogger);
   cleanups.push(() => kit.close());
   const emergencies = { requested: 0, alreadyInProgress: 0, failed: 0 };
-  const emergencyLoop = startEmergencies(kit, pool, fleet.map((f) => f.secret.id), rng.fork('emergency'), opts.emergencyEveryMs, emergencies);
+  const emergencyLoop = startEmergencies(
+    kit,
+    pool,
+    fleet.map((f) => f.secret.id),
+    rng.fork('emergency'),
+    opts.emergencyEveryMs,
+    emergencies,
+  );
 
   const leakScan = { scans: 0, keys: 0, found: new Set<string>() };
   const scanRedis = async () => {
@@ -160,13 +208,22 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const scanner = setInterval(() => void scanRedis().catch(() => undefined), 30_000);
   cleanups.push(async () => clearInterval(scanner));
 
-  const injector = startInjector({ processes, redis, target, state, redisTarget: redisTarget.server, mariadbTarget }, rng.fork('faults'), opts.faultEveryMs, say);
+  const injector = startInjector(
+    { processes, redis, target, state, redisTarget: redisTarget.server, mariadbTarget },
+    rng.fork('faults'),
+    opts.faultEveryMs,
+    say,
+  );
   const faultStart = Date.now();
   const end = faultStart + opts.minutes * 60_000;
   while (Date.now() < end) {
     await sleep(Math.min(30_000, end - Date.now()));
-    const runs = await pool.query<{ state: string; n: number }>('select state, count(*)::int as n from runs group by 1').catch(() => ({ rows: [] }));
-    say(`${Math.round((Date.now() - faultStart) / 1000)} s: runs ${runs.rows.map((r) => `${r.state} ${r.n}`).join(', ')}; faults ${injector.faults.length}; consumer auth failures ${clients.counters.overlap.auth}; violations ${v.list.length}`);
+    const runs = await pool
+      .query<{ state: string; n: number }>('select state, count(*)::int as n from runs group by 1')
+      .catch(() => ({ rows: [] }));
+    say(
+      `${Math.round((Date.now() - faultStart) / 1000)} s: runs ${runs.rows.map((r) => `${r.state} ${r.n}`).join(', ')}; faults ${injector.faults.length}; consumer auth failures ${clients.counters.overlap.auth}; violations ${v.list.length}`,
+    );
   }
   await injector.stop();
   await emergencyLoop.stop();
@@ -177,9 +234,13 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const drainStart = Date.now();
   const parked = fleet.map((f) => withHash({ ...f.secret, schedule: { kind: 'interval', ms: 86_400_000, text: '1d' } }));
   await retry(() => syncSecrets(pool, parked, { actor: 'chaos-drain', targetKeyOf, nextDueOf: () => new Date(Date.now() + 86_400_000) }));
-  await waitUntil(async () => (await pool.query<{ n: number }>("select count(*)::int as n from runs where state in ('queued', 'running', 'waiting')")).rows[0]!.n === 0, opts.drainMs, 'every run to end').catch(
-    (err: Error) => say(err.message),
-  );
+  await waitUntil(
+    async () =>
+      (await pool.query<{ n: number }>("select count(*)::int as n from runs where state in ('queued', 'running', 'waiting')")).rows[0]!
+        .n === 0,
+    opts.drainMs,
+    'every run to end',
+  ).catch((err: Error) => say(err.message));
   const drainS = Math.round((Date.now() - drainStart) / 1000);
   await checker.stop();
   await clients.close();
@@ -190,7 +251,11 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const overlapIds = new Set(fleet.filter((f) => f.overlap).map((f) => f.secret.id));
   const figures = await finalChecks(deps);
   // Single-user secrets have no overlap by design: their probe failures are counted apart, not here.
-  for (const f of clients.authFailures.filter((x) => overlapIds.has(x.secretId))) v.add('no-revoke-in-use', `consumer of ${f.secretId} refused with version ${f.versionId} at ${f.at} (SQLSTATE ${f.code}; it held ${f.heldNow ?? 'nothing'} then)`);
+  for (const f of clients.authFailures.filter((x) => overlapIds.has(x.secretId)))
+    v.add(
+      'no-revoke-in-use',
+      `consumer of ${f.secretId} refused with version ${f.versionId} at ${f.at} (SQLSTATE ${f.code}; it held ${f.heldNow ?? 'nothing'} then)`,
+    );
 
   // Leaks: every value generated (reported by the workers), read by the clients or the checker.
   for (const s of trackedSecrets()) values.add(s);
@@ -212,7 +277,9 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const faults = injector.faults;
   const byKind: Record<string, number> = {};
   for (const f of faults) {
-    const key = ['restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target'].includes(f.kind) ? `${f.kind} (${f.detail})` : f.kind;
+    const key = ['restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target'].includes(f.kind)
+      ? `${f.kind} (${f.detail})`
+      : f.kind;
     byKind[key] = (byKind[key] ?? 0) + 1;
   }
   const keep = !passed || opts.keepLogs;
@@ -223,8 +290,10 @@ async function runOn(e: Env): Promise<ChaosResult> {
     seed: opts.seed,
     minutes: opts.minutes,
     secrets: {
-      total: fleet.length, alternatingUsers: fleet.filter((f) => f.overlap && f.engine === 'postgres').length,
-      singleUser: fleet.filter((f) => !f.overlap).length, randomSecret: fleet.filter((f) => !f.login).length,
+      total: fleet.length,
+      alternatingUsers: fleet.filter((f) => f.overlap && f.engine === 'postgres').length,
+      singleUser: fleet.filter((f) => !f.overlap).length,
+      randomSecret: fleet.filter((f) => !f.login).length,
       redisAcl: fleet.filter((f) => f.engine === 'redis').length,
       mariadb: fleet.filter((f) => f.engine === 'mariadb').length,
       webhook: fleet.filter((f) => f.webhook).length,
@@ -245,8 +314,13 @@ async function runOn(e: Env): Promise<ChaosResult> {
     consumers: { ...clients.counters, authFailures: clients.authFailures },
     currentChecks: { continuous: checker.currentLogins, final: figures.finalCurrentLogins },
     leaks: {
-      valuesLookedFor: values.size, redisScans: leakScan.scans, redisKeysScanned: leakScan.keys, logLines, tableRows: tables.rows,
-      serverLogBytes: serverLogs.length, found: [...leakScan.found],
+      valuesLookedFor: values.size,
+      redisScans: leakScan.scans,
+      redisKeysScanned: leakScan.keys,
+      logLines,
+      tableRows: tables.rows,
+      serverLogBytes: serverLogs.length,
+      found: [...leakScan.found],
     },
     unexpectedExits: processes.unexpected,
     evidence: figures.evidence,
@@ -262,17 +336,37 @@ function describeFleet(fleet: readonly FleetSecret[]): string {
   return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
-function fleetSpec(opts: ChaosOptions, target: ChaosPostgres, redisTarget: { host: string; port: number }, mariadbTarget: { host: string; port: number }) {
+function fleetSpec(
+  opts: ChaosOptions,
+  target: ChaosPostgres,
+  redisTarget: { host: string; port: number },
+  mariadbTarget: { host: string; port: number },
+) {
   const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs } = opts;
   return {
-    count: opts.secrets, singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs,
-    target: { host: target.host, port: target.port }, redisTarget: { host: redisTarget.host, port: redisTarget.port },
+    count: opts.secrets,
+    singleEvery,
+    randomEvery,
+    webhookEvery,
+    redisEvery,
+    mariadbEvery,
+    cadenceMs,
+    graceMs,
+    target: { host: target.host, port: target.port },
+    redisTarget: { host: redisTarget.host, port: redisTarget.port },
     mariadbTarget: { host: mariadbTarget.host, port: mariadbTarget.port },
   };
 }
 
 /** Emergency rotations of random secrets now and then: the second lane, and one-active-run from another path. */
-function startEmergencies(kit: QueueKit, pool: pg.Pool, ids: string[], rng: ReturnType<typeof createRng>, everyMs: number, counts: ChaosResult['emergencies']) {
+function startEmergencies(
+  kit: QueueKit,
+  pool: pg.Pool,
+  ids: string[],
+  rng: ReturnType<typeof createRng>,
+  everyMs: number,
+  counts: ChaosResult['emergencies'],
+) {
   let running = everyMs > 0;
   let wake: (() => void) | undefined;
   const loop = (async () => {
@@ -284,7 +378,12 @@ function startEmergencies(kit: QueueKit, pool: pg.Pool, ids: string[], rng: Retu
       if (!running) break;
       counts.requested++;
       try {
-        await requestRotation(pool, kit, { secretId: rng.pick(ids), trigger: 'emergency', actor: 'chaos', reason: 'chaos: emergency rotation' });
+        await requestRotation(pool, kit, {
+          secretId: rng.pick(ids),
+          trigger: 'emergency',
+          actor: 'chaos',
+          reason: 'chaos: emergency rotation',
+        });
       } catch (err) {
         // Redis down: the run exists without a job; the scheduler's reaper enqueues it again.
         if (err instanceof AlreadyInProgressError) counts.alreadyInProgress++;

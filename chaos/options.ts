@@ -81,13 +81,26 @@ export function parseArgs(argv: readonly string[]): Partial<ChaosOptions> {
     const [name, inline] = flag.includes('=') ? flag.split('=', 2) : [flag, undefined];
     const value = () => inline ?? argv[++i];
     switch (name) {
-      case '--minutes': out.minutes = num(name, value()); break;
-      case '--secrets': out.secrets = Math.round(num(name, value())); break;
-      case '--workers': out.workers = Math.round(num(name, value())); break;
-      case '--seed': out.seed = Math.round(num(name, value())); break;
-      case '--results': out.resultsDir = value()!; break;
-      case '--keep-logs': out.keepLogs = true; break;
-      case '--help': case '-h':
+      case '--minutes':
+        out.minutes = num(name, value());
+        break;
+      case '--secrets':
+        out.secrets = Math.round(num(name, value()));
+        break;
+      case '--workers':
+        out.workers = Math.round(num(name, value()));
+        break;
+      case '--seed':
+        out.seed = Math.round(num(name, value()));
+        break;
+      case '--results':
+        out.resultsDir = value()!;
+        break;
+      case '--keep-logs':
+        out.keepLogs = true;
+        break;
+      case '--help':
+      case '-h':
         throw new HelpRequested();
       default:
         throw new Error(`unknown option ${flag} (try --help)`);

@@ -18,7 +18,15 @@ const env = process.env;
 const role = env.CHAOS_ROLE === 'scheduler' ? 'scheduler' : 'worker';
 const name = env.CHAOS_NAME ?? role;
 const log = createLogger({ level: env.CHAOS_LOG_LEVEL ?? 'info' }).child({ process: name });
-const timing = JSON.parse(env.CHAOS_TIMING ?? '{}') as { lockMs: number; stalledMs: number; leaseMs: number; pollMs: number; concurrency: number; tickMs: number; tick: TickOptions };
+const timing = JSON.parse(env.CHAOS_TIMING ?? '{}') as {
+  lockMs: number;
+  stalledMs: number;
+  leaseMs: number;
+  pollMs: number;
+  concurrency: number;
+  tickMs: number;
+  tick: TickOptions;
+};
 
 const pool = createStatePool({ url: env.CHAOS_STATE_URL!, max: 12, applicationName: `rotor-chaos-${name}` });
 const kit = await createQueueKit({ kind: 'redis', url: env.CHAOS_REDIS_URL!, prefix: env.CHAOS_QUEUE_PREFIX ?? 'rotor' }, log);

@@ -87,18 +87,24 @@ export function processSet(opts: { env: Record<string, string>; logDir: string; 
   }
 
   return {
-    live, logs, unexpected, start, kill,
+    live,
+    logs,
+    unexpected,
+    start,
+    kill,
     async stopAll(timeoutMs = 20_000) {
       stopping = true;
-      await Promise.all([...live].map(async (p) => {
-        p.expectedExit = true;
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-        const gone = new Promise((r) => p.child.once('exit', r));
-        p.child.kill('SIGTERM');
-        const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-        await gone;
-        clearTimeout(timer);
-      }));
+      await Promise.all(
+        [...live].map(async (p) => {
+          p.expectedExit = true;
+          if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+          const gone = new Promise((r) => p.child.once('exit', r));
+          p.child.kill('SIGTERM');
+          const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+          await gone;
+          clearTimeout(timer);
+        }),
+      );
     },
   };
 }

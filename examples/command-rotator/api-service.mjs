@@ -35,16 +35,25 @@ export async function startApiKeyService({ adminToken, port = 0 }) {
       if (bearer(req) !== adminToken) return send(401, { error: 'admin token required' });
       if (req.method === 'POST' && path === '/admin/keys') {
         const body = JSON.parse((await readBody(req)) || '{}');
-        const k = { id: `key_${randomBytes(4).toString('hex')}`, name: String(body.name ?? ''), key: `ak_${randomBytes(24).toString('base64url')}`, createdAt: new Date().toISOString() };
+        const k = {
+          id: `key_${randomBytes(4).toString('hex')}`,
+          name: String(body.name ?? ''),
+          key: `ak_${randomBytes(24).toString('base64url')}`,
+          createdAt: new Date().toISOString(),
+        };
         keys.set(k.id, k);
         return send(201, { id: k.id, key: k.key });
       }
       if (req.method === 'GET' && path === '/admin/keys') {
-        return send(200, [...keys.values()].map(({ id, name, createdAt }) => ({ id, name, createdAt })));
+        return send(
+          200,
+          [...keys.values()].map(({ id, name, createdAt }) => ({ id, name, createdAt })),
+        );
       }
       const m = /^\/admin\/keys\/([\w-]+)(\/sessions)?$/.exec(path);
       if (m && req.method === 'DELETE' && !m[2]) return keys.delete(m[1]) ? send(204) : send(404, { error: 'no such key' });
-      if (m && req.method === 'GET' && m[2]) return keys.has(m[1]) ? send(200, { sessions: sessions.get(m[1]) ?? 0 }) : send(404, { error: 'no such key' });
+      if (m && req.method === 'GET' && m[2])
+        return keys.has(m[1]) ? send(200, { sessions: sessions.get(m[1]) ?? 0 }) : send(404, { error: 'no such key' });
       return send(404, { error: 'not found' });
     }
 

@@ -52,7 +52,8 @@ const ops = {
   },
   async revoke(req) {
     // Never leave the service without a working key.
-    if (!(await works(req.keep))) throw new Permanent(`refusing to delete key ${req.old.id}: the key to keep, ${req.keep.id}, does not authenticate`);
+    if (!(await works(req.keep)))
+      throw new Permanent(`refusing to delete key ${req.old.id}: the key to keep, ${req.keep.id}, does not authenticate`);
     const r = await api('DELETE', `/admin/keys/${encodeURIComponent(req.old.id)}`);
     if (r.status !== 204 && r.status !== 404) throw new Error(`deleting key ${req.old.id} failed with HTTP ${r.status}`);
     return { ok: true };

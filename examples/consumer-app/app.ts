@@ -45,9 +45,7 @@ export interface ConsumerAppOptions {
   onReload?: (versionId: string, at: Date) => void;
 }
 
-export type HealthResult =
-  | { ok: true; version: string }
-  | { ok: false; version: string | null; code: string | undefined; reason: string };
+export type HealthResult = { ok: true; version: string } | { ok: false; version: string | null; code: string | undefined; reason: string };
 
 export interface ConsumerApp {
   /** `http://host:port`, the base of /rotor/reload, /rotor/version and /healthz. */
@@ -96,7 +94,10 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
       const old = current;
       current = fresh;
       opts.onReload?.(fresh.versionId, new Date());
-      log.info({ secretId: opts.secretId, versionId: fresh.versionId, role: fresh.username, previous: old?.versionId ?? null, reason }, 'credential reloaded');
+      log.info(
+        { secretId: opts.secretId, versionId: fresh.versionId, role: fresh.username, previous: old?.versionId ?? null, reason },
+        'credential reloaded',
+      );
       if (old) {
         const drained = old.drain(log).finally(() => drains.delete(drained));
         drains.add(drained);
@@ -109,7 +110,13 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
 
   async function check(): Promise<HealthResult> {
     const using = current;
-    if (!using) return { ok: false, version: null, code: undefined, reason: `no credential yet: ${opts.secretId} has no CURRENT version in the store` };
+    if (!using)
+      return {
+        ok: false,
+        version: null,
+        code: undefined,
+        reason: `no credential yet: ${opts.secretId} has no CURRENT version in the store`,
+      };
     try {
       await using.query('select 1');
       return { ok: true, version: using.versionId };
@@ -156,9 +163,14 @@ export async function createConsumerApp(opts: ConsumerAppOptions): Promise<Consu
       return c.json({ error: 'the body is not JSON' }, 400);
     }
     const parsed = webhookBodySchema.safeParse(json);
-    if (!parsed.success) return c.json({ error: `the body is not a rotor webhook: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}` }, 400);
+    if (!parsed.success)
+      return c.json(
+        { error: `the body is not a rotor webhook: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}` },
+        400,
+      );
     const body = parsed.data;
-    if (body.delivery !== signed.delivery) return c.json({ error: `unauthorized: the body's delivery is not the signed ${DELIVERY_HEADER}` }, 401);
+    if (body.delivery !== signed.delivery)
+      return c.json({ error: `unauthorized: the body's delivery is not the signed ${DELIVERY_HEADER}` }, 401);
     if (body.secretId !== opts.secretId) return c.json({ error: `this app uses ${opts.secretId}, not ${body.secretId}` }, 404);
     try {
       const version = await reload(`webhook ${body.delivery} (run ${body.runId})`);

@@ -25,7 +25,9 @@ const log = createLogger().child({ component: 'consumer-app' });
 const keyEnv = values['key-env'];
 const webhookKey = process.env[keyEnv];
 if (!webhookKey) {
-  console.error(`consumer-app: ${keyEnv} is not set; it must hold the key of the webhook consumer's \`secret\` reference (the same value rotor reads)`);
+  console.error(
+    `consumer-app: ${keyEnv} is not set; it must hold the key of the webhook consumer's \`secret\` reference (the same value rotor reads)`,
+  );
   process.exit(2);
 }
 

@@ -13,9 +13,10 @@ export default async function harness() {
   const strategy = process.env.ROTOR_MYSQL_STRATEGY ?? 'dual-password';
   const tls = process.env.ROTOR_MYSQL_TLS;
   const suffix = randomBytes(4).toString('hex');
-  const accounts = strategy === 'alternating-users'
-    ? { users: [`rotor_conf_${suffix}_a`, `rotor_conf_${suffix}_b`], role: `rotor_conf_${suffix}_r` }
-    : { user: `rotor_conf_${suffix}` };
+  const accounts =
+    strategy === 'alternating-users'
+      ? { users: [`rotor_conf_${suffix}_a`, `rotor_conf_${suffix}_b`], role: `rotor_conf_${suffix}_r` }
+      : { user: `rotor_conf_${suffix}` };
   const server = new URL(url);
   const ssl = tls && tls !== 'disable' ? { rejectUnauthorized: tls === 'verify-full' } : undefined;
   const connectAs = (user, password) =>

@@ -20,26 +20,38 @@ export default implementRotator<AwsRdsMasterParams>(descriptor, {
     const facts = await describeDb(ctx.params.target, ctx.log);
     const engine = ctx.params.target.engine ?? facts.engine;
     if (!(VERIFIABLE_ENGINES as readonly string[]).includes(engine)) {
-      throw new PermanentError(`${ctx.secretId}: RDS ${facts.kind} ${facts.id} runs ${engine}; rotor can verify master passwords of PostgreSQL and MySQL engines only`, {
-        hint: `supported engines: ${VERIFIABLE_ENGINES.join(', ')}; nothing was changed`,
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: RDS ${facts.kind} ${facts.id} runs ${engine}; rotor can verify master passwords of PostgreSQL and MySQL engines only`,
+        {
+          hint: `supported engines: ${VERIFIABLE_ENGINES.join(', ')}; nothing was changed`,
+        },
+      );
     }
     if (facts.managedByRds) {
-      throw new PermanentError(`${ctx.secretId}: RDS manages the master password of ${facts.kind} ${facts.id} in Secrets Manager itself (ManageMasterUserPassword)`, {
-        hint: 'let RDS rotate it, or turn that off (--no-manage-master-user-password) before rotor takes over; nothing was changed',
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: RDS manages the master password of ${facts.kind} ${facts.id} in Secrets Manager itself (ManageMasterUserPassword)`,
+        {
+          hint: 'let RDS rotate it, or turn that off (--no-manage-master-user-password) before rotor takes over; nothing was changed',
+        },
+      );
     }
     if (facts.clusterId) {
-      throw new PermanentError(`${ctx.secretId}: instance ${facts.id} belongs to Aurora cluster ${facts.clusterId}, whose master password is the cluster's`, {
-        hint: `write target.clusterId: ${facts.clusterId} instead of target.instanceId`,
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: instance ${facts.id} belongs to Aurora cluster ${facts.clusterId}, whose master password is the cluster's`,
+        {
+          hint: `write target.clusterId: ${facts.clusterId} instead of target.instanceId`,
+        },
+      );
     }
     if (current) {
       trackSecret(current);
       if (current.username !== undefined && current.username !== facts.masterUsername) {
-        throw new PermanentError(`${ctx.secretId}: the CURRENT credential is for ${String(current.username)}, but the master user of ${facts.kind} ${facts.id} is ${facts.masterUsername}`, {
-          hint: 'point the policy at the secret that holds this database\'s master credential; nothing was changed',
-        });
+        throw new PermanentError(
+          `${ctx.secretId}: the CURRENT credential is for ${String(current.username)}, but the master user of ${facts.kind} ${facts.id} is ${facts.masterUsername}`,
+          {
+            hint: "point the policy at the secret that holds this database's master credential; nothing was changed",
+          },
+        );
       }
     }
   },
@@ -75,7 +87,8 @@ export default implementRotator<AwsRdsMasterParams>(descriptor, {
     try {
       who = await login(t, ctx.signal);
     } catch (err) {
-      if (!isAuthFailure(err)) throw loginError(`${ctx.secretId}: could not verify the master credential at ${t.host}:${t.port}/${t.database}`, err);
+      if (!isAuthFailure(err))
+        throw loginError(`${ctx.secretId}: could not verify the master credential at ${t.host}:${t.port}/${t.database}`, err);
       // Not permanent: RDS may report the change applied a moment before the server accepts it.
       throw new Error(`${ctx.secretId}: ${t.host}:${t.port}/${t.database} refused the master credential for ${t.user}`);
     }

@@ -34,8 +34,15 @@ function ssl(mode: LoginTarget['sslmode']): pg.ClientConfig['ssl'] {
 async function connectOnce(t: LoginTarget, tls: pg.ClientConfig['ssl'], signal: AbortSignal): Promise<string | undefined> {
   signal.throwIfAborted();
   const client = new pg.Client({
-    host: t.host, port: t.port, database: t.database, user: t.user, password: t.password, ssl: tls,
-    application_name: 'rotor', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: CONNECT_TIMEOUT_MS,
+    host: t.host,
+    port: t.port,
+    database: t.database,
+    user: t.user,
+    password: t.password,
+    ssl: tls,
+    application_name: 'rotor',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: CONNECT_TIMEOUT_MS,
   });
   client.on('error', () => undefined);
   const close = () => void client.end().catch(() => undefined);
@@ -53,8 +60,13 @@ async function connectOnce(t: LoginTarget, tls: pg.ClientConfig['ssl'], signal: 
 async function mysqlOnce(t: LoginTarget, tls: boolean, signal: AbortSignal): Promise<string | undefined> {
   signal.throwIfAborted();
   const c = await mysql.createConnection({
-    host: t.host, port: t.port, user: t.user, password: t.password, ...(t.database ? { database: t.database } : {}),
-    ssl: tls ? { rejectUnauthorized: t.sslmode === 'verify-full' } : undefined, connectTimeout: CONNECT_TIMEOUT_MS,
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password,
+    ...(t.database ? { database: t.database } : {}),
+    ssl: tls ? { rejectUnauthorized: t.sslmode === 'verify-full' } : undefined,
+    connectTimeout: CONNECT_TIMEOUT_MS,
   });
   c.on('error', () => undefined);
   const close = () => c.destroy();

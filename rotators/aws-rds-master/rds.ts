@@ -71,17 +71,33 @@ async function describeWith(client: RDSClient, kind: 'instance' | 'cluster', id:
     const c = (await client.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters?.[0];
     if (!c) throw notFound(kind, id, region);
     return {
-      kind, id, engine: c.Engine ?? 'unknown', status: c.Status ?? 'unknown', masterUsername: c.MasterUsername ?? '',
-      host: c.Endpoint, port: c.Port, dbName: c.DatabaseName, passwordPending: c.PendingModifiedValues?.MasterUserPassword !== undefined,
-      managedByRds: c.MasterUserSecret !== undefined, clusterId: undefined,
+      kind,
+      id,
+      engine: c.Engine ?? 'unknown',
+      status: c.Status ?? 'unknown',
+      masterUsername: c.MasterUsername ?? '',
+      host: c.Endpoint,
+      port: c.Port,
+      dbName: c.DatabaseName,
+      passwordPending: c.PendingModifiedValues?.MasterUserPassword !== undefined,
+      managedByRds: c.MasterUserSecret !== undefined,
+      clusterId: undefined,
     };
   }
   const i = (await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0];
   if (!i) throw notFound(kind, id, region);
   return {
-    kind, id, engine: i.Engine ?? 'unknown', status: i.DBInstanceStatus ?? 'unknown', masterUsername: i.MasterUsername ?? '',
-    host: i.Endpoint?.Address, port: i.Endpoint?.Port, dbName: i.DBName, passwordPending: i.PendingModifiedValues?.MasterUserPassword !== undefined,
-    managedByRds: i.MasterUserSecret !== undefined, clusterId: i.DBClusterIdentifier,
+    kind,
+    id,
+    engine: i.Engine ?? 'unknown',
+    status: i.DBInstanceStatus ?? 'unknown',
+    masterUsername: i.MasterUsername ?? '',
+    host: i.Endpoint?.Address,
+    port: i.Endpoint?.Port,
+    dbName: i.DBName,
+    passwordPending: i.PendingModifiedValues?.MasterUserPassword !== undefined,
+    managedByRds: i.MasterUserSecret !== undefined,
+    clusterId: i.DBClusterIdentifier,
   };
 }
 
@@ -97,13 +113,17 @@ export async function setMasterPassword(t: Target, password: string, log: Logger
   const action = kind === 'cluster' ? 'rds:ModifyDBCluster' : 'rds:ModifyDBInstance';
   try {
     await withClient(t.region, log, async (client) => {
-      if (kind === 'cluster') await client.send(new ModifyDBClusterCommand({ DBClusterIdentifier: id, MasterUserPassword: password, ApplyImmediately: true }));
-      else await client.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MasterUserPassword: password, ApplyImmediately: true }));
+      if (kind === 'cluster')
+        await client.send(new ModifyDBClusterCommand({ DBClusterIdentifier: id, MasterUserPassword: password, ApplyImmediately: true }));
+      else
+        await client.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MasterUserPassword: password, ApplyImmediately: true }));
     });
   } catch (err) {
     const code = awsErrorCode(err);
     if (code === 'InvalidDBInstanceStateFault' || code === 'InvalidDBClusterStateFault') {
-      throw new UnavailableError(`RDS ${kind} ${id} cannot take a new master password in its current state; rotor will try again`, { cause: awsError(err, { action, resource: id }) });
+      throw new UnavailableError(`RDS ${kind} ${id} cannot take a new master password in its current state; rotor will try again`, {
+        cause: awsError(err, { action, resource: id }),
+      });
     }
     throw awsError(err, { action, resource: id });
   }

@@ -31,7 +31,9 @@ export default implementRotator<CommandParams>(descriptor, {
   async verify(ctx, value) {
     const answer = await call(ctx, 'verify', { value });
     if (!answer.ok) {
-      throw new Error(`${ctx.secretId}: the target refused the credential${answer.reason ? `: ${scrub(answer.reason)}` : ''} (said ${label(ctx)})`);
+      throw new Error(
+        `${ctx.secretId}: the target refused the credential${answer.reason ? `: ${scrub(answer.reason)}` : ''} (said ${label(ctx)})`,
+      );
     }
   },
 
@@ -53,7 +55,14 @@ function label(ctx: Ctx): string {
 async function call<O extends Operation>(ctx: Ctx, op: O, fields: Fields): Promise<Answer<O>> {
   const { target } = ctx.params;
   for (const v of Object.values(fields)) if (v) trackSecret(v);
-  const request: CommandRequest = { protocol: PROTOCOL_VERSION, op, secretId: ctx.secretId, runId: ctx.runId, config: target.config, ...fields };
+  const request: CommandRequest = {
+    protocol: PROTOCOL_VERSION,
+    op,
+    secretId: ctx.secretId,
+    runId: ctx.runId,
+    config: target.config,
+    ...fields,
+  };
   const what = `${ctx.secretId}: ${op} (${label(ctx)})`;
   const result = await runProcess({
     executable: target.executable,
@@ -78,7 +87,9 @@ async function call<O extends Operation>(ctx: Ctx, op: O, fields: Fields): Promi
     throw failed.permanent ? new PermanentError(message, { hint }) : new RotorError(message, { hint });
   }
   if (result.code !== 0) {
-    throw new RotorError(`${what} exited with code ${result.code}${stderr}`, { hint: 'a failed operation is retried; answer {"error": "...", "permanent": true} when retrying cannot help' });
+    throw new RotorError(`${what} exited with code ${result.code}${stderr}`, {
+      hint: 'a failed operation is retried; answer {"error": "...", "permanent": true} when retrying cannot help',
+    });
   }
   if (answer === undefined) {
     throw new PermanentError(`${what} exited 0 without a JSON answer on stdout${stderr}`, { hint: docsHint(op) });
@@ -123,4 +134,3 @@ async function environment(ctx: Ctx): Promise<Record<string, string>> {
   }
   return env;
 }
-

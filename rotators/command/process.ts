@@ -56,7 +56,7 @@ export async function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     throw spawnError(
       e,
       `${spec.what}: ${spec.executable}`,
-      'check target.executable: a path relative to rotor\'s working directory, or a name on PATH, that rotor may execute',
+      "check target.executable: a path relative to rotor's working directory, or a name on PATH, that rotor may execute",
     );
   }
   return collect(spec, child);

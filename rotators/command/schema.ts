@@ -17,11 +17,15 @@ export const commandRotatorParamsSchema = z.strictObject({
      * the process starts; credentials must be references. Nothing else of rotor's environment is
      * passed on but PATH, HOME, LANG and the like.
      */
-    env: z.record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
-      // `env:ROTOR_MASTER_KEY` would hand rotor's own settings to the executable.
-      z.string().refine((v) => !(v.startsWith('env:') && ROTOR_OWN_VARIABLE.test(v.slice(4))), { error: `refers to a variable that ${ROTOR_OWN_VARIABLE_REFUSED}` }),
-    ).default({}),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+        // `env:ROTOR_MASTER_KEY` would hand rotor's own settings to the executable.
+        z.string().refine((v) => !(v.startsWith('env:') && ROTOR_OWN_VARIABLE.test(v.slice(4))), {
+          error: `refers to a variable that ${ROTOR_OWN_VARIABLE_REFUSED}`,
+        }),
+      )
+      .default({}),
     /** Settings handed to the executable as `config` in every request (no credentials: use env). */
     config: z.record(z.string(), z.unknown()).default({}),
     /**

@@ -33,7 +33,10 @@ export async function readAuth(c: Connection, server: Server, user: string, host
     const chain = priv.auth_or?.length ? priv.auth_or.map((e) => (e.plugin ? e : priv)) : [priv];
     return summarize(chain);
   }
-  const [rows] = await c.query<RowDataPacket[]>('SELECT plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', [user, host]);
+  const [rows] = await c.query<RowDataPacket[]>('SELECT plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', [
+    user,
+    host,
+  ]);
   return rows[0] ? summarize([rows[0] as AuthEntry]) : null;
 }
 
@@ -54,17 +57,19 @@ export async function readGrants(c: Connection, acct: string): Promise<string[]>
 
 /** The account's default role, or null. */
 export async function readDefaultRole(c: Connection, server: Server, user: string, host: string): Promise<string | null> {
-  const [rows] = server.flavor === 'mariadb'
-    ? await c.query<RowDataPacket[]>('SELECT default_role AS r FROM mysql.user WHERE User = ? AND Host = ?', [user, host])
-    : await c.query<RowDataPacket[]>('SELECT DEFAULT_ROLE_USER AS r FROM mysql.default_roles WHERE USER = ? AND HOST = ?', [user, host]);
+  const [rows] =
+    server.flavor === 'mariadb'
+      ? await c.query<RowDataPacket[]>('SELECT default_role AS r FROM mysql.user WHERE User = ? AND Host = ?', [user, host])
+      : await c.query<RowDataPacket[]>('SELECT DEFAULT_ROLE_USER AS r FROM mysql.default_roles WHERE USER = ? AND HOST = ?', [user, host]);
   const role = rows[0]?.r;
   return typeof role === 'string' && role ? role : null;
 }
 
 export async function roleExists(c: Connection, server: Server, role: string): Promise<boolean> {
-  const [rows] = server.flavor === 'mariadb'
-    ? await c.query<RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'Y'", [role])
-    : await c.query<RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND Host = '%'", [role]);
+  const [rows] =
+    server.flavor === 'mariadb'
+      ? await c.query<RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'Y'", [role])
+      : await c.query<RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND Host = '%'", [role]);
   return rows.length > 0;
 }
 

@@ -119,7 +119,7 @@ export function classify(what: string, err: unknown): Error {
   const n = errno(err);
   const text = err instanceof Error ? err.message : String(err);
   // A parse error quotes the statement it stopped at: that part is never repeated.
-  const message = `${what}: ${scrub(text.replace(/near '[\s\S]*$/, "near (statement not shown)"))}${n ? ` (error ${n})` : ''}`;
+  const message = `${what}: ${scrub(text.replace(/near '[\s\S]*$/, 'near (statement not shown)'))}${n ? ` (error ${n})` : ''}`;
   if (n !== undefined && PERMANENT.has(n)) return new PermanentError(message);
   if (n !== undefined ? UNAVAILABLE.has(n) : isNetworkError(err)) return new UnavailableError(message);
   return new RotorError(message);

@@ -10,7 +10,18 @@ import { classify, isAuthFailure, withConnection, type Connection } from './conn
 import descriptor from './descriptor.js';
 import { findProblems, provision, refusal, unsupported } from './preflight.js';
 import type { MysqlParams } from './schema.js';
-import { account, atLeast, mariadbChain, mysqlDiscard, mysqlRandomPassword, mysqlRetain, mysqlSetPassword, nativeHash, unusableHash, type Server } from './sql.js';
+import {
+  account,
+  atLeast,
+  mariadbChain,
+  mysqlDiscard,
+  mysqlRandomPassword,
+  mysqlRetain,
+  mysqlSetPassword,
+  nativeHash,
+  unusableHash,
+  type Server,
+} from './sql.js';
 import { assertManaged, credentialOf, endpointOf, nextUsername, resolveTarget, type Credential, type Ctx, type Target } from './target.js';
 
 export { mysqlParamsSchema, type MysqlParams } from './schema.js';
@@ -38,7 +49,14 @@ export default implementRotator<MysqlParams>(descriptor, {
     const t = host && port ? { host, port } : await resolveTarget(ctx);
     const password = generatePassword(ctx.params.generate);
     trackSecret(password);
-    const value: Credential = { engine: 'mysql', host: t.host, port: t.port, ...(database ? { dbname: database } : {}), username: nextUsername(ctx, current), password };
+    const value: Credential = {
+      engine: 'mysql',
+      host: t.host,
+      port: t.port,
+      ...(database ? { dbname: database } : {}),
+      username: nextUsername(ctx, current),
+      password,
+    };
     return value;
   },
 
@@ -47,9 +65,12 @@ export default implementRotator<MysqlParams>(descriptor, {
     const cred = credentialOf(ctx, t, next);
     const old = current ? credentialOf(ctx, t, current) : null;
     if (ctx.params.strategy === 'alternating-users' && old?.username === cred.username) {
-      throw new PermanentError(`${ctx.secretId}: refusing to change the password of ${cred.username}: the current credential uses that user`, {
-        hint: 'alternating users give each new password to the user not in use; check the CURRENT and PENDING versions in the store',
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to change the password of ${cred.username}: the current credential uses that user`,
+        {
+          hint: 'alternating users give each new password to the user not in use; check the CURRENT and PENDING versions in the store',
+        },
+      );
     }
     const acct = account(cred.username, ctx.params.target.accountHost);
     await asAdmin(ctx, t, `setting the password of ${cred.username}`, async (c) => {
@@ -88,7 +109,8 @@ export default implementRotator<MysqlParams>(descriptor, {
       if (!isAuthFailure(err)) throw classify(`${ctx.secretId}: could not verify ${cred.username}'s credential at ${where}`, err);
       throw new Error(`${ctx.secretId}: the server at ${where} refused the credential for ${cred.username} (error 1045)`);
     }
-    if (!who.startsWith(`${cred.username}@`)) throw new Error(`${ctx.secretId}: logging in as ${cred.username} at ${where} gave CURRENT_USER() ${who || '(none)'}`);
+    if (!who.startsWith(`${cred.username}@`))
+      throw new Error(`${ctx.secretId}: logging in as ${cred.username} at ${where} gave CURRENT_USER() ${who || '(none)'}`);
   },
 
   async revoke(ctx, revoke, keep) {
@@ -121,9 +143,12 @@ export default implementRotator<MysqlParams>(descriptor, {
     }
     // Alternating users: never leave a target where neither credential works.
     if (!(await canLogin(ctx, t, kept))) {
-      throw new PermanentError(`${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`, {
-        hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`,
+        {
+          hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
+        },
+      );
     }
     await asAdmin(ctx, t, `removing the password of ${gone.username}`, async (c) => {
       const server = await readServer(c);
@@ -177,7 +202,10 @@ async function setPassword(ctx: Ctx, c: Connection, server: Server, user: string
 
 async function requireAuth(ctx: Ctx, c: Connection, server: Server, user: string) {
   const auth = await readAuth(c, server, user, ctx.params.target.accountHost);
-  if (!auth) throw new PermanentError(`${ctx.secretId}: account ${user}@${ctx.params.target.accountHost} does not exist`, { hint: 'create it, or set provision: true' });
+  if (!auth)
+    throw new PermanentError(`${ctx.secretId}: account ${user}@${ctx.params.target.accountHost} does not exist`, {
+      hint: 'create it, or set provision: true',
+    });
   return auth;
 }
 

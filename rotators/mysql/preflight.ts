@@ -18,14 +18,20 @@ export interface Problem {
 export function unsupported(server: Server, params: MysqlParams, tls: TlsMode): Problem | undefined {
   const name = `${server.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${server.version.join('.')}`;
   if (server.flavor === 'mariadb' && !atLeast(server, 10, 4)) {
-    return { what: `${name} is older than 10.4, the first MariaDB with authentication chains and IF NOT EXISTS for roles`, fix: '-- upgrade the server to MariaDB 10.4 or later' };
+    return {
+      what: `${name} is older than 10.4, the first MariaDB with authentication chains and IF NOT EXISTS for roles`,
+      fix: '-- upgrade the server to MariaDB 10.4 or later',
+    };
   }
   if (server.flavor === 'mysql' && !atLeast(server, 8, 0)) {
     return { what: `${name} is older than 8.0, the first MySQL with roles`, fix: '-- upgrade the server to MySQL 8.0.14 or later' };
   }
   if (params.strategy === 'dual-password' && server.flavor === 'mysql') {
     if (!atLeast(server, 8, 0, 14)) {
-      return { what: `${name} has no dual passwords (RETAIN CURRENT PASSWORD came in 8.0.14)`, fix: '-- upgrade to MySQL 8.0.14 or later, or use strategy: alternating-users' };
+      return {
+        what: `${name} has no dual passwords (RETAIN CURRENT PASSWORD came in 8.0.14)`,
+        fix: '-- upgrade to MySQL 8.0.14 or later, or use strategy: alternating-users',
+      };
     }
     if (tls === 'disable') {
       return {
@@ -44,10 +50,15 @@ export async function findProblems(c: Connection, server: Server, params: MysqlP
     const acct = account(user, host);
     const auth = await readAuth(c, server, user, host);
     if (!auth) {
-      problems.push({ what: `account ${user}@${host} does not exist`, fix: `CREATE USER ${acct} IDENTIFIED BY '...';  -- or set provision: true` });
+      problems.push({
+        what: `account ${user}@${host} does not exist`,
+        fix: `CREATE USER ${acct} IDENTIFIED BY '...';  -- or set provision: true`,
+      });
       continue;
     }
-    const foreign = auth.plugins.filter((p) => p !== 'mysql_native_password' && !(server.flavor === 'mysql' && p === 'caching_sha2_password'));
+    const foreign = auth.plugins.filter(
+      (p) => p !== 'mysql_native_password' && !(server.flavor === 'mysql' && p === 'caching_sha2_password'),
+    );
     if (foreign.length) {
       problems.push({
         what: `${user}@${host} authenticates with ${[...new Set(foreign)].join(', ')}; rotor changes passwords of mysql_native_password${server.flavor === 'mysql' ? ' or caching_sha2_password' : ''} accounts`,
@@ -78,12 +89,16 @@ async function driftProblems(c: Connection, server: Server, params: AlternatingP
     if (!(await readAuth(c, server, user, host))) continue;
     const lines = (await readGrants(c, acct)).map((l) => normalize(l, user, host));
     const roleGrant = new RegExp(`^GRANT \`${role}\`(@\`%\`)? TO <user>$`);
-    if (!lines.some((l) => roleGrant.test(l))) problems.push({ what: `${user}@${host} does not hold role ${role}`, fix: `GRANT ${quote(role)} TO ${acct};` });
+    if (!lines.some((l) => roleGrant.test(l)))
+      problems.push({ what: `${user}@${host} does not hold role ${role}`, fix: `GRANT ${quote(role)} TO ${acct};` });
     if ((await readDefaultRole(c, server, user, host)) !== role) {
       problems.push({ what: `${user}@${host} does not have ${role} as its default role`, fix: `${setDefaultRole(server, role, acct)};` });
     }
     usage.set(user, lines.find((l) => l.startsWith(USAGE)) ?? USAGE);
-    extras.set(user, lines.filter((l) => !l.startsWith(USAGE) && !roleGrant.test(l) && !/^SET DEFAULT ROLE /.test(l)));
+    extras.set(
+      user,
+      lines.filter((l) => !l.startsWith(USAGE) && !roleGrant.test(l) && !/^SET DEFAULT ROLE /.test(l)),
+    );
   }
   const [a, b] = users;
   // Account options (REQUIRE, resource limits) live on the USAGE line: they must be the same.
@@ -97,7 +112,10 @@ async function driftProblems(c: Connection, server: Server, params: AlternatingP
   }
   const ea = extras.get(a) ?? [];
   const eb = extras.get(b) ?? [];
-  for (const [user, mine, theirs, other] of [[a, ea, eb, b], [b, eb, ea, a]] as const) {
+  for (const [user, mine, theirs, other] of [
+    [a, ea, eb, b],
+    [b, eb, ea, a],
+  ] as const) {
     for (const line of mine) {
       const stated = line.replace(/<user>/g, `${user}@${host}`);
       problems.push({
@@ -119,7 +137,10 @@ const USAGE = 'GRANT USAGE ON *.* TO <user>';
  */
 function normalize(line: string, user: string, host: string): string {
   return line
-    .split(`\`${user}\`@\`${host}\``).join('<user>').split(`'${user}'@'${host}'`).join('<user>')
+    .split(`\`${user}\`@\`${host}\``)
+    .join('<user>')
+    .split(`'${user}'@'${host}'`)
+    .join('<user>')
     .replace(/ IDENTIFIED (BY PASSWORD|VIA|WITH) .*?(?= REQUIRE | WITH |$)/, '');
 }
 
@@ -127,7 +148,9 @@ function moveToRole(line: string, role: string, acct: string): string {
   const m = /^GRANT (.+) ON (.+) TO <user>( WITH GRANT OPTION)?$/.exec(line);
   if (m) return `GRANT ${m[1]} ON ${m[2]} TO ${role}; REVOKE ${m[1]} ON ${m[2]} FROM ${acct};`;
   const r = /^GRANT (.+) TO <user>/.exec(line);
-  return r ? `GRANT ${r[1]} TO ${role}; REVOKE ${r[1]} FROM ${acct};` : `-- revoke from ${acct} what it holds directly, and grant it to ${role}`;
+  return r
+    ? `GRANT ${r[1]} TO ${role}; REVOKE ${r[1]} FROM ${acct};`
+    : `-- revoke from ${acct} what it holds directly, and grant it to ${role}`;
 }
 
 /** The PermanentError a run ends with: every problem, then every fix, in one message. */

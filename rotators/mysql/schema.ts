@@ -6,29 +6,46 @@ import { credentialRef } from '../../src/rotator/params.js';
 import { strongGenerateRulesSchema } from '../../src/rotator/password.js';
 
 /** User and role names: letters, digits, `_`; 32 characters, MySQL's limit (MariaDB allows 80). */
-export const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, { message: 'must be a MySQL user or role name that needs no quoting (A-Z, a-z, 0-9, _, at most 32 characters, not starting with a digit)' });
+export const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, {
+  message: 'must be a MySQL user or role name that needs no quoting (A-Z, a-z, 0-9, _, at most 32 characters, not starting with a digit)',
+});
 
 /** The host part of `'user'@'host'`: `%`, a host name, an IP address or a pattern of them. */
-export const accountHost = z
-  .string()
-  .regex(/^[A-Za-z0-9.%_:-]{1,255}$/, { message: "must be an account host such as %, 10.0.%, app.internal or 10.0.0.0/255.255.0.0 (letters, digits, . % _ : - only)" });
+export const accountHost = z.string().regex(/^[A-Za-z0-9.%_:-]{1,255}$/, {
+  message: 'must be an account host such as %, 10.0.%, app.internal or 10.0.0.0/255.255.0.0 (letters, digits, . % _ : - only)',
+});
 
-const databaseName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'must be a database name that needs no quoting (A-Z, a-z, 0-9, _, at most 64 characters)' });
+const databaseName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, {
+  message: 'must be a database name that needs no quoting (A-Z, a-z, 0-9, _, at most 64 characters)',
+});
 
 /** Privileges a provisioning grant may name (static privileges both servers know). */
 export const PRIVILEGES = [
-  'ALL PRIVILEGES', 'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'INDEX', 'ALTER', 'REFERENCES',
-  'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER',
+  'ALL PRIVILEGES',
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'DROP',
+  'INDEX',
+  'ALTER',
+  'REFERENCES',
+  'CREATE TEMPORARY TABLES',
+  'LOCK TABLES',
+  'EXECUTE',
+  'CREATE VIEW',
+  'SHOW VIEW',
+  'CREATE ROUTINE',
+  'ALTER ROUTINE',
+  'EVENT',
+  'TRIGGER',
 ] as const;
 
 /** `db.*` or `db.table`: what a grant is on. `*.*` is refused: an application user needs no global privileges. */
-const grantTarget = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}\.(\*|[A-Za-z_][A-Za-z0-9_]{0,63})$/, { message: 'must be db.* or db.table (names that need no quoting)' });
+const grantTarget = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}\.(\*|[A-Za-z_][A-Za-z0-9_]{0,63})$/, {
+  message: 'must be db.* or db.table (names that need no quoting)',
+});
 
 export const grantSchema = z.strictObject({
   privileges: z.array(z.enum(PRIVILEGES)).min(1),

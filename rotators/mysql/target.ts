@@ -46,13 +46,21 @@ export async function resolveTarget(ctx: Ctx): Promise<Target> {
 export function credentialOf(ctx: Ctx, t: Target, value: SecretValue): Credential {
   const { username, password } = value;
   if (typeof username !== 'string' || !username) throw new PermanentError(`${ctx.secretId}: the stored credential has no username`);
-  if (typeof password !== 'string' || !password) throw new PermanentError(`${ctx.secretId}: the stored credential for ${username} has no password`);
+  if (typeof password !== 'string' || !password)
+    throw new PermanentError(`${ctx.secretId}: the stored credential for ${username} has no password`);
   trackSecret(password);
   assertManaged(ctx, username);
   const host = typeof value.host === 'string' && value.host ? value.host : t.host;
   const port = Number(value.port ?? t.port);
   const dbname = typeof value.dbname === 'string' && value.dbname ? value.dbname : t.database;
-  return { engine: 'mysql', host, port: Number.isInteger(port) && port > 0 ? port : t.port, ...(dbname ? { dbname } : {}), username, password };
+  return {
+    engine: 'mysql',
+    host,
+    port: Number.isInteger(port) && port > 0 ? port : t.port,
+    ...(dbname ? { dbname } : {}),
+    username,
+    password,
+  };
 }
 
 /** The endpoint a consumer of `cred` would connect to. */
@@ -65,7 +73,9 @@ export function assertManaged(ctx: Ctx, username: string): void {
   if (managed.includes(username)) return;
   throw new PermanentError(
     `${ctx.secretId}: the stored credential is for user ${username}, which the policy does not name (it names ${managed.join(', ')})`,
-    { hint: 'rotor changes only the users a policy names. Put the user back in the policy, or store a current credential for one of the named users (rotor repair)' },
+    {
+      hint: 'rotor changes only the users a policy names. Put the user back in the policy, or store a current credential for one of the named users (rotor repair)',
+    },
   );
 }
 

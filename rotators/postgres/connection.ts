@@ -23,7 +23,12 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export const STATEMENT_TIMEOUT_MS = 15_000;
 
 const SSL_MODES: Record<string, SslMode> = {
-  disable: 'disable', allow: 'prefer', prefer: 'prefer', require: 'require', 'verify-ca': 'verify-ca', 'verify-full': 'verify-full',
+  disable: 'disable',
+  allow: 'prefer',
+  prefer: 'prefer',
+  require: 'require',
+  'verify-ca': 'verify-ca',
+  'verify-full': 'verify-full',
 };
 
 /**
@@ -43,7 +48,8 @@ export function parseAdminUrl(url: string, sslmode: SslMode | undefined): Omit<E
   } catch {
     throw refuse('it is not a URL'); // the TypeError carries the input, so it is not kept as cause
   }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw refuse(`its scheme is ${parsed.protocol} instead of postgres:`);
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw refuse(`its scheme is ${parsed.protocol} instead of postgres:`);
   const decode = (s: string) => {
     try {
       return decodeURIComponent(s);

@@ -53,9 +53,10 @@ export function settingDrift(rows: readonly SettingRow[], a: string, b: string, 
     const scope = database ? ` IN DATABASE ${q(database)}` : '';
     // Make the second user like the first; when only the second has it, the first gets it.
     const [from, to, value] = va !== undefined ? [a, b, va] : [b, a, vb ?? ''];
-    const what = va !== undefined && vb !== undefined
-      ? `${a} has the setting ${name}=${va}${where} and ${b} has ${name}=${vb}`
-      : `${from} has the setting ${name}=${value}${where} and ${to} does not`;
+    const what =
+      va !== undefined && vb !== undefined
+        ? `${a} has the setting ${name}=${va}${where} and ${b} has ${name}=${vb}`
+        : `${from} has the setting ${name}=${value}${where} and ${to} does not`;
     problems.push({
       what,
       fix: `ALTER ROLE ${q(to)}${scope} SET ${name} = ${settingLiteral(name, value)};  -- or the other way round, or: ALTER ROLE ${q(from)}${scope} RESET ${name};`,
@@ -66,7 +67,14 @@ export function settingDrift(rows: readonly SettingRow[], a: string, b: string, 
 
 // Settings whose stored text is a list of double-quoted elements, each to be given as its own
 // literal (what pg_dump calls GUC_LIST_QUOTE).
-const LIST_QUOTED = new Set(['search_path', 'temp_tablespaces', 'local_preload_libraries', 'session_preload_libraries', 'shared_preload_libraries', 'unix_socket_directories']);
+const LIST_QUOTED = new Set([
+  'search_path',
+  'temp_tablespaces',
+  'local_preload_libraries',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'unix_socket_directories',
+]);
 
 /** The SQL that sets `name` back to the stored text `value`, as pg_db_role_setting holds it. */
 export function settingLiteral(name: string, value: string): string {

@@ -35,7 +35,14 @@ export default implementRotator<PostgresParams>(descriptor, {
     const t = host && port ? { host, port } : await resolveTarget(ctx);
     const password = generatePassword(ctx.params.generate);
     trackSecret(password);
-    const value: Credential = { engine: 'postgres', host: t.host, port: t.port, dbname: database, username: nextUsername(ctx, current), password };
+    const value: Credential = {
+      engine: 'postgres',
+      host: t.host,
+      port: t.port,
+      dbname: database,
+      username: nextUsername(ctx, current),
+      password,
+    };
     return value;
   },
 
@@ -43,9 +50,12 @@ export default implementRotator<PostgresParams>(descriptor, {
     const t = await resolveTarget(ctx);
     const cred = credentialOf(ctx, t, next);
     if (ctx.params.strategy === 'alternating-users' && current?.username === cred.username) {
-      throw new PermanentError(`${ctx.secretId}: refusing to change the password of ${cred.username}: the current credential uses that role`, {
-        hint: 'alternating users give each new password to the role not in use; check the CURRENT and PENDING versions in the store',
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to change the password of ${cred.username}: the current credential uses that role`,
+        {
+          hint: 'alternating users give each new password to the role not in use; check the CURRENT and PENDING versions in the store',
+        },
+      );
     }
     if (await canLogin(ctx, t, cred)) {
       ctx.log.info({ role: cred.username }, 'the new credential already works; nothing to apply');
@@ -61,14 +71,19 @@ export default implementRotator<PostgresParams>(descriptor, {
     const where = `${cred.host}:${cred.port}/${cred.dbname}`;
     let who: string | undefined;
     try {
-      who = await withClient(endpointOf(t, cred), ctx.signal, async (c) => (await c.query<{ u: string }>('select current_user as u')).rows[0]?.u);
+      who = await withClient(
+        endpointOf(t, cred),
+        ctx.signal,
+        async (c) => (await c.query<{ u: string }>('select current_user as u')).rows[0]?.u,
+      );
     } catch (err) {
       if (!isAuthFailure(err)) throw classify(`${ctx.secretId}: could not verify ${cred.username}'s credential at ${where}`, err);
       throw new Error(`${ctx.secretId}: PostgreSQL at ${where} refused the credential for ${cred.username} (SQLSTATE ${sqlState(err)})`, {
         cause: redactError(err as Error),
       });
     }
-    if (who !== cred.username) throw new Error(`${ctx.secretId}: logging in as ${cred.username} at ${where} gave current_user ${who ?? '(none)'}`);
+    if (who !== cred.username)
+      throw new Error(`${ctx.secretId}: logging in as ${cred.username} at ${where} gave current_user ${who ?? '(none)'}`);
   },
 
   async revoke(ctx, revoke, keep) {
@@ -84,9 +99,12 @@ export default implementRotator<PostgresParams>(descriptor, {
     }
     // Never leave a target where neither credential works.
     if (!(await canLogin(ctx, t, kept))) {
-      throw new PermanentError(`${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`, {
-        hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`,
+        {
+          hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
+        },
+      );
     }
     await asAdmin(ctx, t, `removing the password of ${gone.username}`, (c) => clearPassword(c, gone.username));
     ctx.log.info({ role: gone.username }, 'password removed');
@@ -111,7 +129,13 @@ export default implementRotator<PostgresParams>(descriptor, {
 });
 
 /** Runs `fn` on a fresh admin connection; errors come out scrubbed and classed. */
-async function asAdmin<T>(ctx: Ctx, t: Target, what: string, fn: (c: pg.Client) => Promise<T>, opts: { deniedHint?: string } = {}): Promise<T> {
+async function asAdmin<T>(
+  ctx: Ctx,
+  t: Target,
+  what: string,
+  fn: (c: pg.Client) => Promise<T>,
+  opts: { deniedHint?: string } = {},
+): Promise<T> {
   try {
     return await withClient(t.admin, ctx.signal, fn);
   } catch (err) {

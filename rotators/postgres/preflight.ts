@@ -3,8 +3,15 @@
 import pg from 'pg';
 import { PermanentError } from '../../src/errors.js';
 import {
-  readAdmin, readHoldings, readMemberships, readRoles, readSettings, readTableGrants,
-  type AdminRow, type Queryable, type RoleRow,
+  readAdmin,
+  readHoldings,
+  readMemberships,
+  readRoles,
+  readSettings,
+  readTableGrants,
+  type AdminRow,
+  type Queryable,
+  type RoleRow,
 } from './catalog.js';
 import { attributeDrift, settingDrift } from './drift.js';
 import { loginRoles, type AlternatingParams, type PostgresParams } from './schema.js';
@@ -51,10 +58,12 @@ async function signalProblems(c: Queryable, admin: AdminRow, users: readonly str
   );
   const denied = rows.filter((r) => !r.allowed).map((r) => r.rolname);
   if (!denied.length) return [];
-  return [{
-    what: `the drain mode is terminate, and the admin role ${admin.rolname} may not end the sessions of ${denied.join(' or ')} (it is not a superuser and lacks pg_signal_backend)`,
-    fix: `GRANT pg_signal_backend TO ${q(admin.rolname)};`,
-  }];
+  return [
+    {
+      what: `the drain mode is terminate, and the admin role ${admin.rolname} may not end the sessions of ${denied.join(' or ')} (it is not a superuser and lacks pg_signal_backend)`,
+      fix: `GRANT pg_signal_backend TO ${q(admin.rolname)};`,
+    },
+  ];
 }
 
 /** The PermanentError a run ends with: every problem, then every fix, in one message. */
@@ -64,8 +73,10 @@ export function refusal(secretId: string, params: PostgresParams, problems: read
     `${secretId}: the PostgreSQL target (database ${db}) is not set up for ${params.strategy}:\n` +
       problems.map((p) => `  - ${p.what}`).join('\n'),
     {
-      hint: `as a superuser (or a role with CREATEROLE) connected to database ${db}, run:\n` +
-        problems.map((p) => `  ${p.fix}`).join('\n') + '\nthen rotate again',
+      hint:
+        `as a superuser (or a role with CREATEROLE) connected to database ${db}, run:\n` +
+        problems.map((p) => `  ${p.fix}`).join('\n') +
+        '\nthen rotate again',
     },
   );
 }
@@ -101,7 +112,10 @@ async function alternatingProblems(
   const groupRow = roles.get(group);
   if (!groupRow) problems.push({ what: `group role ${group} does not exist`, fix: `CREATE ROLE ${q(group)} NOLOGIN;` });
   else if (groupRow.rolcanlogin) {
-    problems.push({ what: `group role ${group} can log in; it must be NOLOGIN so that no one uses it directly`, fix: `ALTER ROLE ${q(group)} NOLOGIN;` });
+    problems.push({
+      what: `group role ${group} can log in; it must be NOLOGIN so that no one uses it directly`,
+      fix: `ALTER ROLE ${q(group)} NOLOGIN;`,
+    });
   }
   const existing = users.filter((u) => roles.has(u));
   if (!existing.length) return problems;
@@ -128,7 +142,8 @@ async function alternatingProblems(
   const [a, b] = users;
   const rowA = roles.get(a);
   const rowB = roles.get(b);
-  if (rowA && rowB) problems.push(...attributeDrift(rowA, rowB), ...settingDrift(await readSettings(c, users), a, b, params.target.database));
+  if (rowA && rowB)
+    problems.push(...attributeDrift(rowA, rowB), ...settingDrift(await readSettings(c, users), a, b, params.target.database));
   return problems;
 }
 
@@ -143,14 +158,23 @@ async function holdingProblems(c: Queryable, users: readonly string[], group: st
     const list = (kind: string) => mine.filter((h) => h.deptype === kind).map((h) => h.object);
     const owned = list('o');
     if (owned.length) {
-      problems.push({ what: `${user} owns ${owned.join(', ')}; objects must be owned by ${group}`, fix: `REASSIGN OWNED BY ${q(user)} TO ${q(group)};` });
+      problems.push({
+        what: `${user} owns ${owned.join(', ')}; objects must be owned by ${group}`,
+        fix: `REASSIGN OWNED BY ${q(user)} TO ${q(group)};`,
+      });
     }
     const granted = list('a');
     if (granted.length) {
       const grants = tableGrants.filter((g) => g.rolname === user);
-      const fixes = grants.map((g) => `GRANT ${g.privileges} ON ${g.kind} ${g.relation} TO ${q(group)}; REVOKE ALL ON ${g.kind} ${g.relation} FROM ${q(user)};`);
-      if (granted.length > grants.length) fixes.push(`-- and for the other objects listed: GRANT to ${q(group)} what ${q(user)} holds, then REVOKE it from ${q(user)}`);
-      problems.push({ what: `${user} was granted privileges directly on ${granted.join(', ')}; grant them to ${group} instead`, fix: fixes.join('\n  ') });
+      const fixes = grants.map(
+        (g) => `GRANT ${g.privileges} ON ${g.kind} ${g.relation} TO ${q(group)}; REVOKE ALL ON ${g.kind} ${g.relation} FROM ${q(user)};`,
+      );
+      if (granted.length > grants.length)
+        fixes.push(`-- and for the other objects listed: GRANT to ${q(group)} what ${q(user)} holds, then REVOKE it from ${q(user)}`);
+      problems.push({
+        what: `${user} was granted privileges directly on ${granted.join(', ')}; grant them to ${group} instead`,
+        fix: fixes.join('\n  '),
+      });
     }
     const policies = list('r');
     if (policies.length) {

@@ -50,7 +50,8 @@ export async function resolveTarget(ctx: RotatorContext<PostgresParams>): Promis
 export function credentialOf(ctx: RotatorContext<PostgresParams>, t: Target, value: SecretValue): Credential {
   const { username, password } = value;
   if (typeof username !== 'string' || !username) throw new PermanentError(`${ctx.secretId}: the stored credential has no username`);
-  if (typeof password !== 'string' || !password) throw new PermanentError(`${ctx.secretId}: the stored credential for ${username} has no password`);
+  if (typeof password !== 'string' || !password)
+    throw new PermanentError(`${ctx.secretId}: the stored credential for ${username} has no password`);
   trackSecret(password);
   assertManaged(ctx, username);
   const host = typeof value.host === 'string' && value.host ? value.host : t.host;

@@ -95,7 +95,12 @@ async function auth(client: Redis, user: string | undefined, password: string | 
 }
 
 /** Runs `fn` on a fresh connection logged in as `login`, and always closes it; an abort closes it early. */
-export async function withNode<T>(node: RedisNode, login: AdminLogin, signal: AbortSignal | undefined, fn: (c: Redis) => Promise<T>): Promise<T> {
+export async function withNode<T>(
+  node: RedisNode,
+  login: AdminLogin,
+  signal: AbortSignal | undefined,
+  fn: (c: Redis) => Promise<T>,
+): Promise<T> {
   const client = await open(node, signal);
   const close = () => client.disconnect();
   signal?.addEventListener('abort', close, { once: true });

@@ -27,7 +27,8 @@ export default implementRotator<RedisAclParams>(descriptor, {
     for (const node of ctx.params.target.nodes) {
       const u = await asAdmin(ctx, admin, node, 'reading the ACL user', (c) => getUser(c, ctx.params.target.user));
       if (!u) problems.push(`${nodeName(node)} has no ACL user ${ctx.params.target.user}`);
-      else if (u.flags.includes('nopass')) problems.push(`${nodeName(node)}: user ${ctx.params.target.user} is nopass (any password logs in)`);
+      else if (u.flags.includes('nopass'))
+        problems.push(`${nodeName(node)}: user ${ctx.params.target.user} is nopass (any password logs in)`);
       else if (!u.flags.includes('on')) problems.push(`${nodeName(node)}: user ${ctx.params.target.user} is off`);
     }
     if (problems.length) {
@@ -68,7 +69,9 @@ export default implementRotator<RedisAclParams>(descriptor, {
       if (!(await tryLogin(ctx, node, cred))) refused.push(nodeName(node));
     }
     if (refused.length) {
-      throw new Error(`${ctx.secretId}: Redis refused the credential for ${cred.username} on ${refused.join(', ')} (WRONGPASS) of ${ctx.params.target.nodes.length} node(s)`);
+      throw new Error(
+        `${ctx.secretId}: Redis refused the credential for ${cred.username} on ${refused.join(', ')} (WRONGPASS) of ${ctx.params.target.nodes.length} node(s)`,
+      );
     }
   },
 
@@ -80,16 +83,22 @@ export default implementRotator<RedisAclParams>(descriptor, {
     const refused: string[] = [];
     for (const node of ctx.params.target.nodes) if (!(await tryLogin(ctx, node, kept))) refused.push(nodeName(node));
     if (refused.length) {
-      throw new PermanentError(`${ctx.secretId}: refusing to remove a password of ${gone.username}: the credential to keep does not log in on ${refused.join(', ')}`, {
-        hint: 'compare the user\'s passwords on every node (ACL GETUSER) with the store before revoking anything',
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to remove a password of ${gone.username}: the credential to keep does not log in on ${refused.join(', ')}`,
+        {
+          hint: "compare the user's passwords on every node (ACL GETUSER) with the store before revoking anything",
+        },
+      );
     }
     const admin = await adminLogin(ctx);
     for (const node of ctx.params.target.nodes) {
       await asAdmin(ctx, admin, node, `removing a password of ${gone.username}`, async (c) => {
         const removed = await removePassword(c, gone.username, gone.password);
         const saved = await persist(c);
-        ctx.log.info({ node: nodeName(node), user: gone.username, removed, saved }, removed ? 'password removed' : 'password already absent');
+        ctx.log.info(
+          { node: nodeName(node), user: gone.username, removed, saved },
+          removed ? 'password removed' : 'password already absent',
+        );
       });
     }
   },
@@ -101,9 +110,12 @@ export default implementRotator<RedisAclParams>(descriptor, {
     const refused: string[] = [];
     for (const node of ctx.params.target.nodes) if (!(await tryLogin(ctx, node, kept))) refused.push(nodeName(node));
     if (refused.length) {
-      throw new PermanentError(`${ctx.secretId}: refusing to remove the passwords ${kept.username} had before rotor: rotor's credential does not log in on ${refused.join(', ')}`, {
-        hint: 'compare the user\'s passwords on every node (ACL GETUSER) with the store before revoking anything',
-      });
+      throw new PermanentError(
+        `${ctx.secretId}: refusing to remove the passwords ${kept.username} had before rotor: rotor's credential does not log in on ${refused.join(', ')}`,
+        {
+          hint: "compare the user's passwords on every node (ACL GETUSER) with the store before revoking anything",
+        },
+      );
     }
     const admin = await adminLogin(ctx);
     const keepHash = passwordHash(kept.password);
@@ -113,7 +125,10 @@ export default implementRotator<RedisAclParams>(descriptor, {
         const n = await removeOtherPasswords(c, kept.username, keepHash);
         const saved = await persist(c);
         removed += n;
-        ctx.log.info({ node: nodeName(node), user: kept.username, removed: n, saved }, n ? 'inherited passwords removed' : 'no inherited password left');
+        ctx.log.info(
+          { node: nodeName(node), user: kept.username, removed: n, saved },
+          n ? 'inherited passwords removed' : 'no inherited password left',
+        );
       });
     }
     return removed;
@@ -136,13 +151,18 @@ export default implementRotator<RedisAclParams>(descriptor, {
 function credentialOf(ctx: Ctx, value: SecretValue): RedisCredential {
   const { username, password } = value;
   if (typeof password !== 'string' || password === '') {
-    throw new PermanentError(`${ctx.secretId}: the stored credential has no password field`, { hint: 'inspect the store location; rotor will not guess a credential' });
+    throw new PermanentError(`${ctx.secretId}: the stored credential has no password field`, {
+      hint: 'inspect the store location; rotor will not guess a credential',
+    });
   }
   trackSecret(password);
   if (username !== ctx.params.target.user) {
-    throw new PermanentError(`${ctx.secretId}: the stored credential is for user ${String(username)}, the policy names ${ctx.params.target.user}`, {
-      hint: 'rotor changes only the user the policy names; fix the policy or the stored value',
-    });
+    throw new PermanentError(
+      `${ctx.secretId}: the stored credential is for user ${String(username)}, the policy names ${ctx.params.target.user}`,
+      {
+        hint: 'rotor changes only the user the policy names; fix the policy or the stored value',
+      },
+    );
   }
   return { ...(value as RedisCredential), username, password };
 }

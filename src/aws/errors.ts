@@ -13,8 +13,22 @@ export interface AwsCall {
 /** Error codes (the SDK's `name`) AWS uses for a missing permission, across query and JSON protocols. */
 const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthorizationError', 'NotAuthorized']);
 /** Credentials the SDK found but AWS refused: an operator must fix the identity rotor runs as. */
-const BAD_IDENTITY = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'ExpiredTokenException', 'ExpiredToken']);
-const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException', 'RequestThrottled']);
+const BAD_IDENTITY = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'ExpiredTokenException',
+  'ExpiredToken',
+]);
+const THROTTLED = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+]);
 
 interface SdkErrorShape {
   name?: string;
@@ -54,7 +68,7 @@ export function awsError(err: unknown, call: AwsCall, what = `${call.action} on 
   if (/region is missing/i.test(safe.message)) {
     return new PermanentError(`no AWS region for ${call.action} on ${call.resource}`, {
       cause: safe,
-      hint: 'set AWS_REGION in rotor\'s environment, or region: in the policy',
+      hint: "set AWS_REGION in rotor's environment, or region: in the policy",
     });
   }
   const status = e.$metadata?.httpStatusCode;

@@ -32,6 +32,9 @@ export type SdkLogger = NonNullable<SecretsManagerClientConfig['logger']>;
 /** What to give an SDK client as `logger`. */
 export function sdkLogger(log: Logger, service: string): SdkLogger {
   const child = log.child({ aws: service });
-  const write = (level: 'debug' | 'warn') => (...content: unknown[]) => child[level]({ sdk: sanitizeForLog(content) }, 'aws sdk');
+  const write =
+    (level: 'debug' | 'warn') =>
+    (...content: unknown[]) =>
+      child[level]({ sdk: sanitizeForLog(content) }, 'aws sdk');
   return { trace: write('debug'), debug: write('debug'), info: write('debug'), warn: write('warn'), error: write('debug') };
 }

@@ -17,7 +17,9 @@ export function createAwsRefReader(opts: SecretsManagerClientsOptions = {}): (id
     const [where, key] = hash >= 0 ? [id.slice(0, hash), id.slice(hash + 1)] : [id, undefined];
     const ref = `aws-sm:${id}`;
     if (!where || key === '') {
-      throw new InvalidInputError(`reference ${ref} is malformed`, { hint: 'write aws-sm:NAME_OR_ARN, or aws-sm:NAME_OR_ARN#key for one key of a JSON secret' });
+      throw new InvalidInputError(`reference ${ref} is malformed`, {
+        hint: 'write aws-sm:NAME_OR_ARN, or aws-sm:NAME_OR_ARN#key for one key of a JSON secret',
+      });
     }
     const { secretId, region } = parseAwsLocation(where);
     let text: string | undefined;
@@ -25,9 +27,12 @@ export function createAwsRefReader(opts: SecretsManagerClientsOptions = {}): (id
       text = (await clientFor(region).send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
     } catch (err) {
       if (awsErrorCode(err) === 'ResourceNotFoundException') {
-        throw new PermanentError(`reference ${ref}: AWS secret ${secretId} does not exist${region ? ` in ${region}` : ''} or has no AWSCURRENT version`, {
-          hint: 'check the name (and region) in the policy against `aws secretsmanager list-secrets`',
-        });
+        throw new PermanentError(
+          `reference ${ref}: AWS secret ${secretId} does not exist${region ? ` in ${region}` : ''} or has no AWSCURRENT version`,
+          {
+            hint: 'check the name (and region) in the policy against `aws secretsmanager list-secrets`',
+          },
+        );
       }
       throw awsError(err, { action: 'secretsmanager:GetSecretValue', resource: secretId });
     }
@@ -48,7 +53,9 @@ function keyOf(text: string, key: string, ref: string, secretId: string): string
     doc = JSON.parse(text);
   } catch {
     // The parser's message quotes the text: it is not passed on.
-    throw new PermanentError(`reference ${ref}: AWS secret ${secretId} is not JSON, so it has no key ${key}`, { hint: `drop #${key} to use the whole value` });
+    throw new PermanentError(`reference ${ref}: AWS secret ${secretId} is not JSON, so it has no key ${key}`, {
+      hint: `drop #${key} to use the whole value`,
+    });
   }
   const value = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>)[key] : undefined;
   if (typeof value !== 'string' && typeof value !== 'number') {

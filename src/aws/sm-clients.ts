@@ -21,7 +21,11 @@ export function secretsManagerClients(opts: SecretsManagerClientsOptions = {}): 
   return (region) => {
     let client = clients.get(region ?? '');
     if (!client) {
-      client = new SecretsManagerClient({ ...opts.clientConfig, ...(region ? { region } : {}), logger: sdkLogger(opts.log ?? silentLogger, 'secretsmanager') });
+      client = new SecretsManagerClient({
+        ...opts.clientConfig,
+        ...(region ? { region } : {}),
+        logger: sdkLogger(opts.log ?? silentLogger, 'secretsmanager'),
+      });
       clients.set(region ?? '', client);
     }
     return client;

@@ -18,21 +18,49 @@ const history = () => import('./history.js');
 
 /** In the order `rotor --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
-  { term: 'validate [options] [dir]', summary: 'check every policy file (*.yaml, *.yml) under dir; all problems at once, with file:line:col', load: () => import('./validate.js') },
+  {
+    term: 'validate [options] [dir]',
+    summary: 'check every policy file (*.yaml, *.yml) under dir; all problems at once, with file:line:col',
+    load: () => import('./validate.js'),
+  },
   { term: 'plan [options] [dir]', summary: 'every secret, its next due time and its risk flags', load: () => import('./plan.js') },
-  { term: 'start [options]', summary: 'migrate, sync the policies, and run the scheduler and workers (embedded PostgreSQL when ROTOR_DATABASE_URL is unset)', load: serve },
+  {
+    term: 'start [options]',
+    summary: 'migrate, sync the policies, and run the scheduler and workers (embedded PostgreSQL when ROTOR_DATABASE_URL is unset)',
+    load: serve,
+  },
   { term: 'worker', summary: 'run workers only (no scheduler, no sync), to scale out on more machines', load: serve },
-  { term: 'dashboard [options]', summary: 'serve the dashboard, JSON API and /metrics for a running rotor (127.0.0.1:8080 by default)', load: () => import('./dashboard.js') },
+  {
+    term: 'dashboard [options]',
+    summary: 'serve the dashboard, JSON API and /metrics for a running rotor (127.0.0.1:8080 by default)',
+    load: () => import('./dashboard.js'),
+  },
   { term: 'migrate', summary: 'apply the state database migrations (rotor start does this too)', load: () => import('./migrate.js') },
   { term: 'rotate [options] <secretId>', summary: 'rotate one secret now', load: () => import('./rotate.js') },
   { term: 'status [options] [secretId]', summary: 'where every secret stands (or one, in detail)', load: () => import('./status.js') },
   { term: 'history [options] <secretId>', summary: 'runs of one secret, newest first, with their steps', load: history },
   { term: 'audit [options]', summary: 'the append-only audit trail, newest first', load: history },
   { term: 'secret', summary: 'read a secret value (local store)', load: () => import('./secret.js') },
-  { term: 'repair [options] <secretId>', summary: 'clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)', load: () => import('./repair.js') },
-  { term: 'rekey', summary: 'seal every version of the local store with ROTOR_MASTER_KEY again, opening old ones with ROTOR_MASTER_KEY_PREVIOUS', load: () => import('./rekey.js') },
-  { term: 'prune [options]', summary: 'delete runs (with their steps) that ended longer ago than --older-than; each secret\'s newest run and the audit trail stay', load: () => import('./prune.js') },
-  { term: 'conformance [options] <rotator>', summary: 'run the rotator conformance suite against a live target (a built-in name, ./path/to/plugin.ts or npm:package)', load: () => import('./conformance.js') },
+  {
+    term: 'repair [options] <secretId>',
+    summary: 'clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)',
+    load: () => import('./repair.js'),
+  },
+  {
+    term: 'rekey',
+    summary: 'seal every version of the local store with ROTOR_MASTER_KEY again, opening old ones with ROTOR_MASTER_KEY_PREVIOUS',
+    load: () => import('./rekey.js'),
+  },
+  {
+    term: 'prune [options]',
+    summary: "delete runs (with their steps) that ended longer ago than --older-than; each secret's newest run and the audit trail stay",
+    load: () => import('./prune.js'),
+  },
+  {
+    term: 'conformance [options] <rotator>',
+    summary: 'run the rotator conformance suite against a live target (a built-in name, ./path/to/plugin.ts or npm:package)',
+    load: () => import('./conformance.js'),
+  },
 ];
 
 export const nameOf = (entry: CommandEntry): string => entry.term.split(' ')[0] as string;

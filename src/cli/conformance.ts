@@ -48,7 +48,9 @@ export async function runConformanceCommand(opts: ConformanceOptions): Promise<n
   if (!parsed.success) {
     await harness.close?.();
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(parameters)'}: ${i.message}`).join('; ');
-    throw new InvalidInputError(`the parameters do not fit the ${rotator.name} rotator: ${issues}`, { hint: 'write them as under a secret in a policy (target, strategy, generate, overlap)' });
+    throw new InvalidInputError(`the parameters do not fit the ${rotator.name} rotator: ${issues}`, {
+      hint: 'write them as under a secret in a policy (target, strategy, generate, overlap)',
+    });
   }
   const { runConformance } = await import('../rotator/conformance.js');
   opts.out.write(`conformance of ${rotator.name}:\n`);
@@ -89,7 +91,9 @@ async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<Confo
       await readyToImport(path);
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (err) {
-      throw new InvalidInputError(`cannot load the harness ${opts.harness}: ${scrub((err as Error).message)}`, { hint: 'check the path (relative to the working directory)' });
+      throw new InvalidInputError(`cannot load the harness ${opts.harness}: ${scrub((err as Error).message)}`, {
+        hint: 'check the path (relative to the working directory)',
+      });
     }
     const made = typeof mod.default === 'function' ? await (mod.default as () => unknown)() : mod.default;
     if (!made || typeof made !== 'object' || typeof (made as ConformanceHarness).params !== 'object') {
@@ -113,11 +117,18 @@ async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<Confo
     } catch (err) {
       throw new InvalidInputError(`${opts.params} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
     }
-    if (!params || typeof params !== 'object' || Array.isArray(params)) throw new InvalidInputError(`${opts.params} must hold a map of parameters (target, strategy, generate, ...)`);
+    if (!params || typeof params !== 'object' || Array.isArray(params))
+      throw new InvalidInputError(`${opts.params} must hold a map of parameters (target, strategy, generate, ...)`);
     return {
       params: params as Record<string, unknown>,
       // References resolve as in a policy: file: paths relative to the parameter file.
-      resolveRef: (ref) => resolveRef(ref, { baseDir: dirname(path), env: process.env, readFile: (p) => readFile(p, 'utf8'), awsSecretsManager: lazyAwsRefReader() }),
+      resolveRef: (ref) =>
+        resolveRef(ref, {
+          baseDir: dirname(path),
+          env: process.env,
+          readFile: (p) => readFile(p, 'utf8'),
+          awsSecretsManager: lazyAwsRefReader(),
+        }),
     };
   }
   throw new InvalidInputError('say where the target is: --params FILE (parameters) or --harness MODULE (parameters and live sessions)');

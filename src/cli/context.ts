@@ -54,11 +54,12 @@ export async function openState(opts: { startEmbedded?: boolean; migrate?: boole
   const pool = createStatePool({ url });
   await checkStateDatabase(pool, url);
   if (opts.migrate) await migrate(pool);
-  else if (opts.requireSchema !== false) await requireMigrated(pool, url).catch(async (err: unknown) => {
-    await pool.end().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
-    throw err;
-  });
+  else if (opts.requireSchema !== false)
+    await requireMigrated(pool, url).catch(async (err: unknown) => {
+      await pool.end().catch(() => undefined);
+      await embedded?.stop().catch(() => undefined);
+      throw err;
+    });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -91,9 +92,12 @@ async function requireMigrated(pool: pg.Pool, url: string): Promise<void> {
     if ((err as { code?: string }).code !== '42P01') throw err;
   }
   if (applied < latest) {
-    throw new InvalidInputError(`the state database at ${redactUrl(url)} is not migrated (schema version ${applied}, this rotor needs ${latest})`, {
-      hint: 'run rotor migrate (with the same ROTOR_DATABASE_URL), then this command again',
-    });
+    throw new InvalidInputError(
+      `the state database at ${redactUrl(url)} is not migrated (schema version ${applied}, this rotor needs ${latest})`,
+      {
+        hint: 'run rotor migrate (with the same ROTOR_DATABASE_URL), then this command again',
+      },
+    );
   }
 }
 
@@ -134,9 +138,14 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
  */
 export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
   const awsSecretsManager = lazyAwsRefReader(log);
-  return (ref, secret) => resolveRef(ref, { baseDir: dirname(secret.source.file), env: process.env, readFile: (p, base) => readRefFile(p, { policyDir: base }), awsSecretsManager });
+  return (ref, secret) =>
+    resolveRef(ref, {
+      baseDir: dirname(secret.source.file),
+      env: process.env,
+      readFile: (p, base) => readRefFile(p, { policyDir: base }),
+      awsSecretsManager,
+    });
 }
-
 
 /** The local store on the state database, with the master key from ROTOR_MASTER_KEY or the key file. */
 export async function openLocalStore(state: StateHandle): Promise<{ store: SecretStore; keySource: 'env' | 'file' }> {

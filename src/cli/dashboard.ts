@@ -36,7 +36,8 @@ export function register(program: Command): void {
           const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
           const served = await serveDashboard(state, kit, await describeOnlyStores(state), settings, { metrics });
           const observe = await startObserve({ pool: state.pool, log: state.log, settings: observing, linkBase: served.url });
-          if (observing.alertWebhookUrl) out('alerts:    to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock');
+          if (observing.alertWebhookUrl)
+            out('alerts:    to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock');
           await untilSignal();
           await observe.close();
           await served.close();
@@ -70,7 +71,10 @@ export interface ServedDashboard {
  * be bound is reported and rotations go on without a dashboard.
  */
 export async function serveDashboard(
-  state: StateHandle, kit: QueueKit, stores: VersionSource, settings: DashboardSettings,
+  state: StateHandle,
+  kit: QueueKit,
+  stores: VersionSource,
+  settings: DashboardSettings,
   opts: { metrics: RotorMetrics; optional?: boolean },
 ): Promise<ServedDashboard> {
   let server;

@@ -10,7 +10,15 @@ import { formatProblem, summarizeProblems } from '../policy/format.js';
 import { loadPolicies } from '../policy/load.js';
 import { policyPass } from '../policy/parallel/pass.js';
 import type { Problem } from '../policy/problems.js';
-import { flagSameTargetSameMinute, flagsText, wavesText, lastSuccesses, planEntry, type LastSuccessLookup, type PlanEntry } from '../policy/plan.js';
+import {
+  flagSameTargetSameMinute,
+  flagsText,
+  wavesText,
+  lastSuccesses,
+  planEntry,
+  type LastSuccessLookup,
+  type PlanEntry,
+} from '../policy/plan.js';
 import { EXIT } from './exit-codes.js';
 import { defaultPolicyDir } from './validate.js';
 
@@ -64,12 +72,17 @@ export function describeSyncDiff(diff: SyncDiff): string {
     diff.restored.length ? `restore ${diff.restored.length} (${list(diff.restored)})` : '',
     diff.retired.length ? `retire ${diff.retired.length} (${list(diff.retired)})` : '',
   ].filter(Boolean);
-  return parts.length ? `a sync would ${parts.join('; ')}; ${diff.unchanged} unchanged` : `the state database matches these policies (${diff.unchanged} secrets)`;
+  return parts.length
+    ? `a sync would ${parts.join('; ')}; ${diff.unchanged} unchanged`
+    : `the state database matches these policies (${diff.unchanged} secrets)`;
 }
 
 function parseAt(text: string): Date {
   const t = DateTime.fromISO(text, { zone: 'utc' });
-  if (!t.isValid) throw new InvalidInputError(`--at ${text} is not an ISO 8601 time`, { hint: 'e.g. --at 2025-06-02T03:00Z or --at 2025-06-02T05:00+02:00' });
+  if (!t.isValid)
+    throw new InvalidInputError(`--at ${text} is not an ISO 8601 time`, {
+      hint: 'e.g. --at 2025-06-02T03:00Z or --at 2025-06-02T05:00+02:00',
+    });
   return t.toJSDate();
 }
 
@@ -77,7 +90,9 @@ function parseAt(text: string): Date {
 export async function runPlan(opts: PlanOptions): Promise<number> {
   const now = opts.at ?? new Date();
   const writer = new ChunkWriter(opts.out);
-  const { problems, entries } = opts.lookup ? await withLastSuccesses(opts.dir, now, opts.lookup) : await policyPass(opts.dir, { mode: 'plan', now, ...(opts.parallelAbove === undefined ? {} : { parallelAbove: opts.parallelAbove }) });
+  const { problems, entries } = opts.lookup
+    ? await withLastSuccesses(opts.dir, now, opts.lookup)
+    : await policyPass(opts.dir, { mode: 'plan', now, ...(opts.parallelAbove === undefined ? {} : { parallelAbove: opts.parallelAbove }) });
   if (problems.length) {
     for (const p of problems) await writer.line(formatProblem(p));
     await writer.line(`${summarizeProblems(problems)}; no plan until they are fixed (rotor validate shows the same)`);
@@ -92,10 +107,17 @@ export async function runPlan(opts: PlanOptions): Promise<number> {
 }
 
 /** With a state database: every secret first, then one batched lookup, then the entries. */
-async function withLastSuccesses(dir: string, now: Date, lookup: LastSuccessLookup): Promise<{ problems: Problem[]; entries: PlanEntry[] }> {
+async function withLastSuccesses(
+  dir: string,
+  now: Date,
+  lookup: LastSuccessLookup,
+): Promise<{ problems: Problem[]; entries: PlanEntry[] }> {
   const result = await loadPolicies(dir);
   if (result.problems.length) return { problems: result.problems, entries: [] };
-  const last = await lastSuccesses(result.secrets.map((s) => s.id), lookup);
+  const last = await lastSuccesses(
+    result.secrets.map((s) => s.id),
+    lookup,
+  );
   return { problems: [], entries: result.secrets.map((s) => planEntry(s, now, last.get(s.id) ?? null)) };
 }
 
@@ -200,7 +222,10 @@ async function writeTable(entries: readonly PlanEntry[], now: Date, w: ChunkWrit
   const counts = new Map<string, number>();
   for (const e of entries) for (const f of e.flags) counts.set(f.flag, (counts.get(f.flag) ?? 0) + 1);
   const flagText = counts.size
-    ? [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([flag, n]) => `${n} ${flag}`).join(', ')
+    ? [...counts]
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([flag, n]) => `${n} ${flag}`)
+        .join(', ')
     : 'no risk flags';
   await w.line(`\n${entries.length} ${entries.length === 1 ? 'secret' : 'secrets'}; ${flagText}`);
   if (!withState) await w.line('no state database consulted: every secret counts as never rotated');

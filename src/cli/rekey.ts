@@ -24,11 +24,15 @@ export function register(program: Command): void {
         const result = await rekeyLocalStore(state.pool, key);
         const moved = Object.entries(result.moved);
         const total = moved.reduce((n, [, k]) => n + k, 0);
-        out(total
-          ? `sealed ${total} version(s) again with key ${result.keyId} (from ${moved.map(([id, n]) => `${id}: ${n}`).join(', ')}); ${result.already} already were`
-          : `every version (${result.already}) is already sealed with key ${result.keyId}; nothing to do`);
+        out(
+          total
+            ? `sealed ${total} version(s) again with key ${result.keyId} (from ${moved.map(([id, n]) => `${id}: ${n}`).join(', ')}); ${result.already} already were`
+            : `every version (${result.already}) is already sealed with key ${result.keyId}; nothing to do`,
+        );
         if (result.remaining) {
-          out(`${result.remaining} version(s) were sealed with an old key while this ran: a process still uses the old ROTOR_MASTER_KEY; restart it with the new key and run rotor rekey again`);
+          out(
+            `${result.remaining} version(s) were sealed with an old key while this ran: a process still uses the old ROTOR_MASTER_KEY; restart it with the new key and run rotor rekey again`,
+          );
           process.exitCode = EXIT.CHECK_FAILED;
         } else if (key.previous?.length) {
           out('no version needs ROTOR_MASTER_KEY_PREVIOUS any more: remove it from every rotor process');

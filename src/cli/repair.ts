@@ -42,7 +42,11 @@ export function register(program: Command): void {
           secretId,
           cliActor(opts.actor),
         );
-        out(result.repaired ? `cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched` : `${secretId}: ${result.reason}`);
+        out(
+          result.repaired
+            ? `cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched`
+            : `${secretId}: ${result.reason}`,
+        );
       } finally {
         await state.close();
       }

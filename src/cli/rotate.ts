@@ -39,7 +39,9 @@ export function register(program: Command): void {
 
 async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
   if (opts.emergency && !opts.reason?.trim()) {
-    throw new InvalidInputError('an emergency rotation needs a reason', { hint: `rotor rotate ${secretId} --emergency --reason "leaked in incident 123"` });
+    throw new InvalidInputError('an emergency rotation needs a reason', {
+      hint: `rotor rotate ${secretId} --emergency --reason "leaked in incident 123"`,
+    });
   }
   if (opts.force && !opts.emergency) throw new InvalidInputError('--force is only for --emergency rotations');
   const state = await openState();
@@ -60,9 +62,11 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
         force: opts.force ?? false,
       });
       if (!opts.json) {
-        out(run.escalated
-          ? `run ${run.id}, already under way for ${secretId}, escalated to an emergency (emergency grace, ahead of routine work)`
-          : `run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`);
+        out(
+          run.escalated
+            ? `run ${run.id}, already under way for ${secretId}, escalated to an emergency (emergency grace, ahead of routine work)`
+            : `run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`,
+        );
       }
       const final = opts.wait ? await follow(state.pool, run.id, opts.json === true) : run;
       // With --wait, --json is JSON lines: the progress events, then the run as one last line.

@@ -40,7 +40,10 @@ export function register(program: Command): void {
         if (!version) throw new NotFoundError(`${secretId} has no ${stage} version`, { hint: `see: rotor status ${secretId}` });
         if (opts.field) {
           const v = version.value[opts.field];
-          if (v === undefined) throw new InvalidInputError(`${secretId} has no field ${opts.field}`, { hint: `fields: ${Object.keys(version.value).join(', ')}` });
+          if (v === undefined)
+            throw new InvalidInputError(`${secretId} has no field ${opts.field}`, {
+              hint: `fields: ${Object.keys(version.value).join(', ')}`,
+            });
           process.stdout.write(fieldText(v, process.stdout.isTTY === true));
           return;
         }

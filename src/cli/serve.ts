@@ -31,14 +31,23 @@ export function register(program: Command): void {
     .option('--dashboard-port <n>', 'dashboard port (default $ROTOR_DASHBOARD_PORT or 8080)')
     .option('--no-dashboard', 'do not serve the dashboard')
     .action(async (opts: { policies?: string; dashboard: boolean; dashboardHost?: string; dashboardPort?: string }) =>
-      serve({ scheduler: true, policies: opts.policies, dashboard: opts.dashboard ? settingsFrom({ host: opts.dashboardHost, port: opts.dashboardPort }) : undefined }));
+      serve({
+        scheduler: true,
+        policies: opts.policies,
+        dashboard: opts.dashboard ? settingsFrom({ host: opts.dashboardHost, port: opts.dashboardPort }) : undefined,
+      }),
+    );
   program
     .command('worker')
     .description('run workers only (no scheduler, no sync), to scale out on more machines')
     .action(async () => serve({ scheduler: false }));
 }
 
-async function serve(opts: { scheduler: boolean; policies?: string | undefined; dashboard?: DashboardSettings | undefined }): Promise<void> {
+async function serve(opts: {
+  scheduler: boolean;
+  policies?: string | undefined;
+  dashboard?: DashboardSettings | undefined;
+}): Promise<void> {
   const observing = observeSettings(); // before starting anything: a bad setting changes nothing
   const state = await openState({ startEmbedded: opts.scheduler, migrate: true });
   const { config, log } = state;
@@ -54,17 +63,21 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
         });
       }
       // The demo database, roles and webhook key exist only for policies that name them.
-      if (state.embedded && namesDemo(loaded.secrets, DEMO_ADMIN_URL_ENV)) process.env[DEMO_ADMIN_URL_ENV] ??= await setUpDemo(state.embedded, log);
+      if (state.embedded && namesDemo(loaded.secrets, DEMO_ADMIN_URL_ENV))
+        process.env[DEMO_ADMIN_URL_ENV] ??= await setUpDemo(state.embedded, log);
       if (state.embedded && namesDemo(loaded.secrets, DEMO_WEBHOOK_KEY_ENV)) ensureDemoWebhookKey();
       const diff = await syncSecrets(state.pool, loaded.secrets, {
         actor: 'sync',
         targetKeyOf,
         nextDueOf: (s, last) => nextDue({ secret: s, lastSuccessAt: last, now: new Date() }),
       });
-      out(`policies: ${loaded.secrets.length} secrets from ${dir} (added ${diff.added.length}, changed ${diff.changed.length}, retired ${diff.retired.length})`);
+      out(
+        `policies: ${loaded.secrets.length} secrets from ${dir} (added ${diff.added.length}, changed ${diff.changed.length}, retired ${diff.retired.length})`,
+      );
       names = [...new Set(loaded.secrets.map((s) => s.rotator.name))];
       // Before the workers start, so the first rotation of the demo secret finds its app listening.
-      if (state.embedded) stops.unshift(await startDemoConsumer({ secrets: loaded.secrets, stateUrl: state.url, rotorHome: config.ROTOR_HOME, log }));
+      if (state.embedded)
+        stops.unshift(await startDemoConsumer({ secrets: loaded.secrets, stateUrl: state.url, rotorHome: config.ROTOR_HOME, log }));
     } else {
       names = await rotatorsInUse(state.pool);
     }
@@ -110,11 +123,19 @@ async function serve(opts: { scheduler: boolean; policies?: string | undefined; 
 
 function describeStart(state: StateHandle, queue: string, scheduler: boolean, keySource: string, alerting: boolean): void {
   const { config } = state;
-  out(`state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`);
+  out(
+    `state:     ${state.embedded ? `embedded PostgreSQL in ${resolve(config.ROTOR_HOME, 'pg')} (port ${state.embedded.info.port})` : 'ROTOR_DATABASE_URL'}`,
+  );
   out(`queue:     ${queue === 'redis' ? 'Redis (ROTOR_REDIS_URL)' : 'BullMQ PostgreSQL backend on the state database'}`);
-  out(`store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`);
-  out(`workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`);
-  out(`alerts:    ${alerting ? 'to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock' : 'off (no ROTOR_ALERT_WEBHOOK_URL)'}`);
+  out(
+    `store:     local, AES-256-GCM, key from ${keySource === 'env' ? 'ROTOR_MASTER_KEY' : resolve(keyFileIn(config.ROTOR_HOME))}; aws-secrets-manager through the AWS SDK default chain`,
+  );
+  out(
+    `workers:   ${config.ROTOR_WORKER_CONCURRENCY} routine, ${config.ROTOR_EMERGENCY_CONCURRENCY} emergency${scheduler ? `; scheduler tick every ${config.ROTOR_TICK_MS / 1000}s` : ''}`,
+  );
+  out(
+    `alerts:    ${alerting ? 'to the webhook (ROTOR_ALERT_WEBHOOK_URL), from whichever rotor process holds the sender lock' : 'off (no ROTOR_ALERT_WEBHOOK_URL)'}`,
+  );
   const sdkWarning = sdkNodeWarning();
   if (sdkWarning) state.log.warn(sdkWarning);
   out('rotor is running; Ctrl-C stops it');

@@ -12,7 +12,12 @@ export { COMMON_CONSUMER_KEYS } from './common.js';
 /** A descriptor with its params type erased, as the catalogue keeps them side by side. */
 export type AnyConsumerDescriptor = ConsumerDescriptor<never>;
 
-export const BUILT_IN_CONSUMERS: readonly AnyConsumerDescriptor[] = [webhookDescriptor, envFileDescriptor, commandDescriptor, notifyDescriptor];
+export const BUILT_IN_CONSUMERS: readonly AnyConsumerDescriptor[] = [
+  webhookDescriptor,
+  envFileDescriptor,
+  commandDescriptor,
+  notifyDescriptor,
+];
 
 const BY_TYPE = new Map(BUILT_IN_CONSUMERS.map((d) => [d.type, d]));
 
@@ -38,7 +43,9 @@ export async function loadConsumers(types: Iterable<string> = BY_TYPE.keys()): P
 export function consumerFor(type: string): Consumer<unknown> {
   const consumer = loaded.get(type);
   if (!consumer) {
-    throw new PermanentError(`consumer type ${type} is not available in this build of rotor`, { hint: `available: ${knownConsumerTypes().join(', ')}` });
+    throw new PermanentError(`consumer type ${type} is not available in this build of rotor`, {
+      hint: `available: ${knownConsumerTypes().join(', ')}`,
+    });
   }
   return consumer;
 }

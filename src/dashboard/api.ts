@@ -29,11 +29,20 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
 
   api.get('/', (c) => c.json({ endpoints: ENDPOINTS, docs: 'docs/api.md', actionsEnabled: guard.actionsEnabled }));
 
-  api.get('/secrets', async (c) => c.json(await queryInventory(deps.pool, inventoryQuery((n) => c.req.query(n)), rules(deps))));
+  api.get('/secrets', async (c) =>
+    c.json(
+      await queryInventory(
+        deps.pool,
+        inventoryQuery((n) => c.req.query(n)),
+        rules(deps),
+      ),
+    ),
+  );
 
   /** A JSON object, whatever its fields: emergencyRotate says what is wrong with them. */
   const jsonObject = validator('json', (value, c) => {
-    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) return fail(c, 415, 'send the request as application/json');
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json'))
+      return fail(c, 415, 'send the request as application/json');
     if (!value || typeof value !== 'object' || Array.isArray(value)) return fail(c, 400, 'the body is not a JSON object');
     return value as Record<string, unknown>;
   });
@@ -41,7 +50,12 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
   api.post('/secrets/:id{.+}/emergency', operatorApiAuth({ guard, clientOf: clientAddress }), jsonObject, async (c) => {
     const body = c.req.valid('json');
     try {
-      const run = await emergencyRotate(deps.pool, deps.kit, { secretId: c.req.param('id'), operator: body.operator, reason: body.reason, confirm: body.confirm });
+      const run = await emergencyRotate(deps.pool, deps.kit, {
+        secretId: c.req.param('id'),
+        operator: body.operator,
+        reason: body.reason,
+        confirm: body.confirm,
+      });
       return c.json({ run }, 201);
     } catch (err) {
       const e = err as Error & { hint?: string };
@@ -54,7 +68,14 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
   api.get('/secrets/:id{.+}', async (c) => {
     const d = await secretDetail(deps.pool, deps.stores, c.req.param('id'), rules(deps));
     if (!d) return fail(c, 404, `no secret ${c.req.param('id')}`);
-    return c.json({ secret: d.item, policy: d.policy, retiredAt: d.retiredAt, versions: d.versions, versionsError: d.versionsError, runs: d.runs });
+    return c.json({
+      secret: d.item,
+      policy: d.policy,
+      retiredAt: d.retiredAt,
+      versions: d.versions,
+      versionsError: d.versionsError,
+      runs: d.runs,
+    });
   });
 
   api.get('/runs/:id', async (c) => {
@@ -62,7 +83,14 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
     return d ? c.json(d) : fail(c, 404, `no run ${c.req.param('id')}`);
   });
 
-  api.get('/audit', async (c) => c.json(await auditPage(deps.pool, auditFilter((n) => c.req.query(n)))));
+  api.get('/audit', async (c) =>
+    c.json(
+      await auditPage(
+        deps.pool,
+        auditFilter((n) => c.req.query(n)),
+      ),
+    ),
+  );
 
   api.get('/queues', async (c) => c.json(await queueHealth(deps.pool, deps.kit)));
 

@@ -132,13 +132,24 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
     const kept = { operator: field('operator'), reason: field('reason') };
     const refusal =
-      guard.checkEnabled() ?? guard.checkSameOrigin(c) ?? guard.checkCsrf(c, field('csrf')) ?? guard.checkToken(field('token'), clientAddress(c), c.req.path);
+      guard.checkEnabled() ??
+      guard.checkSameOrigin(c) ??
+      guard.checkCsrf(c, field('csrf')) ??
+      guard.checkToken(field('token'), clientAddress(c), c.req.path);
     if (refusal) {
-      deps.log.warn({ secretId: id, status: refusal.status, reason: refusal.message, client: clientAddress(c) }, 'dashboard emergency rotation refused');
+      deps.log.warn(
+        { secretId: id, status: refusal.status, reason: refusal.message, client: clientAddress(c) },
+        'dashboard emergency rotation refused',
+      );
       return renderSecret(c, id, { ...kept, error: refusal.message }, refusal.status);
     }
     try {
-      const run = await emergencyRotate(deps.pool, deps.kit, { secretId: id, operator: kept.operator, reason: kept.reason, confirm: field('confirm') });
+      const run = await emergencyRotate(deps.pool, deps.kit, {
+        secretId: id,
+        operator: kept.operator,
+        reason: kept.reason,
+        confirm: field('confirm'),
+      });
       deps.log.info({ secretId: id, runId: run.id, actor: run.actor }, 'emergency rotation requested from the dashboard');
       return c.redirect(`/runs/${run.id}`, 303);
     } catch (err) {
@@ -151,7 +162,15 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   app.get('/runs/:id', async (c) => {
     const d = await runDetail(deps.pool, c.req.param('id'));
     if (!d) return page(c, errorPage(meta('Not found', 'none'), `no run ${c.req.param('id')}`), 404);
-    return page(c, runPage(meta(`run ${d.run.id.slice(0, 8)}`, 'none'), d, rules(deps).now, d.run.trigger === 'emergency' ? EMERGENCY_QUEUE : RUNS_QUEUE));
+    return page(
+      c,
+      runPage(
+        meta(`run ${d.run.id.slice(0, 8)}`, 'none'),
+        d,
+        rules(deps).now,
+        d.run.trigger === 'emergency' ? EMERGENCY_QUEUE : RUNS_QUEUE,
+      ),
+    );
   });
 
   app.get('/audit', async (c) => {
@@ -166,7 +185,10 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     const slot = streams.take(clientAddress(c));
     if (typeof slot === 'string') {
       refused(slot === 'total' ? 'event_streams' : 'event_streams_per_client');
-      return c.text('rotor dashboard: too many open /events streams; try again later\n', 503, { 'Retry-After': '10', 'Cache-Control': 'no-store' });
+      return c.text('rotor dashboard: too many open /events streams; try again later\n', 503, {
+        'Retry-After': '10',
+        'Cache-Control': 'no-store',
+      });
     }
     return feed.handle(c, slot);
   });

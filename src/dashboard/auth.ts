@@ -33,7 +33,9 @@ export class Guard {
 
   /** The first check of every action: without a configured token, nothing can be done. */
   checkEnabled(): Refusal | null {
-    return this.actionsEnabled ? null : { status: 403, message: 'actions are disabled: no operator token is configured (ROTOR_DASHBOARD_TOKEN)' };
+    return this.actionsEnabled
+      ? null
+      : { status: 403, message: 'actions are disabled: no operator token is configured (ROTOR_DASHBOARD_TOKEN)' };
   }
 
   /**

@@ -70,7 +70,10 @@ export function dashboardSettings(
     token,
     readToken,
     publicOrigin: shared.publicOrigin,
-    allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    allowedHosts: (e.ROTOR_DASHBOARD_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
     ...statusThresholds(source),
     pollMs: e.ROTOR_DASHBOARD_POLL_MS,
     limits: dashboardLimits(source),
@@ -91,9 +94,16 @@ export function isLoopback(host: string): boolean {
  * emergency rotations (or, without a token, at least read the whole inventory).
  */
 export function checkExposure(
-  s: Pick<DashboardSettings, 'host' | 'token'> & { readToken?: string | undefined; allowedHosts?: readonly string[]; publicOrigin?: string | undefined },
+  s: Pick<DashboardSettings, 'host' | 'token'> & {
+    readToken?: string | undefined;
+    allowedHosts?: readonly string[];
+    publicOrigin?: string | undefined;
+  },
 ): void {
-  for (const [name, value] of [['ROTOR_DASHBOARD_TOKEN', s.token], ['ROTOR_DASHBOARD_READ_TOKEN', s.readToken]] as const) {
+  for (const [name, value] of [
+    ['ROTOR_DASHBOARD_TOKEN', s.token],
+    ['ROTOR_DASHBOARD_READ_TOKEN', s.readToken],
+  ] as const) {
     if (value !== undefined && value.length < MIN_TOKEN_LENGTH) {
       throw new InvalidInputError(`${name} is ${value.length} characters; it must be at least ${MIN_TOKEN_LENGTH}`, {
         hint: 'generate one with: openssl rand -base64 32',

@@ -98,7 +98,13 @@ export async function auditPage(db: Queryable, f: AuditFilter): Promise<{ rows: 
 
 export interface QueueHealth {
   backend: string;
-  queues: Array<{ name: string; counts: Record<string, number> | null; paused: boolean | null; workers: number | null; error: string | null }>;
+  queues: Array<{
+    name: string;
+    counts: Record<string, number> | null;
+    paused: boolean | null;
+    workers: number | null;
+    error: string | null;
+  }>;
   runs: Omit<ActiveRunSummary, 'stale'>;
   /** Active runs not touched for 5 minutes: their job may be lost (the scheduler re-enqueues them). */
   stale: number;

@@ -72,7 +72,10 @@ export class PerClient {
   private readonly held = new Map<string, number>();
   private total = 0;
 
-  constructor(private readonly max: number, private readonly maxPerClient: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly maxPerClient: number,
+  ) {}
 
   /** 'total' or 'client' when full; otherwise takes a slot and returns its release (idempotent). */
   take(client: string): 'total' | 'client' | (() => void) {

@@ -49,10 +49,17 @@ export class RefusalAudit {
       actor: `dashboard:${attempt.client}`,
       action: REFUSED_EMERGENCY_ACTION,
       secretId,
-      reason: attempt.reason === 'missing' ? 'no operator token' : attempt.reason === 'wrong' ? 'wrong operator token' : 'too many wrong tokens from this address',
+      reason:
+        attempt.reason === 'missing'
+          ? 'no operator token'
+          : attempt.reason === 'wrong'
+            ? 'wrong operator token'
+            : 'too many wrong tokens from this address',
       detail: { client: attempt.client, path: attempt.path, refusal: attempt.reason },
     })
-      .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message, secretId }, 'audit row for a refused emergency rotation not written'))
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err: (err as Error).message, secretId }, 'audit row for a refused emergency rotation not written'),
+      )
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
   }

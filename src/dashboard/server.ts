@@ -20,14 +20,23 @@ export async function startDashboard(opts: DashboardDeps): Promise<DashboardServ
   const limits = opts.settings.limits ?? DEFAULT_LIMITS;
   const server = await new Promise<Server>((resolve, reject) => {
     // Timeouts are checked once a second (Node's default is every 30 s: half-sent requests would linger).
-    const serverOptions = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
+    const serverOptions = {
+      connectionsCheckingInterval: 1_000,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+    };
     const s = serve({ fetch: app.fetch, hostname: host, port, serverOptions }, () => resolve(s as Server)) as Server;
     limitConnections(s, limits, (limit) => metrics.dashboardRefusals.inc({ limit }));
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new UnavailableError(`the dashboard cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
-        cause: err,
-        hint: err.code === 'EADDRINUSE' ? 'another process uses that port: pick another with --port or ROTOR_DASHBOARD_PORT' : 'check --host / ROTOR_DASHBOARD_HOST',
-      })),
+      reject(
+        new UnavailableError(`the dashboard cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+          hint:
+            err.code === 'EADDRINUSE'
+              ? 'another process uses that port: pick another with --port or ROTOR_DASHBOARD_PORT'
+              : 'check --host / ROTOR_DASHBOARD_HOST',
+        }),
+      ),
     );
   });
   const bound = (server.address() as AddressInfo).port;

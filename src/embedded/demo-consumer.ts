@@ -58,7 +58,10 @@ export async function startDemoConsumer(opts: DemoConsumerOptions): Promise<() =
       port: Number(target.port || 80),
       log,
     });
-    log.info({ url: app.url, secretId: secret.id, version: app.version() }, `demo app listening: ${app.url}/healthz runs select 1 with ${secret.id}`);
+    log.info(
+      { url: app.url, secretId: secret.id, version: app.version() },
+      `demo app listening: ${app.url}/healthz runs select 1 with ${secret.id}`,
+    );
     return async () => {
       await app.close();
       await pool.end();

@@ -98,7 +98,11 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
 async function startServer(dataDir: string, port: number, flags: string[], log: (line: string) => void): Promise<ChildProcess> {
   const postgres = await postgresBinary();
   const ids = postgresIds() ?? {};
-  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((ready, fail) => {
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -131,7 +135,9 @@ export async function startEmbeddedPostgres(home: string, log: (line: string) =>
   const initialised = existsSync(join(p.dataDir, 'PG_VERSION'));
   // Every permission changed is said (README: Security → Embedded mode as root), never done silently.
   if (!initialised && (await prepareForRoot(p.root, p.dataDir))) {
-    log(`running as root: gave ${p.dataDir} to the postgres user and set ${p.root} to mode 0711, so the embedded server can run as postgres`);
+    log(
+      `running as root: gave ${p.dataDir} to the postgres user and set ${p.root} to mode 0711, so the embedded server can run as postgres`,
+    );
   }
   const opened = await ensurePostgresCanReach([await postgresBinary(), p.dataDir]);
   if (opened.length) log(`granted search permission (o+x) on ${opened.join(', ')} so the postgres user can run the embedded server`);

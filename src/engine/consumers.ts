@@ -43,7 +43,12 @@ export function consumerCtx(rc: RunContext, c: ResolvedConsumer): ConsumerContex
 }
 
 function rowsFor(rc: RunContext, wave: Wave): Promise<Map<string, ConsumerMark>> {
-  return waveConsumers(rc.deps.pool, rc.run.id, wave.number, wave.consumers.map((c) => c.name));
+  return waveConsumers(
+    rc.deps.pool,
+    rc.run.id,
+    wave.number,
+    wave.consumers.map((c) => c.name),
+  );
 }
 
 /** Notifies every consumer of the wave not yet notified in this run. */

@@ -140,7 +140,10 @@ export function startLaneWorkers(
 ): Record<Lane, Worker<RunJobData>> {
   return {
     routine: kit.worker(LANE_QUEUES.routine, processorFor('routine'), { ...opts.worker, concurrency: opts.concurrency ?? 8 }),
-    emergency: kit.worker(LANE_QUEUES.emergency, processorFor('emergency'), { ...opts.worker, concurrency: opts.emergencyConcurrency ?? 2 }),
+    emergency: kit.worker(LANE_QUEUES.emergency, processorFor('emergency'), {
+      ...opts.worker,
+      concurrency: opts.emergencyConcurrency ?? 2,
+    }),
   };
 }
 

@@ -5,8 +5,19 @@ import { PermanentError, coerceError } from '../errors.js';
 import { redactError } from '../redact.js';
 import { appendAudit } from '../state/audit.js';
 import {
-  ACTIVE_STATES, LeaseLostError, claimRun, completeStep, endStep, getRun, markWaiting, releaseLease, renewLease, startStep, updateRun,
-  type RunRow, type RunState,
+  ACTIVE_STATES,
+  LeaseLostError,
+  claimRun,
+  completeStep,
+  endStep,
+  getRun,
+  markWaiting,
+  releaseLease,
+  renewLease,
+  startStep,
+  updateRun,
+  type RunRow,
+  type RunState,
 } from '../state/runs.js';
 import { inTransaction } from '../state/db.js';
 import { deferAfterFailure, getSecret } from '../state/secrets.js';
@@ -17,7 +28,7 @@ import { discard, rollback } from './failure.js';
 import { buildRunContext, type RunContext } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
 import { ForbiddenTransitionError, assertTransition } from './transitions.js';
-import type { STEPS} from './steps.js';
+import type { STEPS } from './steps.js';
 import { isPromoted, nextStep, type Step } from './steps.js';
 
 export interface PassOptions {
@@ -151,12 +162,20 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
-    await completeStep(deps.pool, stepId, result.detail, run.id, owner, { ...result.patch, step: following, stepAttempt: 0 }, {
-      actor: deps.workerId,
-      action: step === 'finish' ? 'run.done' : `step.${step}`,
-      secretId: run.secretId,
-      detail: { attempt, ...(result.detail ?? {}) },
-    });
+    await completeStep(
+      deps.pool,
+      stepId,
+      result.detail,
+      run.id,
+      owner,
+      { ...result.patch, step: following, stepAttempt: 0 },
+      {
+        actor: deps.workerId,
+        action: step === 'finish' ? 'run.done' : `step.${step}`,
+        secretId: run.secretId,
+        detail: { attempt, ...(result.detail ?? {}) },
+      },
+    );
     await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : 'continue';
   } catch (thrown) {
@@ -166,7 +185,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     const lost = thrown instanceof LeaseLostError ? thrown : (rc.rotatorCtx.signal.reason as unknown);
     if (lost instanceof LeaseLostError) {
       // What the step did stays recorded as unfinished; the run's new holder runs it again (steps are idempotent).
-      await endStep(deps.pool, stepId, 'failed', { error: 'this pass lost the run\'s lease during the step' }).catch(() => undefined);
+      await endStep(deps.pool, stepId, 'failed', { error: "this pass lost the run's lease during the step" }).catch(() => undefined);
       throw lost;
     }
     const err = redactError(coerceError(thrown));
@@ -175,7 +194,14 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
   }
 }
 
-async function onStepFailure(rc: RunContext, step: Step, attempt: number, thrown: unknown, err: Error, opts: Pass): Promise<'continue' | 'ended'> {
+async function onStepFailure(
+  rc: RunContext,
+  step: Step,
+  attempt: number,
+  thrown: unknown,
+  err: Error,
+  opts: Pass,
+): Promise<'continue' | 'ended'> {
   const { deps, run, secret } = rc;
   const permanent = thrown instanceof PermanentError;
   const exhausted = attempt >= secret.retry.attempts;
@@ -230,7 +256,10 @@ async function cannotRun(deps: EngineDeps, run: RunRow, owner: string, err: Erro
   deps.log.error({ secretId: run.secretId, runId: run.id, err: why }, 'run cannot proceed');
   await inTransaction(deps.pool, async (c) => {
     await updateRun(c, run.id, owner, {
-      state: moveTo(run, 'needs-attention'), step: 'finished', error: why, finishedAt: deps.now(),
+      state: moveTo(run, 'needs-attention'),
+      step: 'finished',
+      error: why,
+      finishedAt: deps.now(),
       // Before create nothing was touched; later, the credential state needs a person to look.
       outcome: touched ? 'rollback-failed' : 'discarded',
     });

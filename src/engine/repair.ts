@@ -26,9 +26,12 @@ export async function repairSecret(deps: RepairDeps, secretId: string, actor: st
   if (!row) throw new NotFoundError(`no secret ${secretId}`, { hint: 'list them with: rotor status' });
   const active = await activeRun(deps.pool, secretId);
   if (active) {
-    throw new InvalidInputError(`run ${active.id} of ${secretId} is still active (${active.state}, step ${active.step}); nothing was changed`, {
-      hint: `repair only clears what a finished run left behind; follow the run with: rotor history ${secretId}`,
-    });
+    throw new InvalidInputError(
+      `run ${active.id} of ${secretId} is still active (${active.state}, step ${active.step}); nothing was changed`,
+      {
+        hint: `repair only clears what a finished run left behind; follow the run with: rotor history ${secretId}`,
+      },
+    );
   }
   const secret = row.policy;
   const store = deps.store(secret.store.backend);
@@ -41,8 +44,12 @@ export async function repairSecret(deps: RepairDeps, secretId: string, actor: st
     const rotator = deps.rotator(secret.rotator.name);
     await rotator.revoke(
       {
-        secretId, runId: `repair-${pending.versionId}`, params: rotator.paramsSchema.parse(secret.rotator.params),
-        resolveRef: (ref) => deps.resolveRef(ref, secret), log: silentLogger, signal: new AbortController().signal,
+        secretId,
+        runId: `repair-${pending.versionId}`,
+        params: rotator.paramsSchema.parse(secret.rotator.params),
+        resolveRef: (ref) => deps.resolveRef(ref, secret),
+        log: silentLogger,
+        signal: new AbortController().signal,
       },
       pending.value,
       current.value,
@@ -50,8 +57,11 @@ export async function repairSecret(deps: RepairDeps, secretId: string, actor: st
   }
   await store.discardPending(secret.store.location, pending.versionId);
   await appendAudit(deps.pool, {
-    actor, action: 'repair.pending-cleared', secretId,
-    reason: 'PENDING left by an unfinished rotation', detail: { version: pending.versionId, current: current?.versionId ?? null },
+    actor,
+    action: 'repair.pending-cleared',
+    secretId,
+    reason: 'PENDING left by an unfinished rotation',
+    detail: { version: pending.versionId, current: current?.versionId ?? null },
   });
   return { repaired: true, clearedVersion: pending.versionId };
 }

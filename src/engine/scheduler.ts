@@ -78,7 +78,11 @@ export async function startScheduler(
   opts: { everyMs: number } & TickOptions,
 ): Promise<Worker<RunJobData>> {
   await kit.queue(TICK_QUEUE).raw.upsertJobScheduler(TICK_SCHEDULER_ID, { every: opts.everyMs }, { name: 'tick', data: {} });
-  return kit.worker(TICK_QUEUE, async () => {
-    await runTick(pool, kit, log, now(), opts);
-  }, { concurrency: 1 });
+  return kit.worker(
+    TICK_QUEUE,
+    async () => {
+      await runTick(pool, kit, log, now(), opts);
+    },
+    { concurrency: 1 },
+  );
 }

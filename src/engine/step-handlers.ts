@@ -10,8 +10,7 @@ import type { RunContext } from './run-context.js';
 import type { Step } from './steps.js';
 
 export type StepResult =
-  | { kind: 'next'; patch?: RunPatch; detail?: Record<string, unknown> }
-  | { kind: 'wait'; until: Date; detail?: Record<string, unknown> };
+  { kind: 'next'; patch?: RunPatch; detail?: Record<string, unknown> } | { kind: 'wait'; until: Date; detail?: Record<string, unknown> };
 
 type Handler = (rc: RunContext) => Promise<StepResult>;
 
@@ -104,7 +103,7 @@ async function sampleOldInUse(rc: RunContext): Promise<number | null> {
     await recordOldInUse(rc.deps.pool, run.id, sessions, rc.deps.now());
     return sessions;
   } catch (err) {
-    rotatorCtx.log.warn({ err: redactError(err as Error).message }, 'could not sample the old credential\'s sessions');
+    rotatorCtx.log.warn({ err: redactError(err as Error).message }, "could not sample the old credential's sessions");
     return null;
   }
 }

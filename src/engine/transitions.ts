@@ -33,7 +33,9 @@ export function statesBefore(to: RunState): RunState[] {
 export class ForbiddenTransitionError extends Error {
   override name = 'ForbiddenTransitionError';
   constructor(runId: string, from: RunState, to: RunState) {
-    super(`run ${runId}: a run in state ${from} cannot move to ${to} (allowed: ${RUN_TRANSITIONS[from].join(', ') || 'none, it has ended'})`);
+    super(
+      `run ${runId}: a run in state ${from} cannot move to ${to} (allowed: ${RUN_TRANSITIONS[from].join(', ') || 'none, it has ended'})`,
+    );
   }
 }
 

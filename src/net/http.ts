@@ -58,7 +58,10 @@ function retryable(status: number): boolean {
 }
 
 function snippet(text: string): string {
-  const line = scrub(text.slice(0, 64 * 1024)).replace(TOKEN_LIKE, '[redacted]').replace(/\s+/g, ' ').trim();
+  const line = scrub(text.slice(0, 64 * 1024))
+    .replace(TOKEN_LIKE, '[redacted]')
+    .replace(/\s+/g, ' ')
+    .trim();
   return line.length > BODY_SNIPPET ? `${line.slice(0, BODY_SNIPPET)}…` : line;
 }
 
@@ -92,10 +95,7 @@ export async function send(opts: SendOptions): Promise<HttpAnswer> {
     } catch (err) {
       if (opts.signal.aborted) break;
       const e = err as Error & { cause?: { code?: string } };
-      last =
-        e.name === 'TimeoutError'
-          ? `did not answer within ${opts.timeoutMs}ms`
-          : `cannot be reached (${e.cause?.code ?? e.message})`;
+      last = e.name === 'TimeoutError' ? `did not answer within ${opts.timeoutMs}ms` : `cannot be reached (${e.cause?.code ?? e.message})`;
       continue;
     }
     if (res.status >= 200 && res.status < 300) return { status: res.status, text };
@@ -109,7 +109,10 @@ export async function send(opts: SendOptions): Promise<HttpAnswer> {
     }
     if (!retryable(res.status)) {
       throw new PermanentError(`${opts.label} ${answered}`, {
-        hint: res.status === 401 || res.status === 403 ? 'check that the receiver and rotor use the same key' : 'check the URL and what the receiver expects',
+        hint:
+          res.status === 401 || res.status === 403
+            ? 'check that the receiver and rotor use the same key'
+            : 'check the URL and what the receiver expects',
       });
     }
     last = answered;

@@ -24,5 +24,9 @@ export interface PostOptions {
 /** Posts one message; retries as `send` does, and throws what it throws. */
 export async function postSlackMessage(url: string, message: SlackMessage, opts: PostOptions): Promise<void> {
   const body = JSON.stringify(message);
-  await send({ url, ...opts, build: () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor' }, body }) });
+  await send({
+    url,
+    ...opts,
+    build: () => ({ method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor' }, body }),
+  });
 }

@@ -52,8 +52,13 @@ export function messagesFor(alerts: Alert[], burst: number, linkBase?: string): 
     const of = alerts.filter((a) => a.kind === kind);
     if (of.length <= burst) out.push(...of.map((a) => formatAlert(a, linkBase)));
     else {
-      const ids = of.slice(0, 20).map((a) => esc(a.secretId)).join(', ');
-      out.push(`rotor ${TITLE[kind]}: ${of.length} secrets: ${ids}${of.length > 20 ? `, and ${of.length - 20} more` : ''}${linkBase ? ` (<${linkBase}/?status=${kind}|inventory>)` : ''}`);
+      const ids = of
+        .slice(0, 20)
+        .map((a) => esc(a.secretId))
+        .join(', ');
+      out.push(
+        `rotor ${TITLE[kind]}: ${of.length} secrets: ${ids}${of.length > 20 ? `, and ${of.length - 20} more` : ''}${linkBase ? ` (<${linkBase}/?status=${kind}|inventory>)` : ''}`,
+      );
     }
   }
   return out;
@@ -64,7 +69,11 @@ export function webhookSink(opts: WebhookOptions): AlertSink {
   async function post(text: string): Promise<void> {
     try {
       // Retries network errors, 5xx and 429 with backoff; never follows a redirect.
-      await postSlackMessage(opts.url, { text }, { label: 'alert webhook', timeoutMs, attempts: opts.attempts ?? 3, signal: AbortSignal.timeout(timeoutMs * 4) });
+      await postSlackMessage(
+        opts.url,
+        { text },
+        { label: 'alert webhook', timeoutMs, attempts: opts.attempts ?? 3, signal: AbortSignal.timeout(timeoutMs * 4) },
+      );
     } catch (err) {
       // Never the URL: an incoming-webhook URL is itself a credential.
       opts.log.warn({ err: scrub((err as Error).message) }, 'alert webhook failed; the alert is dropped');

@@ -68,15 +68,26 @@ class RunDurationHistogram extends Histogram<'trigger'> {
   private static readonly NAME = 'rotor_run_duration_seconds';
   private static readonly HELP = 'Duration of ended runs, from request to end (grace included).';
 
-  constructor(registry: Registry, private readonly snapshot: () => Promise<Snapshot>) {
-    super({ name: RunDurationHistogram.NAME, help: RunDurationHistogram.HELP, labelNames: ['trigger'], buckets: DURATION_BUCKETS, registers: [registry] });
+  constructor(
+    registry: Registry,
+    private readonly snapshot: () => Promise<Snapshot>,
+  ) {
+    super({
+      name: RunDurationHistogram.NAME,
+      help: RunDurationHistogram.HELP,
+      labelNames: ['trigger'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
   }
 
   override async get(): ReturnType<Histogram<'trigger'>['get']> {
     const name = RunDurationHistogram.NAME;
     const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
     for (const d of (await this.snapshot()).durations) {
-      DURATION_BUCKETS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { trigger: d.trigger, le }, value: d.buckets[i] ?? 0 }));
+      DURATION_BUCKETS.forEach((le, i) =>
+        values.push({ metricName: `${name}_bucket`, labels: { trigger: d.trigger, le }, value: d.buckets[i] ?? 0 }),
+      );
       values.push({ metricName: `${name}_bucket`, labels: { trigger: d.trigger, le: '+Inf' }, value: d.count });
       values.push({ metricName: `${name}_sum`, labels: { trigger: d.trigger }, value: d.sumSeconds });
       values.push({ metricName: `${name}_count`, labels: { trigger: d.trigger }, value: d.count });
@@ -101,7 +112,10 @@ export function createMetrics(opts: MetricsOptions): RotorMetrics {
   };
 
   new Counter({
-    name: 'rotor_runs_total', help: 'Ended runs by trigger and result (rotated, discarded, rolled-back, rollback-failed).', labelNames: ['trigger', 'result'], registers,
+    name: 'rotor_runs_total',
+    help: 'Ended runs by trigger and result (rotated, discarded, rolled-back, rollback-failed).',
+    labelNames: ['trigger', 'result'],
+    registers,
     async collect() {
       this.reset();
       // Ended runs only: a counter must never go down, and a run leaves `queued` when it starts.
@@ -109,7 +123,10 @@ export function createMetrics(opts: MetricsOptions): RotorMetrics {
     },
   });
   new Gauge({
-    name: 'rotor_runs_active', help: 'Runs in progress by trigger and state (queued, running, waiting).', labelNames: ['trigger', 'state'], registers,
+    name: 'rotor_runs_active',
+    help: 'Runs in progress by trigger and state (queued, running, waiting).',
+    labelNames: ['trigger', 'state'],
+    registers,
     async collect() {
       this.reset();
       for (const r of (await snapshot()).results) if (!r.ended) this.set({ trigger: r.trigger, state: r.result }, r.count);
@@ -117,71 +134,99 @@ export function createMetrics(opts: MetricsOptions): RotorMetrics {
   });
   new RunDurationHistogram(registry, snapshot);
   new Gauge({
-    name: 'rotor_secret_seconds_since_last_success', help: 'Seconds since the last successful rotation of each active secret (absent: never rotated).', labelNames: ['secret'], registers,
+    name: 'rotor_secret_seconds_since_last_success',
+    help: 'Seconds since the last successful rotation of each active secret (absent: never rotated).',
+    labelNames: ['secret'],
+    registers,
     async collect() {
       this.reset();
       for (const s of (await snapshot()).successes) this.set({ secret: s.secretId }, Math.max(0, Math.round(s.secondsSince)));
     },
   });
   new Gauge({
-    name: 'rotor_secret_last_success_timestamp_seconds', help: 'Unix time of the last successful rotation of each active secret.', labelNames: ['secret'], registers,
+    name: 'rotor_secret_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful rotation of each active secret.',
+    labelNames: ['secret'],
+    registers,
     async collect() {
       this.reset();
       for (const s of (await snapshot()).successes) this.set({ secret: s.secretId }, Math.round(s.at.getTime() / 1000));
     },
   });
   new Gauge({
-    name: 'rotor_secrets', help: 'Secrets by status, as the dashboard derives it.', labelNames: ['status'], registers,
+    name: 'rotor_secrets',
+    help: 'Secrets by status, as the dashboard derives it.',
+    labelNames: ['status'],
+    registers,
     async collect() {
       const { counts } = await snapshot();
       for (const s of STATUSES) this.set({ status: s }, counts[s]);
     },
   });
   new Gauge({
-    name: 'rotor_secrets_overdue', help: 'Active secrets past due by more than the tolerance.', registers,
+    name: 'rotor_secrets_overdue',
+    help: 'Active secrets past due by more than the tolerance.',
+    registers,
     async collect() {
       this.set((await snapshot()).counts.overdue);
     },
   });
   new Gauge({
-    name: 'rotor_secrets_needs_attention', help: 'Secrets whose last run ended in needs-attention.', registers,
+    name: 'rotor_secrets_needs_attention',
+    help: 'Secrets whose last run ended in needs-attention.',
+    registers,
     async collect() {
       this.set((await snapshot()).counts['needs-attention']);
     },
   });
   // The names and labels BullMQ's own exportPrometheusMetrics uses, one family for all queues.
   new Gauge({
-    name: 'bullmq_job_count', help: 'Number of jobs in the queue by state', labelNames: ['queue', 'state'], registers,
+    name: 'bullmq_job_count',
+    help: 'Number of jobs in the queue by state',
+    labelNames: ['queue', 'state'],
+    registers,
     async collect() {
       this.reset();
-      for (const q of (await snapshot()).queues) if (q) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.name, state }, n);
+      for (const q of (await snapshot()).queues)
+        if (q) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.name, state }, n);
     },
   });
   new Counter({
-    name: 'bullmq_job_completed_total', help: 'Total number of completed jobs', labelNames: ['queue'], registers,
+    name: 'bullmq_job_completed_total',
+    help: 'Total number of completed jobs',
+    labelNames: ['queue'],
+    registers,
     async collect() {
       this.reset();
       for (const q of (await snapshot()).queues) if (q) this.inc({ queue: q.name }, q.completed);
     },
   });
   new Counter({
-    name: 'bullmq_job_failed_total', help: 'Total number of failed jobs', labelNames: ['queue'], registers,
+    name: 'bullmq_job_failed_total',
+    help: 'Total number of failed jobs',
+    labelNames: ['queue'],
+    registers,
     async collect() {
       this.reset();
       for (const q of (await snapshot()).queues) if (q) this.inc({ queue: q.name }, q.failed);
     },
   });
   const tokenRefusals = new Counter({
-    name: 'rotor_dashboard_token_refusals_total', help: 'Dashboard requests refused for a missing or wrong token, or for too many wrong tokens from one address.',
-    labelNames: ['token', 'reason'], registers,
+    name: 'rotor_dashboard_token_refusals_total',
+    help: 'Dashboard requests refused for a missing or wrong token, or for too many wrong tokens from one address.',
+    labelNames: ['token', 'reason'],
+    registers,
   });
   const dashboardRefusals = new Counter({
     name: 'rotor_dashboard_limit_refusals_total',
     help: 'Dashboard connections, /events streams and requests refused with 503 because a limit was reached.',
-    labelNames: ['limit'], registers,
+    labelNames: ['limit'],
+    registers,
   });
   new Gauge({
-    name: 'rotor_metrics_scrape_timestamp_seconds', help: 'When this exposition was computed.', registers,
+    name: 'rotor_metrics_scrape_timestamp_seconds',
+    help: 'When this exposition was computed.',
+    registers,
     async collect() {
       this.set((await snapshot()).now.getTime() / 1000);
     },

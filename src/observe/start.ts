@@ -40,9 +40,10 @@ export async function startObserve(opts: ObserveOptions): Promise<Observe> {
   const alerts = opts.alerts ?? (settings.alertWebhookUrl ? webhookSink({ url: settings.alertWebhookUrl, log, linkBase }) : undefined);
   // Only a process with something to send competes for the sender's lock: one without a webhook
   // or an OTLP endpoint must never be elected in place of one that has them.
-  const watcher = alerts || tracer
-    ? startWatcher({ pool: opts.pool, log, everyMs: settings.pollMs, rules: () => statusRules(settings, opts.now?.()), alerts, tracer })
-    : undefined;
+  const watcher =
+    alerts || tracer
+      ? startWatcher({ pool: opts.pool, log, everyMs: settings.pollMs, rules: () => statusRules(settings, opts.now?.()), alerts, tracer })
+      : undefined;
   await watcher?.poll();
   let closing: Promise<void> | undefined;
   return {

@@ -5,7 +5,13 @@
 import { SpanStatusCode, ROOT_CONTEXT, trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  RandomIdGenerator,
+  type IdGenerator,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { scrub } from '../redact.js';
 import type { Queryable } from '../state/db.js';
 import { getRun, listSteps } from '../state/runs.js';
@@ -58,16 +64,25 @@ export function createRunTracer(opts: { exporter?: SpanExporter; serviceName?: s
         root: true,
         startTime: run.createdAt,
         attributes: {
-          'rotor.run.id': run.id, 'rotor.secret.id': run.secretId, 'rotor.run.trigger': run.trigger, 'rotor.run.actor': run.actor,
-          'rotor.run.state': run.state, 'rotor.run.outcome': run.outcome ?? '', 'rotor.run.attempts': run.totalAttempts,
+          'rotor.run.id': run.id,
+          'rotor.secret.id': run.secretId,
+          'rotor.run.trigger': run.trigger,
+          'rotor.run.actor': run.actor,
+          'rotor.run.state': run.state,
+          'rotor.run.outcome': run.outcome ?? '',
+          'rotor.run.attempts': run.totalAttempts,
         },
       });
       const parent = trace.setSpan(ROOT_CONTEXT, root);
       for (const s of steps) {
-        const span = tracer.startSpan(`rotor.step ${s.step}`, {
-          startTime: s.startedAt,
-          attributes: { 'rotor.step': s.step, 'rotor.step.attempt': s.attempt, 'rotor.step.status': s.status, 'rotor.run.id': run.id },
-        }, parent);
+        const span = tracer.startSpan(
+          `rotor.step ${s.step}`,
+          {
+            startTime: s.startedAt,
+            attributes: { 'rotor.step': s.step, 'rotor.step.attempt': s.attempt, 'rotor.step.status': s.status, 'rotor.run.id': run.id },
+          },
+          parent,
+        );
         if (s.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: scrub(s.error ?? 'failed') });
         span.end(s.finishedAt ?? run.finishedAt);
       }

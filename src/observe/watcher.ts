@@ -7,7 +7,13 @@
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import {
-  auditRowsAfter, latestAuditId, readAlertCursor, releaseAlertLead, saveAlertCursor, tryLeadAlerts, type WatchedAuditRow,
+  auditRowsAfter,
+  latestAuditId,
+  readAlertCursor,
+  releaseAlertLead,
+  saveAlertCursor,
+  tryLeadAlerts,
+  type WatchedAuditRow,
 } from '../state/alert-state.js';
 import type { Alert, AlertSink } from './alerts.js';
 import { overdueIds, type StatusRules } from '../state/status.js';
@@ -35,7 +41,8 @@ export interface Watcher {
 
 export function alertFor(row: WatchedAuditRow): Alert | null {
   if (!row.secret_id) return null;
-  if (row.action === 'run.needs-attention') return { kind: 'needs-attention', secretId: row.secret_id, runId: row.run_id, reason: row.reason };
+  if (row.action === 'run.needs-attention')
+    return { kind: 'needs-attention', secretId: row.secret_id, runId: row.run_id, reason: row.reason };
   if (row.action === 'run.requested' && row.detail?.trigger === 'emergency') {
     return { kind: 'emergency', secretId: row.secret_id, runId: row.run_id, actor: row.actor, reason: row.reason };
   }
@@ -107,7 +114,9 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       const alert = alertFor(row);
       if (alert) alerts.push(alert);
       if (opts.tracer && row.run_id && (row.action === 'run.done' || row.action === 'run.needs-attention')) {
-        await opts.tracer.exportRun(opts.pool, row.run_id).catch((err: unknown) => opts.log.warn({ runId: row.run_id, err: (err as Error).message }, 'run trace export failed'));
+        await opts.tracer
+          .exportRun(opts.pool, row.run_id)
+          .catch((err: unknown) => opts.log.warn({ runId: row.run_id, err: (err as Error).message }, 'run trace export failed'));
       }
     }
     for (const id of handled) if (id <= cursor - LOOKBACK) handled.delete(id);

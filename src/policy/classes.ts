@@ -40,7 +40,13 @@ export function collectClasses(src: PolicySource, raw: unknown, into: Map<string
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     const path = ['classes', name];
     if (!CLASS_NAME.test(name)) {
-      out.push({ path, at: 'key', code: 'invalid-value', message: `class name \`${name}\` is not valid`, hint: 'start with a lower-case letter; use lower-case letters, digits, - and _' });
+      out.push({
+        path,
+        at: 'key',
+        code: 'invalid-value',
+        message: `class name \`${name}\` is not valid`,
+        hint: 'start with a lower-case letter; use lower-case letters, digits, - and _',
+      });
     }
     const first = into.get(name);
     if (first) {

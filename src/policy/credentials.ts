@@ -8,7 +8,8 @@ const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:[^/\s@]+@/i;
 const AWS_ACCESS_KEY_ID = /(?:^|[^A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?:$|[^A-Z0-9])/;
 const PEM = /-----BEGIN [A-Z0-9 ]+-----/;
 /** Well-known token formats: GitHub, Slack, Stripe, and Slack's webhook URLs (a credential). */
-const KNOWN_TOKEN = /\b(?:ghp_[A-Za-z0-9]{30,}|github_pat_\w{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})|hooks\.slack\.com\/services\//;
+const KNOWN_TOKEN =
+  /\b(?:ghp_[A-Za-z0-9]{30,}|github_pat_\w{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})|hooks\.slack\.com\/services\//;
 
 /** Field names that hold credentials: password, secret, token, key, apiKey, credential... */
 const CREDENTIAL_KEY = /(?:password|passwd|passphrase|secret|token|apikey|credential|privatekey|accesskey|^key$|key$)/;
@@ -40,7 +41,8 @@ export function credentialKind(text: string, underCredentialKey: boolean): strin
   return undefined;
 }
 
-const HINT = 'put the credential in an environment variable, a file or AWS Secrets Manager and write a reference (env:NAME, file:PATH, aws-sm:ID); rotate it, since git history keeps it';
+const HINT =
+  'put the credential in an environment variable, a file or AWS Secrets Manager and write a reference (env:NAME, file:PATH, aws-sm:ID); rotate it, since git history keeps it';
 
 /** Adds a problem for every literal credential under `value`, which sits at `path`. */
 export function findCredentialLiterals(value: unknown, path: PathSegment[], out: RawProblem[]): void {

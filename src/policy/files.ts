@@ -28,7 +28,9 @@ export async function listPolicyFiles(dir: string): Promise<string[]> {
   };
   // `ancestors`: real paths of the directories being walked; a link to one of them is a loop.
   const walk = async (shown: string, real: string, ancestors: ReadonlySet<string>): Promise<void> => {
-    const entries: Dirent[] = (await readdir(shown, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries: Dirent[] = (await readdir(shown, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const path = join(shown, e.name);
@@ -72,5 +74,7 @@ export async function listPolicyFiles(dir: string): Promise<string[]> {
 }
 
 function loop(path: string): InvalidInputError {
-  return new InvalidInputError(`${path} is a symlink loop: it leads back to a directory it is in`, { hint: 'remove the link, or point it at a directory that does not contain it' });
+  return new InvalidInputError(`${path} is a symlink loop: it leads back to a directory it is in`, {
+    hint: 'remove the link, or point it at a directory that does not contain it',
+  });
 }

@@ -130,28 +130,35 @@ function toProblems(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknown, 
     if (actual === undefined) {
       return [missing(place, rel, `pick one: ${options.join(', ')}`)];
     }
-    return [{
-      path,
-      at: 'value',
-      code: 'invalid-value',
-      message: `\`${label(place, rel)}\` must be one of ${options.join(', ')}, not ${describeValue(actual)}`,
-      hint: typeof actual === 'string' ? suggestion(actual, options, 'choose from') : `choose from ${options.join(', ')}`,
-    }];
+    return [
+      {
+        path,
+        at: 'value',
+        code: 'invalid-value',
+        message: `\`${label(place, rel)}\` must be one of ${options.join(', ')}, not ${describeValue(actual)}`,
+        hint: typeof actual === 'string' ? suggestion(actual, options, 'choose from') : `choose from ${options.join(', ')}`,
+      },
+    ];
   }
   if (actual === undefined && issue.code === 'invalid_type') return [missing(place, rel)];
   const hint = issue.code === 'invalid_type' ? typeHint(issue.expected, actual) : undefined;
-  return [{
-    path,
-    at: 'value',
-    code: issue.code === 'invalid_type' ? 'wrong-type' : 'invalid-value',
-    message: `\`${label(place, rel)}\` ${issue.message}`,
-    ...(hint ? { hint } : {}),
-  }];
+  return [
+    {
+      path,
+      at: 'value',
+      code: issue.code === 'invalid_type' ? 'wrong-type' : 'invalid-value',
+      message: `\`${label(place, rel)}\` ${issue.message}`,
+      ...(hint ? { hint } : {}),
+    },
+  ];
 }
 
 /** What to write instead of a value of the wrong type. */
 function typeHint(expected: string, actual: unknown): string | undefined {
-  if (typeof actual === 'string' && ((expected === 'number' || expected === 'int') ? /^-?\d+(\.\d+)?$/.test(actual) : expected === 'boolean' && /^(true|false)$/.test(actual))) {
+  if (
+    typeof actual === 'string' &&
+    (expected === 'number' || expected === 'int' ? /^-?\d+(\.\d+)?$/.test(actual) : expected === 'boolean' && /^(true|false)$/.test(actual))
+  ) {
     return 'remove the quotes: YAML reads a quoted value as text';
   }
   const want = EXPECTED[expected];

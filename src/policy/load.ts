@@ -3,7 +3,16 @@
 // one at a time, so 100k secrets never sit in memory as YAML, parsed values and results at once.
 import type { ResolvedClass } from './classes.js';
 import type { LoadedSecret } from './loaded-secret.js';
-import { findDuplicates, findPolicyFiles, mayDefineClasses, prepareClasses, processFile, readText, readTexts, type FileOutcome } from './pipeline.js';
+import {
+  findDuplicates,
+  findPolicyFiles,
+  mayDefineClasses,
+  prepareClasses,
+  processFile,
+  readText,
+  readTexts,
+  type FileOutcome,
+} from './pipeline.js';
 import { sortProblems, type Problem } from './problems.js';
 import type { ReferenceCache, ReferenceCheckOptions } from './ref-check.js';
 
@@ -49,7 +58,9 @@ export async function loadPolicies(dir: string, opts: LoadOptions = {}): Promise
   const refCache: ReferenceCache = new Map();
   const outcomes: FileOutcome[] = [];
   for (let f = 0; f < pf.files.length; f++) {
-    outcomes.push(await processFile(pf, prep, f, texts[f], visit, { ...(opts.resolveRefs ? { resolveRefs: opts.resolveRefs } : {}), refCache }));
+    outcomes.push(
+      await processFile(pf, prep, f, texts[f], visit, { ...(opts.resolveRefs ? { resolveRefs: opts.resolveRefs } : {}), refCache }),
+    );
     // Done with its text; a duplicate id found later reads the file again.
     texts[f] = undefined;
   }

@@ -108,7 +108,10 @@ export function parseFile(pf: PolicyFiles, index: number, text: Exclude<PolicyTe
 }
 
 /** Classes first, since a secret may use a class from any file. `classFiles` are file indices. */
-export function prepareClasses(pf: PolicyFiles, classFiles: ReadonlyArray<{ index: number; text: Exclude<PolicyText, undefined> }>): Prepared {
+export function prepareClasses(
+  pf: PolicyFiles,
+  classFiles: ReadonlyArray<{ index: number; text: Exclude<PolicyText, undefined> }>,
+): Prepared {
   const classes = new Map<string, ResolvedClass>();
   const early = new Map<number, Parsed>();
   for (const { index, text } of classFiles) {
@@ -147,7 +150,14 @@ export async function processFile(
   opts: ProcessOptions = {},
 ): Promise<FileOutcome> {
   if (text === undefined) {
-    const problem: Problem = { file: pf.display[index] as string, line: 1, col: 1, code: 'io', message: 'cannot read the file', hint: 'check that it exists and that rotor may read it' };
+    const problem: Problem = {
+      file: pf.display[index] as string,
+      line: 1,
+      col: 1,
+      code: 'io',
+      message: 'cannot read the file',
+      hint: 'check that it exists and that rotor may read it',
+    };
     return { index, problems: [problem], ids: [], valid: 0 };
   }
   const { src, top } = prep.early.get(index) ?? parseFile(pf, index, text);
@@ -167,7 +177,8 @@ export async function processFile(
     const secret = resolveSecret(src, raw, i, prep.ctx, found);
     const id = rawSecretId(raw);
     ids.push(id === undefined ? '' : ownCopy(id));
-    if (opts.resolveRefs) found.push(...(await checkReferences(raw, ['secrets', i], src.file, opts.resolveRefs, opts.refCache ?? new Map())));
+    if (opts.resolveRefs)
+      found.push(...(await checkReferences(raw, ['secrets', i], src.file, opts.resolveRefs, opts.refCache ?? new Map())));
     if (found.length) problems.push(...locateAll(src, found, id));
     else if (secret) {
       valid++;
@@ -181,7 +192,11 @@ export async function processFile(
  * Ids used more than once, in file order: each later use is reported, naming the first. Returns
  * the problems and the ids involved (none of their secrets is usable).
  */
-export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[], textOf: (index: number) => PolicyText): { problems: Problem[]; ids: Set<string> } {
+export function findDuplicates(
+  pf: PolicyFiles,
+  outcomes: readonly FileOutcome[],
+  textOf: (index: number) => PolicyText,
+): { problems: Problem[]; ids: Set<string> } {
   const first = new Map<string, { file: number; index: number }>();
   const problems: Problem[] = [];
   const ids = new Set<string>();
@@ -206,13 +221,21 @@ export function findDuplicates(pf: PolicyFiles, outcomes: readonly FileOutcome[]
       ids.add(id);
       const at = source(earlier.file).locate(['secrets', earlier.index, 'id'], 'value');
       const src = source(outcome.index);
-      problems.push(...locateAll(src, [{
-        path: ['secrets', i, 'id'],
-        at: 'value',
-        code: 'duplicate-id',
-        message: `secret id \`${id}\` is already used at ${pf.display[earlier.file]}:${at.line}:${at.col}`,
-        hint: 'secret ids must be unique across all policy files; rename one of them',
-      }], id));
+      problems.push(
+        ...locateAll(
+          src,
+          [
+            {
+              path: ['secrets', i, 'id'],
+              at: 'value',
+              code: 'duplicate-id',
+              message: `secret id \`${id}\` is already used at ${pf.display[earlier.file]}:${at.line}:${at.col}`,
+              hint: 'secret ids must be unique across all policy files; rename one of them',
+            },
+          ],
+          id,
+        ),
+      );
     });
   }
   return { problems, ids };

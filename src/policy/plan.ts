@@ -158,23 +158,30 @@ function sharedList<T extends object>(key: string, make: (parsed: T) => T): T {
 }
 
 function sharedWaves(key: string): PlanEntry['waves'] {
-  return sharedList<PlanEntry['waves']>(key, (parsed) =>
-    Object.freeze(parsed.map((w) => Object.freeze({ wave: w.wave, consumers: Object.freeze(w.consumers.map(shareString)) as string[] }))) as PlanEntry['waves'],
+  return sharedList<PlanEntry['waves']>(
+    key,
+    (parsed) =>
+      Object.freeze(
+        parsed.map((w) => Object.freeze({ wave: w.wave, consumers: Object.freeze(w.consumers.map(shareString)) as string[] })),
+      ) as PlanEntry['waves'],
   );
 }
 
 function sharedFlags(key: string): PlanFlag[] {
-  return sharedList<PlanFlag[]>(key, (parsed) =>
-    Object.freeze(
-      parsed.map((f): PlanFlag => {
-        if (f.flag === 'no-overlap') return NO_OVERLAP;
-        if (f.flag === 'no-owner') return NO_OWNER;
-        if (f.flag === 'revokes-inherited') return REVOKES_INHERITED;
-        if (f.flag === 'weak-tls') return Object.freeze({ flag: f.flag, chosen: shareString(f.chosen) });
-        if (f.flag === 'grace-below-cache-ttl') return Object.freeze({ flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) });
-        return f;
-      }),
-    ) as PlanFlag[],
+  return sharedList<PlanFlag[]>(
+    key,
+    (parsed) =>
+      Object.freeze(
+        parsed.map((f): PlanFlag => {
+          if (f.flag === 'no-overlap') return NO_OVERLAP;
+          if (f.flag === 'no-owner') return NO_OWNER;
+          if (f.flag === 'revokes-inherited') return REVOKES_INHERITED;
+          if (f.flag === 'weak-tls') return Object.freeze({ flag: f.flag, chosen: shareString(f.chosen) });
+          if (f.flag === 'grace-below-cache-ttl')
+            return Object.freeze({ flag: f.flag, consumer: shareString(f.consumer), cacheTtl: shareString(f.cacheTtl) });
+          return f;
+        }),
+      ) as PlanFlag[],
   );
 }
 
@@ -213,7 +220,15 @@ export function flagsText(flags: readonly PlanFlag[]): string {
 export type PackedEntry = [id: string, profile: number, nextDue: number, lastSuccessAt: number | null, overdue: boolean, targetKey: string];
 
 type Profile = Pick<PlanEntry, 'className' | 'cadence' | 'rotator' | 'strategy' | 'grace' | 'waves' | 'flags'>;
-type PackedProfile = [className: string | null, cadence: string, rotator: string, strategy: string | null, grace: string, waves: string, flags: string];
+type PackedProfile = [
+  className: string | null,
+  cadence: string,
+  rotator: string,
+  strategy: string | null,
+  grace: string,
+  waves: string,
+  flags: string,
+];
 
 /** A worker's side: numbers the profiles it meets; `fresh()` hands over those not sent yet. */
 export class EntryPacker {

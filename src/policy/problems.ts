@@ -43,9 +43,7 @@ export interface Problem {
 
 /** Sorted by file, then line, then column: the order an editor walks through them. */
 export function sortProblems(problems: Problem[]): Problem[] {
-  return problems.sort(
-    (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col),
-  );
+  return problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
 }
 
 export function countFiles(problems: readonly Problem[]): number {

@@ -20,20 +20,26 @@ export async function readRefFile(path: string, opts: ReadRefFileOptions): Promi
   try {
     const info = await handle.stat();
     if (!info.isFile()) {
-      throw new InvalidInputError(`${path} is not a regular file`, { hint: 'a file: reference must name a regular file (not a FIFO, device or directory)' });
+      throw new InvalidInputError(`${path} is not a regular file`, {
+        hint: 'a file: reference must name a regular file (not a FIFO, device or directory)',
+      });
     }
     // After the type check (a device is refused as such) and on the real path: a symlink in the
     // policy directory cannot lead to the master key.
     const allowed = refFileAllowed(path, opts.policyDir);
     if (!allowed.ok) throw new InvalidInputError(allowed.message, { hint: allowed.hint });
     if (info.size > maxBytes) {
-      throw new InvalidInputError(`${path} is ${info.size} bytes, more than ${maxBytes}`, { hint: 'point the reference at the credential file itself, or raise ROTOR_REF_FILE_MAX_BYTES' });
+      throw new InvalidInputError(`${path} is ${info.size} bytes, more than ${maxBytes}`, {
+        hint: 'point the reference at the credential file itself, or raise ROTOR_REF_FILE_MAX_BYTES',
+      });
     }
     // Read no more than the cap even if the file grew since the stat.
     const buf = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     if (bytesRead > maxBytes) {
-      throw new InvalidInputError(`${path} is more than ${maxBytes} bytes`, { hint: 'point the reference at the credential file itself, or raise ROTOR_REF_FILE_MAX_BYTES' });
+      throw new InvalidInputError(`${path} is more than ${maxBytes} bytes`, {
+        hint: 'point the reference at the credential file itself, or raise ROTOR_REF_FILE_MAX_BYTES',
+      });
     }
     return buf.subarray(0, bytesRead).toString('utf8');
   } finally {

@@ -8,7 +8,10 @@ export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as con
 
 export const windowSchema = z.strictObject({
   /** @defaultValue every day */
-  days: z.array(z.enum(WEEKDAYS, { error: 'must be a weekday: mon, tue, wed, thu, fri, sat or sun' })).min(1).optional(),
+  days: z
+    .array(z.enum(WEEKDAYS, { error: 'must be a weekday: mon, tue, wed, thu, fri, sat or sun' }))
+    .min(1)
+    .optional(),
   /** `HH:MM-HH:MM` local to tz; may cross midnight. @defaultValue 00:00-24:00 */
   hours: z.string().optional(),
   /** IANA time zone. @defaultValue UTC */

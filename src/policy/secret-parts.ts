@@ -39,12 +39,22 @@ export function resolveRotator(raw: Raw, path: PathSegment[], out: RawProblem[],
  * loadPlugin before it resolves the secret). Its schema and traits are someone else's code, so
  * a throw from them is a problem of the plug-in, reported at the secret's `rotator:` line.
  */
-function resolvePluginRotator(raw: Raw, spec: string, path: PathSegment[], out: RawProblem[], policyFile: string): ResolvedSecret['rotator'] | undefined {
+function resolvePluginRotator(
+  raw: Raw,
+  spec: string,
+  path: PathSegment[],
+  out: RawProblem[],
+  policyFile: string,
+): ResolvedSecret['rotator'] | undefined {
   const at = { path: [...path, 'rotator'], at: 'value' as const, code: 'invalid-plugin' as const };
   const key = pluginKey(spec, policyFile);
   const loaded = key === undefined ? undefined : loadedPlugin(key);
   if (!key || !loaded) {
-    out.push({ ...at, message: `\`${spec}\` is not a rotator plug-in rotor can load`, hint: 'name a file (./plugins/x.ts, relative to this policy file) or an npm package (npm:rotor-rotator-x)' });
+    out.push({
+      ...at,
+      message: `\`${spec}\` is not a rotator plug-in rotor can load`,
+      hint: 'name a file (./plugins/x.ts, relative to this policy file) or an npm package (npm:rotor-rotator-x)',
+    });
     return undefined;
   }
   if (!loaded.ok) {
@@ -59,7 +69,11 @@ function resolvePluginRotator(raw: Raw, spec: string, path: PathSegment[], out: 
     parsed = check(loaded.descriptor.paramsSchema, params, { path, label: '', subject }, out);
     if (parsed) loaded.descriptor.traits(parsed, '');
   } catch (err) {
-    out.push({ ...at, message: `rotator plug-in \`${spec}\` (${loaded.rotator.name}) throws while checking its parameters: ${scrub(err instanceof Error ? err.message : String(err))}`, hint: 'fix the plug-in: its paramsSchema and traits() must not throw' });
+    out.push({
+      ...at,
+      message: `rotator plug-in \`${spec}\` (${loaded.rotator.name}) throws while checking its parameters: ${scrub(err instanceof Error ? err.message : String(err))}`,
+      hint: 'fix the plug-in: its paramsSchema and traits() must not throw',
+    });
     return undefined;
   }
   return parsed && { name: key, params: parsed };
@@ -148,7 +162,8 @@ export function resolveConsumers(
       type,
       wave: typeof parsed.wave === 'number' ? parsed.wave : 1,
       cacheTtlMs: typeof parsed.cacheTtl === 'string' ? parseDuration(parsed.cacheTtl) : undefined,
-      confirmTimeoutMs: (typeof parsed.confirmTimeout === 'string' ? parseDuration(parsed.confirmTimeout) : undefined) ?? defaults.confirmTimeoutMs,
+      confirmTimeoutMs:
+        (typeof parsed.confirmTimeout === 'string' ? parseDuration(parsed.confirmTimeout) : undefined) ?? defaults.confirmTimeoutMs,
       params,
     });
   }

@@ -26,10 +26,22 @@ export function rawSecretId(raw: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-export function resolveSecret(src: PolicySource, raw: unknown, index: number, ctx: SecretContext, out: RawProblem[]): LoadedSecret | undefined {
+export function resolveSecret(
+  src: PolicySource,
+  raw: unknown,
+  index: number,
+  ctx: SecretContext,
+  out: RawProblem[],
+): LoadedSecret | undefined {
   const path: PathSegment[] = ['secrets', index];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    out.push({ path, at: 'value', code: 'wrong-type', message: 'each secret must be a map with at least id and rotator', hint: 'write - { id: team/name, rotator: postgres, ... }' });
+    out.push({
+      path,
+      at: 'value',
+      code: 'wrong-type',
+      message: 'each secret must be a map with at least id and rotator',
+      hint: 'write - { id: team/name, rotator: postgres, ... }',
+    });
     return undefined;
   }
   const before = out.length;
@@ -84,7 +96,13 @@ export function resolveSecret(src: PolicySource, raw: unknown, index: number, ct
   );
 }
 
-function resolveTiming(secret: Raw, fields: RawSecret | undefined, path: PathSegment[], ctx: SecretContext, out: RawProblem[]): Timing | undefined {
+function resolveTiming(
+  secret: Raw,
+  fields: RawSecret | undefined,
+  path: PathSegment[],
+  ctx: SecretContext,
+  out: RawProblem[],
+): Timing | undefined {
   let inherited: ResolvedClass | undefined;
   if (typeof secret.class === 'string') {
     inherited = ctx.classes.get(secret.class);
@@ -94,7 +112,9 @@ function resolveTiming(secret: Raw, fields: RawSecret | undefined, path: PathSeg
         at: 'value',
         code: 'unknown-class',
         message: `unknown class \`${secret.class}\``,
-        hint: ctx.classes.size ? suggestion(secret.class, [...ctx.classes.keys()], 'classes defined') : 'no classes are defined; add them under `classes:` in any policy file',
+        hint: ctx.classes.size
+          ? suggestion(secret.class, [...ctx.classes.keys()], 'classes defined')
+          : 'no classes are defined; add them under `classes:` in any policy file',
       });
       return undefined;
     }

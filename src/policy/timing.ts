@@ -38,7 +38,12 @@ function ms(text: string | undefined): number | undefined {
  * Parses the timing fields of one layer; returns undefined when one is invalid. `inheritedTz`
  * is the class window's tz, the default tz of a secret's own cron cadence.
  */
-export function parseTimingLayer(raw: RawClass, path: PathSegment[], inheritedTz: string | undefined, out: RawProblem[]): TimingLayer | undefined {
+export function parseTimingLayer(
+  raw: RawClass,
+  path: PathSegment[],
+  inheritedTz: string | undefined,
+  out: RawProblem[],
+): TimingLayer | undefined {
   const before = out.length;
   const layer: TimingLayer = {
     path,
@@ -52,12 +57,21 @@ export function parseTimingLayer(raw: RawClass, path: PathSegment[], inheritedTz
   if (raw.window) {
     const parsed = parseWindow(raw.window);
     if ('window' in parsed) layer.window = parsed.window;
-    else for (const p of parsed.problems) out.push({ path: [...path, 'window', p.sub], at: 'value', code: p.code, message: p.message, hint: p.hint });
+    else
+      for (const p of parsed.problems)
+        out.push({ path: [...path, 'window', p.sub], at: 'value', code: p.code, message: p.message, hint: p.hint });
   }
   if (raw.cadence !== undefined) {
     const parsed = parseCadence(raw.cadence, layer.window?.tz ?? inheritedTz ?? DEFAULTS.tz);
     if ('schedule' in parsed) layer.schedule = parsed.schedule;
-    else out.push({ path: [...path, 'cadence', ...parsed.problem.sub], at: 'value', code: parsed.problem.code, message: parsed.problem.message, hint: parsed.problem.hint });
+    else
+      out.push({
+        path: [...path, 'cadence', ...parsed.problem.sub],
+        at: 'value',
+        code: parsed.problem.code,
+        message: parsed.problem.message,
+        hint: parsed.problem.hint,
+      });
   }
   if (raw.retry) {
     if (raw.retry.attempts !== undefined) layer.retry.attempts = raw.retry.attempts;
@@ -77,8 +91,14 @@ export function parseTimingLayer(raw: RawClass, path: PathSegment[], inheritedTz
 /** Whether a raw class or secret sets any timing field (most secrets set none). */
 export function hasTimingFields(raw: Record<string, unknown>): boolean {
   return (
-    raw.cadence !== undefined || raw.grace !== undefined || raw.window !== undefined || raw.jitter !== undefined ||
-    raw.emergencyGrace !== undefined || raw.retry !== undefined || raw.drain !== undefined || raw.confirmTimeout !== undefined
+    raw.cadence !== undefined ||
+    raw.grace !== undefined ||
+    raw.window !== undefined ||
+    raw.jitter !== undefined ||
+    raw.emergencyGrace !== undefined ||
+    raw.retry !== undefined ||
+    raw.drain !== undefined ||
+    raw.confirmTimeout !== undefined
   );
 }
 
@@ -96,7 +116,10 @@ export function combineTiming(own: TimingLayer, inherited: TimingLayer | undefin
   const shortest = shortestCadenceMs(effectiveSchedule);
   const graceMs = grace.value ?? Math.min(DEFAULTS.graceMs, Math.floor(shortest / 2));
   if (grace.value !== undefined && graceMs >= shortest && (grace.own || schedule.own)) {
-    const cadenceText = effectiveSchedule.kind === 'interval' ? effectiveSchedule.text : `${formatDuration(shortest)} (the shortest gap of ${describeSchedule(effectiveSchedule)})`;
+    const cadenceText =
+      effectiveSchedule.kind === 'interval'
+        ? effectiveSchedule.text
+        : `${formatDuration(shortest)} (the shortest gap of ${describeSchedule(effectiveSchedule)})`;
     out.push({
       path: [...own.path, grace.own ? 'grace' : 'cadence'],
       at: 'value',

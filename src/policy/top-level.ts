@@ -20,20 +20,36 @@ export function readTopLevel(src: PolicySource, limits: PolicyLimits = policyLim
       at: 'value',
       code: issue.code,
       message: issue.message,
-      hint: issue.hint ?? (issue.code === 'duplicate-key' ? 'remove one of them; YAML keeps only the last' : 'fix the YAML here; the rest of this file is checked once it parses'),
+      hint:
+        issue.hint ??
+        (issue.code === 'duplicate-key'
+          ? 'remove one of them; YAML keeps only the last'
+          : 'fix the YAML here; the rest of this file is checked once it parses'),
       pos: issue.pos,
     });
   }
   const value = src.value;
   if (src.fatal || value === null || value === undefined) return top;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    top.problems.push({ path: [], at: 'value', code: 'wrong-type', message: 'a policy file must be a map with `classes:` and/or `secrets:`', hint: 'start the file with secrets: or classes:' });
+    top.problems.push({
+      path: [],
+      at: 'value',
+      code: 'wrong-type',
+      message: 'a policy file must be a map with `classes:` and/or `secrets:`',
+      hint: 'start the file with secrets: or classes:',
+    });
     return top;
   }
   const map = value as Record<string, unknown>;
   for (const key of Object.keys(map)) {
     if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-      top.problems.push({ path: [key], at: 'key', code: 'unknown-field', message: `unknown top-level field \`${key}\``, hint: suggestion(key, TOP_LEVEL_KEYS, 'a policy file has') });
+      top.problems.push({
+        path: [key],
+        at: 'key',
+        code: 'unknown-field',
+        message: `unknown top-level field \`${key}\``,
+        hint: suggestion(key, TOP_LEVEL_KEYS, 'a policy file has'),
+      });
     }
   }
   top.classes = map.classes ?? undefined;
@@ -49,7 +65,14 @@ export function readTopLevel(src: PolicySource, limits: PolicyLimits = policyLim
         ...(first !== null && typeof first === 'object' ? { pos: src.itemPosition(['secrets', limits.maxSecrets], first) } : {}),
       });
     } else if (Array.isArray(map.secrets)) top.secrets = map.secrets;
-    else top.problems.push({ path: ['secrets'], at: 'value', code: 'wrong-type', message: '`secrets` must be a list', hint: 'write each secret as a list item: - id: team/name' });
+    else
+      top.problems.push({
+        path: ['secrets'],
+        at: 'value',
+        code: 'wrong-type',
+        message: '`secrets` must be a list',
+        hint: 'write each secret as a list item: - id: team/name',
+      });
   }
   return top;
 }

@@ -3,9 +3,7 @@
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
 /** When a secret is due: a fixed interval after the last success, or a cron expression. */
-export type Schedule =
-  | { kind: 'interval'; ms: number; text: string }
-  | { kind: 'cron'; expression: string; tz: string };
+export type Schedule = { kind: 'interval'; ms: number; text: string } | { kind: 'cron'; expression: string; tz: string };
 
 /** Routine rotations start only inside the window. Emergencies ignore it. */
 export interface RotationWindow {

@@ -14,10 +14,15 @@ export interface WindowProblem {
 
 const HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$/;
 
-export function parseWindow(raw: { days?: Weekday[]; hours?: string; tz?: string }): { window: RotationWindow } | { problems: WindowProblem[] } {
+export function parseWindow(raw: {
+  days?: Weekday[];
+  hours?: string;
+  tz?: string;
+}): { window: RotationWindow } | { problems: WindowProblem[] } {
   const problems: WindowProblem[] = [];
   const tz = raw.tz ?? 'UTC';
-  if (!isValidTimeZone(tz)) problems.push({ code: 'invalid-timezone', sub: 'tz', message: `unknown time zone \`${tz}\``, hint: TIME_ZONE_HINT });
+  if (!isValidTimeZone(tz))
+    problems.push({ code: 'invalid-timezone', sub: 'tz', message: `unknown time zone \`${tz}\``, hint: TIME_ZONE_HINT });
   let startMinute = 0;
   let endMinute = 1440;
   if (raw.hours !== undefined) {

@@ -249,7 +249,8 @@ function object(def: Def): Fast {
   // No catchall: unknown keys are dropped; `never`: each is a problem; else each is parsed.
   const catchall = def.catchall && internals(def.catchall).def.type !== 'never' ? compile(def.catchall) : undefined;
   const strict = def.catchall !== undefined && catchall === undefined;
-  if (catchall && def.catchall && (internals(def.catchall).optin !== undefined || internals(def.catchall).optout !== undefined)) throw new Unsupported();
+  if (catchall && def.catchall && (internals(def.catchall).optin !== undefined || internals(def.catchall).optout !== undefined))
+    throw new Unsupported();
   return (value) => {
     if (!isPlainMap(value)) return FAIL;
     const out: Record<string, unknown> = {};

@@ -1,6 +1,15 @@
 // BullMQ wiring for both backends: Redis (ROTOR_REDIS_URL, scales out to many machines) or
 // BullMQ's PostgreSQL backend on the state database (the embedded single-machine default).
-import { Queue, Worker, createPostgresBackend, runMigrations, withBackend, type Processor, type WorkerOptions, type JobsOptions } from 'bullmq';
+import {
+  Queue,
+  Worker,
+  createPostgresBackend,
+  runMigrations,
+  withBackend,
+  type Processor,
+  type WorkerOptions,
+  type JobsOptions,
+} from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from '../log.js';

@@ -52,7 +52,9 @@ export function conformanceChecks(rotator: Pick<Rotator<unknown>, 'inUse' | 'ter
     { id: 'rotate', name: 'applies the next credential idempotently; the old one keeps working when the rotator promises overlap' },
     { id: 'revoke', name: 'revoke makes the old credential fail and keeps the new one; revoking twice is harmless' },
     { id: 'discard', name: 'revoke undoes a new credential (discard, rollback) and keeps the current one' },
-    ...(rotator.revokeInherited ? [{ id: 'inherited' as const, name: 'revokeInherited removes a credential the target had before rotor and keeps rotor\'s' }] : []),
+    ...(rotator.revokeInherited
+      ? [{ id: 'inherited' as const, name: "revokeInherited removes a credential the target had before rotor and keeps rotor's" }]
+      : []),
     { id: 'no-values', name: 'no secret value appears in any error or log line' },
   ];
 }
@@ -130,7 +132,8 @@ export class ConformanceRun {
     const v1 = this.need('v1');
     const wrong = (this.harness.wrong ?? tamper)(v1);
     this.track(wrong);
-    if (secretFields(wrong).some((f) => secretFields(v1).includes(f))) throw new Error('the harness\'s wrong credential shares a secret field with the real one');
+    if (secretFields(wrong).some((f) => secretFields(v1).includes(f)))
+      throw new Error("the harness's wrong credential shares a secret field with the real one");
     await this.expectFails(wrong, 'a credential with every secret field changed');
     await this.expectWorks(v1, 'the real credential, after a wrong one was tried');
   }
@@ -170,7 +173,8 @@ export class ConformanceRun {
     await this.call('apply', () => this.rotator.apply(this.ctx, v2, v1));
     await this.call('apply (again)', () => this.rotator.apply(this.ctx, v2, v1));
     await this.expectWorks(v2, 'the next credential, applied twice');
-    if (this.rotator.traits(this.ctx.params, this.ctx.secretId).overlap) await this.expectWorks(v1, 'the old credential before revoke (traits say overlap)');
+    if (this.rotator.traits(this.ctx.params, this.ctx.secretId).overlap)
+      await this.expectWorks(v1, 'the old credential before revoke (traits say overlap)');
     this.v2 = v2;
   }
 
@@ -197,16 +201,18 @@ export class ConformanceRun {
   private async inherited(): Promise<void> {
     const v2 = this.need('v2');
     if (!this.harness.inherited) {
-      throw new Error('the rotator implements revokeInherited, but the harness gives no inherited(): give the target a credential as an operator would before rotor, and return it');
+      throw new Error(
+        'the rotator implements revokeInherited, but the harness gives no inherited(): give the target a credential as an operator would before rotor, and return it',
+      );
     }
     const before = await this.harness.inherited();
     this.track(before);
-    await this.expectWorks(before, 'the credential the harness set up as the target\'s own (before rotor)');
+    await this.expectWorks(before, "the credential the harness set up as the target's own (before rotor)");
     await this.call('revokeInherited', () => this.rotator.revokeInherited!(this.ctx, v2));
     await this.expectFails(before, 'the credential the target had before rotor, after revokeInherited');
-    await this.expectWorks(v2, 'rotor\'s credential after revokeInherited');
+    await this.expectWorks(v2, "rotor's credential after revokeInherited");
     await this.call('revokeInherited (again)', () => this.rotator.revokeInherited!(this.ctx, v2));
-    await this.expectWorks(v2, 'rotor\'s credential after revokeInherited twice');
+    await this.expectWorks(v2, "rotor's credential after revokeInherited twice");
   }
 
   private async noValues(): Promise<void> {
@@ -226,11 +232,14 @@ export class ConformanceRun {
   private async generate(current: SecretValue | null): Promise<SecretValue> {
     const value = await this.call('generate', () => this.rotator.generate(this.ctx, current));
     if (!value || typeof value !== 'object' || !secretFields(value).length) {
-      throw new Error('generate must return a flat object with at least one secret field (a name with password, secret, key, token or credential in it)');
+      throw new Error(
+        'generate must return a flat object with at least one secret field (a name with password, secret, key, token or credential in it)',
+      );
     }
     this.track(value);
     for (const earlier of this.values.slice(0, -1)) {
-      if (secretFields(value).some((s) => secretFields(earlier).includes(s))) throw new Error('generate returned a secret value it had returned before');
+      if (secretFields(value).some((s) => secretFields(earlier).includes(s)))
+        throw new Error('generate returned a secret value it had returned before');
     }
     return value;
   }
@@ -279,12 +288,14 @@ export class ConformanceRun {
 
   private need(which: 'v1' | 'v2'): SecretValue {
     const v = this[which];
-    if (!v) throw new Error(`needs the credential an earlier check creates (${which === 'v1' ? 'create' : 'rotate'}); it failed or did not run`);
+    if (!v)
+      throw new Error(`needs the credential an earlier check creates (${which === 'v1' ? 'create' : 'rotate'}); it failed or did not run`);
     return v;
   }
 
   private needSession(): NonNullable<ConformanceHarness['openSession']> {
-    if (!this.harness.openSession) throw new Error('the rotator implements inUse/terminate: the harness must provide openSession(value) to check them');
+    if (!this.harness.openSession)
+      throw new Error('the rotator implements inUse/terminate: the harness must provide openSession(value) to check them');
     return this.harness.openSession.bind(this.harness);
   }
 }
@@ -297,7 +308,11 @@ export interface CheckResult {
 }
 
 /** Runs every check in order (also after a failure, so the report is whole) and closes the harness. */
-export async function runConformance(rotator: Rotator<unknown>, harness: ConformanceHarness, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
+export async function runConformance(
+  rotator: Rotator<unknown>,
+  harness: ConformanceHarness,
+  onResult?: (r: CheckResult) => void,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const run = new ConformanceRun(rotator, harness);
   try {
@@ -351,6 +366,7 @@ function safeJson(v: unknown): string {
 async function envRef(ref: string): Promise<string> {
   const m = /^env:(.+)$/.exec(ref);
   const value = m ? process.env[m[1] as string] : undefined;
-  if (value === undefined) throw new Error(`cannot resolve ${ref}: the harness resolves env: references only, unless it provides resolveRef`);
+  if (value === undefined)
+    throw new Error(`cannot resolve ${ref}: the harness resolves env: references only, unless it provides resolveRef`);
   return value;
 }

@@ -7,11 +7,9 @@ export const REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-sm:.+)$/;
 
 /** A reference to a credential. A literal value (a URL with a password, a key) is rejected. */
 export function credentialRef() {
-  return z
-    .string()
-    .regex(REF_PATTERN, {
-      message: 'must be a reference (env:NAME, file:PATH or aws-sm:ID), never the credential itself',
-    });
+  return z.string().regex(REF_PATTERN, {
+    message: 'must be a reference (env:NAME, file:PATH or aws-sm:ID), never the credential itself',
+  });
 }
 
 /** Characters AWS's rotation templates exclude by default; `:` breaks .pgpass, quotes break shells. */

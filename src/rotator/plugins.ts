@@ -93,34 +93,56 @@ async function load(key: string, namedByOperator: boolean): Promise<PluginOutcom
     const code = (err as { code?: unknown }).code;
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && notFound(key, e)) {
       return key.startsWith('npm:')
-        ? fail(`cannot be loaded: package ${key.slice(4)} is not installed`, `install it where rotor runs: npm install ${key.slice(4).replace(/^(@[^/]+\/[^/]+|[^/]+).*$/, '$1')}`)
+        ? fail(
+            `cannot be loaded: package ${key.slice(4)} is not installed`,
+            `install it where rotor runs: npm install ${key.slice(4).replace(/^(@[^/]+\/[^/]+|[^/]+).*$/, '$1')}`,
+          )
         : fail('cannot be loaded: no such file', `check the path; a relative path is relative to the policy file (it resolved to ${key})`);
     }
     if (/require\(\) ES Module|outside a module|ERR_REQUIRE_ESM/.test(e.message)) {
-      return fail('cannot be loaded as an ES module', 'put "type": "module" in the package.json next to the plug-in (or name it .mts / .mjs): rotor imports plug-ins as ES modules');
+      return fail(
+        'cannot be loaded as an ES module',
+        'put "type": "module" in the package.json next to the plug-in (or name it .mts / .mjs): rotor imports plug-ins as ES modules',
+      );
     }
     const where = throwSite(e, key);
-    return fail(`throws while loading: ${scrub(e.message.split('\n')[0] ?? '')}`, `${where ? `thrown at ${where}; ` : ''}fix the plug-in: rotor loads it exactly like this in validate and in every worker`);
+    return fail(
+      `throws while loading: ${scrub(e.message.split('\n')[0] ?? '')}`,
+      `${where ? `thrown at ${where}; ` : ''}fix the plug-in: rotor loads it exactly like this in validate and in every worker`,
+    );
   }
   const rotator = mod.default as Partial<Rotator<unknown>> | undefined;
-  const exportHint = "export the rotator as the module's default: export default defineRotator({ name, contractVersion: ROTATOR_CONTRACT_VERSION, paramsSchema, traits, generate, apply, verify, revoke })";
+  const exportHint =
+    "export the rotator as the module's default: export default defineRotator({ name, contractVersion: ROTATOR_CONTRACT_VERSION, paramsSchema, traits, generate, apply, verify, revoke })";
   if (rotator === null || typeof rotator !== 'object') return fail('has no default export that is a rotator', exportHint);
   if (rotator.contractVersion !== ROTATOR_CONTRACT_VERSION) {
     return fail(
       `implements rotator contract version ${String(rotator.contractVersion ?? '(none)')}; this rotor implements version ${ROTATOR_CONTRACT_VERSION}`,
-      rotator.contractVersion === undefined ? 'set contractVersion: ROTATOR_CONTRACT_VERSION (from rotor\'s src/rotator/contract.ts)' : 'use a release of the plug-in built for this rotor, or a rotor that implements its version',
+      rotator.contractVersion === undefined
+        ? "set contractVersion: ROTATOR_CONTRACT_VERSION (from rotor's src/rotator/contract.ts)"
+        : 'use a release of the plug-in built for this rotor, or a rotor that implements its version',
     );
   }
-  if (typeof rotator.name !== 'string' || rotator.name === '') return fail('has no name', 'give the rotator a name: a short word such as acme-api-keys');
+  if (typeof rotator.name !== 'string' || rotator.name === '')
+    return fail('has no name', 'give the rotator a name: a short word such as acme-api-keys');
   const missing = REQUIRED.filter((m) => typeof rotator[m] !== 'function');
   const wrong = OPTIONAL.filter((m) => rotator[m] !== undefined && typeof rotator[m] !== 'function');
   if (missing.length || wrong.length) {
-    const parts = [...(missing.length ? [`does not implement ${missing.map((m) => `${m}()`).join(', ')}`] : []), ...(wrong.length ? [`has ${wrong.join(', ')} that are not functions`] : [])];
-    return fail(`${rotator.name}: ${parts.join('; ')}`, 'a rotator implements traits, generate, apply, verify and revoke (preflight, inUse and terminate are optional); see src/rotator/contract.ts');
+    const parts = [
+      ...(missing.length ? [`does not implement ${missing.map((m) => `${m}()`).join(', ')}`] : []),
+      ...(wrong.length ? [`has ${wrong.join(', ')} that are not functions`] : []),
+    ];
+    return fail(
+      `${rotator.name}: ${parts.join('; ')}`,
+      'a rotator implements traits, generate, apply, verify and revoke (preflight, inUse and terminate are optional); see src/rotator/contract.ts',
+    );
   }
   const schema = rotator.paramsSchema as { safeParse?: unknown; _zod?: unknown } | undefined;
   if (!schema || typeof schema.safeParse !== 'function' || typeof schema._zod !== 'object') {
-    return fail(`${rotator.name}: paramsSchema is not a zod 4 schema`, 'declare the parameters with zod 4, e.g. paramsSchema: z.strictObject({ target: z.strictObject({ ... }) })');
+    return fail(
+      `${rotator.name}: paramsSchema is not a zod 4 schema`,
+      'declare the parameters with zod 4, e.g. paramsSchema: z.strictObject({ target: z.strictObject({ ... }) })',
+    );
   }
   const full = rotator as Rotator<Record<string, unknown>>;
   // The plug-in's key is its name in policies and in the catalogue; the rotator keeps its own for messages.
@@ -140,7 +162,8 @@ export function checkTraits<P>(rotator: Rotator<P>, params: P, secretId: string)
   if (!t || typeof t.overlap !== 'boolean' || typeof t.drain !== 'boolean' || typeof t.targetKey !== 'string' || t.targetKey === '') {
     throw new Error(`${rotator.name}: traits() must return { overlap: boolean, drain: boolean, targetKey: non-empty text }`);
   }
-  if (t.drain && typeof rotator.inUse !== 'function') throw new Error(`${rotator.name}: traits() says drain but the rotator has no inUse()`);
+  if (t.drain && typeof rotator.inUse !== 'function')
+    throw new Error(`${rotator.name}: traits() says drain but the rotator has no inUse()`);
   return t as RotatorTraits;
 }
 

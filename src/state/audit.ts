@@ -18,10 +18,14 @@ export interface AuditRow extends Required<Omit<AuditEntry, 'detail'>> {
 }
 
 export async function appendAudit(db: Queryable, e: AuditEntry): Promise<void> {
-  await db.query(
-    'insert into audit (actor, action, secret_id, run_id, reason, detail) values ($1, $2, $3, $4, $5, $6)',
-    [e.actor, e.action, e.secretId ?? null, e.runId ?? null, e.reason ?? null, e.detail ? JSON.stringify(e.detail) : null],
-  );
+  await db.query('insert into audit (actor, action, secret_id, run_id, reason, detail) values ($1, $2, $3, $4, $5, $6)', [
+    e.actor,
+    e.action,
+    e.secretId ?? null,
+    e.runId ?? null,
+    e.reason ?? null,
+    e.detail ? JSON.stringify(e.detail) : null,
+  ]);
 }
 
 export interface AuditQuery {

@@ -12,7 +12,12 @@ export interface ConsumerMark {
  * The rows of one wave of a run, created on first sight (a pass that resumes after a crash finds
  * the marks of the pass before it), by consumer name.
  */
-export async function waveConsumers(db: Queryable, runId: string, wave: number, names: readonly string[]): Promise<Map<string, ConsumerMark>> {
+export async function waveConsumers(
+  db: Queryable,
+  runId: string,
+  wave: number,
+  names: readonly string[],
+): Promise<Map<string, ConsumerMark>> {
   await db.query(
     `insert into run_consumers (run_id, consumer, wave) select $1, c, $3 from unnest($2::text[]) as c
      on conflict do nothing`,

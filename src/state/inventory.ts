@@ -2,7 +2,16 @@
 // for the dashboard's pages and /api/secrets.
 import type { Queryable } from './db.js';
 import { ACTIVE_IN } from './run-states.js';
-import { STATUS_CASE, STATUS_SEVERITY, STATUSES, secretStatus, statusArgs, statusFrom, type SecretStatus, type StatusRules } from './status.js';
+import {
+  STATUS_CASE,
+  STATUS_SEVERITY,
+  STATUSES,
+  secretStatus,
+  statusArgs,
+  statusFrom,
+  type SecretStatus,
+  type StatusRules,
+} from './status.js';
 
 export const SORTS = ['status', 'id', 'class', 'owner', 'next-due', 'last-success'] as const;
 export type InventorySort = (typeof SORTS)[number];

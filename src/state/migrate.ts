@@ -29,9 +29,7 @@ export async function migrate(pool: pg.Pool, migrations = listMigrations()): Pro
     await client.query('select pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`create table if not exists rotor_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-    const done = new Set(
-      (await client.query<{ version: number }>('select version from rotor_migrations')).rows.map((r) => r.version),
-    );
+    const done = new Set((await client.query<{ version: number }>('select version from rotor_migrations')).rows.map((r) => r.version));
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await client.query('begin');

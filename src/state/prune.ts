@@ -45,11 +45,17 @@ export async function pruneRuns(pool: pg.Pool, opts: PruneOptions): Promise<Prun
       if (!ids.length) return 0;
       total.consumers += (await c.query('delete from run_consumers where run_id = any($1::uuid[])', [ids])).rowCount ?? 0;
       total.steps += (await c.query('delete from steps where run_id = any($1::uuid[])', [ids])).rowCount ?? 0;
-      total.runs += (await c.query(`delete from runs where id = any($1::uuid[]) and state in ('done', 'needs-attention')`, [ids])).rowCount ?? 0;
+      total.runs +=
+        (await c.query(`delete from runs where id = any($1::uuid[]) and state in ('done', 'needs-attention')`, [ids])).rowCount ?? 0;
       return ids.length;
     });
     if (batch < BATCH) break;
   }
-  await appendAudit(pool, { actor: opts.actor, action: 'runs.pruned', reason: `ended before ${opts.cutoff.toISOString()}`, detail: { ...total } });
+  await appendAudit(pool, {
+    actor: opts.actor,
+    action: 'runs.pruned',
+    reason: `ended before ${opts.cutoff.toISOString()}`,
+    detail: { ...total },
+  });
   return total;
 }

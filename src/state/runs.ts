@@ -103,18 +103,15 @@ export async function getRun(db: Queryable, id: string): Promise<RunRow | null> 
 }
 
 export async function activeRun(db: Queryable, secretId: string): Promise<RunRow | null> {
-  const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ${ACTIVE_IN}`,
-    [secretId],
-  );
+  const r = await db.query<RunRow>(`select ${RUN_COLUMNS} from runs where secret_id = $1 and state in ${ACTIVE_IN}`, [secretId]);
   return r.rows[0] ?? null;
 }
 
 export async function listRuns(db: Queryable, secretId: string, limit = 50): Promise<RunRow[]> {
-  const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where secret_id = $1 order by created_at desc limit $2`,
-    [secretId, limit],
-  );
+  const r = await db.query<RunRow>(`select ${RUN_COLUMNS} from runs where secret_id = $1 order by created_at desc limit $2`, [
+    secretId,
+    limit,
+  ]);
   return r.rows;
 }
 
@@ -133,10 +130,10 @@ export async function recordOldInUse(db: Queryable, runId: string, sessions: num
 
 /** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
 export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date): Promise<RunRow[]> {
-  const r = await db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN} and ${staleWhen('$1', '$2')}`,
-    [staleMs, now],
-  );
+  const r = await db.query<RunRow>(`select ${RUN_COLUMNS} from runs where state in ${ACTIVE_IN} and ${staleWhen('$1', '$2')}`, [
+    staleMs,
+    now,
+  ]);
   return r.rows;
 }
 
@@ -191,15 +188,36 @@ export async function releaseLease(db: Queryable, runId: string, owner: string):
 }
 
 export type RunPatch = Partial<
-  Pick<RunRow, 'state' | 'step' | 'stepAttempt' | 'oldVersion' | 'newVersion' | 'promotedAt' | 'graceUntil' | 'waitUntil' | 'outcome' | 'error' | 'finishedAt'>
+  Pick<
+    RunRow,
+    | 'state'
+    | 'step'
+    | 'stepAttempt'
+    | 'oldVersion'
+    | 'newVersion'
+    | 'promotedAt'
+    | 'graceUntil'
+    | 'waitUntil'
+    | 'outcome'
+    | 'error'
+    | 'finishedAt'
+  >
 > & {
   /** Added to total_attempts: 1 when a step starts, -1 when it turned out to be a wait. */
   totalAttempts?: 1 | -1;
 };
 
 const PATCH_COLUMNS: Record<string, string> = {
-  state: 'state', step: 'step', stepAttempt: 'step_attempt', oldVersion: 'old_version', newVersion: 'new_version',
-  promotedAt: 'promoted_at', graceUntil: 'grace_until', waitUntil: 'wait_until', outcome: 'outcome', error: 'error',
+  state: 'state',
+  step: 'step',
+  stepAttempt: 'step_attempt',
+  oldVersion: 'old_version',
+  newVersion: 'new_version',
+  promotedAt: 'promoted_at',
+  graceUntil: 'grace_until',
+  waitUntil: 'wait_until',
+  outcome: 'outcome',
+  error: 'error',
   finishedAt: 'finished_at',
 };
 

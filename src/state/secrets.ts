@@ -51,9 +51,7 @@ interface ExistingRow {
 }
 
 async function loadExisting(db: Queryable): Promise<Map<string, ExistingRow>> {
-  const r = await db.query<ExistingRow>(
-    'select id, policy_hash as hash, status, last_success_at as "lastSuccessAt" from secrets',
-  );
+  const r = await db.query<ExistingRow>('select id, policy_hash as hash, status, last_success_at as "lastSuccessAt" from secrets');
   return new Map(r.rows.map((row) => [row.id, row]));
 }
 

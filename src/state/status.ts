@@ -67,7 +67,8 @@ export const STATUS_SEVERITY = `array_position(array[${STATUSES.map((s) => `'${s
 /** One secret's status, or null when no such secret exists. */
 export async function secretStatus(db: Queryable, id: string, rules: StatusRules): Promise<SecretStatus | null> {
   const r = await db.query<{ status: SecretStatus }>(`select ${STATUS_CASE} as status ${statusFrom('$4')} where s.id = $4`, [
-    ...statusArgs(rules), id,
+    ...statusArgs(rules),
+    id,
   ]);
   return r.rows[0]?.status ?? null;
 }
@@ -102,9 +103,9 @@ export async function statusCounts(db: Queryable, rules: StatusRules): Promise<R
 
 /** Ids of active secrets that are overdue by the same rule as STATUS_CASE's overdue branch. */
 export async function overdueIds(db: Queryable, rules: StatusRules): Promise<string[]> {
-  const r = await db.query<{ id: string }>(
-    `select id from secrets where status = 'active' and (${overdueWhen('', '$1', '$2')})`,
-    [rules.now, rules.overdueToleranceMs],
-  );
+  const r = await db.query<{ id: string }>(`select id from secrets where status = 'active' and (${overdueWhen('', '$1', '$2')})`, [
+    rules.now,
+    rules.overdueToleranceMs,
+  ]);
   return r.rows.map((row) => row.id);
 }

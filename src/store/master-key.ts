@@ -128,7 +128,9 @@ async function readKeyFile(path: string): Promise<Buffer | null> {
     // fstat on the open descriptor: the file checked is the file read, even if the path is swapped.
     const st = await fh.stat();
     if (!st.isFile()) {
-      throw new InvalidInputError(`the master key file ${path} is not a regular file`, { hint: 'point ROTOR_HOME elsewhere, or set ROTOR_MASTER_KEY' });
+      throw new InvalidInputError(`the master key file ${path} is not a regular file`, {
+        hint: 'point ROTOR_HOME elsewhere, or set ROTOR_MASTER_KEY',
+      });
     }
     // Modes mean nothing on Windows; everywhere else a key others can read is a key others have.
     if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
@@ -181,7 +183,8 @@ async function createKeyFile(path: string): Promise<MasterKey> {
   if (!created) {
     key.fill(0);
     const winner = await readKeyFile(path);
-    if (!winner) throw new InvalidInputError(`the master key file ${path} vanished while rotor was creating it`, { hint: 'start rotor again' });
+    if (!winner)
+      throw new InvalidInputError(`the master key file ${path} vanished while rotor was creating it`, { hint: 'start rotor again' });
     return { key: winner, keyId: keyIdOf(winner), source: 'file', path, created: false };
   }
   await syncDirectory(dir);

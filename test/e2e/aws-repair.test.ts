@@ -31,18 +31,31 @@ describe('rotor status and repair on an AWS Secrets Manager secret', () => {
     const name = `prod/hooks/${randomUUID()}`;
     await fake.createSecret(name, { value: JSON.stringify({ value: randomBytes(24).toString('hex') }) });
     const dangling = `${randomUUID()}-1`;
-    await fake.handle('PutSecretValue', { SecretId: name, ClientRequestToken: dangling, SecretString: JSON.stringify({ value: randomBytes(24).toString('hex') }), VersionStages: ['AWSPENDING'] });
+    await fake.handle('PutSecretValue', {
+      SecretId: name,
+      ClientRequestToken: dangling,
+      SecretString: JSON.stringify({ value: randomBytes(24).toString('hex') }),
+      VersionStages: ['AWSPENDING'],
+    });
     await expect(fake.handle('RotateSecret', { SecretId: name })).rejects.toThrow("A previous rotation isn't complete");
     const secret = secretFixture('hooks/signing-key', { rotator: { name: 'random-secret', params: {} }, store: awsStore(name) });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     const env = {
-      ROTOR_DATABASE_URL: db.url, ROTOR_MASTER_KEY: randomBytes(32).toString('hex'),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIAROTORTEST', AWS_SECRET_ACCESS_KEY: 'not-a-real-key',
+      ROTOR_DATABASE_URL: db.url,
+      ROTOR_MASTER_KEY: randomBytes(32).toString('hex'),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIAROTORTEST',
+      AWS_SECRET_ACCESS_KEY: 'not-a-real-key',
     };
 
     const before = await rotor(['status', secret.id, '--json'], env);
     expect(before.code, before.stderr).toBe(0);
-    expect(JSON.parse(before.stdout).pending).toMatchObject({ version: dangling, dangling: true, hint: expect.stringContaining(`rotor repair ${secret.id}`) });
+    expect(JSON.parse(before.stdout).pending).toMatchObject({
+      version: dangling,
+      dangling: true,
+      hint: expect.stringContaining(`rotor repair ${secret.id}`),
+    });
 
     const repaired = await rotor(['repair', secret.id, '--yes', '--actor', 'alice'], env);
     expect(repaired.code, repaired.stderr).toBe(0);

@@ -56,7 +56,10 @@ secrets:
       CLI_ADMIN_URL: db.url,
       ROTOR_LOG_LEVEL: 'warn',
     };
-    server = spawn(process.execPath, [BIN, 'start', '--policies', dir, '--no-dashboard'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [BIN, 'start', '--policies', dir, '--no-dashboard'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
     await waitFor(() => serverOut.includes('rotor is running') || server!.exitCode !== null, { timeoutMs: 60_000, message: 'rotor start' });
@@ -83,7 +86,10 @@ secrets:
     // The secret was never rotated, so the scheduler's first tick at start-up rotates it; while that
     // run is active a manual request is refused with the run's id (exit 4).
     await waitFor(async () => (await db.pool.query("select 1 from runs where trigger = 'schedule'")).rowCount === 1, { timeoutMs: 20_000 });
-    await waitFor(async () => (await db.pool.query("select 1 from runs where trigger = 'schedule' and state = 'done'")).rowCount === 1, { timeoutMs: 30_000, message: 'the scheduled first rotation' });
+    await waitFor(async () => (await db.pool.query("select 1 from runs where trigger = 'schedule' and state = 'done'")).rowCount === 1, {
+      timeoutMs: 30_000,
+      message: 'the scheduled first rotation',
+    });
     const r = await rotor(['rotate', 'cli/app-db', '--emergency', '--reason', 'drill', '--yes', '--wait', '--actor', 'alice'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/revoke\s+succeeded/);
@@ -91,7 +97,13 @@ secrets:
     const secret = await rotor(['secret', 'get', 'cli/app-db', '--field', 'password'], env);
     expect(secret.code).toBe(0);
     const value = secret.stdout;
-    const c = new pg.Client({ host: db.host, port: db.port, database: db.name, user: (await rotor(['secret', 'get', 'cli/app-db', '--field', 'username'], env)).stdout, password: value });
+    const c = new pg.Client({
+      host: db.host,
+      port: db.port,
+      database: db.name,
+      user: (await rotor(['secret', 'get', 'cli/app-db', '--field', 'username'], env)).stdout,
+      password: value,
+    });
     await c.connect();
     await c.end();
     // Only `secret get` prints the value: no other command's output contains it.
@@ -101,7 +113,11 @@ secrets:
       expect(out.stdout + out.stderr).not.toContain(value);
     }
     expect(serverOut).not.toContain(value);
-    const audit = JSON.parse((await rotor(['audit', '--secret', 'cli/app-db', '--json'], env)).stdout) as Array<{ actor: string; action: string; reason: string | null }>;
+    const audit = JSON.parse((await rotor(['audit', '--secret', 'cli/app-db', '--json'], env)).stdout) as Array<{
+      actor: string;
+      action: string;
+      reason: string | null;
+    }>;
     expect(audit).toContainEqual(expect.objectContaining({ actor: 'alice', action: 'run.requested', reason: 'drill' }));
   }, 60_000);
 
@@ -110,7 +126,12 @@ secrets:
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('no active secret no/such-secret');
     // A typo of a known id: the error names it, in every command that takes one.
-    for (const args of [['rotate', 'cli/app-bd'], ['status', 'cli/app-bd'], ['history', 'cli/appdb'], ['secret', 'get', 'cli/app-bd']]) {
+    for (const args of [
+      ['rotate', 'cli/app-bd'],
+      ['status', 'cli/app-bd'],
+      ['history', 'cli/appdb'],
+      ['secret', 'get', 'cli/app-bd'],
+    ]) {
       const typo = await rotor(args, env);
       expect(typo.code, args.join(' ')).toBe(3);
       expect(typo.stderr).toContain('did you mean `cli/app-db`?');

@@ -9,7 +9,8 @@ import { REPO_ROOT, rotor as run, runNode } from '../helpers/cli.js';
 
 const ROOT = REPO_ROOT;
 // The fixtures' plug-ins are trusted explicitly, as an operator would (README: Security → Trust model).
-const rotor = (args: string[]) => run(args, { ROTOR_LOG_LEVEL: 'warn', ROTOR_PLUGIN_DIRS: `${join(ROOT, 'test/fixtures/plugins')}:npm` }, ROOT);
+const rotor = (args: string[]) =>
+  run(args, { ROTOR_LOG_LEVEL: 'warn', ROTOR_PLUGIN_DIRS: `${join(ROOT, 'test/fixtures/plugins')}:npm` }, ROOT);
 
 describe('rotor validate with plug-ins', () => {
   it('exits 2 and says, at the rotator: line, what is wrong with each broken plug-in', async () => {
@@ -52,9 +53,14 @@ describe('rotor conformance', () => {
     // A rotator whose revoke does nothing: the old credential keeps working. (An ES module, as in
     // any project with "type": "module".)
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
-    writeFileSync(join(dir, 'lazy.ts'), `import base from '${join(ROOT, 'test/fixtures/plugins/file-rotator.ts')}';\nexport default { ...base, name: 'lazy', revoke: async () => undefined };\n`);
+    writeFileSync(
+      join(dir, 'lazy.ts'),
+      `import base from '${join(ROOT, 'test/fixtures/plugins/file-rotator.ts')}';\nexport default { ...base, name: 'lazy', revoke: async () => undefined };\n`,
+    );
     const bad = await rotor(['conformance', join(dir, 'lazy.ts'), '--params', join(dir, 'params.json')]);
-    expect(bad.stdout).toMatch(/✗ revoke makes the old credential fail[^\n]*\n\s+verify accepted the old credential after revoke; it must throw/);
+    expect(bad.stdout).toMatch(
+      /✗ revoke makes the old credential fail[^\n]*\n\s+verify accepted the old credential after revoke; it must throw/,
+    );
     expect(bad.stdout).toContain('4 of 6 checks passed');
     expect(bad.code).toBe(7); // the rotator's fault, told apart from rotor's own (1)
   });
@@ -76,10 +82,17 @@ describe('a plug-in in a project of its own', () => {
       mkdirSync(join(dir, 'node_modules'));
       symlinkSync(ROOT, join(dir, 'node_modules', 'rotor'), 'dir');
       symlinkSync(join(ROOT, 'node_modules', 'zod'), join(dir, 'node_modules', 'zod'), 'dir');
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme-rotator', type: 'module', dependencies: { rotor: '*', zod: '^4' } }));
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'acme-rotator', type: 'module', dependencies: { rotor: '*', zod: '^4' } }),
+      );
       writeFileSync(join(dir, 'acme-rotator.ts'), ACME_PLUGIN);
       writeFileSync(join(dir, 'params.yaml'), 'target:\n  file: ./keys.json\n');
-      const r = await runNode([join(dir, 'node_modules', 'rotor', 'bin', 'rotor.js'), 'conformance', './acme-rotator.ts', '--params', 'params.yaml'], { ROTOR_LOG_LEVEL: 'warn' }, dir);
+      const r = await runNode(
+        [join(dir, 'node_modules', 'rotor', 'bin', 'rotor.js'), 'conformance', './acme-rotator.ts', '--params', 'params.yaml'],
+        { ROTOR_LOG_LEVEL: 'warn' },
+        dir,
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('conformance of acme-keys:');
       expect(r.stdout).toContain('6 of 6 checks passed');

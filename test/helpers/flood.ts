@@ -61,7 +61,14 @@ export function startFlood(opts: FloodOptions): Flood {
   const stream = () => {
     if (stopped) return;
     stats.opened++;
-    const req = request({ host: '127.0.0.1', port, path: '/events', localAddress: source(), agent: false, headers: { host: `127.0.0.1:${port}` } });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/events',
+      localAddress: source(),
+      agent: false,
+      headers: { host: `127.0.0.1:${port}` },
+    });
     requests.add(req);
     let counted = false;
     req.on('response', (res) => {

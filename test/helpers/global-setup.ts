@@ -29,7 +29,9 @@ export async function setup(project: TestProject): Promise<void> {
   leakDir = mkdtempSync(join(tmpdir(), 'rotor-test-leaks-'));
   project.provide('rotorTestLeakDir', leakDir);
   const ms = Math.round(performance.now() - started);
-  console.log(`[harness] private PostgreSQL on 127.0.0.1:${pg.value.facts.port}, redis-server on 127.0.0.1:${rd.value.port}, up in ${ms} ms`);
+  console.log(
+    `[harness] private PostgreSQL on 127.0.0.1:${pg.value.facts.port}, redis-server on 127.0.0.1:${rd.value.port}, up in ${ms} ms`,
+  );
 }
 
 export async function teardown(): Promise<void> {

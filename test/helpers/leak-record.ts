@@ -8,5 +8,8 @@ import { trackedSecrets } from '../../src/redact.js';
 
 afterAll(() => {
   const values = trackedSecrets();
-  if (values.length) writeFileSync(join(inject('rotorTestLeakDir'), `${process.pid}-${randomBytes(4).toString('hex')}.json`), JSON.stringify(values), { mode: 0o600 });
+  if (values.length)
+    writeFileSync(join(inject('rotorTestLeakDir'), `${process.pid}-${randomBytes(4).toString('hex')}.json`), JSON.stringify(values), {
+      mode: 0o600,
+    });
 });

@@ -31,13 +31,19 @@ export async function* redisKeysWithContent(url: string): AsyncGenerator<{ key: 
       for (const key of keys) {
         const type = await r.type(key);
         const content =
-          type === 'string' ? ((await r.get(key)) ?? '')
-          : type === 'hash' ? JSON.stringify(await r.hgetall(key))
-          : type === 'list' ? JSON.stringify(await r.lrange(key, 0, -1))
-          : type === 'set' ? JSON.stringify(await r.smembers(key))
-          : type === 'zset' ? JSON.stringify(await r.zrange(key, 0, -1))
-          : type === 'stream' ? JSON.stringify(await r.xrange(key, '-', '+'))
-          : '';
+          type === 'string'
+            ? ((await r.get(key)) ?? '')
+            : type === 'hash'
+              ? JSON.stringify(await r.hgetall(key))
+              : type === 'list'
+                ? JSON.stringify(await r.lrange(key, 0, -1))
+                : type === 'set'
+                  ? JSON.stringify(await r.smembers(key))
+                  : type === 'zset'
+                    ? JSON.stringify(await r.zrange(key, 0, -1))
+                    : type === 'stream'
+                      ? JSON.stringify(await r.xrange(key, '-', '+'))
+                      : '';
         yield { key, content };
       }
     } while (cursor !== '0');

@@ -6,7 +6,13 @@ export async function login(
   username: string | number | undefined,
   password: string | number | undefined,
 ): Promise<true | string> {
-  const c = new pg.Client({ host: server.host, port: server.port, database: server.name, user: String(username), password: String(password) });
+  const c = new pg.Client({
+    host: server.host,
+    port: server.port,
+    database: server.name,
+    user: String(username),
+    password: String(password),
+  });
   try {
     await c.connect();
     await c.end();

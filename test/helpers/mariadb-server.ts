@@ -63,14 +63,23 @@ export async function startMariadbServer(opts: MariadbServerOptions = {}): Promi
   mkdirSync(dataDir, { mode: 0o700 });
   const user = runAs();
   const password = randomBytes(18).toString('base64url');
-  const files = { socket: join(dir, 'mariadbd.sock'), pid: join(dir, PID_FILES.mariadb), errorLog: join(dir, 'error.log'), generalLog: join(dir, 'general.log') };
+  const files = {
+    socket: join(dir, 'mariadbd.sock'),
+    pid: join(dir, PID_FILES.mariadb),
+    errorLog: join(dir, 'error.log'),
+    generalLog: join(dir, 'general.log'),
+  };
   // The admin's password reaches the server as a hash, made again at every start (init-file).
   const hash = `*${createHash('sha1').update(createHash('sha1').update(password).digest()).digest('hex').toUpperCase()}`;
   const initFile = join(dir, 'init.sql');
-  writeFileSync(initFile, [
-    `CREATE USER IF NOT EXISTS '${ADMIN}'@'${HOST}' IDENTIFIED BY PASSWORD '${hash}';`,
-    `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN}'@'${HOST}' WITH GRANT OPTION;`,
-  ].join('\n'), { mode: 0o644 });
+  writeFileSync(
+    initFile,
+    [
+      `CREATE USER IF NOT EXISTS '${ADMIN}'@'${HOST}' IDENTIFIED BY PASSWORD '${hash}';`,
+      `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN}'@'${HOST}' WITH GRANT OPTION;`,
+    ].join('\n'),
+    { mode: 0o644 },
+  );
   if (user && user.uid !== 0) chownSync(dataDir, user.uid, user.gid);
   try {
     install(dataDir, user?.name);
@@ -152,12 +161,22 @@ export async function startMariadbServer(opts: MariadbServerOptions = {}): Promi
 }
 
 function install(dataDir: string, user: string | undefined): void {
-  const r = spawnSync('mariadb-install-db', [
-    '--no-defaults', `--datadir=${dataDir}`, ...(user ? [`--user=${user}`] : []),
-    '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve',
-  ], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    'mariadb-install-db',
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      ...(user ? [`--user=${user}`] : []),
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('mariadb-install-db is not installed; install Debian\'s mariadb-server (`apt-get install mariadb-server`) or run `bash .ci/run`');
+    throw new Error(
+      "mariadb-install-db is not installed; install Debian's mariadb-server (`apt-get install mariadb-server`) or run `bash .ci/run`",
+    );
   }
   if (r.status !== 0) throw new Error(`mariadb-install-db failed (${r.status ?? r.signal}):\n${(r.stdout + r.stderr).slice(-4000)}`);
 }

@@ -4,7 +4,13 @@ import type { SecretValue } from '../../src/rotator/contract.js';
 
 export async function mysqlLogin(server: { host: string; port: number }, v: SecretValue): Promise<'ok' | number | string> {
   try {
-    const c = await mysql.createConnection({ host: server.host, port: server.port, user: String(v.username), password: String(v.password), connectTimeout: 5_000 });
+    const c = await mysql.createConnection({
+      host: server.host,
+      port: server.port,
+      user: String(v.username),
+      password: String(v.password),
+      connectTimeout: 5_000,
+    });
     await c.query('SELECT 1');
     await c.end();
     return 'ok';

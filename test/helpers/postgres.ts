@@ -34,7 +34,9 @@ export interface PrivatePostgresServer {
 export function privatePostgres(): PrivatePostgresServer {
   const facts = inject('rotorTestPostgres');
   if (!facts) {
-    throw new Error('no private PostgreSQL: it is started by the integration project, so put this test under test/integration/ (or rotators/**/*.int.test.ts)');
+    throw new Error(
+      'no private PostgreSQL: it is started by the integration project, so put this test under test/integration/ (or rotators/**/*.int.test.ts)',
+    );
   }
   const auth = `${encodeURIComponent(facts.user)}:${encodeURIComponent(facts.password)}`;
   return { ...facts, url: (db = 'postgres') => `postgres://${auth}@${facts.host}:${facts.port}/${encodeURIComponent(db)}` };
@@ -47,7 +49,10 @@ const SESSIONS_ON = 'select count(*)::int as n from pg_stat_activity where datna
 /** A fresh, empty database with a unique name (the label makes it recognisable in pg_stat_activity). */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const server = privatePostgres();
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   const name = `t_${slug}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
   await asSuperuser(server, (c) => c.query(`create database ${pg.escapeIdentifier(name)}`));
   const url = server.url(name);
@@ -56,7 +61,13 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   pool.on('error', () => undefined);
   let dropped: Promise<void> | undefined;
   return {
-    name, host: server.host, port: server.port, user: server.user, password: server.password, url, pool,
+    name,
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    url,
+    pool,
     drop() {
       dropped ??= (async () => {
         // Invariant 4: before the database goes, no tracked secret value may sit in any table.

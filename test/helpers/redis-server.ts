@@ -75,15 +75,22 @@ class PortTakenError extends Error {}
 
 async function launch(port: number, dir: string, extraArgs: string[]): Promise<ChildProcess> {
   const args = [
-    '--port', String(port),
-    '--bind', HOST,
-    '--dir', dir,
-    '--pidfile', join(dir, PID_FILES.redis),
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--dir',
+    dir,
+    '--pidfile',
+    join(dir, PID_FILES.redis),
     // Tests do not test Redis's durability; a test that does passes `--appendonly yes`.
-    '--save', '',
-    '--appendonly', 'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
     // What BullMQ requires and what production runs (docker-compose.yml): queued jobs are never evicted.
-    '--maxmemory-policy', 'noeviction',
+    '--maxmemory-policy',
+    'noeviction',
     ...extraArgs,
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -96,9 +103,10 @@ async function launch(port: number, dir: string, extraArgs: string[]): Promise<C
   }
   let failure: Error | undefined;
   child.once('error', (err: NodeJS.ErrnoException) => {
-    failure = err.code === 'ENOENT'
-      ? new Error('redis-server is not installed; install it (`apt-get install redis-server`) or run `bash .ci/run`', { cause: err })
-      : err;
+    failure =
+      err.code === 'ENOENT'
+        ? new Error('redis-server is not installed; install it (`apt-get install redis-server`) or run `bash .ci/run`', { cause: err })
+        : err;
   });
   child.once('exit', (code, signal) => {
     const why = `redis-server on port ${port} exited (${signal ?? code}) before it was ready:\n${output}`;

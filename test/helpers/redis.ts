@@ -17,7 +17,9 @@ export interface PrivateRedisServer {
 export function privateRedis(): PrivateRedisServer {
   const facts = inject('rotorTestRedis');
   if (!facts) {
-    throw new Error('no private Redis: it is started by the integration project, so put this test under test/integration/ (or rotators/**/*.int.test.ts)');
+    throw new Error(
+      'no private Redis: it is started by the integration project, so put this test under test/integration/ (or rotators/**/*.int.test.ts)',
+    );
   }
   return { ...facts, url: `redis://${facts.host}:${facts.port}` };
 }
@@ -27,7 +29,10 @@ export function privateRedis(): PrivateRedisServer {
  * [a-z0-9_], starting with a letter, so it also works where a prefix becomes an SQL identifier.
  */
 export function uniquePrefix(label = 'test'): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   return `t_${slug}_${randomBytes(6).toString('hex')}`;
 }
 

@@ -101,7 +101,10 @@ export function storeContract(backend: StoreBackend): void {
     const v2 = vid('v2');
     const [a, b] = [cred('a'), cred('b')];
     await store.putPending(loc, v2, a);
-    const err = await store.putPending(loc, v2, b).then(() => undefined, (e: unknown) => e as Error);
+    const err = await store.putPending(loc, v2, b).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err!.message).toContain(v2);
     for (const v of [a.password, b.password]) expect(`${err!.message} ${(err as PermanentError).hint}`).not.toContain(String(v));
@@ -129,7 +132,10 @@ export function storeContract(backend: StoreBackend): void {
     const { loc } = await seeded();
     const [left, next] = [vid('left'), vid('next')];
     await store.putPending(loc, left, cred('left'));
-    const err = await store.putPending(loc, next, cred('next')).then(() => undefined, (e: unknown) => e as PermanentError);
+    const err = await store.putPending(loc, next, cred('next')).then(
+      () => undefined,
+      (e: unknown) => e as PermanentError,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err!.message).toContain('already has a PENDING version');
     expect(err!.message).toContain(left);

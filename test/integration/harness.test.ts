@@ -49,7 +49,13 @@ describe('the private PostgreSQL', () => {
 
   it('refuses a wrong password (28P01) and accepts the right one', async () => {
     const server = privatePostgres();
-    const wrong = new pg.Client({ host: server.host, port: server.port, user: server.user, password: 'not-the-password', database: 'postgres' });
+    const wrong = new pg.Client({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: 'not-the-password',
+      database: 'postgres',
+    });
     await expect(wrong.connect()).rejects.toMatchObject({ code: '28P01' });
     const right = new pg.Client({ connectionString: server.url() });
     await right.connect();
@@ -119,7 +125,7 @@ describe('the private Redis', () => {
   });
 });
 
-describe('a Redis server of the test\'s own', () => {
+describe("a Redis server of the test's own", () => {
   it('can be killed and restarted on the same port, keeping what its AOF holds', async () => {
     const own = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
     try {

@@ -19,9 +19,7 @@ describe('redaction', () => {
   });
 
   it('scrubs the password of any connection string', () => {
-    expect(scrub('connect postgres://admin:hunter22@db:5432/x failed')).toBe(
-      'connect postgres://admin:[redacted]@db:5432/x failed',
-    );
+    expect(scrub('connect postgres://admin:hunter22@db:5432/x failed')).toBe('connect postgres://admin:[redacted]@db:5432/x failed');
   });
 });
 
@@ -35,8 +33,10 @@ describe('redaction of parts of a value', () => {
     const out = scrub(`auth failed for token "${part}..." (truncated)`);
     expect(out).toBe('auth failed for token "[redacted]..." (truncated)');
     // Two separate parts become two redactions; 11 characters are ordinary text.
-    expect(scrub(`${key.slice(0, 12)} and ${key.slice(30, 45)} but ${key.slice(0, 11)}`)).toBe(`[redacted] and [redacted] but ${key.slice(0, 11)}`);
-    for (let i = 0; i + 12 <= key.length; i++) expect(scrub(`<${key.slice(i, i + 12)}>`)).toBe("<[redacted]>");
+    expect(scrub(`${key.slice(0, 12)} and ${key.slice(30, 45)} but ${key.slice(0, 11)}`)).toBe(
+      `[redacted] and [redacted] but ${key.slice(0, 11)}`,
+    );
+    for (let i = 0; i + 12 <= key.length; i++) expect(scrub(`<${key.slice(i, i + 12)}>`)).toBe('<[redacted]>');
     forgetSecret({ key });
     expect(scrub(part)).toBe(part);
   });
@@ -44,7 +44,15 @@ describe('redaction of parts of a value', () => {
   it('costs time linear in the line, whatever the number of values tracked (the logger scrubs every line)', () => {
     const values = Array.from({ length: 10_000 }, (_, i) => `v${i}-${'abcdefghijklmnopqrstuvwxyz0123456789'.slice(i % 10)}-${i * 7919}`);
     for (const v of values) trackSecret(v);
-    const line = JSON.stringify({ level: 30, time: 1, msg: 'step done', runId: '0b8d6c1e-2f7a-4c5e-9b1d-3a4f5e6d7c8b', secretId: 'payments/db', step: 'distribute', ms: 12 });
+    const line = JSON.stringify({
+      level: 30,
+      time: 1,
+      msg: 'step done',
+      runId: '0b8d6c1e-2f7a-4c5e-9b1d-3a4f5e6d7c8b',
+      secretId: 'payments/db',
+      step: 'distribute',
+      ms: 12,
+    });
     const n = 20_000;
     const t = performance.now();
     for (let i = 0; i < n; i++) scrub(line);

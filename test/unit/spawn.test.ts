@@ -14,11 +14,18 @@ describe('startProcess', () => {
   it('with every file descriptor taken, the process survives and the step fails retryably (EMFILE)', () => {
     // A child under a low limit, so this worker's descriptors are left alone.
     const fixture = join(ROOT, 'test', 'fixtures', 'spawn', 'exhausted.ts');
-    const r = spawnSync('sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx "${fixture}"`], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('sh', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx "${fixture}"`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stderr).not.toContain('Unhandled');
     expect(r.status).toBe(0);
     const answers = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, { name: string; message: string }>;
-    expect(answers.rotator).toEqual({ name: 'UnavailableError', message: `flood/test: verify: ${process.execPath} cannot be started now: EMFILE` });
+    expect(answers.rotator).toEqual({
+      name: 'UnavailableError',
+      message: `flood/test: verify: ${process.execPath} cannot be started now: EMFILE`,
+    });
     expect(answers.consumer).toEqual({ name: 'UnavailableError', message: `command ${process.execPath} cannot be started now: EMFILE` });
   }, 40_000);
 

@@ -15,11 +15,14 @@ export const commandEntrySchema = consumerEntrySchema('command', {
   /** @defaultValue 60s */
   timeout: duration().default('60s'),
   /** Variables of rotor's environment to pass on besides PATH, HOME, LANG and the like. @defaultValue [] */
-  inheritEnv: z.array(
-    z.string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
-      .refine((name) => !ROTOR_OWN_VARIABLE.test(name), { error: ROTOR_OWN_VARIABLE_REFUSED }),
-  ).optional(),
+  inheritEnv: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+        .refine((name) => !ROTOR_OWN_VARIABLE.test(name), { error: ROTOR_OWN_VARIABLE_REFUSED }),
+    )
+    .optional(),
 });
 
 export type CommandParams = ConsumerParamsOf<typeof commandEntrySchema>;

@@ -10,12 +10,18 @@ export const envFileEntrySchema = consumerEntrySchema('env-file', {
    * File written atomically, mode 0600; relative paths start at rotor's working directory. It must
    * lie under ROTOR_ENV_FILE_ROOT (default: the working directory), symlinks resolved.
    */
-  path: z.string().min(1).superRefine((path, ctx) => {
-    const allowed = envFileAllowed(path);
-    if (!allowed.ok) ctx.addIssue({ code: 'custom', message: `${allowed.message}; ${allowed.hint}` });
-  }),
+  path: z
+    .string()
+    .min(1)
+    .superRefine((path, ctx) => {
+      const allowed = envFileAllowed(path);
+      if (!allowed.ok) ctx.addIssue({ code: 'custom', message: `${allowed.message}; ${allowed.hint}` });
+    }),
   /** Prefix of the variable names: `DB` gives DB_USERNAME, DB_PASSWORD. */
-  key: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a variable name prefix such as DB' }).optional(),
+  key: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a variable name prefix such as DB' })
+    .optional(),
   /** Only `env` (KEY='value' lines) so far. @defaultValue env */
   format: z.enum(['env']).default('env'),
 });

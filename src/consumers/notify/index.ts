@@ -40,7 +40,8 @@ export function messageFor(notice: ConsumerNotice, channel: string | undefined, 
 
 async function deliver(ctx: ConsumerContext<NotifyParams>, notice: ConsumerNotice): Promise<void> {
   const url = await ctx.resolveRef(ctx.params.url);
-  if (!url) throw new RotorError(`notify: ${ctx.params.url} resolves to an empty URL`, { hint: 'set the incoming-webhook URL it refers to' });
+  if (!url)
+    throw new RotorError(`notify: ${ctx.params.url} resolves to an empty URL`, { hint: 'set the incoming-webhook URL it refers to' });
   // The whole URL is the credential: track it so no log line or error can carry it.
   trackSecret(url);
   let host: string;

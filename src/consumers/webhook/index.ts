@@ -27,10 +27,12 @@ function keyOf(params: WebhookParams, notice: ConsumerNotice): string {
   return `${notice.runId}\0${params.url}\0${notice.versionId}`;
 }
 
-
 async function signingKey(ctx: ConsumerContext<WebhookParams>): Promise<string> {
   const key = await ctx.resolveRef(ctx.params.secret);
-  if (!key) throw new RotorError(`webhook ${displayUrl(ctx.params.url)}: the signing key ${ctx.params.secret} is empty`, { hint: 'set the key the receiver verifies with' });
+  if (!key)
+    throw new RotorError(`webhook ${displayUrl(ctx.params.url)}: the signing key ${ctx.params.secret} is empty`, {
+      hint: 'set the key the receiver verifies with',
+    });
   trackSecret(key);
   return key;
 }
@@ -73,7 +75,15 @@ async function post(ctx: ConsumerContext<WebhookParams>, notice: ConsumerNotice)
         revokeAfter: notice.revokeAfter.toISOString(),
       };
       const text = JSON.stringify(body);
-      return { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'rotor', ...signRequest(key, { method: 'POST', url: ctx.params.url, delivery, body: text }) }, body: text };
+      return {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'rotor',
+          ...signRequest(key, { method: 'POST', url: ctx.params.url, delivery, body: text }),
+        },
+        body: text,
+      };
     },
   });
   const version = reportedVersion(answer.text);
@@ -94,7 +104,11 @@ async function askVerify(ctx: ConsumerContext<WebhookParams>, verify: string, no
     // replayed or pointed at another secret (`?secret=`) or path.
     build: () => ({
       method: 'GET',
-      headers: { accept: 'application/json', 'user-agent': 'rotor', ...signRequest(key, { method: 'GET', url: url.toString(), delivery: randomUUID(), body: '' }) },
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'rotor',
+        ...signRequest(key, { method: 'GET', url: url.toString(), delivery: randomUUID(), body: '' }),
+      },
     }),
   });
   let parsed: unknown;

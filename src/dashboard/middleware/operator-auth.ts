@@ -13,7 +13,9 @@ export interface OperatorAuthOptions {
 
 /** The API's error shape: `{ error: { message } }`. */
 function refusal(r: Refusal): HTTPException {
-  return new HTTPException(r.status, { res: Response.json({ error: { message: r.message } }, { status: r.status, headers: { 'Cache-Control': 'no-store' } }) });
+  return new HTTPException(r.status, {
+    res: Response.json({ error: { message: r.message } }, { status: r.status, headers: { 'Cache-Control': 'no-store' } }),
+  });
 }
 
 export function operatorApiAuth(opts: OperatorAuthOptions): MiddlewareHandler {
@@ -28,7 +30,11 @@ export function operatorApiAuth(opts: OperatorAuthOptions): MiddlewareHandler {
     verify(undefined, c);
     throw refusal({ status: 401, message: 'wrong or missing operator token' });
   };
-  const bearer = bearerAuth({ verifyToken: verify, noAuthenticationHeader: { message: missing }, invalidAuthenticationHeader: { message: missing } });
+  const bearer = bearerAuth({
+    verifyToken: verify,
+    noAuthenticationHeader: { message: missing },
+    invalidAuthenticationHeader: { message: missing },
+  });
   return async (c, next) => {
     const refused = guard.checkEnabled() ?? guard.checkSameOrigin(c);
     if (refused) throw refusal(refused);

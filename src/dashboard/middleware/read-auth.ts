@@ -36,7 +36,12 @@ export function readAuth(opts: ReadAuthOptions): MiddlewareHandler {
   const accepted = [tokenDigest(opts.readToken), ...(opts.operatorToken ? [tokenDigest(opts.operatorToken)] : [])];
   const open = new Set(opts.open ?? ['/healthz']);
   const verify = (presented: string | undefined, c: Context): true => {
-    const refusal = opts.gate.check(presented || undefined, accepted, { kind: 'read', client: opts.clientOf(c), path: c.req.path }, { missing: MISSING, wrong: 'wrong read token' });
+    const refusal = opts.gate.check(
+      presented || undefined,
+      accepted,
+      { kind: 'read', client: opts.clientOf(c), path: c.req.path },
+      { missing: MISSING, wrong: 'wrong read token' },
+    );
     if (refusal) throw new HTTPException(refusal.status, { res: refusalResponse(c, refusal) });
     return true;
   };
@@ -46,7 +51,11 @@ export function readAuth(opts: ReadAuthOptions): MiddlewareHandler {
     throw new HTTPException(401, { res: refusalResponse(c, { status: 401, message: MISSING }) });
   };
   const bearer = bearerAuth({ verifyToken: verify, invalidAuthenticationHeader: { message: missing } });
-  const basic = basicAuth({ verifyUser: (_user, password, c) => verify(password, c), realm: 'rotor', invalidUserMessage: (c: Context) => missing(c) });
+  const basic = basicAuth({
+    verifyUser: (_user, password, c) => verify(password, c),
+    realm: 'rotor',
+    invalidUserMessage: (c: Context) => missing(c),
+  });
   return async (c, next) => {
     if (open.has(c.req.path)) return next();
     return /^bearer\s/i.test(c.req.header('authorization') ?? '') ? bearer(c, next) : basic(c, next);

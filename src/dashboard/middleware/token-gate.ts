@@ -63,11 +63,19 @@ export class TokenGate {
    * too many recent failures, else 401 (and the failure is counted). A missing token is not a
    * guess: refused, logged, not counted against the address.
    */
-  check(presented: string | undefined, accepted: readonly Buffer[], attempt: Omit<RefusedAttempt, 'reason'>, messages: { missing: string; wrong: string }): Refusal | null {
+  check(
+    presented: string | undefined,
+    accepted: readonly Buffer[],
+    attempt: Omit<RefusedAttempt, 'reason'>,
+    messages: { missing: string; wrong: string },
+  ): Refusal | null {
     if (TokenGate.matches(presented, accepted)) return null;
     if (!presented) return this.refuse({ ...attempt, reason: 'missing' }, { status: 401, message: messages.missing });
     if (this.limited(attempt.client)) {
-      return this.refuse({ ...attempt, reason: 'limited' }, { status: 429, message: 'too many wrong tokens from this address; try again in a few minutes' });
+      return this.refuse(
+        { ...attempt, reason: 'limited' },
+        { status: 429, message: 'too many wrong tokens from this address; try again in a few minutes' },
+      );
     }
     this.fail(attempt.client);
     return this.refuse({ ...attempt, reason: 'wrong' }, { status: 401, message: messages.wrong });

@@ -59,7 +59,10 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
     return inOneThread(dir, opts, cwd, entryOf);
   }
   const prep = prepareClasses(pf, scan.classFiles);
-  worker.go(scan.classFiles.map((c) => c.index), knownCronGaps());
+  worker.go(
+    scan.classFiles.map((c) => c.index),
+    knownCronGaps(),
+  );
   const counter = new Int32Array(next);
   const outcomes: FileOutcome[] = [];
   const entries = new Map<number, PlanEntry[]>();
@@ -70,7 +73,11 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
     if (batch.profiles) unpacker.add(batch.profiles);
     for (const { outcome, json } of batch.files) {
       outcomes.push(outcome);
-      if (json !== undefined) entries.set(outcome.index, (JSON.parse(json) as PackedEntry[]).map((p) => unpacker.unpack(p)));
+      if (json !== undefined)
+        entries.set(
+          outcome.index,
+          (JSON.parse(json) as PackedEntry[]).map((p) => unpacker.unpack(p)),
+        );
     }
   });
   while (opts.mainClaims !== false) {

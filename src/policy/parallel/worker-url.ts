@@ -11,5 +11,7 @@ export interface PolicyWorker {
 
 export function policyWorker(): PolicyWorker {
   const compiled = import.meta.url.endsWith('.js');
-  return compiled ? { url: new URL('./worker.js', import.meta.url), compiled } : { url: new URL('./worker-shim.mjs', import.meta.url), compiled };
+  return compiled
+    ? { url: new URL('./worker.js', import.meta.url), compiled }
+    : { url: new URL('./worker-shim.mjs', import.meta.url), compiled };
 }

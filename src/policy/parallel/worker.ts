@@ -22,7 +22,10 @@ const { pf } = init;
 const next = new Int32Array(init.next);
 const now = new Date(init.now);
 addCronGaps(start.cronGaps);
-const prep = prepareClasses(pf, start.classFiles.map((index) => ({ index, text: readText(pf, index) ?? '' })));
+const prep = prepareClasses(
+  pf,
+  start.classFiles.map((index) => ({ index, text: readText(pf, index) ?? '' })),
+);
 
 // Started from compiled JavaScript (worker-url.ts), this thread has no tsx; a rotator plug-in may
 // be TypeScript. Before the first file that names one, tsx is registered, as the main thread does

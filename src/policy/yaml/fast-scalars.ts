@@ -24,11 +24,18 @@ const RARE_NUMBER = /^[-+]?(?:0[ox]|\.(?:inf|Inf|INF|nan|NaN|NAN)$)|^[-+]?(?:\.[
 /** The core schema's null and boolean words; undefined for anything else. */
 function word(text: string): null | boolean | undefined {
   switch (text) {
-    case '~': case 'null': case 'Null': case 'NULL':
+    case '~':
+    case 'null':
+    case 'Null':
+    case 'NULL':
       return null;
-    case 'true': case 'True': case 'TRUE':
+    case 'true':
+    case 'True':
+    case 'TRUE':
       return true;
-    case 'false': case 'False': case 'FALSE':
+    case 'false':
+    case 'False':
+    case 'FALSE':
       return false;
     default:
       return undefined;
@@ -77,7 +84,18 @@ export function internKey(s: string, start: number, end: number): string {
 export function resolvePlain(text: string): unknown {
   const c = text.charCodeAt(0);
   // Only text starting with 0-9 + - . ~ n N t T f F can be anything but a string.
-  const maybe = (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 126 || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70;
+  const maybe =
+    (c >= 48 && c <= 57) ||
+    c === 43 ||
+    c === 45 ||
+    c === 46 ||
+    c === 126 ||
+    c === 110 ||
+    c === 78 ||
+    c === 116 ||
+    c === 84 ||
+    c === 102 ||
+    c === 70;
   if (!maybe) return text;
   if (text.length <= 5) {
     const w = word(text);

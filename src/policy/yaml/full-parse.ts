@@ -20,7 +20,11 @@ export function fullParse(text: string, limits: PolicyLimits): FullParse {
     // The library's CST parser recurses once per line in some broken files (seen by the fuzz
     // test on 30,000 lines): a refusal of the file, not a crash of rotor.
     if (!(err instanceof RangeError)) throw err;
-    throw new LimitExceeded('the YAML parser ran out of stack on this file', 'fix the YAML errors near the top of the file, or split it into smaller files', 0);
+    throw new LimitExceeded(
+      'the YAML parser ran out of stack on this file',
+      'fix the YAML errors near the top of the file, or split it into smaller files',
+      0,
+    );
   }
 }
 
@@ -37,7 +41,13 @@ function boundedParse(text: string, limits: PolicyLimits): FullParse {
     if (!doc) {
       doc = d;
     } else {
-      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      doc.errors.push(
+        new YAMLParseError(
+          [d.range[0], d.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
       break;
     }
   }

@@ -48,7 +48,12 @@ export function parsePolicySource(file: string, display: string, text: string, l
     return new Source(file, display, text, limits, undefined, undefined);
   } catch (err) {
     if (!(err instanceof LimitExceeded)) throw err;
-    return refusedSource(file, display, { code: 'limit-exceeded', message: err.message, hint: err.hint, pos: positionOf(text, err.offset) });
+    return refusedSource(file, display, {
+      code: 'limit-exceeded',
+      message: err.message,
+      hint: err.hint,
+      pos: positionOf(text, err.offset),
+    });
   }
 }
 
@@ -91,7 +96,11 @@ class Source implements PolicySource {
       this.yamlIssues.push({ code: 'yaml-syntax', message: `YAML: ${err.message}`, pos: lines.linePos(err.pos[0]) });
     }
     for (const offset of this.duplicateKeys ?? []) {
-      this.yamlIssues.push({ code: 'duplicate-key', message: 'duplicate key: the same field is written twice in this map', pos: lines.linePos(offset) });
+      this.yamlIssues.push({
+        code: 'duplicate-key',
+        message: 'duplicate key: the same field is written twice in this map',
+        pos: lines.linePos(offset),
+      });
     }
     let js: unknown = null;
     try {
@@ -100,8 +109,15 @@ class Source implements PolicySource {
     } catch (err) {
       js = null;
       this.fatal = true;
-      if (err instanceof RangeError) this.yamlIssues.push({ code: 'limit-exceeded', message: 'the YAML parser ran out of stack on this file', hint: 'simplify the anchors and aliases, or split the file', pos: START });
-      else if (err instanceof LimitExceeded) this.yamlIssues.push({ code: 'limit-exceeded', message: err.message, hint: err.hint, pos: START });
+      if (err instanceof RangeError)
+        this.yamlIssues.push({
+          code: 'limit-exceeded',
+          message: 'the YAML parser ran out of stack on this file',
+          hint: 'simplify the anchors and aliases, or split the file',
+          pos: START,
+        });
+      else if (err instanceof LimitExceeded)
+        this.yamlIssues.push({ code: 'limit-exceeded', message: err.message, hint: err.hint, pos: START });
       else this.yamlIssues.push({ code: 'yaml-syntax', message: `YAML: ${(err as Error).message}`, pos: START });
     }
     this.value = js;
@@ -124,8 +140,7 @@ class Source implements PolicySource {
     if (this.itemPositions) return this.locateFast(path, at);
     const doc = this.document();
     const lines = this.lines as LineCounter;
-    const pos = (node: Node | null | undefined, fallback: Position): Position =>
-      node?.range ? lines.linePos(node.range[0]) : fallback;
+    const pos = (node: Node | null | undefined, fallback: Position): Position => (node?.range ? lines.linePos(node.range[0]) : fallback);
     let node: unknown = doc.contents;
     let best = pos(doc.contents, START);
     for (let k = 0; k < path.length; k++) {

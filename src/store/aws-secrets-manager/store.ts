@@ -54,7 +54,12 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
   const clientFor = secretsManagerClients(opts);
 
   /** Runs one SDK call; `missing` answers ResourceNotFoundException instead of throwing. */
-  async function call<T, M = never>(location: string, action: string, run: (c: SecretsManagerClient, secretId: string) => Promise<T>, missing?: () => M): Promise<T | M> {
+  async function call<T, M = never>(
+    location: string,
+    action: string,
+    run: (c: SecretsManagerClient, secretId: string) => Promise<T>,
+    missing?: () => M,
+  ): Promise<T | M> {
     const { secretId, region } = parseAwsLocation(checkLocation(location));
     try {
       return await run(clientFor(region), secretId);
@@ -65,42 +70,61 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
   }
 
   async function labelsOf(location: string): Promise<Labels | null> {
-    return call(location, 'DescribeSecret', async (c, SecretId) => {
-      const d = await c.send(new DescribeSecretCommand({ SecretId }));
-      if (d.DeletedDate) {
-        throw new PermanentError(`AWS secret ${SecretId} is scheduled for deletion (since ${d.DeletedDate.toISOString()}); rotor will not write to it`, {
-          hint: `restore it (aws secretsmanager restore-secret --secret-id ${SecretId}) or point the policy at another secret`,
-        });
-      }
-      if (d.OwningService) {
-        throw new PermanentError(`AWS secret ${SecretId} is managed by ${d.OwningService}, which rotates it itself; rotor must not`, {
-          hint: 'give rotor a secret of its own, or leave this one to its owning service and remove it from the policies',
-        });
-      }
-      if (d.RotationEnabled) {
-        throw new PermanentError(`AWS secret ${SecretId} has Secrets Manager rotation turned on; two rotators would fight over AWSPENDING`, {
-          hint: `turn it off (aws secretsmanager cancel-rotate-secret --secret-id ${SecretId}) to let rotor rotate it, or remove it from rotor's policies`,
-        });
-      }
-      const versions = new Map(Object.entries(d.VersionIdsToStages ?? {}).map(([id, labels]) => [id, new Set(labels)]));
-      return { name: d.Name ?? SecretId, versions };
-    }, () => null);
+    return call(
+      location,
+      'DescribeSecret',
+      async (c, SecretId) => {
+        const d = await c.send(new DescribeSecretCommand({ SecretId }));
+        if (d.DeletedDate) {
+          throw new PermanentError(
+            `AWS secret ${SecretId} is scheduled for deletion (since ${d.DeletedDate.toISOString()}); rotor will not write to it`,
+            {
+              hint: `restore it (aws secretsmanager restore-secret --secret-id ${SecretId}) or point the policy at another secret`,
+            },
+          );
+        }
+        if (d.OwningService) {
+          throw new PermanentError(`AWS secret ${SecretId} is managed by ${d.OwningService}, which rotates it itself; rotor must not`, {
+            hint: 'give rotor a secret of its own, or leave this one to its owning service and remove it from the policies',
+          });
+        }
+        if (d.RotationEnabled) {
+          throw new PermanentError(
+            `AWS secret ${SecretId} has Secrets Manager rotation turned on; two rotators would fight over AWSPENDING`,
+            {
+              hint: `turn it off (aws secretsmanager cancel-rotate-secret --secret-id ${SecretId}) to let rotor rotate it, or remove it from rotor's policies`,
+            },
+          );
+        }
+        const versions = new Map(Object.entries(d.VersionIdsToStages ?? {}).map(([id, labels]) => [id, new Set(labels)]));
+        return { name: d.Name ?? SecretId, versions };
+      },
+      () => null,
+    );
   }
 
   async function read(location: string, input: { VersionStage?: string; VersionId?: string }, what: string): Promise<StoredVersion | null> {
-    return call(location, 'GetSecretValue', async (c, SecretId) => {
-      const out = await c.send(new GetSecretValueCommand({ SecretId, ...input }));
-      if (input.VersionStage === AWS_LABEL.PENDING && out.VersionStages?.includes('AWSCURRENT')) return null;
-      if (out.SecretString === undefined || !out.VersionId) {
-        throw new PermanentError(`${what} of AWS secret ${SecretId} holds binary data, not rotor's JSON`, {
-          hint: 'rotor stores a JSON object of strings and numbers in SecretString; point the policy at a secret rotor owns',
-        });
-      }
-      return { versionId: out.VersionId, value: decode(out.SecretString, `${what} of AWS secret ${SecretId}`) };
-    }, () => null);
+    return call(
+      location,
+      'GetSecretValue',
+      async (c, SecretId) => {
+        const out = await c.send(new GetSecretValueCommand({ SecretId, ...input }));
+        if (input.VersionStage === AWS_LABEL.PENDING && out.VersionStages?.includes('AWSCURRENT')) return null;
+        if (out.SecretString === undefined || !out.VersionId) {
+          throw new PermanentError(`${what} of AWS secret ${SecretId} holds binary data, not rotor's JSON`, {
+            hint: 'rotor stores a JSON object of strings and numbers in SecretString; point the policy at a secret rotor owns',
+          });
+        }
+        return { versionId: out.VersionId, value: decode(out.SecretString, `${what} of AWS secret ${SecretId}`) };
+      },
+      () => null,
+    );
   }
 
-  async function moveLabel(location: string, input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string }): Promise<void> {
+  async function moveLabel(
+    location: string,
+    input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string },
+  ): Promise<void> {
     await call(location, 'UpdateSecretVersionStage', (c, SecretId) => c.send(new UpdateSecretVersionStageCommand({ SecretId, ...input })));
   }
 
@@ -108,9 +132,12 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
     const l = await labelsOf(location);
     if (!l) {
       const { secretId, region } = parseAwsLocation(location);
-      throw new PermanentError(`AWS secret ${secretId} does not exist${region ? ` in ${region}` : ''}; rotor adds versions to a secret, it never creates one`, {
-        hint: `create it with your infrastructure code, or: aws secretsmanager create-secret --name ${secretId}${region ? ` --region ${region}` : ''} (with --kms-key-id for a key of your own)`,
-      });
+      throw new PermanentError(
+        `AWS secret ${secretId} does not exist${region ? ` in ${region}` : ''}; rotor adds versions to a secret, it never creates one`,
+        {
+          hint: `create it with your infrastructure code, or: aws secretsmanager create-secret --name ${secretId}${region ? ` --region ${region}` : ''} (with --kms-key-id for a key of your own)`,
+        },
+      );
     }
     return l;
   }
@@ -142,13 +169,23 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
       }
       await call(location, 'PutSecretValue', async (c, SecretId) => {
         try {
-          await c.send(new PutSecretValueCommand({ SecretId, ClientRequestToken: versionId, SecretString: secretString, VersionStages: [AWS_LABEL.PENDING] }));
+          await c.send(
+            new PutSecretValueCommand({
+              SecretId,
+              ClientRequestToken: versionId,
+              SecretString: secretString,
+              VersionStages: [AWS_LABEL.PENDING],
+            }),
+          );
         } catch (err) {
           if (awsErrorCode(err) !== 'ResourceExistsException') throw err;
           // The AWS rule the contract adopts: the same token and value is a retry; another value is a bug.
-          throw new PermanentError(`version ${versionId} of AWS secret ${SecretId} already exists with a different value; a version's value never changes`, {
-            hint: 'stage the new value under a new version id',
-          });
+          throw new PermanentError(
+            `version ${versionId} of AWS secret ${SecretId} already exists with a different value; a version's value never changes`,
+            {
+              hint: 'stage the new value under a new version id',
+            },
+          );
         }
       });
     },
@@ -165,7 +202,11 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
       const current = holder(l, AWS_LABEL.CURRENT);
       if (current !== versionId) {
         // Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves: a rollback swaps the two.
-        await moveLabel(location, { VersionStage: AWS_LABEL.CURRENT, MoveToVersionId: versionId, ...(current ? { RemoveFromVersionId: current } : {}) });
+        await moveLabel(location, {
+          VersionStage: AWS_LABEL.CURRENT,
+          MoveToVersionId: versionId,
+          ...(current ? { RemoveFromVersionId: current } : {}),
+        });
       }
       if (labels.has(AWS_LABEL.PENDING)) await moveLabel(location, { VersionStage: AWS_LABEL.PENDING, RemoveFromVersionId: versionId });
     },
@@ -188,10 +229,20 @@ export function createAwsSecretsManagerStore(opts: AwsSecretsManagerStoreOptions
       const versions: VersionInfo[] = [];
       let NextToken: string | undefined;
       do {
-        const page = await call(location, 'ListSecretVersionIds', (c, SecretId) => c.send(new ListSecretVersionIdsCommand({ SecretId, NextToken, MaxResults: 100 })), () => null);
+        const page = await call(
+          location,
+          'ListSecretVersionIds',
+          (c, SecretId) => c.send(new ListSecretVersionIdsCommand({ SecretId, NextToken, MaxResults: 100 })),
+          () => null,
+        );
         if (!page) return [];
         for (const v of page.Versions ?? []) {
-          if (v.VersionId) versions.push({ versionId: v.VersionId, stages: stagesOfLabels(v.VersionStages ?? []), createdAt: v.CreatedDate ?? new Date(0) });
+          if (v.VersionId)
+            versions.push({
+              versionId: v.VersionId,
+              stages: stagesOfLabels(v.VersionStages ?? []),
+              createdAt: v.CreatedDate ?? new Date(0),
+            });
         }
         NextToken = page.NextToken;
       } while (NextToken);
@@ -206,7 +257,9 @@ function decode(text: string, what: string): SecretValue {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new PermanentError(`${what} is not JSON`, { hint: 'rotor stores a JSON object of strings and numbers; point the policy at a secret rotor owns' });
+    throw new PermanentError(`${what} is not JSON`, {
+      hint: 'rotor stores a JSON object of strings and numbers; point the policy at a secret rotor owns',
+    });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new PermanentError(`${what} is not a JSON object`, { hint: 'rotor stores a JSON object of strings and numbers' });

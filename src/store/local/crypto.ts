@@ -13,10 +13,11 @@ const TAG_BYTES = 16;
 const AAD_CONTEXT = 'rotor/local-store/v1';
 
 /** The key as the store uses it; `source` and `path` only improve the wrong-key message. */
-export type SealingKey = Pick<MasterKey, 'key' | 'keyId'> & Partial<Pick<MasterKey, 'source' | 'path'>> & {
-  /** Keys that open older versions (a master key rotation in progress); never used to seal. */
-  previous?: ReadonlyArray<Pick<MasterKey, 'key' | 'keyId'>> | undefined;
-};
+export type SealingKey = Pick<MasterKey, 'key' | 'keyId'> &
+  Partial<Pick<MasterKey, 'source' | 'path'>> & {
+    /** Keys that open older versions (a master key rotation in progress); never used to seal. */
+    previous?: ReadonlyArray<Pick<MasterKey, 'key' | 'keyId'>> | undefined;
+  };
 
 export interface SealedValue {
   ciphertext: Buffer;
@@ -54,9 +55,12 @@ export function encodeValue(value: SecretValue): Buffer {
   for (const [field, v] of entries) {
     const ok = typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
     if (!ok) {
-      throw new InvalidInputError(`field ${JSON.stringify(field)} of a secret value is a ${typeof v}; only strings and finite numbers are stored`, {
-        hint: 'flatten the value, or encode the field as a string',
-      });
+      throw new InvalidInputError(
+        `field ${JSON.stringify(field)} of a secret value is a ${typeof v}; only strings and finite numbers are stored`,
+        {
+          hint: 'flatten the value, or encode the field as a string',
+        },
+      );
     }
   }
   return Buffer.from(JSON.stringify(Object.fromEntries(entries)), 'utf8');
@@ -89,7 +93,9 @@ export function openValue(sealing: SealingKey, location: string, versionId: stri
   const where = `version ${versionId} of ${location} in the local store`;
   const key = sealed.keyId === sealing.keyId ? sealing : sealing.previous?.find((p) => p.keyId === sealed.keyId);
   if (!key) {
-    const previous = sealing.previous?.length ? ` (ROTOR_MASTER_KEY_PREVIOUS holds ${sealing.previous.map((p) => p.keyId).join(', ')})` : '';
+    const previous = sealing.previous?.length
+      ? ` (ROTOR_MASTER_KEY_PREVIOUS holds ${sealing.previous.map((p) => p.keyId).join(', ')})`
+      : '';
     throw new WrongMasterKeyError(`${where} is encrypted with key ${sealed.keyId}, ${keyName(sealing)} is ${sealing.keyId}${previous}`, {
       hint: `use the master key whose id is ${sealed.keyId} (the first 8 hex characters of its sha256), or restore the key file it came from; during a key rotation, put the old key in ROTOR_MASTER_KEY_PREVIOUS`,
     });

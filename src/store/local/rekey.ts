@@ -30,7 +30,9 @@ const BATCH = 200;
 export async function rekeyLocalStore(pool: pg.Pool, key: Buffer | SealingKey): Promise<RekeyResult> {
   const sealing = sealingKey(key);
   const known = new Set([sealing.keyId, ...(sealing.previous ?? []).map((p) => p.keyId)]);
-  const counts = (await pool.query<{ key_id: string; n: number }>('select key_id, count(*)::int as n from store_versions group by key_id order by key_id')).rows;
+  const counts = (
+    await pool.query<{ key_id: string; n: number }>('select key_id, count(*)::int as n from store_versions group by key_id order by key_id')
+  ).rows;
   const unknown = counts.filter((c) => !known.has(c.key_id));
   if (unknown.length) {
     throw new InvalidInputError(
@@ -41,13 +43,25 @@ export async function rekeyLocalStore(pool: pg.Pool, key: Buffer | SealingKey): 
   const moved: Record<string, number> = {};
   for (;;) {
     const done = await inTransaction(pool, async (c) => {
-      const { rows } = await c.query<{ location: string; version_id: string; ciphertext: Buffer; nonce: Buffer; auth_tag: Buffer; key_id: string }>(
+      const { rows } = await c.query<{
+        location: string;
+        version_id: string;
+        ciphertext: Buffer;
+        nonce: Buffer;
+        auth_tag: Buffer;
+        key_id: string;
+      }>(
         `select location, version_id, ciphertext, nonce, auth_tag, key_id from store_versions
           where key_id <> $1 order by location, version_id limit $2 for update`,
         [sealing.keyId, BATCH],
       );
       for (const r of rows) {
-        const value = openValue(sealing, r.location, r.version_id, { ciphertext: r.ciphertext, nonce: r.nonce, authTag: r.auth_tag, keyId: r.key_id });
+        const value = openValue(sealing, r.location, r.version_id, {
+          ciphertext: r.ciphertext,
+          nonce: r.nonce,
+          authTag: r.auth_tag,
+          keyId: r.key_id,
+        });
         const sealed = sealValue(sealing, r.location, r.version_id, value);
         await c.query(
           `update store_versions set ciphertext = $3, nonce = $4, auth_tag = $5, key_id = $6
@@ -61,6 +75,7 @@ export async function rekeyLocalStore(pool: pg.Pool, key: Buffer | SealingKey): 
     if (done) break;
   }
   const already = counts.find((c) => c.key_id === sealing.keyId)?.n ?? 0;
-  const remaining = (await pool.query<{ n: number }>('select count(*)::int as n from store_versions where key_id <> $1', [sealing.keyId])).rows[0]!.n;
+  const remaining = (await pool.query<{ n: number }>('select count(*)::int as n from store_versions where key_id <> $1', [sealing.keyId]))
+    .rows[0]!.n;
   return { keyId: sealing.keyId, moved, already, remaining };
 }

@@ -88,10 +88,10 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
     async getVersion(location, versionId) {
       checkId('location', location);
       checkId('version id', versionId);
-      const { rows } = await pool.query<SealedRow>(
-        `select ${SEALED_COLUMNS} from store_versions where location = $1 and version_id = $2`,
-        [location, versionId],
-      );
+      const { rows } = await pool.query<SealedRow>(`select ${SEALED_COLUMNS} from store_versions where location = $1 and version_id = $2`, [
+        location,
+        versionId,
+      ]);
       const row = rows[0];
       return row ? open(location, row) : null;
     },
@@ -102,10 +102,10 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
       encodeValue(value).fill(0); // refuse a malformed value before taking the lock
       await inTransaction(pool, async (c) => {
         await lockLocation(c, location, true);
-        const { rows } = await c.query<SealedRow>(
-          `select ${SEALED_COLUMNS} from store_versions where location = $1 and version_id = $2`,
-          [location, versionId],
-        );
+        const { rows } = await c.query<SealedRow>(`select ${SEALED_COLUMNS} from store_versions where location = $1 and version_id = $2`, [
+          location,
+          versionId,
+        ]);
         const existing = rows[0];
         if (existing) {
           // The AWS PutSecretValue rule: the same token and value is a retry; another value is a bug.

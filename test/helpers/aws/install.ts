@@ -1,22 +1,42 @@
 // Routes every SecretsManagerClient and RDSClient in this process to the fakes, with
 // aws-sdk-client-mock (only `send` is replaced: rotor's own client code runs as in production).
 import {
-  CreateSecretCommand, DeleteSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand,
-  PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, ModifyDBClusterCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  ModifyDBClusterCommand,
+  ModifyDBInstanceCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FakeRds } from './rds.js';
 import type { FakeSecretsManager } from './secrets-manager.js';
 
 const SM_COMMANDS = {
-  CreateSecret: CreateSecretCommand, DeleteSecret: DeleteSecretCommand, DescribeSecret: DescribeSecretCommand, GetSecretValue: GetSecretValueCommand,
-  ListSecretVersionIds: ListSecretVersionIdsCommand, PutSecretValue: PutSecretValueCommand, RotateSecret: RotateSecretCommand,
+  CreateSecret: CreateSecretCommand,
+  DeleteSecret: DeleteSecretCommand,
+  DescribeSecret: DescribeSecretCommand,
+  GetSecretValue: GetSecretValueCommand,
+  ListSecretVersionIds: ListSecretVersionIdsCommand,
+  PutSecretValue: PutSecretValueCommand,
+  RotateSecret: RotateSecretCommand,
   UpdateSecretVersionStage: UpdateSecretVersionStageCommand,
 };
 const RDS_COMMANDS = {
-  DescribeDBInstances: DescribeDBInstancesCommand, DescribeDBClusters: DescribeDBClustersCommand,
-  ModifyDBInstance: ModifyDBInstanceCommand, ModifyDBCluster: ModifyDBClusterCommand,
+  DescribeDBInstances: DescribeDBInstancesCommand,
+  DescribeDBClusters: DescribeDBClustersCommand,
+  ModifyDBInstance: ModifyDBInstanceCommand,
+  ModifyDBCluster: ModifyDBClusterCommand,
 };
 
 /** Installs the fakes; returns the undo. Commands the fakes do not know fail loudly. */

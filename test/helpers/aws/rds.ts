@@ -98,7 +98,9 @@ export class FakeRds {
       const deny = s.denied[`rds:${action}`];
       if (deny && (deny.includes('*') || deny.includes(arn) || deny.includes(id))) {
         throw new RDSServiceException({
-          name: 'AccessDenied', $fault: 'client', $metadata: { ...meta, httpStatusCode: 403 },
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { ...meta, httpStatusCode: 403 },
           message: `User: ${FAKE_IDENTITY} is not authorized to perform: rds:${action} on resource: ${arn} because no identity-based policy allows the rds:${action} action`,
         });
       }
@@ -112,11 +114,19 @@ export class FakeRds {
         if (db.status !== 'available') {
           throw kind === 'cluster'
             ? new InvalidDBClusterStateFault({ message: `DB cluster ${id} is not in the available state (${db.status}).`, $metadata: meta })
-            : new InvalidDBInstanceStateFault({ message: `Database instance ${id} is not in the available state (${db.status}).`, $metadata: meta });
+            : new InvalidDBInstanceStateFault({
+                message: `Database instance ${id} is not in the available state (${db.status}).`,
+                $metadata: meta,
+              });
         }
         if (typeof input.MasterUserPassword === 'string') {
           if (db.managedSecret) {
-            throw new RDSServiceException({ name: 'InvalidParameterCombination', $fault: 'client', $metadata: meta, message: 'You cannot set MasterUserPassword while ManageMasterUserPassword is turned on.' });
+            throw new RDSServiceException({
+              name: 'InvalidParameterCombination',
+              $fault: 'client',
+              $metadata: meta,
+              message: 'You cannot set MasterUserPassword while ManageMasterUserPassword is turned on.',
+            });
           }
           db.pending = { password: input.MasterUserPassword, applyAt: Date.now() + this.applyDelayMs };
           db.status = 'resetting-master-credentials';
@@ -126,8 +136,12 @@ export class FakeRds {
       if (action.startsWith('Describe') && db.pending) s.calls[s.calls.length - 1] += ' (pending)';
       const described = describe(db, arn);
       return kind === 'cluster'
-        ? action.startsWith('Modify') ? { DBCluster: described } : { DBClusters: [described] }
-        : action.startsWith('Modify') ? { DBInstance: described } : { DBInstances: [described] };
+        ? action.startsWith('Modify')
+          ? { DBCluster: described }
+          : { DBClusters: [described] }
+        : action.startsWith('Modify')
+          ? { DBInstance: described }
+          : { DBInstances: [described] };
     });
   }
 
@@ -139,7 +153,10 @@ export class FakeRds {
         if (!this.opts.mysqlAdminUrl) throw new Error(`the fake RDS has no mysqlAdminUrl for ${db.engine} database ${db.id}`);
         const m = await mysql.createConnection(this.opts.mysqlAdminUrl);
         try {
-          await m.query(`ALTER USER ?@'%' IDENTIFIED VIA mysql_native_password USING ?`, [db.masterUsername, nativeHash(db.pending.password)]);
+          await m.query(`ALTER USER ?@'%' IDENTIFIED VIA mysql_native_password USING ?`, [
+            db.masterUsername,
+            nativeHash(db.pending.password),
+          ]);
         } finally {
           await m.end();
         }
@@ -151,7 +168,9 @@ export class FakeRds {
       const c = new pg.Client({ connectionString: this.opts.adminUrl });
       await c.connect();
       try {
-        await c.query(`alter role ${pg.escapeIdentifier(db.masterUsername)} password ${pg.escapeLiteral(scramVerifier(db.pending.password))}`);
+        await c.query(
+          `alter role ${pg.escapeIdentifier(db.masterUsername)} password ${pg.escapeLiteral(scramVerifier(db.pending.password))}`,
+        );
       } finally {
         await c.end();
       }
@@ -166,14 +185,27 @@ function describe(db: FakeDb, arn: string): Record<string, unknown> {
   const pending = db.pending ? { MasterUserPassword: '****' } : {};
   if (db.kind === 'cluster') {
     return {
-      DBClusterIdentifier: db.id, DBClusterArn: arn, Engine: db.engine, Status: db.status, MasterUsername: db.masterUsername,
-      Endpoint: db.host, Port: db.port, DatabaseName: db.dbName, PendingModifiedValues: pending,
+      DBClusterIdentifier: db.id,
+      DBClusterArn: arn,
+      Engine: db.engine,
+      Status: db.status,
+      MasterUsername: db.masterUsername,
+      Endpoint: db.host,
+      Port: db.port,
+      DatabaseName: db.dbName,
+      PendingModifiedValues: pending,
       ...(db.managedSecret ? { MasterUserSecret: { SecretArn: `${arn}-secret`, SecretStatus: 'active' } } : {}),
     };
   }
   return {
-    DBInstanceIdentifier: db.id, DBInstanceArn: arn, Engine: db.engine, DBInstanceStatus: db.status, MasterUsername: db.masterUsername,
-    Endpoint: { Address: db.host, Port: db.port }, DBName: db.dbName, PendingModifiedValues: pending,
+    DBInstanceIdentifier: db.id,
+    DBInstanceArn: arn,
+    Engine: db.engine,
+    DBInstanceStatus: db.status,
+    MasterUsername: db.masterUsername,
+    Endpoint: { Address: db.host, Port: db.port },
+    DBName: db.dbName,
+    PendingModifiedValues: pending,
     ...(db.clusterId ? { DBClusterIdentifier: db.clusterId } : {}),
     ...(db.managedSecret ? { MasterUserSecret: { SecretArn: `${arn}-secret`, SecretStatus: 'active' } } : {}),
   };

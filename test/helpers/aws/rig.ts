@@ -9,7 +9,9 @@ import { FAKE_REGION } from './secrets-manager.js';
 /** A login role with a password nobody will use: RDS's master user before rotor's first rotation. */
 export async function createMasterRole(db: TestDatabase, prefix: string): Promise<string> {
   const role = `${prefix}_${randomBytes(3).toString('hex')}`;
-  await db.pool.query(`create role ${pg.escapeIdentifier(role)} login password ${pg.escapeLiteral(`initial-${randomBytes(16).toString('hex')}`)}`);
+  await db.pool.query(
+    `create role ${pg.escapeIdentifier(role)} login password ${pg.escapeLiteral(`initial-${randomBytes(16).toString('hex')}`)}`,
+  );
   return role;
 }
 
@@ -19,7 +21,11 @@ export async function dropRole(db: TestDatabase, role: string): Promise<void> {
 
 /** The `store:` of a secret kept in the Secrets Manager fake under `name`. */
 export function awsStore(name: string): ResolvedSecret['store'] {
-  return { backend: 'aws-secrets-manager', location: `${FAKE_REGION}:${name}`, params: { backend: 'aws-secrets-manager', secretId: name, region: FAKE_REGION } };
+  return {
+    backend: 'aws-secrets-manager',
+    location: `${FAKE_REGION}:${name}`,
+    params: { backend: 'aws-secrets-manager', secretId: name, region: FAKE_REGION },
+  };
 }
 
 /** The rotator of an RDS instance (or cluster) on the fake, polling fast. */

@@ -59,7 +59,9 @@ export class FakeSecretsManager {
       const deny = s.denied[`secretsmanager:${action}`];
       if (deny && (deny.includes('*') || deny.includes(id) || (secret && (deny.includes(secret.arn) || deny.includes(secret.name))))) {
         throw new SecretsManagerServiceException({
-          name: 'AccessDeniedException', $fault: 'client', $metadata: meta,
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          $metadata: meta,
           message: `User: ${FAKE_IDENTITY} is not authorized to perform: secretsmanager:${action} on resource: ${secret?.arn ?? id} because no identity-based policy allows the secretsmanager:${action} action`,
         });
       }
@@ -111,7 +113,10 @@ function findSecret(s: SecretsManagerState, id: string): FakeSecret | undefined 
 function requireSecret(secret: FakeSecret | undefined, input: Input, opts: { allowDeleted?: boolean } = {}): FakeSecret {
   if (!secret) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: meta });
   if (secret.deletedAt && !opts.allowDeleted) {
-    throw new InvalidRequestException({ message: `You can't perform this operation on the secret because it was marked for deletion. (${String(input.SecretId)})`, $metadata: meta });
+    throw new InvalidRequestException({
+      message: `You can't perform this operation on the secret because it was marked for deletion. (${String(input.SecretId)})`,
+      $metadata: meta,
+    });
   }
   return secret;
 }
@@ -143,13 +148,19 @@ function versionOut(secret: FakeSecret, versionId: string) {
 const OPS: Record<string, (s: SecretsManagerState, input: Input, secret: FakeSecret | undefined) => Record<string, unknown>> = {
   CreateSecret(s, input, secret) {
     const name = String(input.Name);
-    if (secret) throw new ResourceExistsException({ message: `The operation failed because the secret ${name} already exists.`, $metadata: meta });
+    if (secret)
+      throw new ResourceExistsException({ message: `The operation failed because the secret ${name} already exists.`, $metadata: meta });
     const suffix = (++s.seq).toString(36).padStart(6, '0');
-    const created: FakeSecret = { arn: `arn:aws:secretsmanager:${FAKE_REGION}:${FAKE_ACCOUNT}:secret:${name}-${suffix}`, name, versions: {} };
+    const created: FakeSecret = {
+      arn: `arn:aws:secretsmanager:${FAKE_REGION}:${FAKE_ACCOUNT}:secret:${name}-${suffix}`,
+      name,
+      versions: {},
+    };
     if (typeof input.KmsKeyId === 'string') created.kmsKeyId = input.KmsKeyId;
     s.secrets[name] = created;
     if (typeof input.SecretString === 'string') {
-      const token = typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : `initial-version-${suffix}-0000000000000000000`;
+      const token =
+        typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : `initial-version-${suffix}-0000000000000000000`;
       created.versions[token] = { string: input.SecretString, labels: ['AWSCURRENT'], created: Date.now() };
       return { ARN: created.arn, Name: name, VersionId: token };
     }
@@ -159,9 +170,17 @@ const OPS: Record<string, (s: SecretsManagerState, input: Input, secret: FakeSec
   DescribeSecret(_s, input, secret) {
     const x = requireSecret(secret, input, { allowDeleted: true });
     return {
-      ARN: x.arn, Name: x.name, KmsKeyId: x.kmsKeyId, RotationEnabled: x.rotationEnabled ?? false, OwningService: x.owningService,
+      ARN: x.arn,
+      Name: x.name,
+      KmsKeyId: x.kmsKeyId,
+      RotationEnabled: x.rotationEnabled ?? false,
+      OwningService: x.owningService,
       DeletedDate: x.deletedAt ? new Date(x.deletedAt) : undefined,
-      VersionIdsToStages: Object.fromEntries(Object.entries(x.versions).filter(([, v]) => v.labels.length).map(([id, v]) => [id, [...v.labels]])),
+      VersionIdsToStages: Object.fromEntries(
+        Object.entries(x.versions)
+          .filter(([, v]) => v.labels.length)
+          .map(([id, v]) => [id, [...v.labels]]),
+      ),
     };
   },
 
@@ -170,27 +189,44 @@ const OPS: Record<string, (s: SecretsManagerState, input: Input, secret: FakeSec
     const byStage = typeof input.VersionStage === 'string' ? holderOf(x, input.VersionStage) : undefined;
     const byId = typeof input.VersionId === 'string' ? input.VersionId : undefined;
     if (input.VersionStage !== undefined && byStage === undefined) {
-      throw new ResourceNotFoundException({ message: `Secrets Manager can't find the specified secret value for staging label: ${String(input.VersionStage)}`, $metadata: meta });
+      throw new ResourceNotFoundException({
+        message: `Secrets Manager can't find the specified secret value for staging label: ${String(input.VersionStage)}`,
+        $metadata: meta,
+      });
     }
     if (byId !== undefined && byStage !== undefined && byId !== byStage) {
-      throw new InvalidParameterException({ message: 'You provided a VersionStage that is not attached to the version you specified.', $metadata: meta });
+      throw new InvalidParameterException({
+        message: 'You provided a VersionStage that is not attached to the version you specified.',
+        $metadata: meta,
+      });
     }
     const versionId = byId ?? byStage ?? holderOf(x, 'AWSCURRENT');
     if (versionId === undefined || !x.versions[versionId]) {
-      throw new ResourceNotFoundException({ message: `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`, $metadata: meta });
+      throw new ResourceNotFoundException({
+        message: `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`,
+        $metadata: meta,
+      });
     }
-    return { ...versionOut(x, versionId), SecretString: x.versions[versionId]!.string, CreatedDate: new Date(x.versions[versionId]!.created) };
+    return {
+      ...versionOut(x, versionId),
+      SecretString: x.versions[versionId]!.string,
+      CreatedDate: new Date(x.versions[versionId]!.created),
+    };
   },
 
   PutSecretValue(_s, input, secret) {
     const x = requireSecret(secret, input);
     const token = checkToken(input.ClientRequestToken);
     const text = input.SecretString;
-    if (typeof text !== 'string') throw new InvalidParameterException({ message: 'You must provide either SecretString or SecretBinary.', $metadata: meta });
+    if (typeof text !== 'string')
+      throw new InvalidParameterException({ message: 'You must provide either SecretString or SecretBinary.', $metadata: meta });
     const known = x.versions[token];
     if (known) {
       if (known.string === text) return versionOut(x, token); // the documented no-op
-      throw new ResourceExistsException({ message: `You can't modify an existing version, you can only create new versions. (VersionId ${token})`, $metadata: meta });
+      throw new ResourceExistsException({
+        message: `You can't modify an existing version, you can only create new versions. (VersionId ${token})`,
+        $metadata: meta,
+      });
     }
     const first = Object.keys(x.versions).length === 0;
     x.versions[token] = { string: text, labels: [], created: Date.now() };
@@ -206,15 +242,23 @@ const OPS: Record<string, (s: SecretsManagerState, input: Input, secret: FakeSec
     const move = input.MoveToVersionId as string | undefined;
     const remove = input.RemoveFromVersionId as string | undefined;
     const current = holderOf(x, label);
-    if (move !== undefined && !x.versions[move]) throw new ResourceNotFoundException({ message: `Secrets Manager can't find the specified secret version: ${move}`, $metadata: meta });
+    if (move !== undefined && !x.versions[move])
+      throw new ResourceNotFoundException({ message: `Secrets Manager can't find the specified secret version: ${move}`, $metadata: meta });
     if (remove !== undefined && remove !== current) {
       throw new InvalidParameterException({ message: `The staging label ${label} is not attached to version ${remove}.`, $metadata: meta });
     }
     if (move !== undefined && current !== undefined && current !== move && remove !== current) {
-      throw new InvalidParameterException({ message: `The staging label ${label} is currently attached to version ${current}; name it in RemoveFromVersionId to move it.`, $metadata: meta });
+      throw new InvalidParameterException({
+        message: `The staging label ${label} is currently attached to version ${current}; name it in RemoveFromVersionId to move it.`,
+        $metadata: meta,
+      });
     }
     if (move === undefined) {
-      if (label === 'AWSCURRENT') throw new InvalidParameterException({ message: 'You can only move AWSCURRENT to another version, not remove it.', $metadata: meta });
+      if (label === 'AWSCURRENT')
+        throw new InvalidParameterException({
+          message: 'You can only move AWSCURRENT to another version, not remove it.',
+          $metadata: meta,
+        });
       if (remove !== undefined) x.versions[remove]!.labels = x.versions[remove]!.labels.filter((l) => l !== label);
     } else {
       attach(x, label, move);
@@ -234,7 +278,10 @@ const OPS: Record<string, (s: SecretsManagerState, input: Input, secret: FakeSec
     const x = requireSecret(secret, input);
     const pending = holderOf(x, 'AWSPENDING');
     if (pending !== undefined && !x.versions[pending]!.labels.includes('AWSCURRENT')) {
-      throw new InvalidRequestException({ message: "A previous rotation isn't complete. That rotation will be reattempted.", $metadata: meta });
+      throw new InvalidRequestException({
+        message: "A previous rotation isn't complete. That rotation will be reattempted.",
+        $metadata: meta,
+      });
     }
     // The fake has no rotation function to call: it only answers whether a rotation could start.
     return { ARN: x.arn, Name: x.name };

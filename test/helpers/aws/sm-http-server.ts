@@ -25,7 +25,9 @@ export async function startSecretsManagerEndpoint(fake: FakeSecretsManager): Pro
       const reply = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${actions.length}` });
         // Timestamps travel as epoch seconds in this protocol.
-        res.end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? Date.parse(v) / 1000 : v)));
+        res.end(
+          JSON.stringify(body, (_k, v: unknown) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? Date.parse(v) / 1000 : v)),
+        );
       };
       fake.handle(action, input).then(
         (out) => reply(200, out),

@@ -44,8 +44,13 @@ export function postgresState<S>(pool: pg.Pool, service: string, initial: S): Fa
   const setUp = () =>
     (ready ??= (async () => {
       await pool.query(`create schema if not exists ${FAKE_SCHEMA}`).catch(() => undefined);
-      await pool.query(`create table if not exists ${FAKE_SCHEMA}.state (service text primary key, state jsonb not null)`).catch(() => undefined);
-      await pool.query(`insert into ${FAKE_SCHEMA}.state (service, state) values ($1, $2) on conflict do nothing`, [service, JSON.stringify(initial)]);
+      await pool
+        .query(`create table if not exists ${FAKE_SCHEMA}.state (service text primary key, state jsonb not null)`)
+        .catch(() => undefined);
+      await pool.query(`insert into ${FAKE_SCHEMA}.state (service, state) values ($1, $2) on conflict do nothing`, [
+        service,
+        JSON.stringify(initial),
+      ]);
     })());
   return {
     async transact<T>(fn: (s: S) => Promise<T> | T): Promise<T> {

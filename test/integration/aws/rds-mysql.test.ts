@@ -40,7 +40,10 @@ describe('aws-rds-master on MySQL engines', () => {
     await loadRotators(['aws-rds-master']);
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
     runtime = await startRuntime({
-      pool: db.pool, kit, log: silentLogger, stores: { local: store },
+      pool: db.pool,
+      kit,
+      log: silentLogger,
+      stores: { local: store },
       resolveRef: async () => '',
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
@@ -55,16 +58,29 @@ describe('aws-rds-master on MySQL engines', () => {
     await maria?.stop();
   });
 
-  const sync = (s: ResolvedSecret) => syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-  const rotate = async (id: string) => waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
+  const sync = (s: ResolvedSecret) =>
+    syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+  const rotate = async (id: string) =>
+    waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
 
   /** A master user on the MariaDB with a password nobody tracks, and an RDS database naming it. */
   async function rdsSecret(engine: string, cluster: boolean): Promise<{ secret: ResolvedSecret; master: string; id: string }> {
     const master = `m_${randomBytes(3).toString('hex')}`;
     await maria.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [master, `initial-${randomBytes(12).toString('hex')}`]);
     const id = `${engine}-${randomBytes(3).toString('hex')}`;
-    await rds.addDb({ kind: cluster ? 'cluster' : 'instance', id, engine, masterUsername: master, host: maria.host, port: maria.port, dbName: '' });
-    const secret = secretFixture(`aws/${id}`, { graceMs: 100, rotator: rdsMasterRotator(cluster ? { clusterId: id } : { instanceId: id }) });
+    await rds.addDb({
+      kind: cluster ? 'cluster' : 'instance',
+      id,
+      engine,
+      masterUsername: master,
+      host: maria.host,
+      port: maria.port,
+      dbName: '',
+    });
+    const secret = secretFixture(`aws/${id}`, {
+      graceMs: 100,
+      rotator: rdsMasterRotator(cluster ? { clusterId: id } : { instanceId: id }),
+    });
     await sync(secret);
     return { secret, master, id };
   }
@@ -88,7 +104,15 @@ describe('aws-rds-master on MySQL engines', () => {
 
   it('refuses an engine rotor cannot log in to, changing nothing', async () => {
     const id = `oracle-${randomBytes(3).toString('hex')}`;
-    await rds.addDb({ kind: 'instance', id, engine: 'oracle-ee', masterUsername: 'admin', host: maria.host, port: maria.port, dbName: 'ORCL' });
+    await rds.addDb({
+      kind: 'instance',
+      id,
+      engine: 'oracle-ee',
+      masterUsername: 'admin',
+      host: maria.host,
+      port: maria.port,
+      dbName: 'ORCL',
+    });
     const secret = secretFixture(`aws/${id}`, { rotator: rdsMasterRotator({ instanceId: id }) });
     await sync(secret);
     const ended = await rotate(secret.id);

@@ -75,9 +75,14 @@ describe('aws-sm: references', () => {
     const secret = secretFixture('refs/db');
     const resolve = secretRefResolver(silentLogger);
     const group = `refs_${randomBytes(3).toString('hex')}`;
-    await db.pool.query(`create role ${group} nologin; create role ${group}_a login in role ${group}; create role ${group}_b login in role ${group}`);
+    await db.pool.query(
+      `create role ${group} nologin; create role ${group}_a login in role ${group}; create role ${group}_b login in role ${group}`,
+    );
     const ctx = {
-      secretId: secret.id, runId: 'run-1', log: silentLogger, signal: new AbortController().signal,
+      secretId: secret.id,
+      runId: 'run-1',
+      log: silentLogger,
+      signal: new AbortController().signal,
       params: postgresParamsSchema.parse({
         strategy: 'alternating-users',
         target: { database: db.name, admin: `aws-sm:${name}#url`, users: [`${group}_a`, `${group}_b`], group },

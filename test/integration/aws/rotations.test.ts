@@ -49,10 +49,20 @@ describe('AWS rotations on the fakes', () => {
     uninstall = installAwsFakes({ sm, rds });
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     await loadRotators(['aws-rds-master', 'random-secret']);
-    const log = createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _e, done) => { logText += String(chunk); done(); } }) });
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write: (chunk, _e, done) => {
+          logText += String(chunk);
+          done();
+        },
+      }),
+    });
     store = createAwsSecretsManagerStore({ log });
     runtime = await startRuntime({
-      pool: db.pool, kit, log,
+      pool: db.pool,
+      kit,
+      log,
       stores: { local: createLocalStore({ pool: db.pool, key: randomBytes(32) }), 'aws-secrets-manager': store },
       resolveRef: async () => db.url,
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
@@ -68,17 +78,27 @@ describe('AWS rotations on the fakes', () => {
     await db?.drop();
   });
 
-  const sync = (s: ResolvedSecret) => syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-  const rotate = async (id: string) => waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
+  const sync = (s: ResolvedSecret) =>
+    syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+  const rotate = async (id: string) =>
+    waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
 
   /** An RDS instance on the fake whose master user is a fresh role; its secret exists, empty. */
-  async function rdsSecret(tag: string, opts: { cluster?: boolean } = {}): Promise<{ secret: ResolvedSecret; master: string; name: string; id: string }> {
+  async function rdsSecret(
+    tag: string,
+    opts: { cluster?: boolean } = {},
+  ): Promise<{ secret: ResolvedSecret; master: string; name: string; id: string }> {
     const master = await createMasterRole(db, `rds_${tag}`);
     roles.push(master);
     const id = `${tag}-${randomBytes(3).toString('hex')}`;
     await rds.addDb({
-      kind: opts.cluster ? 'cluster' : 'instance', id, engine: opts.cluster ? 'aurora-postgresql' : 'postgres',
-      masterUsername: master, host: db.host, port: db.port, dbName: db.name,
+      kind: opts.cluster ? 'cluster' : 'instance',
+      id,
+      engine: opts.cluster ? 'aurora-postgresql' : 'postgres',
+      masterUsername: master,
+      host: db.host,
+      port: db.port,
+      dbName: db.name,
     });
     const name = `prod/${id}/master`;
     await sm.createSecret(name);
@@ -97,7 +117,14 @@ describe('AWS rotations on the fakes', () => {
     const first = (await store.get(secret.store.location, 'CURRENT'))!;
     // The JSON layout of AWS's rotation templates (and RDS's own secrets).
     expect(Object.keys(first.value).sort()).toEqual(['dbInstanceIdentifier', 'dbname', 'engine', 'host', 'password', 'port', 'username']);
-    expect(first.value).toMatchObject({ engine: 'postgres', host: db.host, port: db.port, username: master, dbname: db.name, dbInstanceIdentifier: id });
+    expect(first.value).toMatchObject({
+      engine: 'postgres',
+      host: db.host,
+      port: db.port,
+      username: master,
+      dbname: db.name,
+      dbInstanceIdentifier: id,
+    });
     expect(await login(db, master, first.value.password)).toBe(true);
 
     const second = await rotate(secret.id);
@@ -137,7 +164,10 @@ describe('AWS rotations on the fakes', () => {
     expect(String(old.value.value)).toMatch(/^[0-9a-f]{64}$/);
 
     const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 20_000, message: 'grace' });
+    await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+      timeoutMs: 20_000,
+      message: 'grace',
+    });
     const during = await sm.labels(name);
     expect(during[old.versionId]).toEqual(['AWSPREVIOUS']);
     expect((await store.get(secret.store.location, 'PREVIOUS'))?.value).toEqual(old.value);
@@ -155,7 +185,14 @@ describe('AWS rotations on the fakes', () => {
 
     // What a rotation that died after create leaves: AWSPENDING on a version whose password RDS applied.
     const rotator = rotatorFor('aws-rds-master');
-    const ctx = { secretId: secret.id, runId: 'lost', params: rotator.paramsSchema.parse(secret.rotator.params), resolveRef: async () => '', log: silentLogger, signal: new AbortController().signal };
+    const ctx = {
+      secretId: secret.id,
+      runId: 'lost',
+      params: rotator.paramsSchema.parse(secret.rotator.params),
+      resolveRef: async () => '',
+      log: silentLogger,
+      signal: new AbortController().signal,
+    };
     const dangling = await rotator.generate(ctx, current.value);
     const lostVersion = `${randomUUID()}-1`;
     await store.putPending(secret.store.location, lostVersion, dangling);
@@ -175,7 +212,9 @@ describe('AWS rotations on the fakes', () => {
     expect(await login(db, master, current.value.password)).toBe(true);
     expect(await login(db, master, dangling.password)).toBe('28P01');
     await expect(sm.handle('RotateSecret', { SecretId: name })).resolves.toBeDefined();
-    expect((await listAudit(db.pool, { secretId: secret.id })).some((a) => a.action === 'repair.pending-cleared' && a.actor === 'cli:alice')).toBe(true);
+    expect(
+      (await listAudit(db.pool, { secretId: secret.id })).some((a) => a.action === 'repair.pending-cleared' && a.actor === 'cli:alice'),
+    ).toBe(true);
 
     const after = await rotate(secret.id);
     expect(after).toMatchObject({ state: 'done', outcome: 'rotated' });
@@ -218,7 +257,11 @@ describe('AWS rotations on the fakes', () => {
   it('no generated value appears in any log line, error, audit row, job or table', async () => {
     const snapshot = await sm.state.snapshot();
     const values = Object.values(snapshot.secrets).flatMap((s) =>
-      Object.values(s.versions).flatMap((v) => Object.entries(JSON.parse(v.string) as Record<string, unknown>).filter(([k]) => k === 'password' || k === 'value').map(([, x]) => String(x))),
+      Object.values(s.versions).flatMap((v) =>
+        Object.entries(JSON.parse(v.string) as Record<string, unknown>)
+          .filter(([k]) => k === 'password' || k === 'value')
+          .map(([, x]) => String(x)),
+      ),
     );
     expect(values.length).toBeGreaterThanOrEqual(8);
     expect(logText.length).toBeGreaterThan(0);

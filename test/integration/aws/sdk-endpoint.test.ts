@@ -26,10 +26,21 @@ describe('the aws-secrets-manager store through the SDK default chain', () => {
     endpoint = await startSecretsManagerEndpoint(fake);
     for (const k of ENV) saved[k] = process.env[k];
     Object.assign(process.env, {
-      AWS_REGION: 'eu-central-1', AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
-      AWS_ACCESS_KEY_ID: 'AKIAROTORTEST', AWS_SECRET_ACCESS_KEY: 'not-a-real-key', AWS_MAX_ATTEMPTS: '1',
+      AWS_REGION: 'eu-central-1',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+      AWS_ACCESS_KEY_ID: 'AKIAROTORTEST',
+      AWS_SECRET_ACCESS_KEY: 'not-a-real-key',
+      AWS_MAX_ATTEMPTS: '1',
     });
-    const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, done) => { logText += String(c); done(); } }) });
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write: (c, _e, done) => {
+          logText += String(c);
+          done();
+        },
+      }),
+    });
     store = createAwsSecretsManagerStore({ log });
   });
   afterAll(async () => {
@@ -49,7 +60,9 @@ describe('the aws-secrets-manager store through the SDK default chain', () => {
     await store.putPending(name, v1, { username: 'svc', password });
     await store.promote(name, v1);
     expect((await store.get(name, 'CURRENT'))?.value).toEqual({ username: 'svc', password });
-    expect(endpoint.actions).toEqual(expect.arrayContaining(['DescribeSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'GetSecretValue']));
+    expect(endpoint.actions).toEqual(
+      expect.arrayContaining(['DescribeSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'GetSecretValue']),
+    );
 
     // The SDK's logger middleware ran (one line per call, with the command's input and output) ...
     const sdkLines = logText.split('\n').filter((l) => l.includes('"aws":"secretsmanager"'));
@@ -66,7 +79,10 @@ describe('the aws-secrets-manager store through the SDK default chain', () => {
     await fake.deny('secretsmanager:PutSecretValue', name);
     const password = `pw-${randomUUID()}`;
     trackSecret(password);
-    const err = await store.putPending(name, `${randomUUID()}-1`, { password }).then(() => undefined, (e: unknown) => e as PermanentError);
+    const err = await store.putPending(name, `${randomUUID()}-1`, { password }).then(
+      () => undefined,
+      (e: unknown) => e as PermanentError,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err!.message).toContain(`AWS denied secretsmanager:PutSecretValue on ${name}`);
     expect(err!.hint).toContain(`allow secretsmanager:PutSecretValue on ${name}`);

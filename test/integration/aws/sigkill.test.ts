@@ -30,8 +30,19 @@ const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
 /** Every step boundary, and a moment inside every step that has effects (verify-consumers has none without a drain check). */
 const BASE_POINTS = [
-  'inside:create', 'after:create', 'inside:verify-new', 'after:verify-new', 'inside:promote', 'after:promote',
-  'inside:distribute', 'after:distribute', 'inside:grace', 'after:grace', 'after:verify-consumers', 'inside:revoke', 'after:revoke',
+  'inside:create',
+  'after:create',
+  'inside:verify-new',
+  'after:verify-new',
+  'inside:promote',
+  'after:promote',
+  'inside:distribute',
+  'after:distribute',
+  'inside:grace',
+  'after:grace',
+  'after:verify-consumers',
+  'inside:revoke',
+  'after:revoke',
 ];
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
 const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
@@ -59,7 +70,10 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
   }
 
   function spawnSpare(env: Record<string, string>): Spare {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env, GATED: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+      env: { ...process.env, ...env, GATED: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const handle: WorkerHandle = { child, output: '' };
     workers.push(handle);
     child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
@@ -124,13 +138,20 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     if ((await job.getState()) === 'delayed') await job.promote();
   }
 
-  async function killEverywhere(secret: ResolvedSecret, rotator: string, points: string[]): Promise<{ old: { versionId: string; value: Record<string, string | number> } }> {
+  async function killEverywhere(
+    secret: ResolvedSecret,
+    rotator: string,
+    points: string[],
+  ): Promise<{ old: { versionId: string; value: Record<string, string | number> } }> {
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), ROTATOR: rotator, RDS_DELAY_MS: '300' };
     // A first, undisturbed rotation gives the secret an old credential to protect.
     const boot = await spawnWorker({ ...env, KILL_AT: 'none' });
     const bootRun = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    await waitFor(async () => (await listSteps(db.pool, bootRun.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 40_000, message: 'first grace' });
+    await waitFor(async () => (await listSteps(db.pool, bootRun.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+      timeoutMs: 40_000,
+      message: 'first grace',
+    });
     await endGraceNow(bootRun.id, true);
     const first = await waitForRunEnd(db.pool, bootRun.id, 40_000);
     expect(first.state).toBe('done');
@@ -145,7 +166,10 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     for (const [i, point] of points.entries()) {
       if (point === 'inside:grace') {
         // Grace is a delayed job: the run waits with no worker holding it.
-        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 40_000, message: point });
+        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+          timeoutMs: 40_000,
+          message: point,
+        });
       } else {
         const w = current;
         await waitFor(() => w.output.includes(`at ${point}`), { timeoutMs: 40_000, message: `worker reaching ${point}` });
@@ -174,14 +198,31 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
   it('aws-rds-master: converges with the new master password working and the old one refused', async () => {
     const master = await createMasterRole(db, 'rds_kill');
     roles.push(master);
-    await rds.addDb({ kind: 'instance', id: 'kill-db', engine: 'postgres', masterUsername: master, host: db.host, port: db.port, dbName: db.name });
+    await rds.addDb({
+      kind: 'instance',
+      id: 'kill-db',
+      engine: 'postgres',
+      masterUsername: master,
+      host: db.host,
+      port: db.port,
+      dbName: db.name,
+    });
     await sm.createSecret('prod/kill-db/master');
     const secret = secretFixture('kill/rds', {
       graceMs: 600_000,
       retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
       rotator: rdsMasterRotator({ instanceId: 'kill-db' }),
       store: awsStore('prod/kill-db/master'),
-      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { path: join(dir, 'rds.env') } }],
+      consumers: [
+        {
+          name: 'app-env',
+          type: 'env-file',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 60_000,
+          params: { path: join(dir, 'rds.env') },
+        },
+      ],
     });
     const { old } = await killEverywhere(secret, 'aws-rds-master', RDS_POINTS);
     const current = (await createAwsSecretsManagerStore().get(secret.store.location, 'CURRENT'))!;
@@ -199,7 +240,16 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
       retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
       rotator: { name: 'random-secret', params: { generate: { length: 24, alphabet: 'base64url' } } },
       store: awsStore('prod/kill/api-key'),
-      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: { path: join(dir, 'key.env') } }],
+      consumers: [
+        {
+          name: 'app-env',
+          type: 'env-file',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 60_000,
+          params: { path: join(dir, 'key.env') },
+        },
+      ],
     });
     const { old } = await killEverywhere(secret, 'random-secret', BASE_POINTS);
     const store = createAwsSecretsManagerStore();

@@ -44,14 +44,19 @@ describe('the aws-secrets-manager store', () => {
   });
 
   it('refuses secrets it must not write: missing, with AWS rotation on, owned by a service', async () => {
-    const missing = await store.putPending(`missing/${randomUUID()}`, vid(), { password: 'x'.repeat(20) }).then(() => undefined, (e: unknown) => e as PermanentError);
+    const missing = await store.putPending(`missing/${randomUUID()}`, vid(), { password: 'x'.repeat(20) }).then(
+      () => undefined,
+      (e: unknown) => e as PermanentError,
+    );
     expect(missing).toBeInstanceOf(PermanentError);
     expect(missing!.message).toContain('does not exist');
     expect(missing!.hint).toContain('aws secretsmanager create-secret');
 
     const rotating = `rotating/${randomUUID()}`;
     await fake.createSecret(rotating, { rotationEnabled: true });
-    await expect(store.putPending(rotating, vid(), { password: 'x'.repeat(20) })).rejects.toThrow(/rotation turned on; two rotators would fight/);
+    await expect(store.putPending(rotating, vid(), { password: 'x'.repeat(20) })).rejects.toThrow(
+      /rotation turned on; two rotators would fight/,
+    );
 
     const owned = `rds!db-${randomUUID()}`;
     await fake.createSecret(owned, { owningService: 'rds' });
@@ -63,7 +68,10 @@ describe('the aws-secrets-manager store', () => {
     const name = `foreign/${randomUUID()}`;
     const hidden = `hidden-${randomUUID()}`;
     const arn = await fake.createSecret(name, { value: JSON.stringify({ nested: { password: hidden } }) });
-    const err = await store.get(arn, 'CURRENT').then(() => undefined, (e: unknown) => e as PermanentError);
+    const err = await store.get(arn, 'CURRENT').then(
+      () => undefined,
+      (e: unknown) => e as PermanentError,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err!.message).toContain('field nested is a object');
     expect(`${err!.message} ${err!.hint}`).not.toContain(hidden);

@@ -24,7 +24,10 @@ const env = process.env;
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
 pool.on('error', () => undefined);
 const sm = new FakeSecretsManager(postgresState(pool, 'secretsmanager', emptySecretsManager()));
-const rds = new FakeRds({ adminUrl: env.DATABASE_URL!, applyDelayMs: Number(env.RDS_DELAY_MS ?? 300) }, postgresState(pool, 'rds', emptyRds()));
+const rds = new FakeRds(
+  { adminUrl: env.DATABASE_URL!, applyDelayMs: Number(env.RDS_DELAY_MS ?? 300) },
+  postgresState(pool, 'rds', emptyRds()),
+);
 // The moment RDS has taken a new password but not applied it: the window a crash is most likely to hurt.
 const handle = rds.handle.bind(rds);
 rds.handle = async (action, input) => {
@@ -55,7 +58,10 @@ await startRuntime({
   pool,
   kit,
   log: silentLogger,
-  stores: { local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }), 'aws-secrets-manager': killableStore(createAwsSecretsManagerStore()) },
+  stores: {
+    local: createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') }),
+    'aws-secrets-manager': killableStore(createAwsSecretsManagerStore()),
+  },
   rotators: { [name]: rotator },
   consumers: { 'env-file': killableEnvFile },
   resolveRef: async () => '',

@@ -24,7 +24,15 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.passed).toBe(true);
 
     // The faults really happened, every kind of them, and the run did real work under them.
-    for (const kind of ['kill-worker', 'kill-scheduler', 'restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target', 'stall-store']) {
+    for (const kind of [
+      'kill-worker',
+      'kill-scheduler',
+      'restart-redis',
+      'restart-target',
+      'restart-redis-target',
+      'restart-mariadb-target',
+      'stall-store',
+    ]) {
       expect(result.faults.list.filter((f) => f.kind === kind && !f.error).length, kind).toBeGreaterThan(0);
     }
     expect(result.runs.active).toBe(0);

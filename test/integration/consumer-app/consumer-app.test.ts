@@ -37,7 +37,14 @@ describe('the demo consumer app', () => {
     passwords.push(password);
     await setPassword(db.pool, user, password);
     const versionId = `v${turn}-${randomBytes(3).toString('hex')}`;
-    await store.putPending(SECRET, versionId, { engine: 'postgres', host: db.host, port: db.port, dbname: db.name, username: user, password });
+    await store.putPending(SECRET, versionId, {
+      engine: 'postgres',
+      host: db.host,
+      port: db.port,
+      dbname: db.name,
+      username: user,
+      password,
+    });
     await store.promote(SECRET, versionId);
     return versionId;
   }
@@ -57,7 +64,11 @@ describe('the demo consumer app', () => {
   }
 
   async function call(path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
-    const res = await fetch(app.url + path, { method: init.method ?? 'GET', body: init.body, headers: { 'content-type': 'application/json', ...init.headers } });
+    const res = await fetch(app.url + path, {
+      method: init.method ?? 'GET',
+      body: init.body,
+      headers: { 'content-type': 'application/json', ...init.headers },
+    });
     const text = await res.text();
     responses.push(text);
     return { status: res.status, json: JSON.parse(text) as Record<string, unknown> };
@@ -87,7 +98,9 @@ describe('the demo consumer app', () => {
 
   afterAll(async () => {
     await app?.close();
-    await db?.pool.query(`drop role if exists ${users[0]}; drop role if exists ${users[1]}; drop role if exists ${p}`).catch(() => undefined);
+    await db?.pool
+      .query(`drop role if exists ${users[0]}; drop role if exists ${users[1]}; drop role if exists ${p}`)
+      .catch(() => undefined);
     await db?.drop();
   });
 

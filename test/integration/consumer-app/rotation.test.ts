@@ -43,9 +43,17 @@ describe('the demo consumer app under real rotations', () => {
     await loadRotators(['postgres']);
     store = createLocalStore({ pool: db.pool, key });
     // One connection per statement: every check is a new login with the credential the app holds.
-    app = await createConsumerApp({ secretId, store: createLocalStore({ pool: db.pool, key }), webhookKey: hookKey, pool: { max: 1, maxUses: 1 } });
+    app = await createConsumerApp({
+      secretId,
+      store: createLocalStore({ pool: db.pool, key }),
+      webhookKey: hookKey,
+      pool: { max: 1, maxUses: 1 },
+    });
     runtime = await startRuntime({
-      pool: db.pool, kit, log: silentLogger, stores: { local: store },
+      pool: db.pool,
+      kit,
+      log: silentLogger,
+      stores: { local: store },
       resolveRef: async (ref) => (ref === 'env:HOOK_KEY' ? hookKey : db.url),
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
@@ -62,17 +70,37 @@ describe('the demo consumer app under real rotations', () => {
 
   it('reloads on every rotation; no login fails while rotor revokes the old credential behind it', async () => {
     const consumer: ResolvedConsumer = {
-      name: 'demo-app', type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 10_000,
+      name: 'demo-app',
+      type: 'webhook',
+      wave: 1,
+      cacheTtlMs: undefined,
+      confirmTimeoutMs: 10_000,
       params: { url: `${app.url}/rotor/reload`, verify: `${app.url}/rotor/version`, secret: 'env:HOOK_KEY', timeout: '5s' },
     };
     const secret = secretFixture(secretId, {
       graceMs: 500,
       drain: { mode: 'wait', timeoutMs: 10_000 },
-      rotator: { name: 'postgres', params: { strategy: 'alternating-users', target: { host: db.host, port: db.port, database: db.name, admin: 'env:ADMIN', sslmode: 'disable', users: [`${p}_a`, `${p}_b`], group: p } } },
+      rotator: {
+        name: 'postgres',
+        params: {
+          strategy: 'alternating-users',
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.name,
+            admin: 'env:ADMIN',
+            sslmode: 'disable',
+            users: [`${p}_a`, `${p}_b`],
+            group: p,
+          },
+        },
+      },
       consumers: [consumer],
     });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const rotate = async () => (await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId, trigger: 'manual', actor: 'test' })).id, 30_000)).state;
+    const rotate = async () =>
+      (await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId, trigger: 'manual', actor: 'test' })).id, 30_000))
+        .state;
 
     expect(await rotate()).toBe('done');
     const first = (await store.get(secretId, 'CURRENT'))!;
@@ -133,10 +161,16 @@ describe('startDemoConsumer (npm start)', () => {
 
   const demoSecret = (id: string, port: number) =>
     secretFixture(id, {
-      consumers: [{
-        name: 'demo-app', type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 10_000,
-        params: { url: `http://127.0.0.1:${port}/rotor/reload`, secret: `env:${DEMO_WEBHOOK_KEY_ENV}` },
-      }],
+      consumers: [
+        {
+          name: 'demo-app',
+          type: 'webhook',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 10_000,
+          params: { url: `http://127.0.0.1:${port}/rotor/reload`, secret: `env:${DEMO_WEBHOOK_KEY_ENV}` },
+        },
+      ],
     });
 
   it('runs the app on the port the demo policy names, with the generated key, and stops it', async () => {
@@ -144,16 +178,35 @@ describe('startDemoConsumer (npm start)', () => {
     const hookKey = process.env[DEMO_WEBHOOK_KEY_ENV]!;
     expect(hookKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const port = await freePort();
-    const stop = await startDemoConsumer({ secrets: [demoSecret(DEMO_APP_SECRET, port)], stateUrl: db.url, rotorHome: home, log: silentLogger });
+    const stop = await startDemoConsumer({
+      secrets: [demoSecret(DEMO_APP_SECRET, port)],
+      stateUrl: db.url,
+      rotorHome: home,
+      log: silentLogger,
+    });
     try {
       const base = `http://127.0.0.1:${port}`;
       // Never rotated yet: no credential, said plainly.
       const health = await fetch(`${base}/healthz`);
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ status: 'error', version: null, error: expect.stringMatching(/no CURRENT version/) });
-      const version = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest(hookKey, { method: 'GET', url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, delivery: randomUUID(), body: '' }) });
+      const version = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, {
+        headers: signRequest(hookKey, {
+          method: 'GET',
+          url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`,
+          delivery: randomUUID(),
+          body: '',
+        }),
+      });
       expect(await version.json()).toEqual({ version: null });
-      const forged = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, { headers: signRequest('not-the-key', { method: 'GET', url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, delivery: randomUUID(), body: '' }) });
+      const forged = await fetch(`${base}/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`, {
+        headers: signRequest('not-the-key', {
+          method: 'GET',
+          url: `/rotor/version?secret=${encodeURIComponent(DEMO_APP_SECRET)}`,
+          delivery: randomUUID(),
+          body: '',
+        }),
+      });
       expect(forged.status).toBe(401);
     } finally {
       await stop();
@@ -163,7 +216,12 @@ describe('startDemoConsumer (npm start)', () => {
 
   it('starts nothing for policies without the demo secret', async () => {
     const port = await freePort();
-    const stop = await startDemoConsumer({ secrets: [demoSecret('payments/db', port)], stateUrl: db.url, rotorHome: home, log: silentLogger });
+    const stop = await startDemoConsumer({
+      secrets: [demoSecret('payments/db', port)],
+      stateUrl: db.url,
+      rotorHome: home,
+      log: silentLogger,
+    });
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     await stop();
   });

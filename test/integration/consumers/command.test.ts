@@ -87,15 +87,25 @@ describe('command consumer', () => {
 
   async function runs(out: string): Promise<Array<{ env: Record<string, string>; path: string | null; stdin: string; argv: string[] }>> {
     const text = await readFile(out, 'utf8').catch(() => '');
-    return text.trim() ? text.trim().split('\n').map((l) => JSON.parse(l) as never) : [];
+    return text.trim()
+      ? text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as never)
+      : [];
   }
 
-  it('runs the program without a shell, with the version in its environment and nothing of rotor\'s own but the basics', async () => {
+  it("runs the program without a shell, with the version in its environment and nothing of rotor's own but the basics", async () => {
     const out = join(dir, `env-${randomBytes(4).toString('hex')}.jsonl`);
     process.env.ROTOR_TEST_ADMIN_URL = 'postgres://admin:hunter2-admin@db.internal/payments';
     process.env.APP_TEST_SHARED = 'visible';
     // rotor's own settings (ROTOR_*) can never be inherited (test/unit/policy/trust.test.ts); others can.
-    const params = paramsOf({ run: process.execPath, args: [record, out, '$HOME', '; echo hi'], timeout: '10s', inheritEnv: ['APP_TEST_SHARED'] });
+    const params = paramsOf({
+      run: process.execPath,
+      args: [record, out, '$HOME', '; echo hi'],
+      timeout: '10s',
+      inheritEnv: ['APP_TEST_SHARED'],
+    });
     const notice = noticeFor('payments/db', { revokeAfter: new Date('2030-01-02T03:04:05.000Z') });
     const password = `pw-${randomBytes(12).toString('hex')}`;
     // passValue unset: the value is given (the type carries values) but must not be passed on.
@@ -157,14 +167,19 @@ describe('command consumer', () => {
     trackSecret(password);
     const notice = noticeFor();
     const err = await rejectionOf(
-      commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice, { username: 'app_a', password }),
+      commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice, {
+        username: 'app_a',
+        password,
+      }),
     );
     expect(err.message).toContain(`command ${process.execPath} exited with code 3 for version ${notice.versionId}; stderr: …`);
     expect(err.message).toContain('reload failed: the app rejected password [redacted]');
     expect(err.message).not.toContain(password);
     expect(err.message.length).toBeLessThan(2_500);
     // A failed run is no confirmation: with no record and a value needed, confirm cannot succeed.
-    await expect(commandConsumer.confirm(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice)).rejects.toThrow();
+    await expect(
+      commandConsumer.confirm(contextFor(paramsOf({ run: process.execPath, args: [fail], passValue: true })), notice),
+    ).rejects.toThrow();
   });
 
   it('reports the exit code when the failure is quiet', async () => {
@@ -172,7 +187,13 @@ describe('command consumer', () => {
     process.env.APP_TEST_EXIT = '7';
     try {
       const notice = noticeFor();
-      const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [record, out], inheritEnv: ['APP_TEST_EXIT'] })), notice, undefined));
+      const err = await rejectionOf(
+        commandConsumer.notify(
+          contextFor(paramsOf({ run: process.execPath, args: [record, out], inheritEnv: ['APP_TEST_EXIT'] })),
+          notice,
+          undefined,
+        ),
+      );
       expect(err.message).toBe(`command ${process.execPath} exited with code 7 for version ${notice.versionId}`);
     } finally {
       delete process.env.APP_TEST_EXIT;
@@ -182,7 +203,13 @@ describe('command consumer', () => {
   it('kills the whole process group at the timeout', async () => {
     const pidFile = join(dir, `hang-${randomBytes(4).toString('hex')}.pid`);
     const started = Date.now();
-    const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: process.execPath, args: [hang, pidFile], timeout: '500ms' })), noticeFor(), undefined));
+    const err = await rejectionOf(
+      commandConsumer.notify(
+        contextFor(paramsOf({ run: process.execPath, args: [hang, pidFile], timeout: '500ms' })),
+        noticeFor(),
+        undefined,
+      ),
+    );
     expect(err.message).toBe(`command ${process.execPath} did not finish within 500ms; its process group was killed`);
     expect(Date.now() - started).toBeLessThan(3_000);
     const grandchild = Number(await readFile(pidFile, 'utf8'));
@@ -191,7 +218,9 @@ describe('command consumer', () => {
   });
 
   it('a program that cannot be started is a permanent error', async () => {
-    const err = await rejectionOf(commandConsumer.notify(contextFor(paramsOf({ run: join(dir, 'no-such-program') })), noticeFor(), undefined));
+    const err = await rejectionOf(
+      commandConsumer.notify(contextFor(paramsOf({ run: join(dir, 'no-such-program') })), noticeFor(), undefined),
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(`command ${join(dir, 'no-such-program')} cannot be started: ENOENT`);
   });

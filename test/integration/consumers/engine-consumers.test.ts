@@ -85,19 +85,34 @@ describe('webhook (wave 1) and command (wave 2) consumers in a real rotation', (
       graceMs: 200,
       consumers: [
         {
-          name: 'api', type: 'webhook', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000,
+          name: 'api',
+          type: 'webhook',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 5_000,
           params: { url: `${receiver.base}/rotor/reload`, secret: 'env:APP_HOOK_KEY', timeout: '2s' },
         },
         {
-          name: 'reload-script', type: 'command', wave: 2, cacheTtlMs: undefined, confirmTimeoutMs: 5_000,
+          name: 'reload-script',
+          type: 'command',
+          wave: 2,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 5_000,
           params: { run: process.execPath, args: [join(dir, 'report.mjs'), receiver.base], passValue: false, timeout: '10s' },
         },
       ],
     });
-    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'memory://target', nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await syncSecrets(db.pool, [secret], {
+      actor: 'test',
+      targetKeyOf: () => 'memory://target',
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
+    });
     const store = runtime.deps.store('local');
 
-    const first = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const first = await waitForRunEnd(
+      db.pool,
+      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
+    );
     expect(first).toMatchObject({ state: 'done', outcome: 'rotated' });
     const v1 = (await store.get(secret.id, 'CURRENT'))!;
 
@@ -115,11 +130,19 @@ describe('webhook (wave 1) and command (wave 2) consumers in a real rotation', (
       'select consumer, confirmed_version, notified_at, confirmed_at from run_consumers where run_id = $1 order by wave',
       [run.id],
     );
-    expect(consumers.rows.map((r) => [r.consumer, r.confirmed_version])).toEqual([['api', v2.versionId], ['reload-script', v2.versionId]]);
+    expect(consumers.rows.map((r) => [r.consumer, r.confirmed_version])).toEqual([
+      ['api', v2.versionId],
+      ['reload-script', v2.versionId],
+    ]);
     expect(consumers.rows[1]!.notified_at.getTime()).toBeGreaterThanOrEqual(consumers.rows[0]!.confirmed_at.getTime());
 
     const body = JSON.parse(bodies.at(-1)!) as WebhookBody;
-    expect(body).toMatchObject({ secretId: secret.id, runId: run.id, versionId: v2.versionId, store: { backend: 'local', location: secret.id } });
+    expect(body).toMatchObject({
+      secretId: secret.id,
+      runId: run.id,
+      versionId: v2.versionId,
+      store: { backend: 'local', location: secret.id },
+    });
     for (const b of bodies) {
       expect(b).not.toContain(String(v1.value.password));
       expect(b).not.toContain(String(v2.value.password));

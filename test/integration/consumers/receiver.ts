@@ -49,7 +49,13 @@ export async function startReceiver(handler: Receiver['handler'] = () => ({ stat
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const got: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const got: Received = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       requests.push(got);
       void Promise.resolve(receiver.handler(got)).then((a) => {
         if (a.hang) {
@@ -67,7 +73,11 @@ export async function startReceiver(handler: Receiver['handler'] = () => ({ stat
 }
 
 /** A consumer context as the engine builds one: params, references resolved from `refs`. */
-export function contextFor<P>(params: P, refs: Record<string, string> = {}, signal: AbortSignal = new AbortController().signal): ConsumerContext<P> {
+export function contextFor<P>(
+  params: P,
+  refs: Record<string, string> = {},
+  signal: AbortSignal = new AbortController().signal,
+): ConsumerContext<P> {
   return {
     params,
     async resolveRef(ref) {

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webhookConsumer, type WebhookParams } from '../../../src/consumers/webhook/index.js';
-import { DELIVERY_HEADER, ReplayGuard, SIGNATURE_HEADER, SIGNATURE_V2_HEADER, TIMESTAMP_HEADER, verifyRequest, verifySignature, type WebhookBody } from '../../../src/consumers/signing.js';
+import {
+  DELIVERY_HEADER,
+  ReplayGuard,
+  SIGNATURE_HEADER,
+  SIGNATURE_V2_HEADER,
+  TIMESTAMP_HEADER,
+  verifyRequest,
+  verifySignature,
+  type WebhookBody,
+} from '../../../src/consumers/signing.js';
 import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { trackSecret } from '../../../src/redact.js';
 import { contextFor, noticeFor, startReceiver, type Received, type Receiver } from './receiver.js';
@@ -23,11 +32,15 @@ function verified(req: Received) {
 
 /** The v2 check: method, path, query, delivery id and body, as received. */
 function verifiedV2(req: Received, over: Partial<{ method: string; url: string }> = {}) {
-  return verifyRequest(KEY, { method: over.method ?? req.method, url: over.url ?? req.url, body: req.body }, {
-    timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
-    delivery: req.headers[DELIVERY_HEADER] as string | undefined,
-    signature: req.headers[SIGNATURE_V2_HEADER] as string | undefined,
-  });
+  return verifyRequest(
+    KEY,
+    { method: over.method ?? req.method, url: over.url ?? req.url, body: req.body },
+    {
+      timestamp: req.headers[TIMESTAMP_HEADER] as string | undefined,
+      delivery: req.headers[DELIVERY_HEADER] as string | undefined,
+      signature: req.headers[SIGNATURE_V2_HEADER] as string | undefined,
+    },
+  );
 }
 
 describe('webhook consumer', () => {
@@ -77,12 +90,18 @@ describe('webhook consumer', () => {
     expect(guard.accept(secondBody.delivery, Number(second.headers[TIMESTAMP_HEADER]))).toBe(true);
     expect(guard.accept(body.delivery, Number(first.headers[TIMESTAMP_HEADER]))).toBe(false);
     // The signature covers the body: one changed byte and it no longer verifies; nor under another key.
-    expect(verifySignature(KEY, first.body.replace('payments/db', 'payments/dc'), {
-      timestamp: first.headers[TIMESTAMP_HEADER] as string, signature: first.headers[SIGNATURE_HEADER] as string,
-    })).toMatchObject({ ok: false });
-    expect(verifySignature('another-key', first.body, {
-      timestamp: first.headers[TIMESTAMP_HEADER] as string, signature: first.headers[SIGNATURE_HEADER] as string,
-    })).toMatchObject({ ok: false });
+    expect(
+      verifySignature(KEY, first.body.replace('payments/db', 'payments/dc'), {
+        timestamp: first.headers[TIMESTAMP_HEADER] as string,
+        signature: first.headers[SIGNATURE_HEADER] as string,
+      }),
+    ).toMatchObject({ ok: false });
+    expect(
+      verifySignature('another-key', first.body, {
+        timestamp: first.headers[TIMESTAMP_HEADER] as string,
+        signature: first.headers[SIGNATURE_HEADER] as string,
+      }),
+    ).toMatchObject({ ok: false });
   });
 
   it('without a verify URL, a 2xx with no body confirms, without another request', async () => {
@@ -155,7 +174,9 @@ describe('webhook consumer', () => {
   });
 
   it('rejects a verify answer without a version, naming the verify URL', async () => {
-    const r = await receiver((req) => (req.method === 'GET' ? { status: 200, body: '<html>hello</html>', headers: { 'content-type': 'text/html' } } : { status: 204 }));
+    const r = await receiver((req) =>
+      req.method === 'GET' ? { status: 200, body: '<html>hello</html>', headers: { 'content-type': 'text/html' } } : { status: 204 },
+    );
     const ctx = contextFor(params(r, { verify: `${r.base}/rotor/version` }), REFS);
     const err = await rejectionOf(webhookConsumer.confirm(ctx, noticeFor()));
     expect(err.message).toContain(`webhook verify URL ${r.base}/rotor/version answered HTTP 200 without a JSON {"version": ...}`);
@@ -206,7 +227,9 @@ describe('webhook consumer', () => {
   it('times out a receiver that never answers, tries again, then reports the timeout', async () => {
     const r = await receiver(() => ({ hang: true }));
     const started = Date.now();
-    const err = await rejectionOf(webhookConsumer.notify(contextFor(params(r, { timeout: '200ms', attempts: 2 }), REFS), noticeFor(), undefined));
+    const err = await rejectionOf(
+      webhookConsumer.notify(contextFor(params(r, { timeout: '200ms', attempts: 2 }), REFS), noticeFor(), undefined),
+    );
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.message).toBe(`webhook ${r.base}/rotor/reload did not answer within 200ms (2 attempts)`);
     expect(r.requests).toHaveLength(2);

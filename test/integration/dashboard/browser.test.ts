@@ -13,7 +13,16 @@ import { startDashboardEnv, type DashboardEnv } from './setup.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve('test-artifacts');
 const TOKEN = 'browser-operator-token-0123456789';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let env: DashboardEnv;
 let profile: string;
@@ -32,9 +41,16 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   env = await startDashboardEnv({ backend: 'redis', token: TOKEN });
   profile = await mkdtemp(join(tmpdir(), 'rotor-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1400, height: 900 },
+  });
   page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
 });
 

@@ -28,7 +28,9 @@ describe('rotor dashboard', () => {
     db = await createTestDatabase('dashboard-cli');
     await migrate(db.pool);
     await syncSecrets(db.pool, [secretFixture('cli/app-db', { className: 'critical' })], {
-      actor: 'test', targetKeyOf: () => 'memory://x', nextDueOf: () => new Date(Date.now() + 86_400_000),
+      actor: 'test',
+      targetKeyOf: () => 'memory://x',
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
     });
   });
 
@@ -38,11 +40,20 @@ describe('rotor dashboard', () => {
 
   it('serves the inventory on 127.0.0.1, read-only without a token, and stops on SIGTERM', async () => {
     const p = rotor(['dashboard', '--port', '0'], { ROTOR_DATABASE_URL: db.url });
-    const url = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out.stdout)?.[1] ?? (p.out.code !== undefined ? Promise.reject(new Error(p.out.stderr)) : null), { timeoutMs: 30_000, message: 'the dashboard URL' });
+    const url = await waitFor(
+      () =>
+        /dashboard: (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out.stdout)?.[1] ??
+        (p.out.code !== undefined ? Promise.reject(new Error(p.out.stderr)) : null),
+      { timeoutMs: 30_000, message: 'the dashboard URL' },
+    );
     expect(p.out.stdout).toContain('read-only');
     const page = await fetch(`${url}/`);
     expect(await page.text()).toContain('href="/secrets/cli/app-db"');
-    const refused = await fetch(`${url}/api/secrets/cli/app-db/emergency`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const refused = await fetch(`${url}/api/secrets/cli/app-db/emergency`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(refused.status).toBe(403);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);

@@ -101,7 +101,12 @@ describe('a flood while rotations run in the same process', () => {
     // connections (20 of them streams), the rest are refused; the total (1,000) is not reached,
     // so /healthz, asked from 127.0.0.1, gets in. (Filling the total takes more addresses than
     // ROTOR_DASHBOARD_MAX_CONNECTIONS / ..._PER_CLIENT: the README says so.)
-    const flood = startFlood({ url: env.server.url, halfOpen: 1_000, streams: 200, sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] });
+    const flood = startFlood({
+      url: env.server.url,
+      halfOpen: 1_000,
+      streams: 200,
+      sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'],
+    });
     const latencies: number[] = [];
     const statuses: number[] = [];
     let probing = true;
@@ -117,12 +122,23 @@ describe('a flood while rotations run in the same process', () => {
     })();
     try {
       // The flood is in place: the listen backlog lets connections in over a few seconds.
-      await waitFor(async () => (await metric(env.server.url, 'connections_per_client')) > before && (await metric(env.server.url, 'event_streams_per_client')) > 0, {
-        timeoutMs: 20_000, message: 'the flood to reach the limits',
-      });
+      await waitFor(
+        async () =>
+          (await metric(env.server.url, 'connections_per_client')) > before &&
+          (await metric(env.server.url, 'event_streams_per_client')) > 0,
+        {
+          timeoutMs: 20_000,
+          message: 'the flood to reach the limits',
+        },
+      );
       const outcomes: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const run = await requestRotation(env.db.pool, env.kit, { secretId: env.rotatable, trigger: 'manual', actor: 'flood-test', reason: `under flood ${i}` });
+        const run = await requestRotation(env.db.pool, env.kit, {
+          secretId: env.rotatable,
+          trigger: 'manual',
+          actor: 'flood-test',
+          reason: `under flood ${i}`,
+        });
         outcomes.push((await waitForRunEnd(env.db.pool, run.id, 30_000)).state);
       }
       expect(outcomes).toEqual(['done', 'done', 'done', 'done', 'done']);

@@ -27,7 +27,11 @@ let hook: Server;
 const spans = new InMemorySpanExporter();
 const tracer = createRunTracer({ exporter: spans });
 
-async function get(path: string, init: RequestInit = {}, base = env.server.url): Promise<{ status: number; body: string; headers: Headers }> {
+async function get(
+  path: string,
+  init: RequestInit = {},
+  base = env.server.url,
+): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(base + path, { redirect: 'manual', ...init });
   const body = await res.text();
   bodies.push(body);
@@ -70,7 +74,10 @@ beforeAll(async () => {
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/T000/B000/xyz`;
   env = await startDashboardEnv({ backend: 'postgres', token: TOKEN, env: { ROTOR_ALERT_WEBHOOK_URL: hookUrl }, tracer });
   readOnly = await startDashboard({
-    pool: env.db.pool, kit: env.kit, log: silentLogger, stores: { local: env.store },
+    pool: env.db.pool,
+    kit: env.kit,
+    log: silentLogger,
+    stores: { local: env.store },
     settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0' }),
   });
   await env.observe.watcher!.poll(); // elected, cursor at the end of the set-up's audit rows
@@ -87,7 +94,8 @@ describe('pages', () => {
     const r = await get('/');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
-    for (const id of ['payments/db-app', 'payments/api-key', 'search/es-password', 'billing/stripe-key', 'ops/deploy-key']) expect(r.body).toContain(`href="/secrets/${id}"`);
+    for (const id of ['payments/db-app', 'payments/api-key', 'search/es-password', 'billing/stripe-key', 'ops/deploy-key'])
+      expect(r.body).toContain(`href="/secrets/${id}"`);
     const inv = await json<{ items: Array<{ id: string; status: string }>; counts: Record<string, number> }>('/api/secrets?perPage=100');
     expect(Object.fromEntries(inv.items.map((i) => [i.id, i.status]))).toEqual({
       'billing/stripe-key': 'needs-attention',
@@ -110,7 +118,9 @@ describe('pages', () => {
     expect((await ids('tag=db')).sort()).toEqual(['payments/db-app', 'search/es-password']);
     expect(await ids('q=STRIPE')).toEqual(['billing/stripe-key']);
     expect(await ids('sort=id&dir=desc&perPage=2')).toEqual(['search/es-password', 'payments/db-app']);
-    const page2 = await json<{ items: Array<{ id: string }>; page: number; pages: number; total: number }>('/api/secrets?sort=id&perPage=4&page=2');
+    const page2 = await json<{ items: Array<{ id: string }>; page: number; pages: number; total: number }>(
+      '/api/secrets?sort=id&perPage=4&page=2',
+    );
     expect(page2).toMatchObject({ page: 2, pages: 2, total: 6 });
     expect(page2.items.map((i) => i.id)).toEqual(['payments/db-app', 'search/es-password']);
     // The HTML page applies the same filter and offers the facets.
@@ -139,10 +149,15 @@ describe('pages', () => {
     const done = runs.find((x) => x.state === 'done')!;
     const r = await get(`/runs/${done.id}`);
     expect(r.status).toBe(200);
-    for (const step of ['create', 'verify-new', 'promote', 'distribute', 'grace', 'verify-consumers', 'revoke', 'finish']) expect(r.body).toContain(`data-step="${step}"`);
+    for (const step of ['create', 'verify-new', 'promote', 'distribute', 'grace', 'verify-consumers', 'revoke', 'finish'])
+      expect(r.body).toContain(`data-step="${step}"`);
     expect(r.body).toContain('app-env');
     expect(r.body).toContain('run.done');
-    const detail = await json<{ run: { id: string }; steps: Array<{ step: string; status: string; startedAt: string; finishedAt: string }>; consumers: Array<{ consumer: string; confirmedAt: string | null }> }>(`/api/runs/${done.id}`);
+    const detail = await json<{
+      run: { id: string };
+      steps: Array<{ step: string; status: string; startedAt: string; finishedAt: string }>;
+      consumers: Array<{ consumer: string; confirmedAt: string | null }>;
+    }>(`/api/runs/${done.id}`);
     expect(detail.steps.filter((s) => s.status === 'succeeded').map((s) => s.step)).toContain('verify-consumers');
     expect(Date.parse(detail.steps[0]!.startedAt)).toBeGreaterThan(0);
     expect(detail.consumers).toEqual([expect.objectContaining({ consumer: 'app-env', confirmedAt: expect.any(String) })]);
@@ -154,13 +169,19 @@ describe('pages', () => {
     const audit = await get('/audit?secret=legacy/old-db');
     expect(audit.body).toContain('secret.retired');
     expect(audit.body).not.toContain('run.done');
-    const a = await json<{ rows: Array<{ action: string; secretId: string }>; nextBefore: number | null }>('/api/audit?action=secret.&limit=2');
+    const a = await json<{ rows: Array<{ action: string; secretId: string }>; nextBefore: number | null }>(
+      '/api/audit?action=secret.&limit=2',
+    );
     expect(a.rows).toHaveLength(2);
     expect(a.rows.every((row) => row.action.startsWith('secret.'))).toBe(true);
     expect(a.nextBefore).toEqual(expect.any(Number));
     const q = await get('/queues');
     expect(q.body).toContain('rotor-runs');
-    const health = await json<{ backend: string; queues: Array<{ name: string; counts: Record<string, number> }>; runs: { queued: number } }>('/api/queues');
+    const health = await json<{
+      backend: string;
+      queues: Array<{ name: string; counts: Record<string, number> }>;
+      runs: { queued: number };
+    }>('/api/queues');
     expect(health.backend).toBe('postgres');
     expect(health.queues.map((x) => x.name)).toEqual(['rotor-runs', 'rotor-emergency', 'rotor-tick']);
     expect(health.runs.queued).toBeGreaterThanOrEqual(1);
@@ -201,7 +222,10 @@ describe('metrics and bull-board', () => {
     expect(r.body).toMatch(/^bullmq_job_count\{queue="rotor-runs",state="delayed"\} 1$/m);
     expect(r.body).toMatch(/^bullmq_job_completed_total\{queue="rotor-runs"\} \d+$/m);
     // One HELP and one TYPE per metric name, however many queues contributed.
-    const helps = r.body.split('\n').filter((l) => l.startsWith('# HELP ')).map((l) => l.split(' ')[2]);
+    const helps = r.body
+      .split('\n')
+      .filter((l) => l.startsWith('# HELP '))
+      .map((l) => l.split(' ')[2]);
     expect(new Set(helps).size).toBe(helps.length);
   });
 
@@ -221,12 +245,17 @@ describe('metrics and bull-board', () => {
     const queues = await json<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>('/queues/board/api/queues');
     expect(queues.queues.map((q) => q.name).sort()).toEqual(['rotor-emergency', 'rotor-runs', 'rotor-tick']);
     expect(queues.queues.every((q) => q.readOnlyMode)).toBe(true);
-    const job = await json<{ job: { data: { runId: string }; externalUrl: { href: string } } }>(`/queues/board/api/queues/rotor-runs/${env.rotatingRunId}`);
+    const job = await json<{ job: { data: { runId: string }; externalUrl: { href: string } } }>(
+      `/queues/board/api/queues/rotor-runs/${env.rotatingRunId}`,
+    );
     expect(job.job.data).toEqual({ runId: env.rotatingRunId });
     expect(job.job.externalUrl.href).toBe(`/runs/${env.rotatingRunId}`);
     const pause = await get('/queues/board/api/queues/rotor-runs/pause', { method: 'PUT' });
     expect(pause.status).toBe(405);
-    const clean = await get('/queues/board/api/queues/rotor-runs/clean/failed', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    const clean = await get('/queues/board/api/queues/rotor-runs/clean/failed', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(clean.status).toBe(405);
   });
 });
@@ -239,10 +268,22 @@ describe('emergency rotation', () => {
     expect(page.body).toContain('Emergency rotation is disabled');
     expect(page.body).not.toContain('id="emergency"');
     const before = await runsOf(id);
-    const f = await get(`/secrets/${id}/emergency`, { method: 'POST', body: form({ operator: 'mallory', token: TOKEN, reason: 'x', confirm: id }) }, readOnly.url);
+    const f = await get(
+      `/secrets/${id}/emergency`,
+      { method: 'POST', body: form({ operator: 'mallory', token: TOKEN, reason: 'x', confirm: id }) },
+      readOnly.url,
+    );
     expect(f.status).toBe(403);
     expect(f.body).toContain('no operator token is configured');
-    const api = await get(`/api/secrets/${id}/emergency`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ operator: 'mallory', reason: 'x', confirm: id }) }, readOnly.url);
+    const api = await get(
+      `/api/secrets/${id}/emergency`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ operator: 'mallory', reason: 'x', confirm: id }),
+      },
+      readOnly.url,
+    );
     expect(api.status).toBe(403);
     expect(await runsOf(id)).toBe(before);
   });
@@ -253,7 +294,11 @@ describe('emergency rotation', () => {
     const good = { operator: 'alice', token: TOKEN, reason: 'leaked in incident 42', confirm: id, csrf };
     const origin = env.server.url;
     const post = (fields: Record<string, string>, headers: Record<string, string>) =>
-      get(`/secrets/${id}/emergency`, { method: 'POST', body: form(fields), headers: { cookie, origin, 'sec-fetch-site': 'same-origin', ...headers } });
+      get(`/secrets/${id}/emergency`, {
+        method: 'POST',
+        body: form(fields),
+        headers: { cookie, origin, 'sec-fetch-site': 'same-origin', ...headers },
+      });
     const before = await runsOf(id);
     expect((await post({ ...good, token: 'wrong-token-wrong-token' }, {})).status).toBe(401);
     expect((await post(good, { origin: 'https://evil.example' })).status).toBe(403);
@@ -268,13 +313,21 @@ describe('emergency rotation', () => {
     expect((await post({ ...good, reason: ' ' }, {})).status).toBe(400);
     // The API: a browser on another site cannot use it either, and a wrong bearer is refused.
     const apiPost = (headers: Record<string, string>) =>
-      get(`/api/secrets/${id}/emergency`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ operator: 'alice', reason: 'x', confirm: id }) });
+      get(`/api/secrets/${id}/emergency`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ operator: 'alice', reason: 'x', confirm: id }),
+      });
     expect((await apiPost({ authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403);
     expect((await apiPost({ authorization: 'Bearer nope-nope-nope-nope' })).status).toBe(401);
     expect((await apiPost({})).status).toBe(401);
     // The body: JSON only, and an object.
     const apiBody = (contentType: string, body: string) =>
-      get(`/api/secrets/${id}/emergency`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType }, body });
+      get(`/api/secrets/${id}/emergency`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType },
+        body,
+      });
     expect((await apiBody('text/plain', '{}')).status).toBe(415);
     const malformed = await apiBody('application/json', '{"operator":');
     expect(malformed.status).toBe(400);
@@ -306,7 +359,13 @@ describe('emergency rotation', () => {
     const runId = /\/runs\/([0-9a-f-]{36})$/.exec(r.headers.get('location') ?? '')?.[1];
     expect(runId).toBeTruthy();
     const ended = await waitForRunEnd(env.db.pool, runId!);
-    expect(ended).toMatchObject({ state: 'done', trigger: 'emergency', actor: 'dashboard:alice', reason: 'leaked in incident 42', force: false });
+    expect(ended).toMatchObject({
+      state: 'done',
+      trigger: 'emergency',
+      actor: 'dashboard:alice',
+      reason: 'leaked in incident 42',
+      force: false,
+    });
     const audit = await env.db.pool.query('select actor, action, reason from audit where run_id = $1 order by id limit 1', [runId]);
     expect(audit.rows[0]).toEqual({ actor: 'dashboard:alice', action: 'run.requested', reason: 'leaked in incident 42' });
     const page = await get(`/runs/${runId}`);
@@ -332,14 +391,27 @@ describe('alerts, traces and live events', () => {
     await env.observe.watcher!.poll();
     await waitFor(() => alerts.filter((a) => a.text.includes('emergency')).length >= 2, { message: 'emergency alerts' });
     const failed = await createRun(env.db.pool, { secretId: 'payments/api-key', trigger: 'manual', actor: 'test' });
-    await recordRunEnd(env.db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', finishedAt: new Date() });
-    await appendAudit(env.db.pool, { actor: 'worker:test', action: 'run.needs-attention', secretId: 'payments/api-key', runId: failed.id, reason: 'verify-new failed' });
+    await recordRunEnd(env.db.pool, failed.id, {
+      state: 'needs-attention',
+      step: 'finished',
+      outcome: 'discarded',
+      finishedAt: new Date(),
+    });
+    await appendAudit(env.db.pool, {
+      actor: 'worker:test',
+      action: 'run.needs-attention',
+      secretId: 'payments/api-key',
+      runId: failed.id,
+      reason: 'verify-new failed',
+    });
     await env.db.pool.query(`update secrets set next_due_at = now() - interval '3 days' where id = 'billing/stripe-key'`);
     await env.observe.watcher!.poll();
     await env.observe.watcher!.poll();
     await waitFor(() => alerts.some((a) => a.text.includes('overdue')), { message: 'overdue alert' });
     const texts = alerts.map((a) => a.text);
-    expect(texts.filter((t) => t.includes('needs attention') && t.includes('payments/api-key') && t.includes('verify-new failed'))).toHaveLength(1);
+    expect(
+      texts.filter((t) => t.includes('needs attention') && t.includes('payments/api-key') && t.includes('verify-new failed')),
+    ).toHaveLength(1);
     expect(texts.filter((t) => t.includes('overdue') && t.includes('billing/stripe-key'))).toHaveLength(1);
     // search/es-password was overdue before the watcher started: not news.
     expect(texts.some((t) => t.includes('search/es-password'))).toBe(false);
@@ -354,7 +426,9 @@ describe('alerts, traces and live events', () => {
     const root = roots[0]!;
     expect(root.spanContext().traceId).toBe(String(root.attributes['rotor.run.id']).replace(/-/g, ''));
     const children = spans.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === root.spanContext().spanId);
-    expect(children.map((s) => s.name)).toEqual(expect.arrayContaining(['rotor.step create', 'rotor.step verify-new', 'rotor.step revoke', 'rotor.step finish']));
+    expect(children.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['rotor.step create', 'rotor.step verify-new', 'rotor.step revoke', 'rotor.step finish']),
+    );
     expect(children.every((s) => s.spanContext().traceId === root.spanContext().traceId)).toBe(true);
   });
 
@@ -373,7 +447,8 @@ describe('alerts, traces and live events', () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     const otlp = createRunTracer();
     try {
-      const run = (await env.db.pool.query<{ id: string }>("select id from runs where state = 'done' order by created_at desc limit 1")).rows[0]!;
+      const run = (await env.db.pool.query<{ id: string }>("select id from runs where state = 'done' order by created_at desc limit 1"))
+        .rows[0]!;
       await otlp.exportRun(env.db.pool, run.id);
       await otlp.flush();
       expect(received).toHaveLength(1);
@@ -410,7 +485,10 @@ describe('the read token', () => {
   let guarded: DashboardServer;
   beforeAll(async () => {
     guarded = await startDashboard({
-      pool: env.db.pool, kit: env.kit, log: silentLogger, stores: { local: env.store },
+      pool: env.db.pool,
+      kit: env.kit,
+      log: silentLogger,
+      stores: { local: env.store },
       settings: dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_READ_TOKEN: READ }),
     });
   });
@@ -419,7 +497,15 @@ describe('the read token', () => {
   const at = (path: string, authorization?: string) => get(path, authorization ? { headers: { authorization } } : {}, guarded.url);
 
   it('asks every page, the API, /events and /metrics for it; a browser gets a Basic prompt; /healthz stays open', async () => {
-    for (const path of ['/', `/secrets/${env.rotatable}`, '/audit', '/metrics', '/api/secrets', '/static/app.js', '/queues/board/api/queues']) {
+    for (const path of [
+      '/',
+      `/secrets/${env.rotatable}`,
+      '/audit',
+      '/metrics',
+      '/api/secrets',
+      '/static/app.js',
+      '/queues/board/api/queues',
+    ]) {
       const r = await at(path);
       expect(r.status, path).toBe(401);
       expect(r.headers.get('www-authenticate'), path).toBe('Basic realm="rotor"');
@@ -439,10 +525,15 @@ describe('the read token', () => {
   it('does not let a reader rotate, and holds wrong tokens to the same limit as the operator token, but never refuses the right one', async () => {
     const id = env.rotatable;
     const before = await runsOf(id);
-    const api = await get(`/api/secrets/${id}/emergency`, {
-      method: 'POST', headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ operator: 'reader', reason: 'x', confirm: id }),
-    }, guarded.url);
+    const api = await get(
+      `/api/secrets/${id}/emergency`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ operator: 'reader', reason: 'x', confirm: id }),
+      },
+      guarded.url,
+    );
     expect(api.status).toBe(401);
     expect(await runsOf(id)).toBe(before);
     const statuses: number[] = [];
@@ -474,13 +565,28 @@ describe('start-up and leaks', () => {
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0' })).toThrow(/without an operator token/);
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_TOKEN: 'short' })).toThrow(/at least 16/);
     // Beyond loopback the names clients use must be listed too (DNS rebinding), naming the setting.
-    expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN })).toThrow(/without ROTOR_DASHBOARD_ALLOWED_HOSTS/);
-    expect(dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_ALLOWED_HOSTS: 'rotor.internal' }).host).toBe('0.0.0.0');
+    expect(() => dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN })).toThrow(
+      /without ROTOR_DASHBOARD_ALLOWED_HOSTS/,
+    );
+    expect(
+      dashboardSettings({ ROTOR_DASHBOARD_HOST: '0.0.0.0', ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_ALLOWED_HOSTS: 'rotor.internal' })
+        .host,
+    ).toBe('0.0.0.0');
   });
 
   it('never sent a secret value (or the operator token) in any response', async () => {
     // A few more pages, after all the rotations above.
-    for (const path of ['/', '/audit', '/queues', '/metrics', '/api/secrets', `/api/secrets/${env.rotatable}`, '/api/audit?limit=500', '/queues/board/api/queues']) await get(path);
+    for (const path of [
+      '/',
+      '/audit',
+      '/queues',
+      '/metrics',
+      '/api/secrets',
+      `/api/secrets/${env.rotatable}`,
+      '/api/audit?limit=500',
+      '/queues/board/api/queues',
+    ])
+      await get(path);
     const { runs } = await json<{ runs: Array<{ id: string }> }>(`/api/secrets/${env.rotatable}`);
     for (const r of runs) {
       await get(`/runs/${r.id}`);

@@ -57,8 +57,21 @@ export function seedSecrets(dir: string): Array<{ secret: ResolvedSecret; dueInM
   return [
     {
       secret: secretFixture('payments/db-app', {
-        className: 'critical', owner: 'payments', tags: ['pci', 'db'], graceMs: 300, emergencyGraceMs: 200,
-        consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { path: join(dir, 'app.env') } }],
+        className: 'critical',
+        owner: 'payments',
+        tags: ['pci', 'db'],
+        graceMs: 300,
+        emergencyGraceMs: 200,
+        consumers: [
+          {
+            name: 'app-env',
+            type: 'env-file',
+            wave: 1,
+            cacheTtlMs: undefined,
+            confirmTimeoutMs: 5_000,
+            params: { path: join(dir, 'app.env') },
+          },
+        ],
       }),
       dueInMs: 30 * DAY,
     },
@@ -75,20 +88,31 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
   await migrate(db.pool);
   const dir = await mkdtemp(join(tmpdir(), 'rotor-dashboard-'));
   const kit = await createQueueKit(
-    opts.backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('dashboard') } : { kind: 'postgres', url: db.url },
+    opts.backend === 'redis'
+      ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('dashboard') }
+      : { kind: 'postgres', url: db.url },
     silentLogger,
   );
   const target = createMemoryTarget();
   const store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
   const runtime = await startRuntime({
-    pool: db.pool, kit, log: silentLogger, stores: { local: store }, rotators: { memory: memoryRotator(target) },
-    resolveRef: async () => '', nextDue: (_s, last) => new Date(last.getTime() + 30 * DAY),
+    pool: db.pool,
+    kit,
+    log: silentLogger,
+    stores: { local: store },
+    rotators: { memory: memoryRotator(target) },
+    resolveRef: async () => '',
+    nextDue: (_s, last) => new Date(last.getTime() + 30 * DAY),
     ...TEST_TIMINGS,
   });
   const seeds = seedSecrets(dir);
   const due = new Map(seeds.map((s) => [s.secret.id, s.dueInMs]));
   const sync = (secrets: ResolvedSecret[]) =>
-    syncSecrets(db.pool, secrets, { actor: 'test', targetKeyOf: (s) => `memory://${s.id}`, nextDueOf: (s) => new Date(Date.now() + (due.get(s.id) ?? DAY)) });
+    syncSecrets(db.pool, secrets, {
+      actor: 'test',
+      targetKeyOf: (s) => `memory://${s.id}`,
+      nextDueOf: (s) => new Date(Date.now() + (due.get(s.id) ?? DAY)),
+    });
   await sync(seeds.map((s) => s.secret));
   await sync(seeds.map((s) => s.secret).filter((s) => s.id !== 'legacy/old-db')); // retired
   // A first rotation, so the secret has versions (CURRENT) and values exist to leak.
@@ -98,19 +122,43 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
   if (ended.state !== 'done') throw new Error(`bootstrap rotation ended in ${ended.state}: ${ended.error}`);
   // needs-attention: a run that ended badly (recorded directly; no worker needed).
   const failed = await createRun(db.pool, { secretId: 'billing/stripe-key', trigger: 'manual', actor: 'test' });
-  await recordRunEnd(db.pool, failed.id, { state: 'needs-attention', step: 'finished', outcome: 'discarded', error: 'verify-new failed after 3 attempts: authentication failed', finishedAt: new Date() });
+  await recordRunEnd(db.pool, failed.id, {
+    state: 'needs-attention',
+    step: 'finished',
+    outcome: 'discarded',
+    error: 'verify-new failed after 3 attempts: authentication failed',
+    finishedAt: new Date(),
+  });
   // rotating: a queued run whose job waits an hour, so it stays queued (and bull-board lists it).
   const rotating = await createRun(db.pool, { secretId: 'ops/deploy-key', trigger: 'manual', actor: 'test' });
   await kit.queue(RUNS_QUEUE).add('run', { runId: rotating.id }, { ...RUN_JOB_OPTIONS, jobId: rotating.id, delay: 3_600_000 });
 
-  const settings = dashboardSettings({ ROTOR_DASHBOARD_PORT: '0', ROTOR_DASHBOARD_POLL_MS: '100', ...(opts.token ? { ROTOR_DASHBOARD_TOKEN: opts.token } : {}), ...opts.env });
+  const settings = dashboardSettings({
+    ROTOR_DASHBOARD_PORT: '0',
+    ROTOR_DASHBOARD_POLL_MS: '100',
+    ...(opts.token ? { ROTOR_DASHBOARD_TOKEN: opts.token } : {}),
+    ...opts.env,
+  });
   const server = await startDashboard({ pool: db.pool, kit, log: silentLogger, stores: { local: store }, settings });
   const observe = await startObserve({
-    pool: db.pool, log: silentLogger, settings: observeSettings({ ROTOR_ALERT_POLL_MS: '100', ...opts.env }), linkBase: server.url, tracer: opts.tracer,
+    pool: db.pool,
+    log: silentLogger,
+    settings: observeSettings({ ROTOR_ALERT_POLL_MS: '100', ...opts.env }),
+    linkBase: server.url,
+    tracer: opts.tracer,
   });
   let stopped: Promise<void> | undefined;
   return {
-    db, kit, runtime, store, target, server, observe, token: opts.token, rotatable, rotatingRunId: rotating.id,
+    db,
+    kit,
+    runtime,
+    store,
+    target,
+    server,
+    observe,
+    token: opts.token,
+    rotatable,
+    rotatingRunId: rotating.id,
     stop() {
       stopped ??= (async () => {
         await observe.close();

@@ -61,14 +61,14 @@ describe('a secret has one status word', () => {
 
   it('in rotor status, rotor status --json, rotor status <id>, the API and the pages', async () => {
     const ids = Object.keys(EXPECTED);
-    const [text, json, ...one] = await Promise.all([
-      cli(['status']),
-      cli(['status', '--json']),
-      ...ids.map((id) => cli(['status', id])),
-    ]);
+    const [text, json, ...one] = await Promise.all([cli(['status']), cli(['status', '--json']), ...ids.map((id) => cli(['status', id]))]);
 
     // rotor status: a header, then `id  status  last success  next due` (indented lines say what a run waits for).
-    const rowLines = text!.trim().split('\n').slice(1).filter((line) => !line.startsWith(' '));
+    const rowLines = text!
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((line) => !line.startsWith(' '));
     const fromText = Object.fromEntries(rowLines.map((line) => line.split(/\s+/).slice(0, 2)));
     expect(fromText).toEqual(EXPECTED);
     expect(text).not.toMatch(/\sdue\s/);
@@ -95,7 +95,9 @@ describe('a secret has one status word', () => {
     expect(fromPage).toEqual(EXPECTED);
 
     const fromSecretPage = Object.fromEntries(
-      await Promise.all(ids.map(async (id) => [id, /id="summary"[^>]*><p><span class="badge s-([a-z-]+)">/.exec(await page(`/secrets/${id}`))?.[1]])),
+      await Promise.all(
+        ids.map(async (id) => [id, /id="summary"[^>]*><p><span class="badge s-([a-z-]+)">/.exec(await page(`/secrets/${id}`))?.[1]]),
+      ),
     );
     expect(fromSecretPage).toEqual(EXPECTED);
 

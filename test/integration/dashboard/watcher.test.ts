@@ -17,21 +17,32 @@ describe('the alert watcher', () => {
 
   function watcher(): Watcher {
     const w = startWatcher({
-      pool: db.pool, log: silentLogger, everyMs: 3_600_000,
+      pool: db.pool,
+      log: silentLogger,
+      everyMs: 3_600_000,
       rules: () => ({ now: new Date(), dueSoonMs: 86_400_000, overdueToleranceMs: 0 }),
       alerts: { send: async (alerts) => void sent.push(alerts) },
     });
     running.push(w);
     return w;
   }
-  const ids = (kind: Alert['kind']) => sent.flat().filter((a) => a.kind === kind).map((a) => a.secretId).sort();
+  const ids = (kind: Alert['kind']) =>
+    sent
+      .flat()
+      .filter((a) => a.kind === kind)
+      .map((a) => a.secretId)
+      .sort();
   const overdue = (id: string) => db.pool.query(`update secrets set next_due_at = now() - interval '1 day' where id = $1`, [id]);
 
   beforeAll(async () => {
     db = await createTestDatabase('alert watcher');
     await migrate(db.pool);
     const secrets = ['a/one', 'a/two', 'a/three', 'a/four'].map((id) => secretFixture(id));
-    await syncSecrets(db.pool, secrets, { actor: 'test', targetKeyOf: () => 'memory://t', nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await syncSecrets(db.pool, secrets, {
+      actor: 'test',
+      targetKeyOf: () => 'memory://t',
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
+    });
   });
 
   afterAll(async () => {
@@ -55,7 +66,13 @@ describe('the alert watcher', () => {
     sent.length = 0;
     // Down time: a run needs attention, an emergency is asked for, a secret becomes overdue.
     await appendAudit(db.pool, { actor: 'worker:x', action: 'run.needs-attention', secretId: 'a/three', reason: 'while down' });
-    await appendAudit(db.pool, { actor: 'cli:bob', action: 'run.requested', secretId: 'a/four', reason: 'leaked', detail: { trigger: 'emergency' } });
+    await appendAudit(db.pool, {
+      actor: 'cli:bob',
+      action: 'run.requested',
+      secretId: 'a/four',
+      reason: 'leaked',
+      detail: { trigger: 'emergency' },
+    });
     await overdue('a/two');
     const again = watcher();
     await again.poll();

@@ -73,7 +73,11 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
   const slowConfirmedAt = new Map<string, number>();
 
   async function sync(...secrets: ResolvedSecret[]) {
-    await syncSecrets(db.pool, secrets, { actor: 'test', targetKeyOf: () => 'memory://target', nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await syncSecrets(db.pool, secrets, {
+      actor: 'test',
+      targetKeyOf: () => 'memory://target',
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
+    });
   }
 
   beforeAll(async () => {
@@ -120,7 +124,10 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
       ],
     });
     await sync(secret);
-    const first = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const first = await waitForRunEnd(
+      db.pool,
+      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
+    );
     expect(first.state).toBe('done');
     const store = runtime.deps.store('local');
     const v1 = (await store.get(secret.id, 'CURRENT'))!;
@@ -153,8 +160,22 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     const secret = secretFixture(`app/waves-${backend}`, {
       graceMs: 700,
       consumers: [
-        { name: `first-${backend}`, type: 'slow', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { name: `first-${backend}` } },
-        { name: `second-${backend}`, type: 'recording', wave: 2, cacheTtlMs: undefined, confirmTimeoutMs: 5_000, params: { name: `second-${backend}` } },
+        {
+          name: `first-${backend}`,
+          type: 'slow',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 5_000,
+          params: { name: `first-${backend}` },
+        },
+        {
+          name: `second-${backend}`,
+          type: 'recording',
+          wave: 2,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 5_000,
+          params: { name: `second-${backend}` },
+        },
       ],
     });
     await sync({ ...secret, consumers: [], hash: 'bootstrap' });
@@ -174,7 +195,10 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     const secondNotified = notices.find((n) => n.name === `second-${backend}` && n.version === ended.newVersion)!.at;
     expect(secondNotified).toBeGreaterThanOrEqual(firstConfirmed);
     const consumers = await runConsumers(db.pool, run.id);
-    expect(consumers.map((c) => [c.consumer, c.wave])).toEqual([[`first-${backend}`, 1], [`second-${backend}`, 2]]);
+    expect(consumers.map((c) => [c.consumer, c.wave])).toEqual([
+      [`first-${backend}`, 1],
+      [`second-${backend}`, 2],
+    ]);
     expect(consumers[0]!.confirmedAfterMs).toBeGreaterThanOrEqual(240);
     expect(consumers[1]!.notifiedAt!.getTime()).toBeGreaterThanOrEqual(consumers[0]!.confirmedAt!.getTime());
     // The old credential was seen in use after promote, and no longer when revoke was decided.
@@ -190,12 +214,21 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     await sync(secret);
     const routine = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'schedule', actor: 'scheduler' });
     // The routine run would sit in its one-minute grace window.
-    await waitFor(async () => (await listSteps(db.pool, routine.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { message: 'routine run in grace' });
+    await waitFor(async () => (await listSteps(db.pool, routine.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+      message: 'routine run in grace',
+    });
     const asked = Date.now();
-    const escalated = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'emergency', actor: 'oncall', reason: 'key leaked' });
+    const escalated = await requestRotation(db.pool, kit, {
+      secretId: secret.id,
+      trigger: 'emergency',
+      actor: 'oncall',
+      reason: 'key leaked',
+    });
     expect(escalated).toMatchObject({ id: routine.id, trigger: 'emergency', reason: 'key leaked' });
     // A second emergency for the same secret is refused: one is already under way.
-    await expect(requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'emergency', actor: 'oncall', reason: 'again' })).rejects.toBeInstanceOf(AlreadyInProgressError);
+    await expect(
+      requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'emergency', actor: 'oncall', reason: 'again' }),
+    ).rejects.toBeInstanceOf(AlreadyInProgressError);
     const ended = await waitForRunEnd(db.pool, routine.id);
     expect(ended).toMatchObject({ state: 'done', outcome: 'rotated', trigger: 'emergency' });
     expect(Date.now() - asked).toBeLessThan(10_000);
@@ -275,7 +308,9 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
 
   it('rolls back when a consumer never confirms: old credential current and working, new one revoked, consumer named', async () => {
     const secret = secretFixture(`app/stubborn-${backend}`, {
-      consumers: [{ name: 'legacy-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 300, params: { name: 'legacy' } }],
+      consumers: [
+        { name: 'legacy-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 300, params: { name: 'legacy' } },
+      ],
     });
     await sync(secret);
     const store = runtime.deps.store('local');
@@ -302,6 +337,15 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
       else expect(canTransition(from, to), `${from} → ${to}`).toBe(true);
     }
     const pairs = seen.map(({ from, to }) => `${from ?? 'new'} → ${to}`);
-    expect(pairs).toEqual(expect.arrayContaining(['new → queued', 'queued → running', 'running → waiting', 'waiting → running', 'running → done', 'running → needs-attention']));
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        'new → queued',
+        'queued → running',
+        'running → waiting',
+        'waiting → running',
+        'running → done',
+        'running → needs-attention',
+      ]),
+    );
   });
 });

@@ -65,8 +65,13 @@ describe.each(['postgres', 'redis'] as const)('no secret value leaks (%s queue b
   beforeAll(async () => {
     db = await createTestDatabase(`leak_${backend}`);
     await migrate(db.pool);
-    await db.pool.query(`create role leak_app nologin; create role leak_a login in role leak_app; create role leak_b login in role leak_app; create role leak_single login;`);
-    kit = await createQueueKit(backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix } : { kind: 'postgres', url: db.url }, createLogger({ level: 'silent' }));
+    await db.pool.query(
+      `create role leak_app nologin; create role leak_a login in role leak_app; create role leak_b login in role leak_app; create role leak_single login;`,
+    );
+    kit = await createQueueKit(
+      backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix } : { kind: 'postgres', url: db.url },
+      createLogger({ level: 'silent' }),
+    );
     await loadRotators(['postgres']);
     const real = rotatorFor('postgres');
     const recording: Rotator<unknown> = {
@@ -98,18 +103,39 @@ describe.each(['postgres', 'redis'] as const)('no secret value leaks (%s queue b
   afterAll(async () => {
     await runtime?.close();
     await kit?.close();
-    await db?.pool.query('drop role if exists leak_a; drop role if exists leak_b; drop role if exists leak_app; drop role if exists leak_single').catch(() => undefined);
+    await db?.pool
+      .query('drop role if exists leak_a; drop role if exists leak_b; drop role if exists leak_app; drop role if exists leak_single')
+      .catch(() => undefined);
     await db?.drop();
   });
 
   it('keeps every generated password out of Redis, state tables, job data and logs', async () => {
     const target = { host: db.host, port: db.port, database: db.name, admin: 'env:UNUSED', sslmode: 'disable' };
-    const alternating = secretFixture('leak/alternating', { graceMs: 50, rotator: { name: 'postgres', params: { strategy: 'alternating-users', target: { ...target, users: ['leak_a', 'leak_b'], group: 'leak_app' } } } });
-    const single = secretFixture('leak/single', { graceMs: 50, retry: { attempts: 2, backoffMs: 10, maxBackoffMs: 20 }, rotator: { name: 'postgres', params: { strategy: 'single-user', target: { ...target, user: 'leak_single' } } } });
-    await syncSecrets(db.pool, [alternating, single], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    const alternating = secretFixture('leak/alternating', {
+      graceMs: 50,
+      rotator: {
+        name: 'postgres',
+        params: { strategy: 'alternating-users', target: { ...target, users: ['leak_a', 'leak_b'], group: 'leak_app' } },
+      },
+    });
+    const single = secretFixture('leak/single', {
+      graceMs: 50,
+      retry: { attempts: 2, backoffMs: 10, maxBackoffMs: 20 },
+      rotator: { name: 'postgres', params: { strategy: 'single-user', target: { ...target, user: 'leak_single' } } },
+    });
+    await syncSecrets(db.pool, [alternating, single], {
+      actor: 'test',
+      targetKeyOf: (s) => s.id,
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
+    });
     for (let i = 0; i < 2; i++) {
       for (const s of [alternating, single]) {
-        const run = await requestRotation(db.pool, kit, { secretId: s.id, trigger: i ? 'emergency' : 'manual', actor: 'test', reason: 'leak scan' });
+        const run = await requestRotation(db.pool, kit, {
+          secretId: s.id,
+          trigger: i ? 'emergency' : 'manual',
+          actor: 'test',
+          reason: 'leak scan',
+        });
         expect((await waitForRunEnd(db.pool, run.id)).state).toBe('done');
       }
     }

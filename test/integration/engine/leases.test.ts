@@ -81,7 +81,11 @@ describe('leases and attempts', () => {
     db = await createTestDatabase('leases');
     await migrate(db.pool);
     target = createMemoryTarget();
-    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'memory://target', nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await syncSecrets(db.pool, [secret], {
+      actor: 'test',
+      targetKeyOf: () => 'memory://target',
+      nextDueOf: () => new Date(Date.now() + 86_400_000),
+    });
   });
 
   afterAll(async () => {

@@ -40,11 +40,17 @@ describe.each(['postgres', 'redis'] as const)('MariaDB rotations on the %s queue
   beforeAll(async () => {
     db = await createTestDatabase(`myrot_${backend}`);
     await migrate(db.pool);
-    kit = await createQueueKit(backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('myrot') } : { kind: 'postgres', url: db.url }, silentLogger);
+    kit = await createQueueKit(
+      backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('myrot') } : { kind: 'postgres', url: db.url },
+      silentLogger,
+    );
     await loadRotators(['mysql']);
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
     runtime = await startRuntime({
-      pool: db.pool, kit, log: silentLogger, stores: { local: store },
+      pool: db.pool,
+      kit,
+      log: silentLogger,
+      stores: { local: store },
       resolveRef: async () => maria.url,
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
@@ -58,33 +64,56 @@ describe.each(['postgres', 'redis'] as const)('MariaDB rotations on the %s queue
     await db?.drop();
   });
 
-  const target = (accounts: object) => ({ host: maria.host, port: maria.port, database: 'app', admin: 'env:MYSQL_ADMIN', provision: true, grants: [{ privileges: ['SELECT'], on: 'app.*' }], ...accounts });
-  const sync = (s: ResolvedSecret) => syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-  const rotate = async (id: string) => waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
+  const target = (accounts: object) => ({
+    host: maria.host,
+    port: maria.port,
+    database: 'app',
+    admin: 'env:MYSQL_ADMIN',
+    provision: true,
+    grants: [{ privileges: ['SELECT'], on: 'app.*' }],
+    ...accounts,
+  });
+  const sync = (s: ResolvedSecret) =>
+    syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+  const rotate = async (id: string) =>
+    waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger: 'manual', actor: 'test' })).id, 30_000);
   const login = (v: Record<string, string | number>) => mysqlLogin(maria, v);
 
   it.each([
     ['dual-password', { user: `${p}_dual` }],
     ['alternating-users', { users: [`${p}_a`, `${p}_b`], role: `${p}_role` }],
-  ] as const)('%s: both credentials log in during grace; after revoke the old gets 1045 and the new logs in', async (strategy, accounts) => {
-    const secret = secretFixture(`my/${strategy}-${backend}`, { graceMs: 1_500, rotator: { name: 'mysql', params: { strategy, target: target(accounts) } } });
-    await sync(secret);
-    expect((await rotate(secret.id)).state).toBe('done');
-    const old = (await store.get(secret.id, 'CURRENT'))!.value;
-    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    await waitFor(async () => (await db.pool.query("select 1 from runs where id = $1 and step in ('grace', 'verify-consumers')", [run.id])).rowCount === 1, { timeoutMs: 20_000 });
-    const next = (await store.get(secret.id, 'CURRENT'))!.value;
-    expect(next.password).not.toBe(old.password);
-    if (strategy === 'alternating-users') expect(next.username).not.toBe(old.username);
-    expect(await login(old)).toBe('ok');
-    expect(await login(next)).toBe('ok');
-    expect((await waitForRunEnd(db.pool, run.id, 30_000)).state).toBe('done');
-    expect(await login(old)).toBe(1045);
-    expect(await login(next)).toBe('ok');
-  });
+  ] as const)(
+    '%s: both credentials log in during grace; after revoke the old gets 1045 and the new logs in',
+    async (strategy, accounts) => {
+      const secret = secretFixture(`my/${strategy}-${backend}`, {
+        graceMs: 1_500,
+        rotator: { name: 'mysql', params: { strategy, target: target(accounts) } },
+      });
+      await sync(secret);
+      expect((await rotate(secret.id)).state).toBe('done');
+      const old = (await store.get(secret.id, 'CURRENT'))!.value;
+      const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+      await waitFor(
+        async () =>
+          (await db.pool.query("select 1 from runs where id = $1 and step in ('grace', 'verify-consumers')", [run.id])).rowCount === 1,
+        { timeoutMs: 20_000 },
+      );
+      const next = (await store.get(secret.id, 'CURRENT'))!.value;
+      expect(next.password).not.toBe(old.password);
+      if (strategy === 'alternating-users') expect(next.username).not.toBe(old.username);
+      expect(await login(old)).toBe('ok');
+      expect(await login(next)).toBe('ok');
+      expect((await waitForRunEnd(db.pool, run.id, 30_000)).state).toBe('done');
+      expect(await login(old)).toBe(1045);
+      expect(await login(next)).toBe('ok');
+    },
+  );
 
   it('single-user: the password changes in place; the old one gets 1045 and the new logs in', async () => {
-    const secret = secretFixture(`my/single-${backend}`, { graceMs: 100, rotator: { name: 'mysql', params: { strategy: 'single-user', target: target({ user: `${p}_single` }) } } });
+    const secret = secretFixture(`my/single-${backend}`, {
+      graceMs: 100,
+      rotator: { name: 'mysql', params: { strategy: 'single-user', target: target({ user: `${p}_single` }) } },
+    });
     await sync(secret);
     expect((await rotate(secret.id)).state).toBe('done');
     const old = (await store.get(secret.id, 'CURRENT'))!.value;

@@ -29,7 +29,15 @@ describe('rotor repair', () => {
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     await loadRotators(['postgres']);
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
-    runtime = await startRuntime({ pool: db.pool, kit, log: silentLogger, stores: { local: store }, resolveRef: async () => db.url, nextDue: (_s, l) => new Date(l.getTime() + 86_400_000), pollMs: 50 });
+    runtime = await startRuntime({
+      pool: db.pool,
+      kit,
+      log: silentLogger,
+      stores: { local: store },
+      resolveRef: async () => db.url,
+      nextDue: (_s, l) => new Date(l.getTime() + 86_400_000),
+      pollMs: 50,
+    });
   });
 
   afterAll(async () => {
@@ -42,16 +50,38 @@ describe('rotor repair', () => {
   it('clears a PENDING left by an unfinished rotation, which blocked the next one; then rotation succeeds', async () => {
     const secret = secretFixture('repair/db', {
       graceMs: 50,
-      rotator: { name: 'postgres', params: { strategy: 'alternating-users', target: { host: db.host, port: db.port, database: db.name, users: ['rp_a', 'rp_b'], group: 'rp_app', admin: 'env:X', sslmode: 'disable' } } },
+      rotator: {
+        name: 'postgres',
+        params: {
+          strategy: 'alternating-users',
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.name,
+            users: ['rp_a', 'rp_b'],
+            group: 'rp_app',
+            admin: 'env:X',
+            sslmode: 'disable',
+          },
+        },
+      },
     });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const rotate = async () => waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
+    const rotate = async () =>
+      waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
     expect((await rotate()).state).toBe('done');
     const current = (await store.get(secret.id, 'CURRENT'))!;
 
     // What a rotation that died after create leaves: a staged credential that works on the target.
     const rotator = rotatorFor('postgres');
-    const ctx = { secretId: secret.id, runId: 'lost', params: rotator.paramsSchema.parse(secret.rotator.params), resolveRef: async () => db.url, log: silentLogger, signal: new AbortController().signal };
+    const ctx = {
+      secretId: secret.id,
+      runId: 'lost',
+      params: rotator.paramsSchema.parse(secret.rotator.params),
+      resolveRef: async () => db.url,
+      log: silentLogger,
+      signal: new AbortController().signal,
+    };
     const dangling = await rotator.generate(ctx, current.value);
     await store.putPending(secret.id, 'lost-run-1', dangling);
     await rotator.apply(ctx, dangling, current.value);
@@ -67,16 +97,37 @@ describe('rotor repair', () => {
     expect(await store.get(secret.id, 'PENDING')).toBeNull();
     expect(await login(db, dangling.username, dangling.password)).toBe('28P01');
     expect(await login(db, current.value.username, current.value.password)).toBe(true);
-    expect((await listAudit(db.pool, { secretId: secret.id })).some((a) => a.action === 'repair.pending-cleared' && a.actor === 'cli:alice')).toBe(true);
+    expect(
+      (await listAudit(db.pool, { secretId: secret.id })).some((a) => a.action === 'repair.pending-cleared' && a.actor === 'cli:alice'),
+    ).toBe(true);
     expect(await repairSecret(deps, secret.id, 'cli:alice')).toMatchObject({ repaired: false });
 
     expect((await rotate()).state).toBe('done');
   });
 
   it('refuses to touch a secret whose run is still active', async () => {
-    const secret = secretFixture('repair/busy', { graceMs: 60_000, rotator: { name: 'postgres', params: { strategy: 'alternating-users', target: { host: db.host, port: db.port, database: db.name, users: ['rp_a', 'rp_b'], group: 'rp_app', admin: 'env:X', sslmode: 'disable' } } } });
+    const secret = secretFixture('repair/busy', {
+      graceMs: 60_000,
+      rotator: {
+        name: 'postgres',
+        params: {
+          strategy: 'alternating-users',
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.name,
+            users: ['rp_a', 'rp_b'],
+            group: 'rp_app',
+            admin: 'env:X',
+            sslmode: 'disable',
+          },
+        },
+      },
+    });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     await db.pool.query("insert into runs (id, secret_id, trigger, actor) values (gen_random_uuid(), 'repair/busy', 'manual', 'test')");
-    await expect(repairSecret({ pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url }, secret.id, 'cli:alice')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      repairSecret({ pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url }, secret.id, 'cli:alice'),
+    ).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

@@ -25,11 +25,15 @@ describe('the scheduler tick', () => {
       'c/later': { target: 'pg://other', dueAt: new Date(now.getTime() + 3_600_000) },
       'd/stale': { target: 'pg://third', dueAt: new Date(now.getTime() - 2 * 3_600_000) },
     };
-    await syncSecrets(db.pool, Object.keys(due).map((id) => secretFixture(id)), {
-      actor: 'test',
-      targetKeyOf: (s) => due[s.id]!.target,
-      nextDueOf: (s) => due[s.id]!.dueAt,
-    });
+    await syncSecrets(
+      db.pool,
+      Object.keys(due).map((id) => secretFixture(id)),
+      {
+        actor: 'test',
+        targetKeyOf: (s) => due[s.id]!.target,
+        nextDueOf: (s) => due[s.id]!.dueAt,
+      },
+    );
   });
 
   afterAll(async () => {

@@ -20,9 +20,20 @@ const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
 /** Every step boundary, and a moment inside every step that has effects. */
 const KILL_POINTS = [
-  'inside:create', 'after:create', 'inside:verify-new', 'after:verify-new', 'inside:promote', 'after:promote',
-  'inside:distribute', 'after:distribute', 'inside:grace', 'after:grace', 'inside:verify-consumers',
-  'after:verify-consumers', 'inside:revoke', 'after:revoke',
+  'inside:create',
+  'after:create',
+  'inside:verify-new',
+  'after:verify-new',
+  'inside:promote',
+  'after:promote',
+  'inside:distribute',
+  'after:distribute',
+  'inside:grace',
+  'after:grace',
+  'inside:verify-consumers',
+  'after:verify-consumers',
+  'inside:revoke',
+  'after:revoke',
 ];
 
 interface WorkerHandle {
@@ -31,7 +42,10 @@ interface WorkerHandle {
 }
 
 async function spawnWorker(env: Record<string, string>): Promise<WorkerHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const handle: WorkerHandle = { child, output: '' };
   child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
   await waitFor(() => handle.output.includes('ready') || child.exitCode !== null, { timeoutMs: 20_000, message: 'worker start' });
@@ -56,7 +70,9 @@ describe('a worker killed with SIGKILL', () => {
   beforeAll(async () => {
     db = await createTestDatabase('sigkill');
     await migrate(db.pool);
-    await db.pool.query('create role kill_app nologin; create role kill_a login in role kill_app; create role kill_b login in role kill_app');
+    await db.pool.query(
+      'create role kill_app nologin; create role kill_a login in role kill_app; create role kill_b login in role kill_app',
+    );
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     dir = await mkdtemp(join(tmpdir(), 'rotor-sigkill-'));
   });
@@ -76,16 +92,40 @@ describe('a worker killed with SIGKILL', () => {
       retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
       rotator: {
         name: 'postgres',
-        params: { strategy: 'alternating-users', target: { host: db.host, port: db.port, database: db.name, users: ['kill_a', 'kill_b'], group: 'kill_app', admin: 'env:KILL_ADMIN_URL', sslmode: 'disable' } },
+        params: {
+          strategy: 'alternating-users',
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.name,
+            users: ['kill_a', 'kill_b'],
+            group: 'kill_app',
+            admin: 'env:KILL_ADMIN_URL',
+            sslmode: 'disable',
+          },
+        },
       },
-      consumers: [{ name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 30_000, params: { path: join(dir, 'app.env') } }],
+      consumers: [
+        {
+          name: 'app-env',
+          type: 'env-file',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 30_000,
+          params: { path: join(dir, 'app.env') },
+        },
+      ],
     });
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg', nextDueOf: () => new Date(Date.now() + 86_400_000) });
     const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), KILL_ADMIN_URL: db.url };
 
     // A first, undisturbed rotation gives the secret an old credential to protect.
     workers.push(await spawnWorker({ ...env, KILL_AT: 'none' }));
-    const boot = await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id, 30_000);
+    const boot = await waitForRunEnd(
+      db.pool,
+      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
+      30_000,
+    );
     expect(boot.state).toBe('done');
     const store = createLocalStore({ pool: db.pool, key });
     const old = (await store.get(secret.id, 'CURRENT'))!;
@@ -98,7 +138,10 @@ describe('a worker killed with SIGKILL', () => {
       const current = workers.at(-1)!;
       if (point === 'inside:grace') {
         // Grace is a delayed job: the run waits with no worker holding it.
-        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), { timeoutMs: 30_000, message: point });
+        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+          timeoutMs: 30_000,
+          message: point,
+        });
       } else {
         await waitFor(() => current.output.includes(`at ${point}`), { timeoutMs: 30_000, message: `worker reaching ${point}` });
       }

@@ -24,11 +24,13 @@ const name = env.ROTATOR ?? 'postgres';
 await loadRotators([name]);
 const real = rotatorFor(name);
 /** `fn`, then the kill point `applied:<step>`: the target has changed, the engine does not know yet. */
-const thenPoint = <A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-  const result = await fn(...a);
-  await checkpoint(`applied:${step}`);
-  return result;
-};
+const thenPoint =
+  <A extends unknown[], R>(step: string, fn: (...a: A) => Promise<R>) =>
+  async (...a: A): Promise<R> => {
+    const result = await fn(...a);
+    await checkpoint(`applied:${step}`);
+    return result;
+  };
 const rotator: Rotator<unknown> = {
   ...real,
   // Inside create: after the new credential is staged as PENDING, before it is applied.

@@ -18,9 +18,17 @@ describe('the metrics registry', () => {
     db = await createTestDatabase('observe metrics');
     await migrate(db.pool);
     const ids = ['m/a', 'm/b', 'm/c', 'm/d'];
-    await syncSecrets(db.pool, ids.map((id) => secretFixture(id)), { actor: 'test', targetKeyOf: (s) => `memory://${s.id}`, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await syncSecrets(
+      db.pool,
+      ids.map((id) => secretFixture(id)),
+      { actor: 'test', targetKeyOf: (s) => `memory://${s.id}`, nextDueOf: () => new Date(Date.now() + 86_400_000) },
+    );
     // Three ended runs of 2 s, 100 s and 2 h (manual), one still queued (schedule).
-    for (const [id, seconds] of [['m/a', 2], ['m/b', 100], ['m/c', 7200]] as const) {
+    for (const [id, seconds] of [
+      ['m/a', 2],
+      ['m/b', 100],
+      ['m/c', 7200],
+    ] as const) {
       const run = await createRun(db.pool, { secretId: id, trigger: 'manual', actor: 'test' });
       await recordRunEnd(db.pool, run.id, { state: 'done', step: 'finished', outcome: 'rotated', finishedAt: new Date() });
       await db.pool.query(`update runs set created_at = finished_at - make_interval(secs => $2) where id = $1`, [run.id, seconds]);

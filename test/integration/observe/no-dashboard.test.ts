@@ -79,17 +79,18 @@ secrets:
   it('posts the needs-attention alert of a failing run to the webhook, with no dashboard served', async () => {
     expect(output).toContain('alerts:    to the webhook');
     expect(output).not.toContain('dashboard:');
-    const alert = await waitFor(
-      () => hook.requests.find((r) => r.body.includes('needs attention')),
-      { timeoutMs: 60_000, message: 'the needs-attention alert' },
-    );
+    const alert = await waitFor(() => hook.requests.find((r) => r.body.includes('needs attention')), {
+      timeoutMs: 60_000,
+      message: 'the needs-attention alert',
+    });
     if (!alert) throw new Error('unreachable: waitFor resolved without a request');
     expect(alert.method).toBe('POST');
     expect(alert.url).toBe('/hooks/T000/B000/observe');
     expect(alert.headers['content-type']).toBe('application/json');
     const { text } = JSON.parse(alert.body) as { text: string };
     expect(text).toContain('observe/broken-db');
-    const run = (await db.pool.query<{ id: string; state: string }>("select id, state from runs where secret_id = 'observe/broken-db'")).rows[0];
+    const run = (await db.pool.query<{ id: string; state: string }>("select id, state from runs where secret_id = 'observe/broken-db'"))
+      .rows[0];
     expect(run?.state).toBe('needs-attention');
     expect(text).toContain(`run ${run!.id}`); // no dashboard, no origin: the run id, not a link
     // Once: later passes do not say it again.

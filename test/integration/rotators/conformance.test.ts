@@ -95,7 +95,16 @@ describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): 
       return { engine: 'redis', host: '127.0.0.1', port: primary.port, username: 'app', password };
     },
     async openSession(v) {
-      const c = new Redis({ port: primary.port, host: '127.0.0.1', username: String(v.username), password: String(v.password), lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const c = new Redis({
+        port: primary.port,
+        host: '127.0.0.1',
+        username: String(v.username),
+        password: String(v.password),
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       c.on('error', () => undefined);
       await c.connect();
       await c.ping();
@@ -108,12 +117,28 @@ describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): 
 function mysqlHarness(params: Record<string, unknown>) {
   return async (): Promise<ConformanceHarness> => {
     const server = await (mariadb ??= startMariadbServer());
-    return { params: { ...params, target: { admin: 'env:MYSQL_ADMIN', provision: true, ...(params.target as object) } }, resolveRef: async () => server.url, openSession: (v) => mysqlSession(server, v) };
+    return {
+      params: { ...params, target: { admin: 'env:MYSQL_ADMIN', provision: true, ...(params.target as object) } },
+      resolveRef: async () => server.url,
+      openSession: (v) => mysqlSession(server, v),
+    };
   };
 }
 
-describeConformance('mysql (dual password, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'dual-password', target: { user: `cd_${suffix}` } }));
-describeConformance('mysql (alternating users, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'alternating-users', target: { users: [`ca_${suffix}`, `cb_${suffix}`], role: `cr_${suffix}` } }));
-describeConformance('mysql (single user, MariaDB)', mysqlRotator, mysqlHarness({ strategy: 'single-user', target: { user: `cs_${suffix}` } }));
+describeConformance(
+  'mysql (dual password, MariaDB)',
+  mysqlRotator,
+  mysqlHarness({ strategy: 'dual-password', target: { user: `cd_${suffix}` } }),
+);
+describeConformance(
+  'mysql (alternating users, MariaDB)',
+  mysqlRotator,
+  mysqlHarness({ strategy: 'alternating-users', target: { users: [`ca_${suffix}`, `cb_${suffix}`], role: `cr_${suffix}` } }),
+);
+describeConformance(
+  'mysql (single user, MariaDB)',
+  mysqlRotator,
+  mysqlHarness({ strategy: 'single-user', target: { user: `cs_${suffix}` } }),
+);
 
 describeConformance('command (the example API key service)', commandRotator, async () => (await exampleHarness()) as ConformanceHarness);

@@ -19,23 +19,38 @@ afterAll(async () => {
 });
 
 describe('rotor conformance mysql (MariaDB)', () => {
-  it.each(STRATEGIES)('%s passes every check, and the harness drops its accounts', async (strategy) => {
-    const r = await rotor(['conformance', 'mysql', '--harness', HARNESS], { ROTOR_MYSQL_ADMIN_URL: db.url, ROTOR_MYSQL_STRATEGY: strategy });
-    expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('inUse counts a live session');
-    const left = await db.query<unknown[]>("SELECT User FROM mysql.user WHERE User LIKE 'rotor\\_conf\\_%'");
-    expect(left).toEqual([]);
-  }, 60_000);
+  it.each(STRATEGIES)(
+    '%s passes every check, and the harness drops its accounts',
+    async (strategy) => {
+      const r = await rotor(['conformance', 'mysql', '--harness', HARNESS], {
+        ROTOR_MYSQL_ADMIN_URL: db.url,
+        ROTOR_MYSQL_STRATEGY: strategy,
+      });
+      expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('inUse counts a live session');
+      const left = await db.query<unknown[]>("SELECT User FROM mysql.user WHERE User LIKE 'rotor\\_conf\\_%'");
+      expect(left).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 const MYSQL_URL = process.env.ROTOR_TEST_MYSQL_URL;
 
 // Opt-in: a MySQL ≥ 8.0.14 with TLS (RETAIN CURRENT PASSWORD takes a cleartext, sent only over TLS).
 describe.runIf(MYSQL_URL)('rotor conformance mysql (MySQL 8, ROTOR_TEST_MYSQL_URL)', () => {
-  it.each(STRATEGIES)('%s passes every check', async (strategy) => {
-    const r = await rotor(['conformance', 'mysql', '--harness', HARNESS], { ROTOR_MYSQL_ADMIN_URL: MYSQL_URL!, ROTOR_MYSQL_STRATEGY: strategy, ROTOR_MYSQL_TLS: process.env.ROTOR_TEST_MYSQL_TLS ?? 'require' });
-    expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
-    expect(r.code).toBe(0);
-  }, 120_000);
+  it.each(STRATEGIES)(
+    '%s passes every check',
+    async (strategy) => {
+      const r = await rotor(['conformance', 'mysql', '--harness', HARNESS], {
+        ROTOR_MYSQL_ADMIN_URL: MYSQL_URL!,
+        ROTOR_MYSQL_STRATEGY: strategy,
+        ROTOR_MYSQL_TLS: process.env.ROTOR_TEST_MYSQL_TLS ?? 'require',
+      });
+      expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
+      expect(r.code).toBe(0);
+    },
+    120_000,
+  );
 });

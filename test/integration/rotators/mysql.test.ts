@@ -48,7 +48,9 @@ const login = (v: SecretValue) => mysqlLogin(db, v);
 
 describe('dual-password (MariaDB authentication chain)', () => {
   it('keeps both passwords through grace, and only the new one after revoke', async () => {
-    const ctx = ctxFor({ target: { admin: 'env:A', user: 'dual_app', provision: true, grants: [{ privileges: ['SELECT'], on: 'app.*' }] } });
+    const ctx = ctxFor({
+      target: { admin: 'env:A', user: 'dual_app', provision: true, grants: [{ privileges: ['SELECT'], on: 'app.*' }] },
+    });
     expect(ctx.params.strategy).toBe('dual-password');
     await rotator.preflight!(ctx, null);
     const v1 = await gen(ctx, null);
@@ -71,7 +73,9 @@ describe('dual-password (MariaDB authentication chain)', () => {
     await rotator.revoke(ctx, v1, v2);
     expect(await login(v1)).toBe(1045);
     expect(await login(v2)).toBe('ok');
-    const [row] = await db.query<Array<{ p: { authentication_string: string; auth_or?: unknown[] } }>>("SELECT Priv AS p FROM mysql.global_priv WHERE User = 'dual_app'");
+    const [row] = await db.query<Array<{ p: { authentication_string: string; auth_or?: unknown[] } }>>(
+      "SELECT Priv AS p FROM mysql.global_priv WHERE User = 'dual_app'",
+    );
     expect(row!.p.auth_or ?? [{}]).toHaveLength(1); // one password left in the chain
     expect(row!.p.authentication_string).toBe(nativeHash(String(v2.password)));
     // The provisioned grant holds.
@@ -91,14 +95,23 @@ describe('dual-password (MariaDB authentication chain)', () => {
     expect(await login(v1)).toBe('ok');
   });
 
-  it('traits: overlap without drain; inUse still counts the user\'s sessions', async () => {
+  it("traits: overlap without drain; inUse still counts the user's sessions", async () => {
     const ctx = ctxFor({ target: { admin: 'env:A', user: 'dual_app' } });
     expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ overlap: true, drain: false });
   });
 });
 
 describe('alternating-users (one default role)', () => {
-  const params = { strategy: 'alternating-users', target: { admin: 'env:A', users: ['alt_a', 'alt_b'], role: 'alt_role', provision: true, grants: [{ privileges: ['SELECT', 'INSERT'], on: 'app.orders' }] } };
+  const params = {
+    strategy: 'alternating-users',
+    target: {
+      admin: 'env:A',
+      users: ['alt_a', 'alt_b'],
+      role: 'alt_role',
+      provision: true,
+      grants: [{ privileges: ['SELECT', 'INSERT'], on: 'app.orders' }],
+    },
+  };
 
   it('gives the new password to the other user; both log in through grace, the old one gets 1045 after revoke', async () => {
     const ctx = ctxFor(params);
@@ -138,17 +151,27 @@ describe('alternating-users (one default role)', () => {
     await rotator.preflight!(ctx, null);
     await db.query("GRANT SELECT ON app.secrets TO 'alt_b'@'%'");
     try {
-      const err = await rotator.preflight!(ctx, null).then(() => undefined, (e: unknown) => e);
+      const err = await rotator.preflight!(ctx, null).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(PermanentError);
-      expect((err as Error).message).toContain('grant drift: alt_b@% holds GRANT SELECT ON `app`.`secrets` TO alt_b@%, and alt_a@% does not');
-      expect((err as PermanentError).hint).toContain("GRANT SELECT ON `app`.`secrets` TO alt_role; REVOKE SELECT ON `app`.`secrets` FROM 'alt_b'@'%';");
+      expect((err as Error).message).toContain(
+        'grant drift: alt_b@% holds GRANT SELECT ON `app`.`secrets` TO alt_b@%, and alt_a@% does not',
+      );
+      expect((err as PermanentError).hint).toContain(
+        "GRANT SELECT ON `app`.`secrets` TO alt_role; REVOKE SELECT ON `app`.`secrets` FROM 'alt_b'@'%';",
+      );
     } finally {
       await db.query("REVOKE SELECT ON app.secrets FROM 'alt_b'@'%'");
     }
     // Account options drift too (they sit on the USAGE line, next to the hashes, which are never repeated).
     await db.query("ALTER USER 'alt_b'@'%' REQUIRE SSL");
     try {
-      const err = await rotator.preflight!(ctx, null).then(() => undefined, (e: unknown) => e as PermanentError);
+      const err = await rotator.preflight!(ctx, null).then(
+        () => undefined,
+        (e: unknown) => e as PermanentError,
+      );
       expect(err?.message).toContain('grant drift: alt_a@% has account options (none) and alt_b@% has REQUIRE SSL');
       expect(err?.message).not.toMatch(/\*[0-9A-F]{40}/);
     } finally {
@@ -173,7 +196,10 @@ describe('alternating-users (one default role)', () => {
 
 describe('single-user', () => {
   it('changes the password in place (no overlap), and revoke of a new one restores the old', async () => {
-    const ctx = ctxFor({ strategy: 'single-user', target: { admin: 'env:A', user: 'single_app', accountHost: '127.0.0.1', provision: true } });
+    const ctx = ctxFor({
+      strategy: 'single-user',
+      target: { admin: 'env:A', user: 'single_app', accountHost: '127.0.0.1', provision: true },
+    });
     expect(rotator.traits(ctx.params, ctx.secretId)).toMatchObject({ overlap: false, drain: false });
     await rotator.preflight!(ctx, null);
     const v1 = await gen(ctx, null);
@@ -191,7 +217,7 @@ describe('single-user', () => {
   });
 });
 
-describe('the server\'s logs', () => {
+describe("the server's logs", () => {
   it('never see a generated password: only hashes are sent', async () => {
     expect(generated.length).toBeGreaterThanOrEqual(8);
     expect(existsSync(db.generalLog)).toBe(true);

@@ -29,7 +29,10 @@ interface Setup {
 
 function ctxFor(group: string, users: readonly [string, string], adminUrl = db.url): RotatorContext<PostgresParams> {
   return {
-    secretId: `test/${group}`, runId: 'run-1', log: silentLogger, signal: new AbortController().signal,
+    secretId: `test/${group}`,
+    runId: 'run-1',
+    log: silentLogger,
+    signal: new AbortController().signal,
     params: postgresParamsSchema.parse({ strategy: 'alternating-users', target: { database: db.name, admin: 'env:ADMIN', users, group } }),
     resolveRef: async () => adminUrl,
   };
@@ -44,14 +47,20 @@ async function setUp(tag: string, admin: pg.ClientBase | pg.Pool = db.pool, admi
 }
 
 async function refusal(ctx: RotatorContext<PostgresParams>): Promise<PermanentError> {
-  const err = await rotator.preflight?.(ctx, null).then(() => undefined, (e: unknown) => e);
+  const err = await rotator.preflight?.(ctx, null).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(PermanentError);
   return err as PermanentError;
 }
 
 /** Runs every SQL line of the refusal's hint, as an operator following it would. */
 async function followHint(err: PermanentError): Promise<void> {
-  const lines = (err.hint ?? '').split('\n').slice(1, -1).map((l) => l.trim());
+  const lines = (err.hint ?? '')
+    .split('\n')
+    .slice(1, -1)
+    .map((l) => l.trim());
   for (const line of lines.filter((l) => l && !l.startsWith('--'))) await db.pool.query(line);
 }
 
@@ -81,7 +90,9 @@ describe('postgres preflight refuses, naming what is wrong and the SQL that fixe
     await db.pool.query(`create table ${q(granted)} (id int); alter table ${q(granted)} owner to ${q(group)}`);
     await db.pool.query(`grant select, insert on ${q(granted)} to ${q(users[0])}`);
     const seq = q(`${granted}_seq`);
-    await db.pool.query(`create sequence ${seq}; alter sequence ${seq} owner to ${q(group)}; grant usage on sequence ${seq} to ${q(users[0])}`);
+    await db.pool.query(
+      `create sequence ${seq}; alter sequence ${seq} owner to ${q(group)}; grant usage on sequence ${seq} to ${q(users[0])}`,
+    );
     await db.pool.query(`create table ${q(owned)} (id int); alter table ${q(owned)} owner to ${q(users[1])}`);
     const err = await refusal(ctx);
     expect(err.message).toContain(`${users[0]} was granted privileges directly on sequence ${granted}_seq, table ${granted};`);
@@ -91,7 +102,7 @@ describe('postgres preflight refuses, naming what is wrong and the SQL that fixe
     expect(err.hint).toContain(`REASSIGN OWNED BY "${users[1]}" TO "${group}";`);
     await followHint(err);
     await expect(rotator.preflight?.(ctx, null)).resolves.toBeUndefined();
-    const { rows } = await db.pool.query<{ ok: boolean }>('select has_table_privilege($1, $2, \'INSERT\') as ok', [users[1], granted]);
+    const { rows } = await db.pool.query<{ ok: boolean }>("select has_table_privilege($1, $2, 'INSERT') as ok", [users[1], granted]);
     expect(rows[0]?.ok).toBe(true); // the other user got it too, through the group
   });
 
@@ -155,7 +166,9 @@ describe('postgres rotator with a CREATEROLE admin that is not a superuser', () 
     // With drain mode terminate, the missing right to end sessions is found before anything changes.
     const terminating = { ...ctx, drainMode: 'terminate' as const };
     const err = await refusal(terminating);
-    expect(err.message).toContain(`the drain mode is terminate, and the admin role ${admin} may not end the sessions of ${users[0]} or ${users[1]}`);
+    expect(err.message).toContain(
+      `the drain mode is terminate, and the admin role ${admin} may not end the sessions of ${users[0]} or ${users[1]}`,
+    );
     expect(err.hint).toContain(`GRANT pg_signal_backend TO "${admin}";`);
     const v1 = await rotator.generate(ctx, null);
     await rotator.apply(ctx, v1, null);
@@ -169,7 +182,10 @@ describe('postgres rotator with a CREATEROLE admin that is not a superuser', () 
     await held.connect();
     try {
       expect(await rotator.inUse?.(ctx, v1)).toBe(1);
-      const denied = await rotator.terminate?.(ctx, v1).then(() => undefined, (e: unknown) => e as PermanentError);
+      const denied = await rotator.terminate?.(ctx, v1).then(
+        () => undefined,
+        (e: unknown) => e as PermanentError,
+      );
       expect(denied).toBeInstanceOf(PermanentError);
       expect(denied?.hint).toContain(`GRANT pg_signal_backend TO "${admin}";`);
       await db.pool.query(`grant pg_signal_backend to ${q(admin)}`);

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PermanentError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import type { RotatorContext, SecretValue } from '../../../src/rotator/contract.js';
-import rotator, { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema, type PostgresParams } from '../../../rotators/postgres/index.js';
+import rotator, {
+  ensureAlternatingRoles,
+  ensureSingleUser,
+  postgresParamsSchema,
+  type PostgresParams,
+} from '../../../rotators/postgres/index.js';
 import { verifierMatches } from '../../../rotators/postgres/scram.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 
@@ -33,7 +38,10 @@ afterAll(async () => {
 
 function ctxFor(input: unknown): RotatorContext<PostgresParams> {
   return {
-    secretId: `test/${suffix}`, runId: 'run-1', params: postgresParamsSchema.parse(input), log: silentLogger,
+    secretId: `test/${suffix}`,
+    runId: 'run-1',
+    params: postgresParamsSchema.parse(input),
+    log: silentLogger,
     signal: new AbortController().signal,
     resolveRef: async (ref) => (ref === 'env:ADMIN' ? db.url : Promise.reject(new Error(`unexpected ref ${ref}`))),
   };
@@ -151,7 +159,10 @@ describe('postgres rotator, alternating users', () => {
 
   it('verify throws a plain error, without the password, when the server refuses the credential', async () => {
     const wrong = { ...v2, password: 'Wrong-Password-That-Must-Not-Leak' };
-    const err = await rotator.verify(ctx, wrong).then(() => undefined, (e: unknown) => e as Error);
+    const err = await rotator.verify(ctx, wrong).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(PermanentError);
     expect(err?.message).toMatch(/refused the credential for .* \(SQLSTATE 28P01\)/);
@@ -159,7 +170,13 @@ describe('postgres rotator, alternating users', () => {
   });
 
   it('counts a session held with a credential, and terminate ends it', async () => {
-    const held = new pg.Client({ host: db.host, port: db.port, database: db.name, user: String(v2.username), password: String(v2.password) });
+    const held = new pg.Client({
+      host: db.host,
+      port: db.port,
+      database: db.name,
+      user: String(v2.username),
+      password: String(v2.password),
+    });
     held.on('error', () => undefined);
     await held.connect();
     try {
@@ -174,7 +191,7 @@ describe('postgres rotator, alternating users', () => {
   });
 
   it('sent no generated password in any statement, and none shows in pg_stat_activity', async () => {
-    const { rows } = await db.pool.query<{ query: string }>('select coalesce(query, \'\') as query from pg_stat_activity');
+    const { rows } = await db.pool.query<{ query: string }>("select coalesce(query, '') as query from pg_stat_activity");
     for (const password of passwords) {
       expect(sent.filter((s) => s.includes(password))).toEqual([]);
       expect(rows.filter((r) => r.query.includes(password))).toEqual([]);

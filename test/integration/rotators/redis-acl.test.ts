@@ -48,7 +48,9 @@ function ctxFor(servers: RedisServerHandle[], user = 'app'): RotatorContext<Redi
   return {
     secretId: 'cache/app',
     runId: `run-${randomBytes(3).toString('hex')}`,
-    params: redisAclParamsSchema.parse({ target: { user, nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })), admin: 'env:REDIS_ADMIN' } }),
+    params: redisAclParamsSchema.parse({
+      target: { user, nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })), admin: 'env:REDIS_ADMIN' },
+    }),
     resolveRef: async () => `redis://rotor-admin:${encodeURIComponent(adminPassword)}@127.0.0.1:1`,
     log: silentLogger,
     signal: new AbortController().signal,
@@ -57,7 +59,14 @@ function ctxFor(servers: RedisServerHandle[], user = 'app'): RotatorContext<Redi
 
 /** Logs in on one node with a credential: 'ok' or the error code. */
 async function login(s: RedisServerHandle, v: SecretValue): Promise<string> {
-  const c = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const c = new Redis({
+    port: s.port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -71,7 +80,15 @@ async function login(s: RedisServerHandle, v: SecretValue): Promise<string> {
 }
 
 async function client(s: RedisServerHandle, v: SecretValue): Promise<Redis> {
-  const c = new Redis({ port: s.port, host: '127.0.0.1', username: String(v.username), password: String(v.password), enableReadyCheck: false, lazyConnect: true, maxRetriesPerRequest: 0 });
+  const c = new Redis({
+    port: s.port,
+    host: '127.0.0.1',
+    username: String(v.username),
+    password: String(v.password),
+    enableReadyCheck: false,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
@@ -88,7 +105,9 @@ async function passwordsOn(s: RedisServerHandle, user = 'app'): Promise<string[]
 async function waitForReplica(replica: RedisServerHandle): Promise<void> {
   const r = new Redis(replica.port, '127.0.0.1');
   try {
-    await waitFor(async () => String(await realCall.call(r, 'INFO', 'replication')).includes('master_link_status:up'), { message: 'the replica to sync' });
+    await waitFor(async () => String(await realCall.call(r, 'INFO', 'replication')).includes('master_link_status:up'), {
+      message: 'the replica to sync',
+    });
   } finally {
     r.disconnect();
   }
@@ -132,14 +151,21 @@ describe('redis-acl on a primary and a replica', () => {
     // Grace: two passwords; the old one still logs in anywhere, and open clients carry on.
     expect(await passwordsOn(primary)).toEqual([passwordHash(String(v1.password)), passwordHash(String(v2.password))]);
     expect(await passwordsOn(replica)).toEqual([passwordHash(String(v1.password)), passwordHash(String(v2.password))]);
-    expect([await login(primary, v1), await login(replica, v1), await login(primary, v2), await login(replica, v2)]).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect([await login(primary, v1), await login(replica, v1), await login(primary, v2), await login(replica, v2)]).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+    ]);
     expect(await onPrimary.set('app:k', 'v2')).toBe('OK');
     await expect.poll(() => onReplica.get('app:k')).toBe('v2');
 
     await rotator.revoke(ctx, v1, v2);
     expect([await login(primary, v1), await login(replica, v1)]).toEqual(['WRONGPASS', 'WRONGPASS']);
     expect([await login(primary, v2), await login(replica, v2)]).toEqual(['ok', 'ok']);
-    await expect(rotator.verify(ctx, v1)).rejects.toThrow(/refused the credential for app on 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ \(WRONGPASS\)/);
+    await expect(rotator.verify(ctx, v1)).rejects.toThrow(
+      /refused the credential for app on 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ \(WRONGPASS\)/,
+    );
     // A connection that authenticated before revoke is not dropped by Redis: re-authenticating is
     // refused, and terminate is what ends such connections.
     await expect(onPrimary.call('AUTH', 'app', String(v1.password))).rejects.toThrow(/WRONGPASS/);
@@ -174,13 +200,21 @@ describe('redis-acl on a primary and a replica', () => {
     await realCall.call(r, 'ACL', 'SETUSER', 'app', `!${passwordHash(String(v3.password))}`);
     r.disconnect();
     await rotator.revoke(ctx, v3, v2);
-    expect([await login(primary, v3), await login(replica, v3), await login(primary, v2), await login(replica, v2)]).toEqual(['WRONGPASS', 'WRONGPASS', 'ok', 'ok']);
+    expect([await login(primary, v3), await login(replica, v3), await login(primary, v2), await login(replica, v2)]).toEqual([
+      'WRONGPASS',
+      'WRONGPASS',
+      'ok',
+      'ok',
+    ]);
   });
 
   it('refuses to revoke when the credential to keep does not log in on every node', async () => {
     const r = new Redis(replica.port, '127.0.0.1');
     await realCall.call(r, 'ACL', 'SETUSER', 'app', `!${passwordHash(String(v2.password))}`);
-    const err = await rotator.revoke(ctx, v1, v2).then(() => undefined, (e: unknown) => e as Error);
+    const err = await rotator.revoke(ctx, v1, v2).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err?.message).toContain(`does not log in on 127.0.0.1:${replica.port}`);
     await realCall.call(r, 'ACL', 'SETUSER', 'app', `#${passwordHash(String(v2.password))}`);
@@ -192,8 +226,13 @@ describe('redis-acl on a primary and a replica', () => {
     expect(acl.length).toBeGreaterThanOrEqual(6);
     for (const c of acl) expect(c[3]).toMatch(/^[#!][0-9a-f]{64}$/);
     for (const pw of generated) expect(sent.filter((c) => c[0] !== 'AUTH' && c.some((a) => a.includes(pw)))).toEqual([]);
-    const err = await rotator.verify(ctx, { ...v2, password: 'Wrong-Password-That-Must-Not-Leak' }).then(() => undefined, (e: unknown) => e as Error);
-    expect(JSON.stringify({ m: err?.message, s: err?.stack, c: String(err?.cause), own: Object.entries(err ?? {}) })).not.toContain('Wrong-Password');
+    const err = await rotator.verify(ctx, { ...v2, password: 'Wrong-Password-That-Must-Not-Leak' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(JSON.stringify({ m: err?.message, s: err?.stack, c: String(err?.cause), own: Object.entries(err ?? {}) })).not.toContain(
+      'Wrong-Password',
+    );
   });
 
   it('says there is no drain check: Redis cannot tell which password a connection used', () => {
@@ -205,7 +244,10 @@ describe('redis-acl setup problems and persistence', () => {
   it('names the node that lacks the user, and refuses a nopass user', async () => {
     const a = await node();
     const b = await node([], { appUser: false });
-    const err = await rotator.preflight?.(ctxFor([a, b]), null).then(() => undefined, (e: unknown) => e as Error);
+    const err = await rotator.preflight?.(ctxFor([a, b]), null).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err?.message).toContain(`127.0.0.1:${b.port} has no ACL user app`);
     const c = new Redis(b.port, '127.0.0.1');
@@ -259,7 +301,10 @@ describe('redis-acl setup problems and persistence', () => {
     const ctx = ctxFor([a, b]);
     const v1 = await rotator.generate(ctx, null);
     await b.kill();
-    const err = await rotator.apply(ctx, v1, null).then(() => undefined, (e: unknown) => e as Error);
+    const err = await rotator.apply(ctx, v1, null).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err?.message).toContain(`on 127.0.0.1:${b.port}`);
     expect(await login(a, v1)).toBe('ok'); // the first node was changed; the re-run finishes the rest

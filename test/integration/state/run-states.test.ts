@@ -35,7 +35,9 @@ describe('the active run states', () => {
     const client = await db.pool.connect();
     try {
       await client.query('set enable_seqscan = off');
-      const plan = await client.query<{ 'QUERY PLAN': string }>(`explain select id from runs where secret_id = 'x' and state in ${ACTIVE_IN}`);
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `explain select id from runs where secret_id = 'x' and state in ${ACTIVE_IN}`,
+      );
       expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('runs_one_active_per_secret');
     } finally {
       client.release();

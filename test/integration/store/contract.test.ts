@@ -26,7 +26,11 @@ afterAll(async () => {
 
 const key = randomBytes(32);
 const BACKENDS: StoreBackend[] = [
-  { name: 'local', store: () => createLocalStore({ pool: db.pool, key, keepUnstaged: 100 }), location: async () => `contract/${randomUUID()}` },
+  {
+    name: 'local',
+    store: () => createLocalStore({ pool: db.pool, key, keepUnstaged: 100 }),
+    location: async () => `contract/${randomUUID()}`,
+  },
   {
     name: 'aws-secrets-manager (fake)',
     store: () => createAwsSecretsManagerStore(),

@@ -25,10 +25,12 @@ beforeAll(async () => {
   extraPools.push(...pools);
   // Open every connection now: connecting (scram) is slow enough to serialize a burst of calls by
   // itself, which would hide a missing lock.
-  await Promise.all(pools.map(async (p) => {
-    const clients = await Promise.all(Array.from({ length: 10 }, () => p.connect()));
-    for (const c of clients) c.release();
-  }));
+  await Promise.all(
+    pools.map(async (p) => {
+      const clients = await Promise.all(Array.from({ length: 10 }, () => p.connect()));
+      for (const c of clients) c.release();
+    }),
+  );
   // keepUnstaged: the promote test needs all 20 versions it made to still exist.
   workers = [createLocalStore({ pool: pools[0]!, key, keepUnstaged: 100 }), createLocalStore({ pool: pools[1]!, key, keepUnstaged: 100 })];
 });
@@ -148,7 +150,10 @@ describe('at rest', () => {
        union all select l::text from store_locations l where location = $1`,
       [loc],
     );
-    const dump = text.rows.map((r) => r.t).join('\n').toLowerCase();
+    const dump = text.rows
+      .map((r) => r.t)
+      .join('\n')
+      .toLowerCase();
     for (const form of forms) expect(dump.includes(form.toLowerCase())).toBe(false);
     // And every value is still there, under the key.
     expect((await worker(1).get(loc, 'PENDING'))?.value).toEqual(values[2]);

@@ -70,7 +70,10 @@ describe('the local store lifecycle', () => {
     await store.promote(loc, 'v1');
     await store.putPending(loc, 'v2', cred('describe2'));
     const info = await store.describe(loc);
-    expect(info.map((v) => [v.versionId, v.stages])).toEqual([['v2', ['PENDING']], ['v1', ['CURRENT']]]);
+    expect(info.map((v) => [v.versionId, v.stages])).toEqual([
+      ['v2', ['PENDING']],
+      ['v1', ['CURRENT']],
+    ]);
     for (const v of info) expect(v.createdAt).toBeInstanceOf(Date);
     expect(JSON.stringify(info)).not.toContain('pw-');
     expect(Object.keys(info[0] ?? {}).sort()).toEqual(['createdAt', 'stages', 'versionId']);

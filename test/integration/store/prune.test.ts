@@ -28,7 +28,8 @@ describe('rotor prune', () => {
       `insert into runs (id, secret_id, trigger, actor, state, step, created_at, finished_at) values ($1, $2, 'schedule', 'test', $3, $4, $5, $6)`,
       [id, secret, state, ended ? 'finished' : 'create', at, ended ? at : null],
     );
-    for (const step of ['create', 'verify-new']) await db.pool.query(`insert into steps (run_id, step, attempt, status) values ($1, $2, 1, 'succeeded')`, [id, step]);
+    for (const step of ['create', 'verify-new'])
+      await db.pool.query(`insert into steps (run_id, step, attempt, status) values ($1, $2, 1, 'succeeded')`, [id, step]);
     await db.pool.query(`insert into run_consumers (run_id, consumer, wave) values ($1, 'app', 1)`, [id]);
     await appendAudit(db.pool, { actor: 'test', action: 'run.done', secretId: secret, runId: id });
     ids[name] = id;
@@ -37,7 +38,11 @@ describe('rotor prune', () => {
   beforeAll(async () => {
     db = await createTestDatabase('prune');
     await migrate(db.pool);
-    await syncSecrets(db.pool, ['p/a', 'p/b', 'p/c'].map((id) => secretFixture(id)), { actor: 'test', targetKeyOf: () => 'memory://t', nextDueOf: () => new Date() });
+    await syncSecrets(
+      db.pool,
+      ['p/a', 'p/b', 'p/c'].map((id) => secretFixture(id)),
+      { actor: 'test', targetKeyOf: () => 'memory://t', nextDueOf: () => new Date() },
+    );
     await run('a-old-1', 'p/a', 400);
     await run('a-old-2', 'p/a', 300, 'needs-attention');
     await run('a-recent', 'p/a', 10);
@@ -48,7 +53,10 @@ describe('rotor prune', () => {
   afterAll(async () => db?.drop());
 
   it('refuses an age under a day, or no duration, changing nothing', async () => {
-    for (const bad of [['--older-than', '1h'], ['--older-than', 'soon']]) {
+    for (const bad of [
+      ['--older-than', '1h'],
+      ['--older-than', 'soon'],
+    ]) {
       const r = await cli(...bad);
       expect(r.code, bad.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/less than a day|is not a duration/);
@@ -74,7 +82,11 @@ describe('rotor prune', () => {
     expect(await count('run_consumers')).toBe(3);
     // The audit trail keeps every row, the pruned runs' included, plus one for the pruning.
     expect(await count('audit')).toBe(auditBefore + 1);
-    const last = (await db.pool.query<{ actor: string; action: string; detail: Record<string, number> }>('select actor, action, detail from audit order by id desc limit 1')).rows[0]!;
+    const last = (
+      await db.pool.query<{ actor: string; action: string; detail: Record<string, number> }>(
+        'select actor, action, detail from audit order by id desc limit 1',
+      )
+    ).rows[0]!;
     expect(last).toMatchObject({ actor: 'cli:ops', action: 'runs.pruned', detail: { runs: 3, steps: 6, consumers: 3 } });
     const again = await cli('--older-than', '180d', '--yes');
     expect(again.stdout).toContain('deleted 0 run(s)');

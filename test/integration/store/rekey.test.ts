@@ -21,8 +21,10 @@ const value = (i: number) => ({ username: `app_${i}`, password: `pw-${i}-${rando
 describe('rotating the master key of the local store', () => {
   let db: TestDatabase;
   const written = new Map<string, { versionId: string; value: Record<string, string> }>();
-  const cli = (env: Record<string, string>) => rotor(['rekey'], { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: '/nonexistent-rotor-home', ...env });
-  const keyIds = async () => (await db.pool.query<{ key_id: string; n: number }>('select key_id, count(*)::int as n from store_versions group by key_id')).rows;
+  const cli = (env: Record<string, string>) =>
+    rotor(['rekey'], { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: '/nonexistent-rotor-home', ...env });
+  const keyIds = async () =>
+    (await db.pool.query<{ key_id: string; n: number }>('select key_id, count(*)::int as n from store_versions group by key_id')).rows;
 
   async function writeWith(store: SecretStore, from: number, to: number): Promise<void> {
     for (let i = from; i < to; i++) {
@@ -47,7 +49,9 @@ describe('rotating the master key of the local store', () => {
   afterAll(async () => db?.drop());
 
   it('reads old versions with the previous key, writes new ones with the new key', async () => {
-    const key = await loadMasterKey({ env: { ROTOR_MASTER_KEY: b64(newKey), ROTOR_MASTER_KEY_PREVIOUS: `${b64(strangerKey)}, ${oldKey.toString('hex')}` } });
+    const key = await loadMasterKey({
+      env: { ROTOR_MASTER_KEY: b64(newKey), ROTOR_MASTER_KEY_PREVIOUS: `${b64(strangerKey)}, ${oldKey.toString('hex')}` },
+    });
     expect(key.previous?.map((k) => k.keyId)).toEqual([keyIdOf(strangerKey), keyIdOf(oldKey)]);
     const store = createLocalStore({ pool: db.pool, key });
     await writeWith(store, 250, 260);

@@ -45,7 +45,12 @@ describe('rotor plan with the AWS rotators', () => {
 
   it('flags aws-rds-master as single-credential (no-overlap) and random-secret not', async () => {
     let text = '';
-    const out = new Writable({ write: (c, _e, done) => { text += String(c); done(); } });
+    const out = new Writable({
+      write: (c, _e, done) => {
+        text += String(c);
+        done();
+      },
+    });
     expect(await runPlan({ dir, at: new Date('2026-01-05T10:00:00Z'), json: true, out })).toBe(0);
     const plan = JSON.parse(text) as Array<{ id: string; flags: Array<{ flag: string }>; targetKey: string }>;
     const byId = new Map(plan.map((e) => [e.id, e]));
@@ -60,7 +65,10 @@ describe('aws-rds-master parameters', () => {
   it('needs exactly one of instanceId and clusterId, and applies defaults', () => {
     expect(schema.safeParse({ target: { instanceId: 'a', clusterId: 'b' } }).success).toBe(false);
     expect(schema.safeParse({ target: {} }).success).toBe(false);
-    expect(schema.parse({ target: { instanceId: 'a' } })).toMatchObject({ target: { sslmode: 'require', applyTimeout: '10m', pollInterval: '5s' }, generate: { length: 32 } });
+    expect(schema.parse({ target: { instanceId: 'a' } })).toMatchObject({
+      target: { sslmode: 'require', applyTimeout: '10m', pollInterval: '5s' },
+      generate: { length: 32 },
+    });
     expect(schema.safeParse({ target: { instanceId: 'a' }, generate: { length: 200 } }).success).toBe(false);
   });
   it('never uses the characters RDS refuses, whatever the policy excludes', () => {
@@ -98,16 +106,31 @@ describe('random-secret values', () => {
 describe('AWS errors', () => {
   const call = { action: 'rds:ModifyDBInstance', resource: 'orders-db' };
   it('makes AccessDenied permanent, naming the action and the resource', () => {
-    const denied = new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User: x is not authorized' });
+    const denied = new RDSServiceException({
+      name: 'AccessDenied',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
+      message: 'User: x is not authorized',
+    });
     const err = awsError(denied, call) as PermanentError;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toContain('AWS denied rds:ModifyDBInstance on orders-db');
     expect(err.hint).toContain('allow rds:ModifyDBInstance on orders-db');
   });
   it('retries throttling and server faults, not client mistakes; says when no region is set', () => {
-    const throttled = new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+    const throttled = new RDSServiceException({
+      name: 'Throttling',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'Rate exceeded',
+    });
     expect(awsError(throttled, call)).toBeInstanceOf(UnavailableError);
-    const server = new RDSServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'boom' });
+    const server = new RDSServiceException({
+      name: 'InternalFailure',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+      message: 'boom',
+    });
     expect(awsError(server, call)).toBeInstanceOf(UnavailableError);
     const notFound = new DBInstanceNotFoundFault({ message: 'DBInstance x not found.', $metadata: {} });
     const other = awsError(notFound, call);
@@ -119,7 +142,17 @@ describe('AWS errors', () => {
 
 describe('the SDK log sanitizer', () => {
   it('drops value fields and keeps ids', () => {
-    const out = sanitizeForLog([{ input: { SecretId: 'a', ClientRequestToken: 'tok-123456', SecretString: '{"password":"p"}', MasterUserPassword: 'p2' }, output: { KmsKeyId: 'k', SecretBinary: new Uint8Array(3) } }]);
-    expect(out).toEqual([{ input: { SecretId: 'a', ClientRequestToken: 'tok-123456', SecretString: '[redacted]', MasterUserPassword: '[redacted]' }, output: { KmsKeyId: 'k', SecretBinary: '[redacted]' } }]);
+    const out = sanitizeForLog([
+      {
+        input: { SecretId: 'a', ClientRequestToken: 'tok-123456', SecretString: '{"password":"p"}', MasterUserPassword: 'p2' },
+        output: { KmsKeyId: 'k', SecretBinary: new Uint8Array(3) },
+      },
+    ]);
+    expect(out).toEqual([
+      {
+        input: { SecretId: 'a', ClientRequestToken: 'tok-123456', SecretString: '[redacted]', MasterUserPassword: '[redacted]' },
+        output: { KmsKeyId: 'k', SecretBinary: '[redacted]' },
+      },
+    ]);
   });
 });

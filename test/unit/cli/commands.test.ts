@@ -37,7 +37,10 @@ describe('rotor --version and --help', () => {
       const log = join(dir, 'loaded.txt');
       writeFileSync(log, '');
       // A resolve hook records every module the process loads (ES imports, and CommonJS ones reached from them).
-      writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
+      writeFileSync(
+        join(dir, 'hooks.mjs'),
+        `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+      );
       writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
       for (const args of [['--version'], ['--help'], ['stauts']]) {
         writeFileSync(log, '');
@@ -45,7 +48,16 @@ describe('rotor --version and --help', () => {
         expect(r.status, r.stderr).toBe(args[0] === 'stauts' ? 2 : 0);
         const loaded = readFileSync(log, 'utf8');
         expect(loaded, args[0]).toContain('/dist/src/cli/main.js');
-        for (const heavy of ['/dist/src/cli/status.js', '/dist/src/cli/serve.js', '/dist/src/cli/context.js', '/node_modules/pg/', '/node_modules/bullmq/', '/node_modules/@aws-sdk/', '/node_modules/hono/', '/node_modules/zod/']) {
+        for (const heavy of [
+          '/dist/src/cli/status.js',
+          '/dist/src/cli/serve.js',
+          '/dist/src/cli/context.js',
+          '/node_modules/pg/',
+          '/node_modules/bullmq/',
+          '/node_modules/@aws-sdk/',
+          '/node_modules/hono/',
+          '/node_modules/zod/',
+        ]) {
           expect(loaded, `${args[0]} loaded ${heavy}`).not.toContain(heavy);
         }
       }

@@ -19,6 +19,8 @@ describe('html', () => {
   it('renders lists, numbers, dates as ISO, true as text, and nothing for null, undefined and false', () => {
     const items = ['<1>', html`<i>2</i>`, ['3', 4]];
     expect(html`${items}`.text).toBe('&lt;1&gt;<i>2</i>34');
-    expect(html`${new Date('2026-01-02T03:04:05.000Z')}|${true}|${false}|${null}|${undefined}|${0}`.text).toBe('2026-01-02T03:04:05.000Z|true||||0');
+    expect(html`${new Date('2026-01-02T03:04:05.000Z')}|${true}|${false}|${null}|${undefined}|${0}`.text).toBe(
+      '2026-01-02T03:04:05.000Z|true||||0',
+    );
   });
 });

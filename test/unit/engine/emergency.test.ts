@@ -13,7 +13,7 @@ describe('the emergency-grace rule', () => {
     expect(graceEnd({ trigger: 'emergency', promotedAt, graceUntil: null }, secret)).toEqual(at(300_000));
   });
 
-  it('keeps a routine run\'s recorded grace end', () => {
+  it("keeps a routine run's recorded grace end", () => {
     expect(graceEnd({ trigger: 'schedule', promotedAt, graceUntil: at(42) }, secret)).toEqual(at(42));
   });
 

@@ -35,7 +35,14 @@ describe('step order', () => {
 });
 
 describe('waves', () => {
-  const consumer = (name: string, wave: number): ResolvedConsumer => ({ name, type: 'env-file', wave, cacheTtlMs: undefined, confirmTimeoutMs: 1, params: {} });
+  const consumer = (name: string, wave: number): ResolvedConsumer => ({
+    name,
+    type: 'env-file',
+    wave,
+    cacheTtlMs: undefined,
+    confirmTimeoutMs: 1,
+    params: {},
+  });
 
   it('groups consumers by wave number in ascending order, keeping policy order inside a wave', () => {
     const secret = { consumers: [consumer('c', 2), consumer('a', 1), consumer('d', 3), consumer('b', 1)] } as ResolvedSecret;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ForbiddenTransitionError, INITIAL_RUN_STATE, RUN_TRANSITIONS, assertTransition, canTransition, statesBefore,
+  ForbiddenTransitionError,
+  INITIAL_RUN_STATE,
+  RUN_TRANSITIONS,
+  assertTransition,
+  canTransition,
+  statesBefore,
 } from '../../../src/engine/transitions.js';
 import { ACTIVE_STATES, type RunState } from '../../../src/state/runs.js';
 
@@ -33,7 +38,9 @@ describe('the table of run-state transitions', () => {
 
   it('refuses to move an ended run: done → running, needs-attention → queued, done → needs-attention', () => {
     expect(() => assertTransition('run-1', 'done', 'running')).toThrow(ForbiddenTransitionError);
-    expect(() => assertTransition('run-1', 'done', 'running')).toThrow(/run run-1: a run in state done cannot move to running \(allowed: none, it has ended\)/);
+    expect(() => assertTransition('run-1', 'done', 'running')).toThrow(
+      /run run-1: a run in state done cannot move to running \(allowed: none, it has ended\)/,
+    );
     expect(() => assertTransition('run-1', 'needs-attention', 'queued')).toThrow(ForbiddenTransitionError);
     expect(() => assertTransition('run-1', 'done', 'needs-attention')).toThrow(ForbiddenTransitionError);
   });

@@ -16,8 +16,17 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const refuse = () =>
-  send({ url, label: 'webhook', timeoutMs: 5_000, attempts: 1, signal: new AbortController().signal, build: () => ({ method: 'GET', headers: {} }) }).then(
-    () => { throw new Error('expected a refusal'); },
+  send({
+    url,
+    label: 'webhook',
+    timeoutMs: 5_000,
+    attempts: 1,
+    signal: new AbortController().signal,
+    build: () => ({ method: 'GET', headers: {} }),
+  }).then(
+    () => {
+      throw new Error('expected a refusal');
+    },
     (e: Error) => e.message,
   );
 

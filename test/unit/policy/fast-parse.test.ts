@@ -86,6 +86,9 @@ describe('the fast policy parser', () => {
   it('records where each list item that is a map starts', () => {
     const fast = fastParse('secrets:\n  - id: a\n    owner: x\n  -\n    id: b\n');
     const items = (fast?.value as { secrets: object[] }).secrets;
-    expect(items.map((i) => fast?.itemPositions.get(i))).toEqual([{ line: 2, col: 5 }, { line: 5, col: 5 }]);
+    expect(items.map((i) => fast?.itemPositions.get(i))).toEqual([
+      { line: 2, col: 5 },
+      { line: 5, col: 5 },
+    ]);
   });
 });

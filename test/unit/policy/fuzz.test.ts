@@ -52,7 +52,33 @@ type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)] as T;
 
-const ODD = ['\u0000', '\u001b[31m', '\u202e', '\u2028', '\ufeff', '\ud800', '\u{1f511}', 'é', '\u0085', '\r', '\t', '\\', '"', "'", '#', ':', '- ', '&a ', '*a', '!!binary ', '%YAML 1.2', '---', '...', '<<: *a', '? '];
+const ODD = [
+  '\u0000',
+  '\u001b[31m',
+  '\u202e',
+  '\u2028',
+  '\ufeff',
+  '\ud800',
+  '\u{1f511}',
+  'é',
+  '\u0085',
+  '\r',
+  '\t',
+  '\\',
+  '"',
+  "'",
+  '#',
+  ':',
+  '- ',
+  '&a ',
+  '*a',
+  '!!binary ',
+  '%YAML 1.2',
+  '---',
+  '...',
+  '<<: *a',
+  '? ',
+];
 
 type Mutation = (r: Rand, b: Buffer) => Buffer;
 
@@ -100,10 +126,19 @@ const LIGHT: Mutation[] = [
   (r, b) => {
     const levels = 1 + int(r, 12);
     const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < levels; i++) bomb.push(`a${i}: &a${i} [${Array<string>(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < levels; i++)
+      bomb.push(
+        `a${i}: &a${i} [${Array<string>(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const text = b.toString('utf8');
     if (r() < 0.5) return Buffer.from(`${bomb.join('\n')}\n${text}`);
-    return Buffer.from(text.replace('tags: [api, prod]', 'tags: &t [api, prod]\n    description: *t').replace('owner: team', `owner: &o ${'[[[['.repeat(8)}x${']]]]'.repeat(8)}\n    store: *o`));
+    return Buffer.from(
+      text
+        .replace('tags: [api, prod]', 'tags: &t [api, prod]\n    description: *t')
+        .replace('owner: team', `owner: &o ${'[[[['.repeat(8)}x${']]]]'.repeat(8)}\n    store: *o`),
+    );
   },
 ];
 

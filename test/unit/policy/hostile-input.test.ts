@@ -65,7 +65,8 @@ describe('deep nesting', () => {
 });
 
 describe('size limits', () => {
-  const bigMap = (n: number, sep = ' ') => `secrets:\n${SECRET}    target:\n${Array.from({ length: n }, (_, i) => `      k${i}:${sep}v`).join('\n')}\n`;
+  const bigMap = (n: number, sep = ' ') =>
+    `secrets:\n${SECRET}    target:\n${Array.from({ length: n }, (_, i) => `      k${i}:${sep}v`).join('\n')}\n`;
 
   // Both took 70-220 s (a quadratic duplicate-key check). The fast parser's file now takes ~0.2 s
   // (its problems located by the fast parser too); the yaml library's ~2 s, so its bound leaves
@@ -118,7 +119,12 @@ describe('size limits', () => {
 
   it('bounds alias expansion ("billion laughs")', async () => {
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const r = await validate(policyDir({ 'bomb.yaml': `${lines.join('\n')}\nsecrets:\n${SECRET}` }));
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.ms).toBeLessThan(2_000);

@@ -41,12 +41,25 @@ const secret = (id: string, extra = '') => `secrets:\n  - id: ${id}\n    owner: 
 
 describe('values rotor cannot use', () => {
   it('refuses a secretId ARN that is not a Secrets Manager secret ARN, at file:line:col', async () => {
-    for (const arn of ['arn:aws:rds:eu-central-1:123456789012:db:prod', 'arn:aws:s3:::bucket/key', 'arn:aws:secretsmanager::123456789012:secret:x']) {
-      const r = await validate(policyDir({ 'p.yaml': secret('team/k', `    store: { backend: aws-secrets-manager, secretId: "${arn}" }\n`) }));
+    for (const arn of [
+      'arn:aws:rds:eu-central-1:123456789012:db:prod',
+      'arn:aws:s3:::bucket/key',
+      'arn:aws:secretsmanager::123456789012:secret:x',
+    ]) {
+      const r = await validate(
+        policyDir({ 'p.yaml': secret('team/k', `    store: { backend: aws-secrets-manager, secretId: "${arn}" }\n`) }),
+      );
       expect(r.code, arn).toBe(EXIT.USAGE);
       expect(r.text).toMatch(/p\.yaml:5:\d+: \[team\/k\] .*secretId.*arn:<partition>:secretsmanager:<region>:<account>:secret:<name>/);
     }
-    const ok = await validate(policyDir({ 'p.yaml': secret('team/k', '    store: { backend: aws-secrets-manager, secretId: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/db-AbCdEf" }\n') }));
+    const ok = await validate(
+      policyDir({
+        'p.yaml': secret(
+          'team/k',
+          '    store: { backend: aws-secrets-manager, secretId: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/db-AbCdEf" }\n',
+        ),
+      }),
+    );
     expect(ok.text).toMatch(/^ok: 1 secret/);
   });
 
@@ -102,7 +115,8 @@ describe('symlinked policy layouts', () => {
 });
 
 describe('validate --resolve and file: references', () => {
-  const withRef = (ref: string) => secret('team/k', `    consumers:\n      - { type: webhook, url: https://x.internal/reload, secret: "file:${ref}" }\n`);
+  const withRef = (ref: string) =>
+    secret('team/k', `    consumers:\n      - { type: webhook, url: https://x.internal/reload, secret: "file:${ref}" }\n`);
 
   it('refuses FIFOs and devices at once instead of blocking or reading without end', async () => {
     const dir = policyDir({ 'p.yaml': withRef('hook.fifo') });

@@ -34,12 +34,15 @@ describe('the kind catalogues', () => {
     ['rotators', 'rotators', BUILT_IN_ROTATORS as readonly unknown[], (d: unknown) => (d as { name: string }).name],
     ['consumers', 'src/consumers', BUILT_IN_CONSUMERS as readonly unknown[], (d: unknown) => (d as { type: string }).type],
     ['stores', 'src/store', BUILT_IN_STORES as readonly unknown[], (d: unknown) => (d as { backend: string }).backend],
-  ])('list every %s descriptor folder exactly once, under the folder\'s name', async (_what, dir, listed, nameOf) => {
+  ])("list every %s descriptor folder exactly once, under the folder's name", async (_what, dir, listed, nameOf) => {
     const folders = await descriptorsIn(dir);
     expect(folders.size).toBeGreaterThan(1);
     expect(listed).toHaveLength(folders.size);
     for (const [folder, descriptor] of folders) {
-      expect(listed.filter((d) => d === descriptor), folder).toHaveLength(1);
+      expect(
+        listed.filter((d) => d === descriptor),
+        folder,
+      ).toHaveLength(1);
       expect(nameOf(descriptor)).toBe(folder);
     }
   });
@@ -51,7 +54,10 @@ describe('the kind catalogues', () => {
       command: '{ type: command, run: /usr/local/bin/reload }',
       notify: '{ type: notify, url: "env:SLACK_URL" }',
     };
-    const okStores: Record<string, string> = { local: '{ backend: local }', 'aws-secrets-manager': '{ backend: aws-secrets-manager, secretId: prod/x }' };
+    const okStores: Record<string, string> = {
+      local: '{ backend: local }',
+      'aws-secrets-manager': '{ backend: aws-secrets-manager, secretId: prod/x }',
+    };
     expect(Object.keys(okConsumers).sort()).toEqual(knownConsumerTypes().sort());
     expect(Object.keys(okStores).sort()).toEqual(knownStores().sort());
     const secrets = [
@@ -62,10 +68,14 @@ describe('the kind catalogues', () => {
     expect(ok.problems).toEqual([]);
     expect(ok.secrets).toHaveLength(secrets.length);
 
-    const bad = await loadPolicies(policyWith([
-      '  - { id: x/consumer, rotator: random-secret, consumers: [{ type: zzzz }] }\n',
-      '  - { id: x/store, rotator: random-secret, store: { backend: zzzz } }\n',
-    ].join('')));
+    const bad = await loadPolicies(
+      policyWith(
+        [
+          '  - { id: x/consumer, rotator: random-secret, consumers: [{ type: zzzz }] }\n',
+          '  - { id: x/store, rotator: random-secret, store: { backend: zzzz } }\n',
+        ].join(''),
+      ),
+    );
     const byCode = Object.fromEntries(bad.problems.map((p) => [p.code, p]));
     expect(byCode['unknown-consumer-type']?.hint).toBe(`known types: ${knownConsumerTypes().join(', ')}`);
     expect(byCode['unknown-store']?.hint).toBe(`known backends: ${knownStores().join(', ')}`);

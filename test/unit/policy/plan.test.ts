@@ -46,11 +46,16 @@ describe('rotor plan', () => {
 
   it('groups consumers by wave', async () => {
     const plan = await planJson();
-    expect(plan[0]?.waves).toEqual([{ wave: 1, consumers: ['api'] }, { wave: 2, consumers: ['workers'] }]);
+    expect(plan[0]?.waves).toEqual([
+      { wave: 1, consumers: ['api'] },
+      { wave: 2, consumers: ['workers'] },
+    ]);
   });
 
   it('takes last successes from the injected lookup', async () => {
-    const plan = await planJson(async (ids) => new Map(ids.map((id) => [id, { lastSuccessAt: id === 'shop/db-app' ? new Date('2025-06-01T02:30:00Z') : null }])));
+    const plan = await planJson(
+      async (ids) => new Map(ids.map((id) => [id, { lastSuccessAt: id === 'shop/db-app' ? new Date('2025-06-01T02:30:00Z') : null }])),
+    );
     expect(plan[0]).toMatchObject({ id: 'shop/db-app', nextDue: '2025-07-01T02:30:00.000Z', neverRotated: false });
     // Due a month apart now: the shared target is no longer hit twice in one minute.
     expect(plan[0]?.flags.map((f) => f.flag)).toEqual(['grace-below-cache-ttl']);
@@ -83,7 +88,8 @@ describe('rotor plan: transport and inherited credentials', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'rotor-plan-tls-'));
-    const pg = (id: string, extra: string) => `  - id: ${id}\n    owner: t\n    rotator: postgres\n    strategy: single-user\n    target: { host: db${id.length}.internal, database: d, admin: env:ADMIN, user: u${id.length}${extra} }\n`;
+    const pg = (id: string, extra: string) =>
+      `  - id: ${id}\n    owner: t\n    rotator: postgres\n    strategy: single-user\n    target: { host: db${id.length}.internal, database: d, admin: env:ADMIN, user: u${id.length}${extra} }\n`;
     writeFileSync(join(dir, 'p.yaml'), `secrets:\n${pg('t/a', ', sslmode: prefer')}${pg('t/bb', '')}`);
     const s = sink();
     expect(await runPlan({ dir, at: AT, json: true, out: s.out })).toBe(EXIT.OK);
@@ -100,7 +106,9 @@ describe('rotor plan: transport and inherited credentials', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'rotor-plan-inherited-'));
-    writeFileSync(join(dir, 'p.yaml'), `secrets:
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      `secrets:
   - id: c/app
     owner: t
     rotator: redis-acl
@@ -109,9 +117,11 @@ describe('rotor plan: transport and inherited credentials', () => {
     owner: t
     rotator: redis-acl
     target: { user: other, nodes: [{ host: 127.0.0.1 }], admin: env:REDIS_ADMIN }
-`);
+`,
+    );
     const s = sink();
-    const lookup = async (ids: readonly string[]) => new Map(ids.map((id) => [id, { lastSuccessAt: id === 'c/other' ? new Date('2025-06-01T00:00:00Z') : null }]));
+    const lookup = async (ids: readonly string[]) =>
+      new Map(ids.map((id) => [id, { lastSuccessAt: id === 'c/other' ? new Date('2025-06-01T00:00:00Z') : null }]));
     expect(await runPlan({ dir, at: AT, json: true, out: s.out, lookup })).toBe(EXIT.OK);
     const flags = Object.fromEntries((JSON.parse(s.text()) as JsonEntry[]).map((e) => [e.id, e.flags.map((f) => f.flag)]));
     expect(flags['c/app']).toContain('revokes-inherited');

@@ -25,21 +25,43 @@ describe('rotator plug-ins in policies', () => {
     const file = 'test/fixtures/plugins/broken/policy.yaml';
     const byId = Object.fromEntries(problems.map((p) => [p.secretId, p]));
     expect(byId['plugins/missing-method']).toMatchObject({
-      file, line: 3, col: 14, code: 'invalid-plugin',
+      file,
+      line: 3,
+      col: 14,
+      code: 'invalid-plugin',
       message: 'rotator plug-in `./missing-method.ts` half-done: does not implement verify(), revoke()',
     });
-    expect(byId['plugins/bad-schema']).toMatchObject({ line: 5, col: 14, code: 'invalid-plugin', message: 'rotator plug-in `./bad-schema.ts` no-schema: paramsSchema is not a zod 4 schema' });
+    expect(byId['plugins/bad-schema']).toMatchObject({
+      line: 5,
+      col: 14,
+      code: 'invalid-plugin',
+      message: 'rotator plug-in `./bad-schema.ts` no-schema: paramsSchema is not a zod 4 schema',
+    });
     expect(byId['plugins/throws-on-load']).toMatchObject({
-      line: 7, col: 14, code: 'invalid-plugin',
+      line: 7,
+      col: 14,
+      code: 'invalid-plugin',
       message: 'rotator plug-in `./throws-on-load.ts` throws while loading: ACME_ENDPOINT_THAT_IS_NEVER_SET is not set',
     });
-    expect(byId['plugins/throws-on-load']?.hint).toMatch(/^thrown at test\/fixtures\/plugins\/broken\/throws-on-load\.ts:3:\d+; fix the plug-in/);
-    expect(byId['plugins/wrong-version']).toMatchObject({ line: 9, code: 'invalid-plugin', message: 'rotator plug-in `./wrong-version.ts` implements rotator contract version 99; this rotor implements version 1' });
-    expect(byId['plugins/no-such-file']).toMatchObject({ line: 11, code: 'invalid-plugin', message: 'rotator plug-in `./no-such-plugin.ts` cannot be loaded: no such file' });
+    expect(byId['plugins/throws-on-load']?.hint).toMatch(
+      /^thrown at test\/fixtures\/plugins\/broken\/throws-on-load\.ts:3:\d+; fix the plug-in/,
+    );
+    expect(byId['plugins/wrong-version']).toMatchObject({
+      line: 9,
+      code: 'invalid-plugin',
+      message: 'rotator plug-in `./wrong-version.ts` implements rotator contract version 99; this rotor implements version 1',
+    });
+    expect(byId['plugins/no-such-file']).toMatchObject({
+      line: 11,
+      code: 'invalid-plugin',
+      message: 'rotator plug-in `./no-such-plugin.ts` cannot be loaded: no such file',
+    });
     expect(byId['plugins/no-such-file']?.hint).toContain(join(FIXTURES, 'broken', 'no-such-plugin.ts'));
     expect(byId['plugins/not-installed']).toMatchObject({
-      line: 13, code: 'invalid-plugin',
-      message: 'rotator plug-in `npm:rotor-rotator-not-installed-anywhere` cannot be loaded: package rotor-rotator-not-installed-anywhere is not installed',
+      line: 13,
+      code: 'invalid-plugin',
+      message:
+        'rotator plug-in `npm:rotor-rotator-not-installed-anywhere` cannot be loaded: package rotor-rotator-not-installed-anywhere is not installed',
       hint: 'install it where rotor runs: npm install rotor-rotator-not-installed-anywhere',
     });
     // A plug-in that loads has its parameters checked like a built-in's.
@@ -53,7 +75,10 @@ describe('rotator plug-ins in policies', () => {
     const { problems, secrets } = await loadPolicies(join(FIXTURES, 'valid'), { cwd });
     expect(problems).toEqual([]);
     const plugin = secrets.find((s) => s.id === 'plugins/file-passwords');
-    expect(plugin?.rotator).toEqual({ name: join(FIXTURES, 'file-rotator.ts'), params: { target: { file: '/tmp/rotor-plugin-fixture.json' } } });
+    expect(plugin?.rotator).toEqual({
+      name: join(FIXTURES, 'file-rotator.ts'),
+      params: { target: { file: '/tmp/rotor-plugin-fixture.json' } },
+    });
     expect(targetKeyOf(plugin!)).toBe('file:///tmp/rotor-plugin-fixture.json');
 
     await loadRotators([plugin!.rotator.name]);
@@ -61,14 +86,23 @@ describe('rotator plug-ins in policies', () => {
     expect(rotator.name).toBe('file-passwords');
     const file = join(mkdtempSync(join(tmpdir(), 'rotor-plugin-')), 'target.json');
     writeFileSync(file, JSON.stringify({ passwords: [] }));
-    const ctx = { secretId: 's', runId: 'r', params: rotator.paramsSchema.parse({ target: { file } }), resolveRef: async () => '', log: silentLogger, signal: new AbortController().signal };
+    const ctx = {
+      secretId: 's',
+      runId: 'r',
+      params: rotator.paramsSchema.parse({ target: { file } }),
+      resolveRef: async () => '',
+      log: silentLogger,
+      signal: new AbortController().signal,
+    };
     const v = await rotator.generate(ctx, null);
     await rotator.apply(ctx, v, null);
     await expect(rotator.verify(ctx, v)).resolves.toBeUndefined();
   });
 
   it('refuses to start a runtime whose policies name a broken plug-in', async () => {
-    await expect(loadRotators([join(FIXTURES, 'broken', 'missing-method.ts')])).rejects.toThrow(/does not implement verify\(\), revoke\(\)/);
+    await expect(loadRotators([join(FIXTURES, 'broken', 'missing-method.ts')])).rejects.toThrow(
+      /does not implement verify\(\), revoke\(\)/,
+    );
   });
 
   it('tells plug-in specs from built-in names', () => {

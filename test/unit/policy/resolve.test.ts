@@ -52,7 +52,8 @@ describe('resolving a secret', () => {
 
   it('layers secret overrides over its class, field by field for retry and drain', async () => {
     const s = await only({
-      'classes.yaml': 'classes:\n  c: { cadence: 30d, grace: 1h, retry: { attempts: 3, backoff: 10s }, drain: { mode: terminate }, window: { hours: "01:00-02:00", tz: Europe/Paris } }\n',
+      'classes.yaml':
+        'classes:\n  c: { cadence: 30d, grace: 1h, retry: { attempts: 3, backoff: 10s }, drain: { mode: terminate }, window: { hours: "01:00-02:00", tz: Europe/Paris } }\n',
       'a.yaml': 'secrets:\n  - { id: team/key, class: c, rotator: random-secret, grace: 2h, retry: { maxBackoff: 1m } }\n',
     });
     expect(s.className).toBe('c');
@@ -60,7 +61,12 @@ describe('resolving a secret', () => {
     expect(s.graceMs).toBe(7_200_000);
     expect(s.retry).toEqual({ attempts: 3, backoffMs: 10_000, maxBackoffMs: 60_000 });
     expect(s.drain).toEqual({ mode: 'terminate', timeoutMs: 1_800_000 });
-    expect(s.window).toMatchObject({ startMinute: 60, endMinute: 120, tz: 'Europe/Paris', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] });
+    expect(s.window).toMatchObject({
+      startMinute: 60,
+      endMinute: 120,
+      tz: 'Europe/Paris',
+      days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    });
   });
 
   it('gives a cron cadence without tz the time zone of the window', async () => {
@@ -82,20 +88,39 @@ describe('resolving a secret', () => {
 `,
     });
     expect(s.consumers).toEqual([
-      { name: 'env-file-1', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 120_000, params: { path: 'x.env', format: 'env' } },
-      { name: 'api', type: 'webhook', wave: 2, cacheTtlMs: 300_000, confirmTimeoutMs: 30_000, params: { url: 'https://api.internal/r', secret: 'env:K', timeout: '10s' } },
+      {
+        name: 'env-file-1',
+        type: 'env-file',
+        wave: 1,
+        cacheTtlMs: undefined,
+        confirmTimeoutMs: 120_000,
+        params: { path: 'x.env', format: 'env' },
+      },
+      {
+        name: 'api',
+        type: 'webhook',
+        wave: 2,
+        cacheTtlMs: 300_000,
+        confirmTimeoutMs: 30_000,
+        params: { url: 'https://api.internal/r', secret: 'env:K', timeout: '10s' },
+      },
     ]);
   });
 
   it('keeps the location of the secret and the store location of each backend', async () => {
-    const s = await only({ 'a.yaml': '# comment\nsecrets:\n  - id: team/key\n    rotator: random-secret\n    store: { backend: aws-secrets-manager, secretId: prod/key }\n' });
+    const s = await only({
+      'a.yaml':
+        '# comment\nsecrets:\n  - id: team/key\n    rotator: random-secret\n    store: { backend: aws-secrets-manager, secretId: prod/key }\n',
+    });
     expect(s.source).toMatchObject({ line: 3, col: 5 });
     expect(s.store).toEqual({ backend: 'aws-secrets-manager', location: 'prod/key', params: { secretId: 'prod/key' } });
   });
 
   it('hashes the policy the same whatever the key order or position, and differently when it changes', async () => {
     const a = await only({ 'a.yaml': 'secrets:\n  - { id: team/key, rotator: random-secret, generate: { length: 40, alphabet: hex } }\n' });
-    const b = await only({ 'b.yaml': '\n\nsecrets:\n  - generate: { alphabet: hex, length: 40 }\n    rotator: random-secret\n    id: team/key\n' });
+    const b = await only({
+      'b.yaml': '\n\nsecrets:\n  - generate: { alphabet: hex, length: 40 }\n    rotator: random-secret\n    id: team/key\n',
+    });
     const c = await only({ 'c.yaml': 'secrets:\n  - { id: team/key, rotator: random-secret, generate: { length: 41, alphabet: hex } }\n' });
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.hash).toBe(a.hash);

@@ -18,12 +18,20 @@ describe('the rotator catalogue', () => {
 
   it('says postgres alternating users overlap and a single user does not', () => {
     const target = { host: 'db.internal', database: 'app', admin };
-    expect(traits('postgres', { strategy: 'alternating-users', target: { ...target, users: ['a_a', 'a_b'], group: 'a' } })).toEqual({ overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app' });
+    expect(traits('postgres', { strategy: 'alternating-users', target: { ...target, users: ['a_a', 'a_b'], group: 'a' } })).toEqual({
+      overlap: true,
+      drain: true,
+      targetKey: 'postgres://db.internal:5432/app',
+    });
     expect(traits('postgres', { strategy: 'single-user', target: { ...target, user: 'a' } }).overlap).toBe(false);
   });
 
   it('says an RDS master password never overlaps', () => {
-    expect(traits('aws-rds-master', { target: { clusterId: 'pay', region: 'eu-central-1' } })).toEqual({ overlap: false, drain: false, targetKey: 'rds://eu-central-1/cluster/pay' });
+    expect(traits('aws-rds-master', { target: { clusterId: 'pay', region: 'eu-central-1' } })).toEqual({
+      overlap: false,
+      drain: false,
+      targetKey: 'rds://eu-central-1/cluster/pay',
+    });
   });
 
   it('needs exactly one of instanceId and clusterId for RDS', () => {
@@ -32,13 +40,24 @@ describe('the rotator catalogue', () => {
   });
 
   it('gives each random secret a target of its own', () => {
-    expect(traits('random-secret', {}, 'a/b')).toEqual({ overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret://a/b' });
+    expect(traits('random-secret', {}, 'a/b')).toEqual({
+      overlap: true,
+      drain: false,
+      storeIsTarget: true,
+      targetKey: 'random-secret://a/b',
+    });
   });
 
   it('keys a Redis ACL user by all of its nodes, with no drain check (Redis cannot tell old-password connections apart)', () => {
     const t = traits('redis-acl', { target: { user: 'u', nodes: [{ host: 'b' }, { host: 'a', port: 6380 }], admin } });
     // Hosts a and b are reached over a network without TLS: flagged; the first rotation revokes inherited passwords.
-    expect(t).toEqual({ overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/u', revokesInherited: true, weakTransport: 'no TLS to b:6379, a:6380' });
+    expect(t).toEqual({
+      overlap: true,
+      drain: false,
+      targetKey: 'redis://a:6380,b:6379/u',
+      revokesInherited: true,
+      weakTransport: 'no TLS to b:6379, a:6380',
+    });
   });
 
   it('takes overlap of the command rotator from its parameters, false unless declared', () => {
@@ -48,7 +67,8 @@ describe('the rotator catalogue', () => {
   });
 
   it('computes the target key of a resolved secret', () => {
-    const params = builtInRotator('postgres')?.paramsSchema.parse({ strategy: 'single-user', target: { database: 'app', user: 'a', admin } }) ?? {};
+    const params =
+      builtInRotator('postgres')?.paramsSchema.parse({ strategy: 'single-user', target: { database: 'app', user: 'a', admin } }) ?? {};
     expect(targetKeyOf({ id: 's', rotator: { name: 'postgres', params } })).toBe('postgres://(env:ADMIN_URL)/app');
   });
 });

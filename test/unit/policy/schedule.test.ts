@@ -26,14 +26,20 @@ describe('nextDue', () => {
   });
 
   it('adds the interval to the last success', () => {
-    expect(iso(nextDue({ secret: secret(), lastSuccessAt: at('2025-06-01T10:00:00Z'), now: at('2025-06-02T10:00:00Z') }))).toBe('2025-07-01T10:00:00.000Z');
+    expect(iso(nextDue({ secret: secret(), lastSuccessAt: at('2025-06-01T10:00:00Z'), now: at('2025-06-02T10:00:00Z') }))).toBe(
+      '2025-07-01T10:00:00.000Z',
+    );
   });
 
   it('takes the first cron occurrence after the last success, in the cron time zone', () => {
     const s = secret({ schedule: { kind: 'cron', expression: '0 3 * * 1', tz: 'Europe/Berlin' } });
     // Monday 2025-06-02 03:00 Berlin (CEST, +2) is 01:00Z; a success at exactly that time waits a week.
-    expect(iso(nextDue({ secret: s, lastSuccessAt: at('2025-06-02T01:00:00Z'), now: at('2025-06-02T01:05:00Z') }))).toBe('2025-06-09T01:00:00.000Z');
-    expect(iso(nextDue({ secret: s, lastSuccessAt: at('2025-05-31T12:00:00Z'), now: at('2025-05-31T12:05:00Z') }))).toBe('2025-06-02T01:00:00.000Z');
+    expect(iso(nextDue({ secret: s, lastSuccessAt: at('2025-06-02T01:00:00Z'), now: at('2025-06-02T01:05:00Z') }))).toBe(
+      '2025-06-09T01:00:00.000Z',
+    );
+    expect(iso(nextDue({ secret: s, lastSuccessAt: at('2025-05-31T12:00:00Z'), now: at('2025-05-31T12:05:00Z') }))).toBe(
+      '2025-06-02T01:00:00.000Z',
+    );
   });
 
   it('makes an overdue secret due now, not in the past, and says it is overdue', () => {

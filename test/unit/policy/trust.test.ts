@@ -34,7 +34,10 @@ const secret = (extra: string, rotator = 'random-secret') => `secrets:\n  - id: 
 /** A plug-in that leaves a mark when imported: proof that its code ran. */
 function evilPlugin(dir: string, name: string): string {
   const mark = join(dir, `${name}.ran`);
-  writeFileSync(join(dir, `${name}.mjs`), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(mark)}, String(process.env.ROTOR_MASTER_KEY));\nexport default {};\n`);
+  writeFileSync(
+    join(dir, `${name}.mjs`),
+    `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(mark)}, String(process.env.ROTOR_MASTER_KEY));\nexport default {};\n`,
+  );
   return mark;
 }
 
@@ -70,11 +73,17 @@ describe('plug-ins run only from directories ROTOR_PLUGIN_DIRS lists', () => {
   });
 });
 
-describe('rotor\'s own settings are never handed to a command', () => {
-  it('refuses ROTOR_* in a command consumer\'s inheritEnv and in the command rotator\'s env references', async () => {
+describe("rotor's own settings are never handed to a command", () => {
+  it("refuses ROTOR_* in a command consumer's inheritEnv and in the command rotator's env references", async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'a.yaml'), secret('    consumers:\n      - { type: command, name: reload, run: /bin/true, inheritEnv: [HTTP_PROXY, ROTOR_MASTER_KEY] }\n'));
-    writeFileSync(join(dir, 'b.yaml'), `secrets:\n  - id: team/c\n    owner: team\n    rotator: command\n    target:\n      executable: ./x\n      env:\n        KEY: env:ROTOR_DATABASE_URL\n        OK: env:VENDOR_TOKEN\n`);
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      secret('    consumers:\n      - { type: command, name: reload, run: /bin/true, inheritEnv: [HTTP_PROXY, ROTOR_MASTER_KEY] }\n'),
+    );
+    writeFileSync(
+      join(dir, 'b.yaml'),
+      `secrets:\n  - id: team/c\n    owner: team\n    rotator: command\n    target:\n      executable: ./x\n      env:\n        KEY: env:ROTOR_DATABASE_URL\n        OK: env:VENDOR_TOKEN\n`,
+    );
     const r = await validate(dir);
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.text).toMatch(/a\.yaml:6:\d+: \[team\/k\] `consumers\[0\]\.inheritEnv\[1\]` is one of rotor's own settings \(ROTOR_\*\)/);
@@ -84,9 +93,10 @@ describe('rotor\'s own settings are never handed to a command', () => {
 });
 
 describe('file: references read only inside ROTOR_REF_FILE_ROOTS', () => {
-  const withRef = (ref: string) => secret(`    consumers:\n      - { type: webhook, url: https://x.internal/reload, secret: "file:${ref}" }\n`);
+  const withRef = (ref: string) =>
+    secret(`    consumers:\n      - { type: webhook, url: https://x.internal/reload, secret: "file:${ref}" }\n`);
 
-  it('never reads rotor\'s master key, not even through a symlink in the policy directory', async () => {
+  it("never reads rotor's master key, not even through a symlink in the policy directory", async () => {
     const home = tempDir();
     writeFileSync(join(home, 'master.key'), 'a'.repeat(64));
     vi.stubEnv('ROTOR_HOME', home);
@@ -103,7 +113,7 @@ describe('file: references read only inside ROTOR_REF_FILE_ROOTS', () => {
     expect(r.text).not.toContain('a'.repeat(16));
   });
 
-  it('refuses a file outside the roots (the policy file\'s directory by default), naming ROTOR_REF_FILE_ROOTS', async () => {
+  it("refuses a file outside the roots (the policy file's directory by default), naming ROTOR_REF_FILE_ROOTS", async () => {
     const elsewhere = tempDir();
     writeFileSync(join(elsewhere, 'hook.key'), 'k3y-material');
     const dir = tempDir();

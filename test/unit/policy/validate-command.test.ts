@@ -31,7 +31,13 @@ describe('rotor validate', () => {
     const s = sink();
     await runValidate({ dir: `${FIXTURES}unknown-store`, json: true, out: s.out });
     expect(JSON.parse(s.text())).toEqual([
-      expect.objectContaining({ line: 5, col: 23, secretId: 'team/api-key', code: 'unknown-store', hint: 'known backends: local, aws-secrets-manager' }),
+      expect.objectContaining({
+        line: 5,
+        col: 23,
+        secretId: 'team/api-key',
+        code: 'unknown-store',
+        hint: 'known backends: local, aws-secrets-manager',
+      }),
     ]);
   });
 

@@ -33,7 +33,10 @@ describe('the policy worker', () => {
       // Every file claimed by the worker: the main thread claims none.
       const split = await policyPass(dir, { mode: 'plan', now: NOW, parallelAbove: 0, parallelFiles: 0, mainClaims: false });
       expect(split.problems, name).toEqual(single.problems);
-      expect(split.entries.map((e) => e.id), name).toEqual(single.secrets.map((s) => s.id));
+      expect(
+        split.entries.map((e) => e.id),
+        name,
+      ).toEqual(single.secrets.map((s) => s.id));
     }
     // The valid tree's plug-in secret was planned by the worker, not dropped.
     expect((await loadPolicies(`${PLUGINS}valid`)).secrets.length).toBeGreaterThan(1);

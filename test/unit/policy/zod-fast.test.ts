@@ -32,7 +32,11 @@ function yamlFiles(dir: string): string[] {
  * Every secret (and class) written in the example policies, the fixtures and a file of the
  * benchmark, as parsed YAML; `valid` are the ones from the example policies and the benchmark.
  */
-async function writtenSecrets(): Promise<{ secrets: Array<Record<string, unknown>>; valid: Array<Record<string, unknown>>; classes: unknown[] }> {
+async function writtenSecrets(): Promise<{
+  secrets: Array<Record<string, unknown>>;
+  valid: Array<Record<string, unknown>>;
+  classes: unknown[];
+}> {
   const secrets: Array<Record<string, unknown>> = [];
   const valid: Array<Record<string, unknown>> = [];
   const classes: unknown[] = [];
@@ -52,7 +56,30 @@ async function writtenSecrets(): Promise<{ secrets: Array<Record<string, unknown
   return { secrets, valid, classes };
 }
 
-const REPLACEMENTS: unknown[] = [null, 0, 1, -1, 1.5, 70000, '', 'x', 'Upper', 'env:X', 'file:/x', 'https://h/x', '30s', '0 3 * * 1', 'a b', true, false, [], ['x'], [1], {}, { x: 1 }];
+const REPLACEMENTS: unknown[] = [
+  null,
+  0,
+  1,
+  -1,
+  1.5,
+  70000,
+  '',
+  'x',
+  'Upper',
+  'env:X',
+  'file:/x',
+  'https://h/x',
+  '30s',
+  '0 3 * * 1',
+  'a b',
+  true,
+  false,
+  [],
+  ['x'],
+  [1],
+  {},
+  { x: 1 },
+];
 
 /** The value itself, and each variant one change away from it, down to `depth` levels. */
 function variants(value: unknown, depth: number): unknown[] {
@@ -147,7 +174,10 @@ describe('the fast zod parser', () => {
       const kind = store && typeof store.backend === 'string' ? storeKind(store.backend) : undefined;
       if (kind) for (const v of variants(store, 2)) if (agrees(kind.schema, v)) yes++;
       for (const c of Array.isArray(secret.consumers) ? secret.consumers : []) {
-        const ck = c && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string' ? consumerKind((c as { type: string }).type) : undefined;
+        const ck =
+          c && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string'
+            ? consumerKind((c as { type: string }).type)
+            : undefined;
         if (ck) for (const v of variants(c, 2)) if (agrees(ck.schema, v)) yes++;
       }
     }

@@ -13,7 +13,16 @@ import { loadPolicies } from '../../../src/policy/load.js';
 import { policyPass } from '../../../src/policy/parallel/pass.js';
 import { planEntry } from '../../../src/policy/plan.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
-import { BUILT_IN_ROTATORS, builtInRotator, knownRotators, loadRotators, rotatorDescriptor, rotatorFor, rotatorTraits, targetKeyOf } from '../../../src/rotator/catalogue.js';
+import {
+  BUILT_IN_ROTATORS,
+  builtInRotator,
+  knownRotators,
+  loadRotators,
+  rotatorDescriptor,
+  rotatorFor,
+  rotatorTraits,
+  targetKeyOf,
+} from '../../../src/rotator/catalogue.js';
 import type { RotatorTraits } from '../../../src/rotator/contract.js';
 import { createEngineDeps, type RuntimeOptions } from '../../../src/runtime.js';
 import type { RunRow } from '../../../src/state/runs.js';
@@ -90,7 +99,13 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'redis/user',
     yaml: `rotator: redis-acl\n    target: { user: app, nodes: [{ host: b }, { host: a, port: 6380 }], admin: ${admin} }`,
-    traits: { overlap: true, drain: false, targetKey: 'redis://a:6380,b:6379/app', revokesInherited: true, weakTransport: 'no TLS to b:6379, a:6380' },
+    traits: {
+      overlap: true,
+      drain: false,
+      targetKey: 'redis://a:6380,b:6379/app',
+      revokesInherited: true,
+      weakTransport: 'no TLS to b:6379, a:6380',
+    },
   },
   {
     id: 'command/default',
@@ -166,14 +181,17 @@ describe('the rotator catalogue', () => {
     expect(rotatorFor(secret.rotator.name).paramsSchema).toBe(descriptor!.paramsSchema);
   });
 
-  it('gives the worker thread\'s plan the same target keys and flags as this thread\'s', async () => {
+  it("gives the worker thread's plan the same target keys and flags as this thread's", async () => {
     const pass = await policyPass(dir, { mode: 'plan', now: NOW, cwd: ROOT, parallelAbove: 0, parallelFiles: 0, mainClaims: false });
     expect(pass.problems).toEqual([]);
     const byId = new Map(pass.entries.map((e) => [e.id, e]));
     for (const c of CASES) {
       const e = byId.get(c.id);
       expect(e?.targetKey, c.id).toBe(c.traits.targetKey);
-      expect(e?.flags.some((f) => f.flag === 'no-overlap'), c.id).toBe(!c.traits.overlap);
+      expect(
+        e?.flags.some((f) => f.flag === 'no-overlap'),
+        c.id,
+      ).toBe(!c.traits.overlap);
     }
   }, 30_000);
 });

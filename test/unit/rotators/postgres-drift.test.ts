@@ -19,7 +19,12 @@ describe('setting drift', () => {
   const row = (rolname: string, setting: string, everywhere = true) => ({ rolname, setting, everywhere });
 
   it('reports one problem per setting, with one direction to fix it', () => {
-    const problems = settingDrift([row('a', 'statement_timeout=5s'), row('b', 'statement_timeout=10s'), row('b', 'work_mem=64MB', false)], 'a', 'b', 'app');
+    const problems = settingDrift(
+      [row('a', 'statement_timeout=5s'), row('b', 'statement_timeout=10s'), row('b', 'work_mem=64MB', false)],
+      'a',
+      'b',
+      'app',
+    );
     expect(problems.map((p) => p.what)).toEqual([
       'a has the setting statement_timeout=5s and b has statement_timeout=10s',
       'b has the setting work_mem=64MB in database app and a does not',

@@ -36,7 +36,9 @@ describe('password generation', () => {
 
   it('measures entropy as length × log2(alphabet size)', () => {
     expect(entropyBits({ length: 16, exclude: DEFAULT_EXCLUDED_CHARACTERS })).toBeGreaterThanOrEqual(MIN_ENTROPY_BITS);
-    const digitsOnly = passwordAlphabet('').filter((c) => !/[0-9]/.test(c)).join('');
+    const digitsOnly = passwordAlphabet('')
+      .filter((c) => !/[0-9]/.test(c))
+      .join('');
     expect(entropyBits({ length: 16, exclude: digitsOnly })).toBeCloseTo(16 * Math.log2(10));
     expect(entropyBits({ length: 64, exclude: passwordAlphabet('').join('') })).toBe(0);
   });

@@ -14,13 +14,25 @@ function params(input: unknown): PostgresParams {
 }
 
 const alternating = () =>
-  params({ strategy: 'alternating-users', target: { database: 'payments', admin: 'env:ADMIN_URL', users: ['payments_a', 'payments_b'], group: 'payments' } });
-const single = () => params({ strategy: 'single-user', target: { host: 'db.example', port: 5433, database: 'reports', admin: 'env:ADMIN_URL', user: 'reports' } });
+  params({
+    strategy: 'alternating-users',
+    target: { database: 'payments', admin: 'env:ADMIN_URL', users: ['payments_a', 'payments_b'], group: 'payments' },
+  });
+const single = () =>
+  params({
+    strategy: 'single-user',
+    target: { host: 'db.example', port: 5433, database: 'reports', admin: 'env:ADMIN_URL', user: 'reports' },
+  });
 
 function ctx(p: PostgresParams, resolved = ADMIN_URL): RotatorContext<PostgresParams> & { refs: string[] } {
   const refs: string[] = [];
   return {
-    secretId: 'payments/db-app', runId: 'run-1', params: p, log: silentLogger, signal: new AbortController().signal, refs,
+    secretId: 'payments/db-app',
+    runId: 'run-1',
+    params: p,
+    log: silentLogger,
+    signal: new AbortController().signal,
+    refs,
     resolveRef: async (ref) => (refs.push(ref), resolved),
   };
 }
@@ -34,14 +46,18 @@ describe('postgres parameters', () => {
   });
 
   it('refuse a group that is also one of the users', () => {
-    const r = postgresParamsSchema.safeParse({ strategy: 'alternating-users', target: { database: 'd', admin: 'env:X', users: ['a', 'g'], group: 'g' } });
+    const r = postgresParamsSchema.safeParse({
+      strategy: 'alternating-users',
+      target: { database: 'd', admin: 'env:X', users: ['a', 'g'], group: 'g' },
+    });
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues)).toContain('must not be one of the users');
   });
 
   it('refuse rules that leave too little randomness', () => {
     const r = postgresParamsSchema.safeParse({
-      strategy: 'single-user', target: { database: 'd', admin: 'env:X', user: 'u' },
+      strategy: 'single-user',
+      target: { database: 'd', admin: 'env:X', user: 'u' },
       generate: { length: 16, exclude: '!"#$%&\'()*+,-./:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~' },
     });
     expect(r.success).toBe(false);
@@ -56,7 +72,11 @@ describe('postgres parameters', () => {
 
 describe('postgres traits', () => {
   it('alternating users overlap and can be drained; single user neither', () => {
-    expect(rotator.traits(alternating(), 'team/s')).toEqual({ overlap: true, drain: true, targetKey: 'postgres://(env:ADMIN_URL)/payments' });
+    expect(rotator.traits(alternating(), 'team/s')).toEqual({
+      overlap: true,
+      drain: true,
+      targetKey: 'postgres://(env:ADMIN_URL)/payments',
+    });
     expect(rotator.traits(single(), 'team/s')).toEqual({ overlap: false, drain: false, targetKey: 'postgres://db.example:5433/reports' });
   });
 });
@@ -90,13 +110,27 @@ describe('postgres generate', () => {
 describe('admin URL', () => {
   it('reads user, percent-encoded password, host, port and database', () => {
     expect(parseAdminUrl(ADMIN_URL, 'prefer')).toEqual({
-      host: 'db.internal', port: 6543, database: 'postgres', user: 'rotor_admin', password: 's3cr@t-admin-pw', sslmode: 'prefer',
+      host: 'db.internal',
+      port: 6543,
+      database: 'postgres',
+      user: 'rotor_admin',
+      password: 's3cr@t-admin-pw',
+      sslmode: 'prefer',
     });
-    expect(parseAdminUrl('postgresql://u@[::1]/x?sslmode=require', 'disable')).toMatchObject({ host: '::1', port: 5432, sslmode: 'require' });
+    expect(parseAdminUrl('postgresql://u@[::1]/x?sslmode=require', 'disable')).toMatchObject({
+      host: '::1',
+      port: 5432,
+      sslmode: 'require',
+    });
   });
 
   it('never repeats the URL, which holds a password, when refusing it', () => {
-    for (const bad of ['not a url s3cr3t-pw', 'mysql://u:s3cr3t-pw@h/db', 'postgres://:s3cr3t-pw@h/db', 'postgres://u:s3cr3t-pw@h/db?sslmode=bogus']) {
+    for (const bad of [
+      'not a url s3cr3t-pw',
+      'mysql://u:s3cr3t-pw@h/db',
+      'postgres://:s3cr3t-pw@h/db',
+      'postgres://u:s3cr3t-pw@h/db?sslmode=bogus',
+    ]) {
       let thrown: unknown;
       try {
         parseAdminUrl(bad, 'prefer');
@@ -104,7 +138,9 @@ describe('admin URL', () => {
         thrown = err;
       }
       expect(thrown).toBeInstanceOf(PermanentError);
-      expect(JSON.stringify({ m: (thrown as Error).message, h: (thrown as PermanentError).hint, c: String((thrown as Error).cause) })).not.toContain('s3cr3t-pw');
+      expect(
+        JSON.stringify({ m: (thrown as Error).message, h: (thrown as PermanentError).hint, c: String((thrown as Error).cause) }),
+      ).not.toContain('s3cr3t-pw');
     }
   });
 });

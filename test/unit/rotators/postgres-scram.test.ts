@@ -33,9 +33,7 @@ describe('SCRAM-SHA-256 verifier', () => {
 
   it('writes the form pg_authid stores: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>', () => {
     const text = scramVerifier(RFC.password, { salt: Buffer.from(RFC.salt, 'base64') });
-    expect(text).toBe(
-      `SCRAM-SHA-256$4096:${RFC.salt}$${secret.storedKey.toString('base64')}:${secret.serverKey.toString('base64')}`,
-    );
+    expect(text).toBe(`SCRAM-SHA-256$4096:${RFC.salt}$${secret.storedKey.toString('base64')}:${secret.serverKey.toString('base64')}`);
     expect(parseVerifier(text)).toEqual(secret);
   });
 

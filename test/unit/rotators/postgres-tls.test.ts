@@ -22,17 +22,23 @@ describe('postgres TLS defaults', () => {
     const t = await resolveTarget(ctx(single({}), 'postgres://admin:pw-admin-123@db.internal:5432/postgres'));
     expect(t.admin.sslmode).toBe('verify-full');
     expect(t.sslmode).toBe('verify-full');
-    const viaPolicyHost = await resolveTarget(ctx(single({ host: 'db.example.com' }), 'postgres://admin:pw-admin-123@127.0.0.1:5432/postgres'));
+    const viaPolicyHost = await resolveTarget(
+      ctx(single({ host: 'db.example.com' }), 'postgres://admin:pw-admin-123@127.0.0.1:5432/postgres'),
+    );
     expect(viaPolicyHost.sslmode).toBe('verify-full');
     expect(viaPolicyHost.admin.sslmode).toBe('prefer'); // the admin connection itself is loopback
   });
 
-  it('keeps prefer on loopback, and an explicit choice or the admin URL\'s sslmode as given', async () => {
+  it("keeps prefer on loopback, and an explicit choice or the admin URL's sslmode as given", async () => {
     for (const host of ['localhost', '127.0.0.1', '[::1]']) {
       expect((await resolveTarget(ctx(single({}), `postgres://admin:pw-admin-123@${host}:5432/postgres`))).sslmode).toBe('prefer');
     }
-    expect((await resolveTarget(ctx(single({ sslmode: 'require' }), 'postgres://a:pw-admin-123@db.internal/postgres'))).sslmode).toBe('require');
-    expect((await resolveTarget(ctx(single({}), 'postgres://a:pw-admin-123@db.internal/postgres?sslmode=disable'))).admin.sslmode).toBe('disable');
+    expect((await resolveTarget(ctx(single({ sslmode: 'require' }), 'postgres://a:pw-admin-123@db.internal/postgres'))).sslmode).toBe(
+      'require',
+    );
+    expect((await resolveTarget(ctx(single({}), 'postgres://a:pw-admin-123@db.internal/postgres?sslmode=disable'))).admin.sslmode).toBe(
+      'disable',
+    );
   });
 
   it('reports prefer, require and disable as weak-tls choices for plan; unset and verify-full are not', () => {
@@ -51,7 +57,8 @@ async function strippingServer(): Promise<{ server: Server; port: number; receiv
     sock.on('data', (chunk: Buffer) => {
       seen = Buffer.concat([seen, chunk]);
       if (chunk.length === 8 && chunk.readInt32BE(4) === 80877103) sock.write('N');
-      else if (chunk.readInt32BE(4) === 196608) sock.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
+      else if (chunk.readInt32BE(4) === 196608)
+        sock.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
       else sock.destroy();
     });
     sock.on('error', () => undefined);
@@ -68,7 +75,10 @@ describe('a TLS-stripping server', () => {
     const fake = await strippingServer();
     server = fake.server;
     const ep = { host: '127.0.0.1', port: fake.port, database: 'd', user: 'admin', password: 'pw-stolen-in-clear-42' };
-    await connect({ ...ep, sslmode: 'prefer' }).then((c) => c.end(), () => undefined);
+    await connect({ ...ep, sslmode: 'prefer' }).then(
+      (c) => c.end(),
+      () => undefined,
+    );
     expect(fake.received()).toContain('pw-stolen-in-clear-42');
 
     const fresh = await strippingServer();

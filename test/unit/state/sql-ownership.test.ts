@@ -35,8 +35,8 @@ describe('the scanner', () => {
       '  const from = `from ${"x"} s',
       '    left join "public"."run_consumers" c on true`;',
       "  await pool.query('INSERT INTO audit (actor) values ($1)', ['x']);",
-      "  await pool.query(\"delete from steps where run_id = $1\", [id]);",
-      "  await pool.query(String.raw`select 1 from alert_state`);",
+      '  await pool.query("delete from steps where run_id = $1", [id]);',
+      '  await pool.query(String.raw`select 1 from alert_state`);',
       '  return from;',
       '}',
     ].join('\n');

@@ -49,12 +49,16 @@ describe('sealing values (AES-256-GCM)', () => {
     const fromEnv = { ...keyB, source: 'env' as const };
     const err = thrown(() => openValue(fromEnv, 'payments/db', 'v1', sealed));
     expect(err).toBeInstanceOf(PermanentError);
-    expect(err.message).toBe(`version v1 of payments/db in the local store is encrypted with key ${keyA.keyId}, ROTOR_MASTER_KEY is ${keyB.keyId}`);
+    expect(err.message).toBe(
+      `version v1 of payments/db in the local store is encrypted with key ${keyA.keyId}, ROTOR_MASTER_KEY is ${keyB.keyId}`,
+    );
     // A configuration to fix, not a bug in rotor: the CLI exits 2 and says which key to use.
     expect(exitCodeOf(err)).toBe(EXIT.USAGE);
     expect((err as PermanentError).hint).toContain(`use the master key whose id is ${keyA.keyId}`);
     const fromFile = { ...keyB, source: 'file' as const, path: '.rotor/master.key' };
-    expect(thrown(() => openValue(fromFile, 'payments/db', 'v1', sealed)).message).toContain(`the key file .rotor/master.key is ${keyB.keyId}`);
+    expect(thrown(() => openValue(fromFile, 'payments/db', 'v1', sealed)).message).toContain(
+      `the key file .rotor/master.key is ${keyB.keyId}`,
+    );
   });
 
   it.each<[string, (s: SealedValue) => SealedValue]>([
@@ -73,7 +77,11 @@ describe('sealing values (AES-256-GCM)', () => {
 
   it('refuses a ciphertext moved to another version or location (the AAD binds it)', () => {
     const sealed = sealValue(keyA, 'payments/db', 'v1', value);
-    for (const [location, version] of [['payments/db', 'v2'], ['billing/db', 'v1'], ['payments', 'db/v1']] as const) {
+    for (const [location, version] of [
+      ['payments/db', 'v2'],
+      ['billing/db', 'v1'],
+      ['payments', 'db/v1'],
+    ] as const) {
       const err = thrown(() => openValue(keyA, location, version, sealed));
       expect(err.message).toContain('copied from another location or version');
     }

@@ -56,7 +56,9 @@ describe('ROTOR_MASTER_KEY', () => {
   });
 
   it('parseMasterKey names its source in the message', () => {
-    expect(() => parseMasterKey('nope', 'the master key file /x/master.key')).toThrow(/^the master key file \/x\/master\.key is 4 characters/);
+    expect(() => parseMasterKey('nope', 'the master key file /x/master.key')).toThrow(
+      /^the master key file \/x\/master\.key is 4 characters/,
+    );
   });
 });
 

@@ -12,7 +12,10 @@ const TOKEN = 'operator-token-0123456789abcdef';
 
 function app(token: string | undefined) {
   const refused: RefusedAttempt[] = [];
-  const guard = new Guard({ token, publicOrigin: 'https://rotor.example.com' }, new TokenGate({ log: silentLogger, onRefused: (a) => refused.push(a) }));
+  const guard = new Guard(
+    { token, publicOrigin: 'https://rotor.example.com' },
+    new TokenGate({ log: silentLogger, onRefused: (a) => refused.push(a) }),
+  );
   const a = new Hono();
   a.onError((err) => (err instanceof HTTPException ? err.getResponse() : new Response('boom', { status: 500 })));
   a.post('/api/act', operatorApiAuth({ guard, clientOf: () => '192.0.2.1' }), (c) => c.json({ done: true }, 201));
@@ -31,7 +34,9 @@ describe('operatorApiAuth', () => {
     const { post } = app(TOKEN);
     expect((await post({ authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403);
     expect((await post({ authorization: `Bearer ${TOKEN}`, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
-    expect((await post({ authorization: `Bearer ${TOKEN}`, origin: 'https://rotor.example.com', 'sec-fetch-site': 'same-origin' })).status).toBe(201);
+    expect(
+      (await post({ authorization: `Bearer ${TOKEN}`, origin: 'https://rotor.example.com', 'sec-fetch-site': 'same-origin' })).status,
+    ).toBe(201);
   });
 
   it('asks for the Bearer token, and accepts the right one after ten wrong ones from the address', async () => {

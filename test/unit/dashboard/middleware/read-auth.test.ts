@@ -62,7 +62,10 @@ describe('readAuth', () => {
     expect(refused.map((r) => r.reason)).toEqual([...Array(10).fill('wrong'), 'limited', 'limited']);
     expect(refused.every((r) => r.kind === 'read' && r.client === '10.0.0.7' && r.path === '/')).toBe(true);
     // Every refusal is logged, with the address and never the token.
-    const lines = log().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; client: string; reason: string });
+    const lines = log()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; client: string; reason: string });
     expect(lines).toHaveLength(12);
     expect(lines.every((l) => l.msg === 'dashboard token refused' && l.client === '10.0.0.7')).toBe(true);
     expect(log()).not.toContain('wrong-guess');
