@@ -1,13 +1,25 @@
-// `npm run bench [-- name[:part,part] ...]`: runs the named benchmarks (all when none is named)
-// and prints each one's tables. A benchmark is a module with a function that returns its report.
+// `npm run bench -- name[:part,part] ... | all | --help`: runs the named benchmarks and prints each
+// one's tables. A benchmark is a module with a function that returns its report; `parts` names what
+// of it may be asked for alone, so a typo is an error rather than a run that measures nothing.
 import { build } from '../scripts/build.mjs';
 
-const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise<string> }> = {
+interface Bench {
+  about: string;
+  /** What may be asked for alone (`engine:emergency`); a part of the policy bench is its number of runs. */
+  parts?: readonly string[];
+  run: (parts: string[]) => Promise<string>;
+}
+
+const RUNS = /^[1-9]\d?$/;
+
+const BENCHES: Record<string, Bench> = {
   policy: {
+    parts: ['<runs>'],
     about: 'validate + plan of 100,000 secrets in 1,000 files (wall time, peak memory)',
     run: async (parts) => (await import('./policy.js')).runPolicyBench(parts),
   },
   engine: {
+    parts: ['throughput', 'emergency', 'scale'],
     about: 'rotation throughput, emergency latency, sync and tick at 100,000 secrets (needs redis-server)',
     run: async (parts) => (await import('./engine.js')).runEngineBench(parts.length ? parts : undefined),
   },
@@ -20,10 +32,12 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
     run: async () => (await import('./cli.js')).runCliBench(),
   },
   hostile: {
+    parts: ['flood', 'parser'],
     about: 'a flood of 5,000 half-open connections and 1,000 /events streams while rotations run; 50,000-key and 10,000-deep policy files',
     run: async (parts) => (await import('./hostile.js')).runHostileBench(parts),
   },
   consumers: {
+    parts: ['mariadb'],
     about:
       'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant',
     run: async (parts) => {
@@ -35,12 +49,37 @@ const BENCHES: Record<string, { about: string; run: (parts: string[]) => Promise
   },
 };
 
+const USAGE = [
+  'usage: npm run bench -- <name>[:part,part] ... | all',
+  '',
+  ...Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)} ${b.about}${b.parts ? ` (parts: ${b.parts.join(', ')})` : ''}`),
+  '',
+  'Each one starts its own PostgreSQL (and redis-server or MariaDB where it needs them) and takes',
+  'from seconds (cli, dashboard) to several minutes (engine, consumers): name the ones you want.',
+].join('\n');
+
 const requested = process.argv.slice(2).filter((a) => a !== '--');
-const selected = requested.length ? requested : Object.keys(BENCHES);
-const unknown = selected.map((s) => s.split(':')[0] ?? '').filter((name) => !(name in BENCHES));
-if (unknown.length) {
-  console.error(`unknown benchmark: ${unknown.join(', ')}`);
-  for (const [name, b] of Object.entries(BENCHES)) console.error(`  ${name.padEnd(8)} ${b.about}`);
+if (requested.includes('--help') || requested.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!requested.length) {
+  console.error(`name a benchmark, or all (they take minutes each)\n\n${USAGE}`);
+  process.exit(2);
+}
+const selected = requested.includes('all') ? Object.keys(BENCHES) : requested;
+const wrong = selected.flatMap((spec) => {
+  const [name = '', partList = ''] = spec.split(':');
+  const bench = BENCHES[name];
+  if (!bench) return [`unknown benchmark: ${name}`];
+  const parts = partList ? partList.split(',') : [];
+  if (parts.length && !bench.parts) return [`${name} has no parts to choose (asked for ${parts.join(', ')})`];
+  return parts
+    .filter((p) => !bench.parts?.includes(p) && !(bench.parts?.includes('<runs>') && RUNS.test(p)))
+    .map((p) => `unknown part of ${name}: ${p} (parts: ${bench.parts?.join(', ')})`);
+});
+if (wrong.length) {
+  console.error(`${wrong.join('\n')}\n\n${USAGE}`);
   process.exit(2);
 }
 
