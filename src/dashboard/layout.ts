@@ -10,36 +10,14 @@ export interface PageMeta {
 
 export function layout(meta: PageMeta, body: Html): Html {
   const link = (key: PageMeta['nav'], href: string, text: string) =>
-    html`<a href="${href}" ${key === meta.nav ? html` aria-current="page"` : ''}>${text}</a>`;
+    html`<a href="${href}"${key === meta.nav ? html` aria-current="page"` : ''}>${text}</a>`;
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${meta.title} · rotor</title>
-        <link rel="icon" href="data:," />
-        <link rel="stylesheet" href="/static/style.css" />
-        <script src="/static/app.js" defer></script>
-      </head>
-      <body>
-        <header class="top">
-          <a class="brand" href="/">rotor</a>
-          <nav>
-            ${link('inventory', '/', 'Inventory')}${link('audit', '/audit', 'Audit')}${link('queues', '/queues', 'Queues')}<a
-              href="/queues/board"
-              >bull-board</a
-            ><a href="/metrics">Metrics</a><a href="/api">API</a>
-          </nav>
-          <span
-            class="mode"
-            title="${meta.actionsEnabled ? 'an operator token is configured: emergency rotation needs it' : 'no operator token configured: read-only'}"
-            >${meta.actionsEnabled ? 'actions need the operator token' : 'read-only'}</span
-          >
-          <span id="live" class="live" title="updates as runs progress">live</span>
-        </header>
-        <main>${body}</main>
-      </body>
-    </html>`;
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${meta.title} · rotor</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"><script src="/static/app.js" defer></script></head>
+<body><header class="top"><a class="brand" href="/">rotor</a><nav>${link('inventory', '/', 'Inventory')}${link('audit', '/audit', 'Audit')}${link('queues', '/queues', 'Queues')}<a href="/queues/board">bull-board</a><a href="/metrics">Metrics</a><a href="/api">API</a></nav>
+<span class="mode" title="${meta.actionsEnabled ? 'an operator token is configured: emergency rotation needs it' : 'no operator token configured: read-only'}">${meta.actionsEnabled ? 'actions need the operator token' : 'read-only'}</span>
+<span id="live" class="live" title="updates as runs progress">live</span></header>
+<main>${body}</main></body></html>`;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -68,10 +46,5 @@ export function withQuery(base: Record<string, string | number | undefined>, cha
 }
 
 export function errorPage(meta: PageMeta, message: string): Html {
-  return layout(
-    meta,
-    html`<h1>${meta.title}</h1>
-      <p class="error">${message}</p>
-      <p><a href="/">Back to the inventory</a></p>`,
-  );
+  return layout(meta, html`<h1>${meta.title}</h1><p class="error">${message}</p><p><a href="/">Back to the inventory</a></p>`);
 }
