@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { credentialRef } from '../../src/rotator/params.js';
 import { strongGenerateRulesSchema } from '../../src/rotator/password.js';
+import { isLoopbackHost } from '../../src/rotator/loopback.js';
 
 /** User and role names: letters, digits, `_`; 32 characters, MySQL's limit (MariaDB allows 80). */
 export const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, {
@@ -119,9 +120,7 @@ export function managedUsers(params: MysqlParams): readonly string[] {
   return params.strategy === 'alternating-users' ? params.target.users : [params.target.user];
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
-
 /** The TLS mode for `host`: the policy's, else none on loopback and `require` elsewhere. */
 export function tlsFor(params: MysqlParams, host: string): 'disable' | 'require' | 'verify-full' {
-  return params.target.tls ?? (LOOPBACK.test(host) ? 'disable' : 'require');
+  return params.target.tls ?? (isLoopbackHost(host) ? 'disable' : 'require');
 }
