@@ -40,16 +40,10 @@ describe('rotor repair', () => {
     });
   });
 
-  afterAll(async () => {
-    await runtime?.close();
-    await kit?.close();
-    await db?.pool.query('drop role if exists rp_a; drop role if exists rp_b; drop role if exists rp_app').catch(() => undefined);
-    await db?.drop();
-  });
-
-  it('clears a PENDING left by an unfinished rotation, which blocked the next one; then rotation succeeds', async () => {
-    const secret = secretFixture('repair/db', {
-      graceMs: 50,
+  /** The secret both tests rotate: alternating users rp_a/rp_b on the test database. */
+  const alternatingSecret = (id: string, graceMs: number) =>
+    secretFixture(id, {
+      graceMs,
       rotator: {
         name: 'postgres',
         params: {
@@ -66,6 +60,16 @@ describe('rotor repair', () => {
         },
       },
     });
+
+  afterAll(async () => {
+    await runtime?.close();
+    await kit?.close();
+    await db?.pool.query('drop role if exists rp_a; drop role if exists rp_b; drop role if exists rp_app').catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('clears a PENDING left by an unfinished rotation, which blocked the next one; then rotation succeeds', async () => {
+    const secret = alternatingSecret('repair/db', 50);
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     const rotate = async () =>
       waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
@@ -106,24 +110,7 @@ describe('rotor repair', () => {
   });
 
   it('refuses to touch a secret whose run is still active', async () => {
-    const secret = secretFixture('repair/busy', {
-      graceMs: 60_000,
-      rotator: {
-        name: 'postgres',
-        params: {
-          strategy: 'alternating-users',
-          target: {
-            host: db.host,
-            port: db.port,
-            database: db.name,
-            users: ['rp_a', 'rp_b'],
-            group: 'rp_app',
-            admin: 'env:X',
-            sslmode: 'disable',
-          },
-        },
-      },
-    });
+    const secret = alternatingSecret('repair/busy', 60_000);
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     await db.pool.query("insert into runs (id, secret_id, trigger, actor) values (gen_random_uuid(), 'repair/busy', 'manual', 'test')");
     await expect(
