@@ -17,6 +17,8 @@ export default async function harness() {
         env: { API_URL: service.url, API_ADMIN_TOKEN: 'env:EXAMPLE_API_ADMIN_TOKEN' },
         timeout: '10s',
         inUse: true,
+        revokeInherited: true,
+        config: { inheritedKeys: ['legacy (made by hand)'] },
       },
       // The service keeps an old key valid until it is deleted.
       overlap: true,
@@ -24,6 +26,16 @@ export default async function harness() {
     resolveRef: async (ref) => {
       if (ref === 'env:EXAMPLE_API_ADMIN_TOKEN') return adminToken;
       throw new Error(`unexpected reference ${ref}`);
+    },
+    // The key the consumers used before rotor, made by hand in the service.
+    async inherited() {
+      const res = await fetch(`${service.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'legacy (made by hand)' }),
+      });
+      const made = await res.json();
+      return { id: made.id, apiKey: made.key };
     },
     async openSession(value) {
       const stop = new AbortController();

@@ -58,6 +58,23 @@ const ops = {
     if (r.status !== 204 && r.status !== 404) throw new Error(`deleting key ${req.old.id} failed with HTTP ${r.status}`);
     return { ok: true };
   },
+  // The keys this secret's consumers used before rotor are named in config.inheritedKeys (their
+  // names in the service): the first rotation deletes them once rotor's own key is in place.
+  async 'revoke-inherited'(req) {
+    if (!(await works(req.keep)))
+      throw new Permanent(`refusing to delete the keys from before rotor: the key to keep, ${req.keep.id}, does not authenticate`);
+    const names = new Set(req.config.inheritedKeys ?? []);
+    const r = await api('GET', '/admin/keys');
+    if (r.status !== 200) throw new Error(`listing keys failed with HTTP ${r.status}`);
+    let revoked = 0;
+    for (const k of r.json) {
+      if (k.id === req.keep.id || !names.has(k.name)) continue;
+      const d = await api('DELETE', `/admin/keys/${encodeURIComponent(k.id)}`);
+      if (d.status !== 204 && d.status !== 404) throw new Error(`deleting key ${k.id} failed with HTTP ${d.status}`);
+      revoked += 1;
+    }
+    return { ok: true, revoked };
+  },
   async 'in-use'(req) {
     const r = await api('GET', `/admin/keys/${encodeURIComponent(req.value.id)}/sessions`);
     if (r.status === 404) return { sessions: 0 };

@@ -41,6 +41,12 @@ export default implementRotator<CommandParams>(descriptor, {
     await call(ctx, 'revoke', { old: revoke, keep });
   },
 
+  // Invariant 7: only the script knows what its API had before rotor, so it is asked when it says it can answer.
+  async revokeInherited(ctx, keep) {
+    if (!ctx.params.target.revokeInherited) return 0;
+    return (await call(ctx, 'revoke-inherited', { keep })).revoked ?? 0;
+  },
+
   async inUse(ctx, value) {
     if (!ctx.params.target.inUse) return 0;
     return (await call(ctx, 'in-use', { value })).sessions;
@@ -110,6 +116,7 @@ function docsHint(op: Operation): string {
     revoke: '{"ok": true}',
     verify: '{"ok": true} or {"ok": false, "reason": "..."}',
     'in-use': '{"sessions": 0}',
+    'revoke-inherited': '{"ok": true, "revoked": 1}',
   };
   return `${op} must print ${shapes[op]} on stdout (docs/command-rotator.md)`;
 }

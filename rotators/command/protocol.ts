@@ -5,7 +5,7 @@ import type { SecretValue } from '../../src/rotator/contract.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export const OPERATIONS = ['generate', 'apply', 'verify', 'revoke', 'in-use'] as const;
+export const OPERATIONS = ['generate', 'apply', 'verify', 'revoke', 'in-use', 'revoke-inherited'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** What rotor writes to stdin. Which credential fields are present depends on `op`. */
@@ -24,7 +24,7 @@ export interface CommandRequest {
   value?: SecretValue;
   /** revoke: the credential to make stop working ... */
   old?: SecretValue;
-  /** ... while this one goes on working. */
+  /** ... while this one goes on working (revoke-inherited: the only one left working). */
   keep?: SecretValue;
 }
 
@@ -45,6 +45,7 @@ export const ANSWERS = {
   revoke: z.object({ ok: z.literal(true) }),
   verify: z.object({ ok: z.boolean(), reason: z.string().optional() }),
   'in-use': z.object({ sessions: z.number().int().min(0) }),
+  'revoke-inherited': z.object({ ok: z.literal(true), revoked: z.number().int().min(0).optional() }),
 } as const;
 
 export type Answer<O extends Operation> = z.infer<(typeof ANSWERS)[O]>;

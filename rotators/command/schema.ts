@@ -33,6 +33,12 @@ export const commandRotatorParamsSchema = z.strictObject({
      * credential to drain before revoking it. @defaultValue false
      */
     inUse: z.boolean().default(false),
+    /**
+     * The executable answers `revoke-inherited`: on a secret's first rotation, after grace, it
+     * makes every credential of the target but `keep` stop working (what the target had before
+     * rotor; invariant 7). @defaultValue false
+     */
+    revokeInherited: z.boolean().default(false),
   }),
   /** Whether old and new credentials both work until revoke; say false when unsure. @defaultValue false */
   overlap: z.boolean().default(false),

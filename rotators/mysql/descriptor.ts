@@ -22,6 +22,8 @@ const descriptor: RotatorDescriptor<MysqlParams> = {
       // inUse and terminate still count and end the user's sessions (see the README).
       drain: params.strategy === 'alternating-users',
       targetKey: `mysql://${server}`,
+      // A retained or chained password from before rotor, or one on the other account (invariant 7).
+      revokesInherited: true,
     };
   },
   load: () => import('./index.js'),

@@ -117,50 +117,27 @@ export default implementRotator<MysqlParams>(descriptor, {
     const t = await resolveTarget(ctx);
     const gone = credentialOf(ctx, t, revoke);
     const kept = credentialOf(ctx, t, keep);
-    const host = ctx.params.target.accountHost;
     if (gone.username === kept.username) {
       if (gone.password === kept.password) return;
-      // One user: revoking one password means the user keeps exactly the other.
-      await asAdmin(ctx, t, `removing a password of ${gone.username}`, async (c) => {
-        const server = await readServer(c);
-        const acct = account(kept.username, host);
-        if (server.flavor === 'mariadb') {
-          const auth = await requireAuth(ctx, c, server, kept.username);
-          return setChain(ctx, c, acct, auth.hashes, [nativeHash(kept.password)]);
-        }
-        if ((await canLogin(ctx, t, kept)) && !(await canLogin(ctx, t, gone))) return;
-        if (ctx.params.strategy === 'dual-password') {
-          // Whichever was primary, this leaves `kept` as the only password.
-          await c.query(mysqlRetain(acct, kept.password));
-          await c.query(mysqlDiscard(acct));
-        } else {
-          await setPassword(ctx, c, server, kept.username, kept.password);
-          if (atLeast(server, 8, 0, 14)) await c.query(mysqlDiscard(acct));
-        }
-        ctx.log.info({ user: kept.username }, 'password removed; the credential kept is the only one');
-      });
-      return;
+      return keepOnly(ctx, t, kept, gone);
     }
-    // Alternating users: never leave a target where neither credential works.
-    if (!(await canLogin(ctx, t, kept))) {
-      throw new PermanentError(
-        `${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`,
-        {
-          hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
-        },
-      );
+    return retire(ctx, t, gone.username, kept);
+  },
+
+  // Invariant 7 (docs/design.md). What the first rotation may leave behind: MariaDB's chain or
+  // MySQL's retained secondary password from before rotor, or a password set by hand on the other
+  // account of a pair.
+  async revokeInherited(ctx, keep) {
+    const t = await resolveTarget(ctx);
+    const kept = credentialOf(ctx, t, keep);
+    if (ctx.params.strategy !== 'alternating-users') {
+      await keepOnly(ctx, t, kept, null);
+      return 1;
     }
-    await asAdmin(ctx, t, `removing the password of ${gone.username}`, async (c) => {
-      const server = await readServer(c);
-      const acct = account(gone.username, host);
-      // A password nobody knows, not a lock: a login with the old one gets 1045 (a lock would be 4151).
-      if (server.flavor === 'mariadb') await c.query(mariadbChain(acct, [unusableHash()]));
-      else {
-        await c.query(mysqlRandomPassword(acct));
-        await c.query(mysqlDiscard(acct));
-      }
-      ctx.log.info({ user: gone.username }, 'password replaced by one nobody knows');
-    });
+    const other = ctx.params.target.users.find((u) => u !== kept.username);
+    if (!other) return 0;
+    await retire(ctx, t, other, kept);
+    return 1;
   },
 
   async inUse(ctx, value) {
@@ -177,6 +154,49 @@ export default implementRotator<MysqlParams>(descriptor, {
     return ended;
   },
 });
+
+/** One user: leaves `kept`'s password as the user's only one (`gone`, when known, is the one to go). */
+async function keepOnly(ctx: Ctx, t: Target, kept: Credential, gone: Credential | null): Promise<void> {
+  await asAdmin(ctx, t, `removing a password of ${kept.username}`, async (c) => {
+    const server = await readServer(c);
+    const acct = account(kept.username, ctx.params.target.accountHost);
+    if (server.flavor === 'mariadb') {
+      const auth = await requireAuth(ctx, c, server, kept.username);
+      return setChain(ctx, c, acct, auth.hashes, [nativeHash(kept.password)]);
+    }
+    if (gone && (await canLogin(ctx, t, kept)) && !(await canLogin(ctx, t, gone))) return;
+    if (ctx.params.strategy === 'dual-password') {
+      // Whichever was primary, this leaves `kept` as the only password.
+      await c.query(mysqlRetain(acct, kept.password));
+      await c.query(mysqlDiscard(acct));
+    } else {
+      await setPassword(ctx, c, server, kept.username, kept.password);
+      if (atLeast(server, 8, 0, 14)) await c.query(mysqlDiscard(acct));
+    }
+    ctx.log.info({ user: kept.username }, 'password removed; the credential kept is the only one');
+  });
+}
+
+/** Alternating users: gives `user` a password nobody knows, once `kept` is known to log in. */
+async function retire(ctx: Ctx, t: Target, user: string, kept: Credential): Promise<void> {
+  // Never leave a target where neither credential works.
+  if (!(await canLogin(ctx, t, kept))) {
+    throw new PermanentError(`${ctx.secretId}: refusing to revoke ${user}: the credential to keep, for ${kept.username}, does not work`, {
+      hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
+    });
+  }
+  await asAdmin(ctx, t, `removing the password of ${user}`, async (c) => {
+    const server = await readServer(c);
+    const acct = account(user, ctx.params.target.accountHost);
+    // A password nobody knows, not a lock: a login with the old one gets 1045 (a lock would be 4151).
+    if (server.flavor === 'mariadb') await c.query(mariadbChain(acct, [unusableHash()]));
+    else {
+      await c.query(mysqlRandomPassword(acct));
+      await c.query(mysqlDiscard(acct));
+    }
+    ctx.log.info({ user }, 'password replaced by one nobody knows');
+  });
+}
 
 /** Rewrites a MariaDB chain to `wanted` (duplicates dropped) unless it holds exactly that already. */
 async function setChain(ctx: Ctx, c: Connection, acct: string, have: readonly string[], wanted: readonly string[]): Promise<void> {

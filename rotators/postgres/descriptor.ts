@@ -22,6 +22,8 @@ const descriptor: RotatorDescriptor<PostgresParams> = {
       overlap: dual,
       drain: dual,
       targetKey: `postgres://${server}/${database}`,
+      // The other role of the pair may hold a password set before rotor (invariant 7).
+      ...(dual ? { revokesInherited: true } : {}),
       // Unset is verified TLS (loopback aside, where no one is in the path); anything else is a choice to flag.
       ...(sslmode !== undefined && sslmode !== 'verify-full' ? { weakTransport: `sslmode=${sslmode}` } : {}),
     };

@@ -97,17 +97,19 @@ export default implementRotator<PostgresParams>(descriptor, {
       ctx.log.info({ role: kept.username }, 'password restored to the credential kept');
       return;
     }
-    // Never leave a target where neither credential works.
-    if (!(await canLogin(ctx, t, kept))) {
-      throw new PermanentError(
-        `${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`,
-        {
-          hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
-        },
-      );
-    }
-    await asAdmin(ctx, t, `removing the password of ${gone.username}`, (c) => clearPassword(c, gone.username));
-    ctx.log.info({ role: gone.username }, 'password removed');
+    await retire(ctx, t, gone.username, kept);
+  },
+
+  // Invariant 7 (docs/design.md). A single user's apply replaced the password it had; with two
+  // roles, the one rotor did not give the first password may still hold one set by hand.
+  async revokeInherited(ctx, keep) {
+    if (ctx.params.strategy !== 'alternating-users') return 0;
+    const t = await resolveTarget(ctx);
+    const kept = credentialOf(ctx, t, keep);
+    const other = ctx.params.target.users.find((u) => u !== kept.username);
+    if (!other) return 0;
+    await retire(ctx, t, other, kept);
+    return 1;
   },
 
   async inUse(ctx, value) {
@@ -127,6 +129,17 @@ export default implementRotator<PostgresParams>(descriptor, {
     return ended;
   },
 });
+
+/** Removes `role`'s password, once `kept` is known to log in: never leave a target where neither works. */
+async function retire(ctx: Ctx, t: Target, role: string, kept: Credential): Promise<void> {
+  if (!(await canLogin(ctx, t, kept))) {
+    throw new PermanentError(`${ctx.secretId}: refusing to revoke ${role}: the credential to keep, for ${kept.username}, does not work`, {
+      hint: `check ${kept.username}'s password on the server against the store before revoking anything`,
+    });
+  }
+  await asAdmin(ctx, t, `removing the password of ${role}`, (c) => clearPassword(c, role));
+  ctx.log.info({ role }, 'password removed');
+}
 
 /** Runs `fn` on a fresh admin connection; errors come out scrubbed and classed. */
 async function asAdmin<T>(

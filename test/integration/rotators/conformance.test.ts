@@ -4,6 +4,7 @@
 // through its example script.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import type { ConformanceHarness } from '../../../src/rotator/conformance.js';
@@ -36,6 +37,17 @@ async function database(): Promise<TestDatabase> {
   return db;
 }
 
+/** Passwords set by hand on `roles`, as an operator did before rotor: one credential per role. */
+async function pgByHand(d: TestDatabase, roles: readonly string[]): Promise<SecretValue[]> {
+  return Promise.all(
+    roles.map(async (role) => {
+      const password = `by-hand-${randomBytes(12).toString('hex')}`;
+      await d.pool.query(`ALTER ROLE ${pg.escapeIdentifier(role)} PASSWORD ${pg.escapeLiteral(password)}`);
+      return { engine: 'postgres', host: d.host, port: d.port, dbname: d.name, username: role, password };
+    }),
+  );
+}
+
 function pgSession(d: TestDatabase) {
   return async (v: SecretValue) => {
     const c = new pg.Client({ host: d.host, port: d.port, database: d.name, user: String(v.username), password: String(v.password) });
@@ -54,6 +66,7 @@ describeConformance('postgres (alternating users)', postgresRotator, async (): P
     params: { strategy: 'alternating-users', target: { database: d.name, admin: 'env:ADMIN', users, group } },
     resolveRef: async () => d.url,
     openSession: pgSession(d),
+    inherited: () => pgByHand(d, users),
   };
 });
 
@@ -65,6 +78,7 @@ describeConformance('postgres (single user)', postgresRotator, async (): Promise
     params: { strategy: 'single-user', target: { database: d.name, admin: 'env:ADMIN', user } },
     resolveRef: async () => d.url,
     openSession: pgSession(d),
+    inherited: () => pgByHand(d, [user]),
   };
 });
 
@@ -114,13 +128,28 @@ describeConformance('redis-acl (primary + replica)', redisAclRotator, async (): 
 });
 
 // One private MariaDB for the three strategies; each provisions its own accounts.
-function mysqlHarness(params: Record<string, unknown>) {
+function mysqlHarness(params: Record<string, unknown>, accounts: string[]) {
   return async (): Promise<ConformanceHarness> => {
     const server = await (mariadb ??= startMariadbServer());
     return {
       params: { ...params, target: { admin: 'env:MYSQL_ADMIN', provision: true, ...(params.target as object) } },
       resolveRef: async () => server.url,
       openSession: (v) => mysqlSession(server, v),
+      // A password set by hand on each account (the suite's earlier checks provisioned them).
+      async inherited() {
+        const c = await mysql.createConnection(server.url);
+        try {
+          return await Promise.all(
+            accounts.map(async (username) => {
+              const password = `by-hand-${randomBytes(12).toString('hex')}`;
+              await c.query('ALTER USER ?@? IDENTIFIED BY ?', [username, '%', password]);
+              return { engine: 'mysql', host: server.host, port: server.port, username, password };
+            }),
+          );
+        } finally {
+          await c.end();
+        }
+      },
     };
   };
 }
@@ -128,17 +157,20 @@ function mysqlHarness(params: Record<string, unknown>) {
 describeConformance(
   'mysql (dual password, MariaDB)',
   mysqlRotator,
-  mysqlHarness({ strategy: 'dual-password', target: { user: `cd_${suffix}` } }),
+  mysqlHarness({ strategy: 'dual-password', target: { user: `cd_${suffix}` } }, [`cd_${suffix}`]),
 );
 describeConformance(
   'mysql (alternating users, MariaDB)',
   mysqlRotator,
-  mysqlHarness({ strategy: 'alternating-users', target: { users: [`ca_${suffix}`, `cb_${suffix}`], role: `cr_${suffix}` } }),
+  mysqlHarness({ strategy: 'alternating-users', target: { users: [`ca_${suffix}`, `cb_${suffix}`], role: `cr_${suffix}` } }, [
+    `ca_${suffix}`,
+    `cb_${suffix}`,
+  ]),
 );
 describeConformance(
   'mysql (single user, MariaDB)',
   mysqlRotator,
-  mysqlHarness({ strategy: 'single-user', target: { user: `cs_${suffix}` } }),
+  mysqlHarness({ strategy: 'single-user', target: { user: `cs_${suffix}` } }, [`cs_${suffix}`]),
 );
 
 describeConformance('command (the example API key service)', commandRotator, async () => (await exampleHarness()) as ConformanceHarness);

@@ -38,6 +38,8 @@ describe('rotor plan', () => {
     const flags = Object.fromEntries((await planJson()).map((e) => [e.id, e.flags]));
     expect(flags['shop/db-app']).toEqual([
       { flag: 'grace-below-cache-ttl', consumer: 'api', cacheTtl: '1h' },
+      // Alternating users never rotated by rotor: the other role's own password goes at the first revoke.
+      { flag: 'revokes-inherited' },
       { flag: 'same-target-same-minute', others: ['shop/db-reports'] },
     ]);
     expect(flags['shop/db-reports']).toEqual([{ flag: 'no-overlap' }, { flag: 'same-target-same-minute', others: ['shop/db-app'] }]);
@@ -127,5 +129,40 @@ describe('rotor plan: transport and inherited credentials', () => {
     expect(flags['c/app']).toContain('revokes-inherited');
     // Rotated by rotor already: nothing inherited is left.
     expect(flags['c/other']).not.toContain('revokes-inherited');
+  });
+
+  it('flags the other account of a pair and retained passwords too (postgres alternating users, mysql), not a postgres single user', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-plan-inherited-'));
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      `secrets:
+  - id: pg/alt
+    owner: t
+    rotator: postgres
+    strategy: alternating-users
+    target: { host: 127.0.0.1, database: app, admin: env:PG_ADMIN, users: [app_a, app_b], group: app }
+  - id: pg/single
+    owner: t
+    rotator: postgres
+    strategy: single-user
+    target: { host: 127.0.0.1, database: app, admin: env:PG_ADMIN, user: app }
+  - id: my/dual
+    owner: t
+    rotator: mysql
+    strategy: dual-password
+    target: { host: 127.0.0.1, admin: env:MY_ADMIN, user: app }
+`,
+    );
+    const s = sink();
+    const lookup = async (ids: readonly string[]) => new Map(ids.map((id) => [id, { lastSuccessAt: null }]));
+    expect(await runPlan({ dir, at: AT, json: true, out: s.out, lookup })).toBe(EXIT.OK);
+    const flags = Object.fromEntries((JSON.parse(s.text()) as JsonEntry[]).map((e) => [e.id, e.flags.map((f) => f.flag)]));
+    expect(flags['pg/alt']).toContain('revokes-inherited');
+    expect(flags['my/dual']).toContain('revokes-inherited');
+    // Its apply replaces the only password the role has: nothing is left to revoke.
+    expect(flags['pg/single']).not.toContain('revokes-inherited');
   });
 });
