@@ -43,7 +43,8 @@ describe('rotor conformance', () => {
     expect(r.stdout).toContain("✓ the first rotation leaves only rotor's credential working");
     expect(r.stdout).toContain('8 of 8 checks passed');
     expect(r.code).toBe(0);
-  });
+    // About 40 runs of the example script, one node process each: slow on a loaded machine.
+  }, 180_000);
 
   it('runs on a plug-in file with a parameter file, and fails a rotator that breaks its promises', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-conformance-'));
