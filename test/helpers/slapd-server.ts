@@ -191,10 +191,10 @@ access to attrs=userPassword
   by * none
 access to dn.subtree="${SERVICES_DN}"
   by ${admin} read
-  by * none
+  by * break
 access to dn.subtree="${GROUPS_DN}"
   by ${admin} read
-  by * none
+  by * break
 access to *
   by self read
   by * none
