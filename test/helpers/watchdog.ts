@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The pid files servers write under the scratch root; the watchdog stops exactly these processes. */
-export const PID_FILES = { postgres: 'postmaster.pid', redis: 'redis.pid', mariadb: 'mariadbd.pid' } as const;
+export const PID_FILES = { postgres: 'postmaster.pid', redis: 'redis.pid', mariadb: 'mariadbd.pid', slapd: 'slapd.pid' } as const;
 
 // `cat` returns at EOF on its stdin, a pipe whose write end only the owning process holds (Node
 // opens it close-on-exec), so the kernel closes it when that process dies. The command-line check
@@ -20,11 +20,11 @@ cat >/dev/null
 cmd() { if [ -r /proc/$1/cmdline ]; then tr '\\0' ' ' < /proc/$1/cmdline; else ps -o command= -p "$1"; fi 2>/dev/null; }
 state() { if [ -r /proc/$1/status ]; then sed -n 's/^State:[[:space:]]*//p' /proc/$1/status; else ps -o stat= -p "$1"; fi 2>/dev/null; }
 alive() { kill -0 "$1" 2>/dev/null && case "$(state "$1")" in Z*) false ;; esac; }
-pids=$(find "$1" -maxdepth 4 \\( -name ${PID_FILES.postgres} -o -name ${PID_FILES.redis} -o -name ${PID_FILES.mariadb} \\) 2>/dev/null |
+pids=$(find "$1" -maxdepth 4 \\( -name ${PID_FILES.postgres} -o -name ${PID_FILES.redis} -o -name ${PID_FILES.mariadb} -o -name ${PID_FILES.slapd} \\) 2>/dev/null |
 while IFS= read -r f; do
   pid=$(head -n 1 "$f" 2>/dev/null)
   case "$pid" in ''|*[!0-9]*) continue ;; esac
-  case "$(cmd "$pid")" in *postgres*|*redis-server*|*mariadbd*) ;; *) continue ;; esac
+  case "$(cmd "$pid")" in *postgres*|*redis-server*|*mariadbd*|*slapd*) ;; *) continue ;; esac
   case "$f" in *${PID_FILES.postgres}) sig=QUIT ;; *) sig=KILL ;; esac
   kill -s $sig "$pid" 2>/dev/null && echo "$pid"
 done)

@@ -77,6 +77,16 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: false, drain: false, targetKey: 'mysql://(env:ADMIN_URL)' },
   },
   {
+    id: 'ldap/alternating',
+    yaml: `rotator: ldap\n    strategy: alternating-accounts\n    target: { url: 'ldaps://LDAP.internal', admin: { dn: 'cn=rotor,dc=x', password: ${admin} }, accounts: ['uid=a,dc=x', 'uid=b,dc=x'], group: 'cn=app,dc=x' }`,
+    traits: { overlap: true, drain: false, targetKey: 'ldap://ldap.internal:636' },
+  },
+  {
+    id: 'ldap/single-insecure',
+    yaml: `rotator: ldap\n    target: { url: 'ldap://ldap.internal', startTLS: false, insecure: true, admin: { dn: 'cn=rotor,dc=x', password: ${admin} }, user: 'uid=s,dc=x' }`,
+    traits: { overlap: false, drain: false, targetKey: 'ldap://ldap.internal:389', weakTransport: 'plain LDAP (insecure: true)' },
+  },
+  {
     id: 'rds/cluster',
     yaml: 'rotator: aws-rds-master\n    target: { clusterId: pay, region: eu-central-1 }',
     traits: { overlap: false, drain: false, targetKey: 'rds://eu-central-1/cluster/pay' },
