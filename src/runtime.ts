@@ -7,6 +7,7 @@ import { consumerFor, loadConsumers } from './consumers/catalogue.js';
 import type { Consumer } from './consumers/contract.js';
 import type { EngineDeps } from './engine/deps.js';
 import { monitorEmergencies, startLaneWorkers, type Lane } from './engine/emergency.js';
+import { startIncidentWorker } from './engine/incident.js';
 import { processRun } from './engine/processor.js';
 import { startScheduler, type TickOptions } from './engine/scheduler.js';
 import { PermanentError } from './errors.js';
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
   pollMs?: number;
   /** Run the scheduler tick in this process, every `everyMs`. Omit for a pure worker (`rotor worker`). */
   scheduler?: { everyMs: number } & TickOptions;
+  /** How often an incident driver looks at its runs. @defaultValue 50 ms */
+  incidentPollMs?: number;
   now?: () => Date;
   onStepDone?: EngineDeps['onStepDone'];
 }
@@ -106,6 +109,20 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     w.on('failed', (job, err) => opts.log.error({ runId: job?.data.runId, err: err.message }, 'run job failed'));
   }
   const stopMonitor = monitorEmergencies(opts.pool, lanes.routine, opts.log);
+  workers.push(
+    await startIncidentWorker(
+      {
+        pool: opts.pool,
+        kit: opts.kit,
+        log: opts.log,
+        workerId: deps.workerId,
+        lockMs: workerOpts.lockDuration,
+        stalledMs: workerOpts.stalledInterval,
+        ...(opts.incidentPollMs ? { pollMs: opts.incidentPollMs } : {}),
+      },
+      shutdown.signal,
+    ),
+  );
   if (opts.scheduler) workers.push(await startScheduler(opts.pool, opts.kit, opts.log, deps.now, opts.scheduler));
   let closing: Promise<void> | undefined;
   return {

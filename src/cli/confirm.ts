@@ -21,6 +21,15 @@ export async function confirmByTypingId(secretId: string, opts: ConfirmOptions):
   if (answer.trim() !== secretId) throw new InvalidInputError('not confirmed: nothing was changed');
 }
 
+/** Asks the operator to type `expected` (`what` it is, e.g. "the number of secrets"); without a terminal, refuses. */
+export async function confirmByTyping(expected: string, what: string, opts: ConfirmOptions): Promise<void> {
+  if (!process.stdin.isTTY) throw new InvalidInputError(opts.noTerminal, { hint: opts.hint });
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${opts.action}. Type ${what} to confirm: `);
+  rl.close();
+  if (answer.trim() !== expected) throw new InvalidInputError('not confirmed: nothing was changed');
+}
+
 /**
  * The login name: $USER or $LOGNAME, else the OS account (root in a non-login shell has neither
  * variable set), else the numeric uid; `unknown` only where none can be read.

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { escapeMrkdwn as esc, postSlackMessage } from '../net/slack.js';
 import { scrub } from '../redact.js';
 
-export type AlertKind = 'needs-attention' | 'overdue' | 'emergency';
+export type AlertKind = 'needs-attention' | 'overdue' | 'emergency' | 'incident';
 
 export interface Alert {
   kind: AlertKind;
@@ -12,6 +12,9 @@ export interface Alert {
   runId?: string | null | undefined;
   actor?: string | null | undefined;
   reason?: string | null | undefined;
+  /** An incident's alerts: which one, and what happened (started, abort asked for, ended with its counts). */
+  incidentId?: string | undefined;
+  summary?: string | undefined;
 }
 
 export interface AlertSink {
@@ -35,9 +38,14 @@ const TITLE: Record<AlertKind, string> = {
   'needs-attention': ':rotating_light: needs attention',
   overdue: ':hourglass: overdue',
   emergency: ':fire: emergency rotation requested',
+  incident: ':fire: incident',
 };
 
 export function formatAlert(a: Alert, linkBase?: string): string {
+  if (a.kind === 'incident') {
+    const why = a.reason ? `: ${esc(scrub(a.reason).slice(0, 500))}` : '';
+    return `rotor ${TITLE.incident} ${esc(a.incidentId ?? '')} ${esc(a.summary ?? '')}${a.actor ? ` by ${esc(a.actor)}` : ''}${why}`;
+  }
   const secret = linkBase ? `<${linkBase}/secrets/${a.secretId}|${esc(a.secretId)}>` : esc(a.secretId);
   const run = a.runId ? (linkBase ? ` run <${linkBase}/runs/${a.runId}|${a.runId.slice(0, 8)}>` : ` run ${a.runId}`) : '';
   const reason = a.reason ? `: ${esc(scrub(a.reason).slice(0, 500))}` : '';
@@ -50,7 +58,7 @@ export function messagesFor(alerts: Alert[], burst: number, linkBase?: string): 
   const out: string[] = [];
   for (const kind of Object.keys(TITLE) as AlertKind[]) {
     const of = alerts.filter((a) => a.kind === kind);
-    if (of.length <= burst) out.push(...of.map((a) => formatAlert(a, linkBase)));
+    if (of.length <= burst || kind === 'incident') out.push(...of.map((a) => formatAlert(a, linkBase)));
     else {
       const ids = of
         .slice(0, 20)

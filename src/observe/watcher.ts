@@ -40,11 +40,29 @@ export interface Watcher {
 }
 
 export function alertFor(row: WatchedAuditRow): Alert | null {
+  if (row.action.startsWith('incident.')) return incidentAlert(row);
   if (!row.secret_id) return null;
   if (row.action === 'run.needs-attention')
     return { kind: 'needs-attention', secretId: row.secret_id, runId: row.run_id, reason: row.reason };
-  if (row.action === 'run.requested' && row.detail?.trigger === 'emergency') {
+  // An incident's runs are announced by the incident's own alert; each that needs attention still alerts.
+  if (row.action === 'run.requested' && row.detail?.trigger === 'emergency' && !row.detail.incidentId) {
     return { kind: 'emergency', secretId: row.secret_id, runId: row.run_id, actor: row.actor, reason: row.reason };
+  }
+  return null;
+}
+
+/** At an incident's start, an abort asked for, and its end (with how many secrets need attention). */
+function incidentAlert(row: WatchedAuditRow): Alert | null {
+  const d = row.detail ?? {};
+  const base = { kind: 'incident' as const, secretId: '', incidentId: String(d.incidentId ?? '') };
+  if (row.action === 'incident.started')
+    return { ...base, summary: `started: ${String(d.secrets)} secrets`, actor: row.actor, reason: row.reason };
+  if (row.action === 'incident.aborted') return { ...base, summary: 'abort asked for', actor: row.actor, reason: row.reason };
+  if (row.action === 'incident.ended') {
+    return {
+      ...base,
+      summary: `${String(d.state)}: ${String(d.done)} rotated, ${String(d['needs-attention'])} need attention, ${String(d['not-started'])} not started`,
+    };
   }
   return null;
 }

@@ -24,6 +24,7 @@ export function envelopeSurelyValid(raw: Record<string, unknown>): boolean {
     if (!Array.isArray(raw.tags)) return false;
     for (const tag of raw.tags) if (typeof tag !== 'string' || !SIMPLE_NAME.test(tag)) return false;
   }
+  if (raw.dependsOn !== undefined && !(Array.isArray(raw.dependsOn) && raw.dependsOn.every((d) => typeof d === 'string'))) return false;
   if (raw.store !== undefined && !(isMap(raw.store) && typeof raw.store.backend === 'string')) return false;
   if (raw.consumers !== undefined) {
     if (!Array.isArray(raw.consumers)) return false;

@@ -4,6 +4,7 @@
 import type { ResolvedClass } from './classes.js';
 import type { LoadedSecret } from './loaded-secret.js';
 import {
+  findDependencyProblems,
   findDuplicates,
   findPolicyFiles,
   mayDefineClasses,
@@ -65,11 +66,13 @@ export async function loadPolicies(dir: string, opts: LoadOptions = {}): Promise
     texts[f] = undefined;
   }
   const duplicates = findDuplicates(pf, outcomes, (f) => readText(pf, f));
-  const usable = duplicates.ids.size ? secrets.filter((s) => !duplicates.ids.has(s.id)) : secrets;
+  const dependencies = findDependencyProblems(pf, outcomes, (f) => readText(pf, f));
+  const unusable = new Set([...duplicates.ids, ...dependencies.ids]);
+  const usable = unusable.size ? secrets.filter((s) => !unusable.has(s.id)) : secrets;
   return {
     secrets: usable,
     classes: prep.classes,
-    problems: sortProblems([...outcomes.flatMap((o) => o.problems), ...duplicates.problems]),
+    problems: sortProblems([...outcomes.flatMap((o) => o.problems), ...duplicates.problems, ...dependencies.problems]),
     files: pf.display,
     secretCount: secretCount - (secrets.length - usable.length),
   };

@@ -22,6 +22,7 @@ export class LoadedSecret implements ResolvedSecret {
     public store: { backend: string; location: string; params: Record<string, unknown> },
     public consumers: ResolvedConsumer[],
     public source: SourceLocation,
+    public dependsOn?: string[],
   ) {}
 
   /** sha256 of everything but `source` (moving a secret within a file is no change), keys sorted. */

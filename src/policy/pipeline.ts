@@ -15,6 +15,7 @@ import { readPolicyText, readPolicyTextSync, type PolicyText } from './read-text
 import { checkReferences, type ReferenceCache, type ReferenceCheckOptions } from './ref-check.js';
 import { rawSecretId, resolveSecret, type SecretContext } from './secret.js';
 import { ownCopy } from './strings.js';
+import { closest } from './suggest.js';
 import { combineTiming } from './timing.js';
 import { readTopLevel, type TopLevel } from './top-level.js';
 import { parsePolicySource, refusedSource, type PolicySource } from './yaml/source.js';
@@ -130,6 +131,8 @@ export interface FileOutcome {
   ids: string[];
   /** How many of them were valid (handed to `visit`). */
   valid: number;
+  /** The `dependsOn:` of each secret that has one: [index in the file, ids]. Checked by findDependencyProblems. */
+  deps?: Array<[index: number, ids: string[]]>;
 }
 
 export interface ProcessOptions {
@@ -164,6 +167,7 @@ export async function processFile(
   prep.early.delete(index);
   const problems = locateAll(src, top.problems, undefined);
   const ids: string[] = [];
+  let deps: FileOutcome['deps'];
   let valid = 0;
   for (let i = 0; i < top.secrets.length; i++) {
     const raw = top.secrets[i];
@@ -177,6 +181,7 @@ export async function processFile(
     const secret = resolveSecret(src, raw, i, prep.ctx, found);
     const id = rawSecretId(raw);
     ids.push(id === undefined ? '' : ownCopy(id));
+    if (secret?.dependsOn) (deps ??= []).push([i, secret.dependsOn.map(ownCopy)]);
     if (opts.resolveRefs)
       found.push(...(await checkReferences(raw, ['secrets', i], src.file, opts.resolveRefs, opts.refCache ?? new Map())));
     if (found.length) problems.push(...locateAll(src, found, id));
@@ -185,7 +190,7 @@ export async function processFile(
       visit(secret);
     }
   }
-  return { index, problems, ids, valid };
+  return { index, problems, ids, valid, ...(deps ? { deps } : {}) };
 }
 
 /**
@@ -239,6 +244,85 @@ export function findDuplicates(
     });
   }
   return { problems, ids };
+}
+
+/**
+ * `dependsOn:` entries that name no secret, and cycles among them, each reported at the entry
+ * (file:line:col). Returns the problems and the ids involved (none of their secrets is usable).
+ */
+export function findDependencyProblems(
+  pf: PolicyFiles,
+  outcomes: readonly FileOutcome[],
+  textOf: (index: number) => PolicyText,
+): { problems: Problem[]; ids: Set<string> } {
+  const problems: Problem[] = [];
+  const ids = new Set<string>();
+  const where = new Map<string, { file: number; index: number; deps: string[] }>();
+  const known = new Set<string>();
+  for (const o of outcomes) for (const id of o.ids) if (id) known.add(id);
+  for (const o of outcomes) {
+    for (const [index, deps] of o.deps ?? []) {
+      const id = o.ids[index];
+      if (id) where.set(id, { file: o.index, index, deps });
+    }
+  }
+  if (!where.size) return { problems, ids };
+  const sources = new Map<number, PolicySource>();
+  const report = (id: string, entry: number, code: 'unknown-dependency' | 'dependency-cycle', message: string, hint: string) => {
+    const w = where.get(id)!;
+    let src = sources.get(w.file);
+    if (!src) {
+      const text = textOf(w.file);
+      src = parsePolicySource(pf.files[w.file] as string, pf.display[w.file] as string, typeof text === 'string' ? text : '', pf.limits);
+      sources.set(w.file, src);
+    }
+    ids.add(id);
+    problems.push(...locateAll(src, [{ path: ['secrets', w.index, 'dependsOn', entry], at: 'value', code, message, hint }], id));
+  };
+  for (const [id, w] of where) {
+    w.deps.forEach((d, j) => {
+      if (!known.has(d)) {
+        report(id, j, 'unknown-dependency', `dependsOn names \`${d}\`, which is no secret in these policies`, dependencyHint(d, known));
+      }
+    });
+  }
+  // Depth-first over the dependencies: an edge back to a secret on the path closes a cycle,
+  // reported at each of its secrets' entry that points to the next one.
+  const state = new Map<string, 'open' | 'closed'>();
+  const path: string[] = [];
+  const reported = new Set<string>();
+  const visit = (id: string): void => {
+    state.set(id, 'open');
+    path.push(id);
+    for (const d of where.get(id)?.deps ?? []) {
+      if (state.get(d) === 'open') {
+        const cycle = path.slice(path.indexOf(d));
+        const text = [...cycle, d].map((x) => `\`${x}\``).join(' → ');
+        cycle.forEach((member, k) => {
+          const next = cycle[(k + 1) % cycle.length] as string;
+          const entry = where.get(member)!.deps.indexOf(next);
+          if (reported.has(`${member}\u0000${entry}`)) return;
+          reported.add(`${member}\u0000${entry}`);
+          report(
+            member,
+            entry,
+            'dependency-cycle',
+            `dependsOn forms a cycle: ${text}`,
+            'remove one of these dependsOn entries: an incident could never start any of them',
+          );
+        });
+      } else if (!state.has(d) && where.has(d)) visit(d);
+    }
+    path.pop();
+    state.set(id, 'closed');
+  };
+  for (const id of where.keys()) if (!state.has(id)) visit(id);
+  return { problems, ids };
+}
+
+function dependencyHint(id: string, known: ReadonlySet<string>): string {
+  const near = closest(id, [...known]);
+  return near ? `did you mean \`${near}\`?` : 'name the id of a secret defined in any policy file, or remove the entry';
 }
 
 /** The `rotator:` of a raw secret when it names a plug-in (a path or npm:), else undefined. */

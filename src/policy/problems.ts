@@ -19,6 +19,8 @@ export type ProblemCode =
   | 'duplicate-id'
   | 'duplicate-class'
   | 'duplicate-consumer'
+  | 'unknown-dependency'
+  | 'dependency-cycle'
   | 'invalid-cadence'
   | 'invalid-cron'
   | 'invalid-timezone'

@@ -68,6 +68,8 @@ export const secretSchema = z.strictObject({
   overlap: z.unknown().optional(),
   store: z.looseObject({ backend: z.string() }).optional(),
   consumers: z.array(z.looseObject({ type: z.string() })).optional(),
+  /** Ids of secrets an incident rotates before this one; validate checks they exist and form no cycle. */
+  dependsOn: z.array(z.string()).optional(),
   ...classFields,
 });
 export type RawSecret = z.infer<typeof secretSchema>;

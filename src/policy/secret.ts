@@ -93,6 +93,7 @@ export function resolveSecret(
     store,
     consumers,
     { file: src.file, line: position.line, col: position.col },
+    fields.dependsOn?.length ? fields.dependsOn : undefined,
   );
 }
 

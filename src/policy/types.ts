@@ -69,6 +69,8 @@ export interface ResolvedSecret {
   /** Ordered as in the policy; `wave` groups them. */
   consumers: ResolvedConsumer[];
   source: SourceLocation;
+  /** Secrets an incident rotates before this one (`dependsOn:`); validate refuses unknown ids and cycles. */
+  dependsOn?: string[];
   /** sha256 of the resolved policy (stable key order): sync uses it to tell what changed. */
   hash: string;
 }

@@ -24,8 +24,13 @@ export interface RunJobData {
   runId: string;
 }
 
+/** An incident driver's job data: the incident id only. */
+export interface IncidentJobData {
+  incidentId: string;
+}
+
 export interface QueueHandle {
-  add(name: string, data: RunJobData, opts?: JobsOptions): Promise<void>;
+  add(name: string, data: RunJobData | IncidentJobData, opts?: JobsOptions): Promise<void>;
   counts(): Promise<Record<string, number>>;
   /** The underlying BullMQ queue, for schedulers and metrics. */
   readonly raw: Queue;

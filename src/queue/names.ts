@@ -4,6 +4,8 @@
 export const RUNS_QUEUE = 'rotor-runs';
 /** Emergency runs: their own queue and workers, so they never wait behind a routine backlog. */
 export const EMERGENCY_QUEUE = 'rotor-emergency';
+/** Incident drivers: one job per incident, which starts its emergency runs in order (src/engine/incident.ts). */
+export const INCIDENT_QUEUE = 'rotor-incident';
 /** The scheduler's tick: it only enqueues runs, never rotates (a stalled tick job is retried forever by BullMQ). */
 export const TICK_QUEUE = 'rotor-tick';
 export const TICK_SCHEDULER_ID = 'rotor-tick-every';

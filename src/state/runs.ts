@@ -5,6 +5,7 @@ import { AlreadyInProgressError, NotFoundError } from '../errors.js';
 import { staleWhen } from './active-runs.js';
 import { appendAudit, type AuditEntry } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
+import { linkIncidentRun } from './incidents.js';
 import { ACTIVE_IN, type RunState } from './run-states.js';
 
 export { ACTIVE_STATES, type RunState } from './run-states.js';
@@ -56,6 +57,8 @@ export interface NewRun {
   reason?: string | null;
   force?: boolean;
   notBefore?: Date | null;
+  /** The incident this run rotates a secret of: linked in the run's own transaction (src/state/incidents.ts). */
+  incidentId?: string;
 }
 
 /**
@@ -77,8 +80,9 @@ export async function createRun(pool: pg.Pool, req: NewRun): Promise<RunRow> {
         secretId: req.secretId,
         runId: id,
         reason: req.reason ?? null,
-        detail: { trigger: req.trigger, force: req.force ?? false },
+        detail: { trigger: req.trigger, force: req.force ?? false, ...(req.incidentId ? { incidentId: req.incidentId } : {}) },
       });
+      if (req.incidentId) await linkIncidentRun(client, req.incidentId, req.secretId, id);
       return r.rows[0]!;
     });
   } catch (err) {

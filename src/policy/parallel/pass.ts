@@ -9,7 +9,16 @@ import { knownCronGaps } from '../cadence.js';
 import { loadPolicies } from '../load.js';
 import type { LoadedSecret } from '../loaded-secret.js';
 import { EntryUnpacker, planEntry, type PackedEntry, type PlanEntry } from '../plan.js';
-import { findDuplicates, findPolicyFiles, prepareClasses, processFile, readText, scanFiles, type FileOutcome } from '../pipeline.js';
+import {
+  findDependencyProblems,
+  findDuplicates,
+  findPolicyFiles,
+  prepareClasses,
+  processFile,
+  readText,
+  scanFiles,
+  type FileOutcome,
+} from '../pipeline.js';
 import { sortProblems, type Problem } from '../problems.js';
 import type { ReferenceCheckOptions } from '../ref-check.js';
 import type { PassMode, WorkerBatch, WorkerInit, WorkerMessage, WorkerStart } from './protocol.js';
@@ -106,9 +115,10 @@ export async function policyPass(dir: string, opts: PassOptions): Promise<PassRe
   await worker.stop();
   outcomes.sort((a, b) => a.index - b.index);
   const duplicates = findDuplicates(pf, outcomes, (f) => readText(pf, f));
+  const dependencies = findDependencyProblems(pf, outcomes, (f) => readText(pf, f));
   const ordered = [...entries.keys()].sort((a, b) => a - b).flatMap((f) => entries.get(f) as PlanEntry[]);
   return {
-    problems: sortProblems([...outcomes.flatMap((o) => o.problems), ...duplicates.problems]),
+    problems: sortProblems([...outcomes.flatMap((o) => o.problems), ...duplicates.problems, ...dependencies.problems]),
     files: pf.display,
     classCount: prep.classes.size,
     secretCount: outcomes.reduce((n, o) => n + o.valid, 0),

@@ -146,6 +146,45 @@ describe('policy fixtures', () => {
     expect(result.secrets.map((s) => s.id)).toEqual(['other/key']);
   });
 
+  it('reports a dependsOn entry that names no secret at the entry, suggesting the closest id', async () => {
+    const result = await loadPolicies(`${ROOT}unknown-dependency`, { cwd: ROOT });
+    expect(result.problems).toEqual([
+      expect.objectContaining({
+        file: 'unknown-dependency/policy.yaml',
+        line: 8,
+        col: 32,
+        code: 'unknown-dependency',
+        secretId: 'team/api-key',
+        message: 'dependsOn names `team/db-admn`, which is no secret in these policies',
+        hint: 'did you mean `team/db-admin`?',
+      }),
+    ]);
+    expect(result.secrets.map((s) => s.id)).toEqual(['team/db-admin']);
+  });
+
+  it('reports a dependsOn cycle at each entry of it, and a secret that depends on itself', async () => {
+    expect(await problems('dependency-cycle')).toEqual([
+      {
+        at: 'dependency-cycle/policy.yaml:5:17',
+        code: 'dependency-cycle',
+        secretId: 'team/db-admin',
+        message: 'dependsOn forms a cycle: `team/db-admin` → `team/api-key` → `team/db-admin`',
+      },
+      {
+        at: 'dependency-cycle/policy.yaml:10:9',
+        code: 'dependency-cycle',
+        secretId: 'team/api-key',
+        message: 'dependsOn forms a cycle: `team/db-admin` → `team/api-key` → `team/db-admin`',
+      },
+      {
+        at: 'dependency-cycle/policy.yaml:14:17',
+        code: 'dependency-cycle',
+        secretId: 'team/self',
+        message: 'dependsOn forms a cycle: `team/self` → `team/self`',
+      },
+    ]);
+  });
+
   it('reports a class defined in two files, naming both places', async () => {
     expect(await problems('duplicate-class')).toEqual([
       {

@@ -1,0 +1,349 @@
+// Incidents: rotate a whole blast radius now. An incident selects secrets (by tag, owner, class,
+// target, consumer or id list), orders them (dependsOn first, then at most perTarget runs in flight
+// per target) and starts one emergency run per secret under one incident record. The driver that
+// starts them is a BullMQ job on its own queue, processed by every rotor worker: the record and
+// its secrets are in the state database, and each secret's run is linked to it in the transaction
+// that creates the run, so a driver killed at any moment is replaced by one that goes on from
+// what was recorded and never starts a secret twice (invariant 3 holds per secret as always).
+import { randomUUID } from 'node:crypto';
+import { DelayedError, type Job, type Worker } from 'bullmq';
+import type pg from 'pg';
+import { AlreadyInProgressError, InvalidInputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { IncidentJobData, QueueKit, RunJobData } from '../queue/backend.js';
+import { INCIDENT_QUEUE, RUN_JOB_OPTIONS } from '../queue/names.js';
+import {
+  IncidentItemTakenError,
+  createIncident,
+  endIncident,
+  getIncident,
+  incidentItems,
+  linkIncidentRun,
+  skipIncidentSecrets,
+  unfinishedIncidents,
+  type IncidentItem,
+  type IncidentRow,
+  type IncidentSelection,
+} from '../state/incidents.js';
+import { activeRun } from '../state/runs.js';
+import type { SecretRow } from '../state/secrets.js';
+import { enqueueRun, requestRotation } from './request.js';
+
+/** Runs in flight on one target at once, unless the incident says otherwise. */
+export const DEFAULT_PER_TARGET = 2;
+
+export const EMPTY_SELECTION: IncidentSelection = { tags: [], owners: [], classes: [], targets: [], consumers: [], ids: [] };
+
+/** True when the secret matches any part of the selection (a union: the blast radius is everything any part reaches). */
+export function selects(sel: IncidentSelection, s: Pick<SecretRow, 'id' | 'targetKey' | 'policy'>): boolean {
+  const p = s.policy;
+  return (
+    sel.ids.includes(s.id) ||
+    sel.targets.includes(s.targetKey) ||
+    (p.owner !== undefined && sel.owners.includes(p.owner)) ||
+    (p.className !== undefined && sel.classes.includes(p.className)) ||
+    p.tags.some((t) => sel.tags.includes(t)) ||
+    p.consumers.some((c) => sel.consumers.includes(c.name))
+  );
+}
+
+export function selectionIsEmpty(sel: IncidentSelection): boolean {
+  return Object.values(sel).every((v) => v.length === 0);
+}
+
+export interface PlannedSecret {
+  secretId: string;
+  position: number;
+  targetKey: string;
+  /** Its dependencies inside the incident (a dependency outside the selection is not waited for). */
+  dependsOn: string[];
+  /** 0 for secrets that depend on none of the incident's, else one more than their deepest dependency. */
+  level: number;
+  consumers: string[];
+}
+
+export interface IncidentPlan {
+  secrets: PlannedSecret[];
+  /** Secrets per target, largest first. */
+  targets: Array<{ targetKey: string; secrets: number }>;
+  /** Consumer names touched, with how many of the secrets tell each. */
+  consumers: Array<{ name: string; secrets: number }>;
+  /** Ids asked for by --ids that are no active secret. */
+  unknownIds: string[];
+  perTarget: number;
+  /** From recent run durations; null when no run has finished yet. */
+  estimateMs: number | null;
+  runMs: number | null;
+}
+
+/**
+ * Selects and orders: a secret comes after every secret of the incident it depends on; within a
+ * level, secrets are interleaved across targets so every target starts working at once. Throws
+ * InvalidInputError on a dependency cycle (validate refuses those, so only a state database
+ * synced from unvalidated policies can hold one).
+ */
+export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, perTarget: number, runMs: number | null): IncidentPlan {
+  const chosen = all.filter((s) => s.status === 'active' && selects(sel, s));
+  const known = new Set(all.filter((s) => s.status === 'active').map((s) => s.id));
+  const inside = new Map(chosen.map((s) => [s.id, s]));
+  const deps = new Map(chosen.map((s) => [s.id, (s.policy.dependsOn ?? []).filter((d) => inside.has(d) && d !== s.id)]));
+  const level = new Map<string, number>();
+  const visiting = new Set<string>();
+  const levelOf = (id: string): number => {
+    const done = level.get(id);
+    if (done !== undefined) return done;
+    if (visiting.has(id))
+      throw new InvalidInputError(`dependsOn forms a cycle through ${id}`, { hint: 'run rotor validate on the policies' });
+    visiting.add(id);
+    const l = Math.max(-1, ...deps.get(id)!.map(levelOf)) + 1;
+    visiting.delete(id);
+    level.set(id, l);
+    return l;
+  };
+  for (const s of chosen) levelOf(s.id);
+  // Within a level: round-robin over targets (each target's secrets by id).
+  const ordered: SecretRow[] = [];
+  const maxLevel = Math.max(-1, ...level.values());
+  for (let l = 0; l <= maxLevel; l++) {
+    const byTarget = new Map<string, SecretRow[]>();
+    for (const s of chosen.filter((x) => level.get(x.id) === l).sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      byTarget.set(s.targetKey, [...(byTarget.get(s.targetKey) ?? []), s]);
+    }
+    const lists = [...byTarget.values()];
+    for (let i = 0; lists.some((x) => i < x.length); i++) for (const x of lists) if (i < x.length) ordered.push(x[i]!);
+  }
+  const secrets = ordered.map((s, position) => ({
+    secretId: s.id,
+    position,
+    targetKey: s.targetKey,
+    dependsOn: deps.get(s.id)!,
+    level: level.get(s.id)!,
+    consumers: s.policy.consumers.map((c) => c.name),
+  }));
+  const count = <T>(xs: T[]) => {
+    const m = new Map<T, number>();
+    for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+    return [...m].sort((a, b) => b[1] - a[1]);
+  };
+  return {
+    secrets,
+    targets: count(secrets.map((s) => s.targetKey)).map(([targetKey, n]) => ({ targetKey, secrets: n })),
+    consumers: count(secrets.flatMap((s) => s.consumers)).map(([name, n]) => ({ name, secrets: n })),
+    unknownIds: sel.ids.filter((id) => !known.has(id)),
+    perTarget,
+    runMs,
+    estimateMs: runMs === null ? null : simulate(secrets, perTarget, runMs),
+  };
+}
+
+/** Wall time if every run took `runMs`: each secret starts when its dependencies ended and its target has a free slot. */
+function simulate(secrets: readonly PlannedSecret[], perTarget: number, runMs: number): number {
+  const end = new Map<string, number>();
+  const slots = new Map<string, number[]>();
+  let last = 0;
+  for (const s of secrets) {
+    const free = slots.get(s.targetKey) ?? Array.from({ length: perTarget }, () => 0);
+    slots.set(s.targetKey, free);
+    const slot = free.indexOf(Math.min(...free));
+    const start = Math.max(free[slot]!, ...s.dependsOn.map((d) => end.get(d) ?? 0));
+    free[slot] = start + runMs;
+    end.set(s.secretId, start + runMs);
+    last = Math.max(last, start + runMs);
+  }
+  return last;
+}
+
+/** Where one secret of an incident stands. */
+export type ItemPhase = 'pending' | 'rotating' | 'waiting-on-consumers' | 'done' | 'needs-attention' | 'not-started';
+
+export function itemPhase(i: IncidentItem): ItemPhase {
+  if (!i.runId) return i.skipped === null ? 'pending' : i.skipped.startsWith('aborted') ? 'not-started' : 'needs-attention';
+  if (i.runState === 'done') return 'done';
+  if (i.runState === 'needs-attention') return 'needs-attention';
+  if (i.runState === 'waiting' && (i.runStep === 'distribute' || i.runStep === 'verify-consumers')) return 'waiting-on-consumers';
+  return 'rotating';
+}
+
+export type IncidentCounts = Record<ItemPhase, number> & { total: number };
+
+export function countPhases(items: readonly IncidentItem[]): IncidentCounts {
+  const c: IncidentCounts = {
+    total: items.length,
+    pending: 0,
+    rotating: 0,
+    'waiting-on-consumers': 0,
+    done: 0,
+    'needs-attention': 0,
+    'not-started': 0,
+  };
+  for (const i of items) c[itemPhase(i)]++;
+  return c;
+}
+
+export interface StartIncidentRequest {
+  actor: string;
+  reason: string;
+  selection: IncidentSelection;
+  plan: IncidentPlan;
+}
+
+/** Records the incident with its plan and enqueues its driver. */
+export async function startIncident(pool: pg.Pool, kit: QueueKit, req: StartIncidentRequest): Promise<IncidentRow> {
+  if (!req.plan.secrets.length) throw new InvalidInputError('the selection matches no active secret: nothing to rotate');
+  const incident = await createIncident(pool, {
+    id: randomUUID(),
+    actor: req.actor,
+    reason: req.reason,
+    selection: req.selection,
+    perTarget: req.plan.perTarget,
+    items: req.plan.secrets,
+  });
+  await enqueueIncident(kit, incident.id);
+  return incident;
+}
+
+/** One driver job per incident: its id is the incident's, so enqueueing again is harmless. */
+export async function enqueueIncident(kit: QueueKit, incidentId: string): Promise<void> {
+  await kit.queue(INCIDENT_QUEUE).add('incident', { incidentId }, { ...RUN_JOB_OPTIONS, jobId: `incident-${incidentId}` });
+}
+
+export interface DriverOptions {
+  pool: pg.Pool;
+  kit: QueueKit;
+  log: Logger;
+  /** How often the driver looks at its runs. @defaultValue 50 */
+  pollMs?: number;
+  /** Who starts the runs, in the audit trail. */
+  actor: string;
+}
+
+const ACTIVE = new Set(['queued', 'running', 'waiting']);
+
+/**
+ * Drives the incident until it ends: starts each secret whose dependencies are done while its
+ * target has fewer than perTarget runs in flight, skips those whose dependency failed, and ends
+ * the incident when nothing is in flight and nothing is left to start (or an abort was asked for).
+ * Returns 'interrupted' when `signal` aborts first; the incident is then driven by the next worker.
+ */
+export async function driveIncident(opts: DriverOptions, incidentId: string, signal: AbortSignal): Promise<'ended' | 'interrupted'> {
+  const { pool, kit, log } = opts;
+  let first = true;
+  for (;;) {
+    if (signal.aborted) return 'interrupted';
+    const incident = await getIncident(pool, incidentId);
+    if (!incident || incident.state === 'done' || incident.state === 'aborted') return 'ended';
+    let items = await incidentItems(pool, incidentId);
+    if (first) {
+      // A driver killed between a run's creation and its enqueueing left it queued with no job;
+      // the job id is the run's, so a run that has its job is not enqueued twice.
+      for (const i of items)
+        if (i.runId && i.runState === 'queued') await enqueueRun(kit, { id: i.runId, trigger: 'emergency', notBefore: null });
+      first = false;
+    }
+    const state = new Map(items.map((i) => [i.secretId, i]));
+    const failed = (id: string) => {
+      const d = state.get(id);
+      return !!d && (d.skipped !== null || d.runState === 'needs-attention');
+    };
+    if (incident.state === 'aborting') {
+      await skipIncidentSecrets(
+        pool,
+        incidentId,
+        items.filter((i) => !i.runId && !i.skipped).map((i) => i.secretId),
+        'aborted before it was started',
+      );
+    } else {
+      const blocked = items.filter((i) => !i.runId && !i.skipped && i.dependsOn.some(failed));
+      for (const i of blocked) {
+        await skipIncidentSecrets(pool, incidentId, [i.secretId], `dependency ${i.dependsOn.find(failed)} did not rotate`);
+      }
+      const inFlight = new Map<string, number>();
+      for (const i of items) if (i.runState && ACTIVE.has(i.runState)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+      for (const i of items) {
+        if (i.runId || i.skipped || blocked.includes(i)) continue;
+        if ((inFlight.get(i.targetKey) ?? 0) >= incident.perTarget) continue;
+        if (!i.dependsOn.every((d) => state.get(d)?.runState === 'done')) continue;
+        if (signal.aborted) return 'interrupted';
+        if (await startOne(opts, incident, i.secretId)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+      }
+    }
+    items = await incidentItems(pool, incidentId);
+    const busy = items.some((i) => (i.runState && ACTIVE.has(i.runState)) || (!i.runId && !i.skipped));
+    if (!busy) {
+      const ended = await endIncident(pool, incidentId, opts.actor, countPhases(items));
+      if (ended) log.info({ incidentId, state: ended }, 'incident ended');
+      return 'ended';
+    }
+    await pause(opts.pollMs ?? 50, signal);
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Starts the secret's emergency run, linked to the incident; false when it could not be started now. */
+async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: string): Promise<boolean> {
+  const req = {
+    secretId,
+    trigger: 'emergency' as const,
+    actor: incident.actor,
+    reason: `incident ${incident.id}: ${incident.reason}`,
+    incidentId: incident.id,
+  };
+  try {
+    const run = await requestRotation(opts.pool, opts.kit, req);
+    // A routine run under way was escalated instead of created: it is this secret's rotation.
+    if (run.escalated) await linkIncidentRun(opts.pool, incident.id, secretId, run.id).catch(ignoreTaken);
+    return true;
+  } catch (err) {
+    if (err instanceof IncidentItemTakenError) return false;
+    if (!(err instanceof AlreadyInProgressError)) throw err;
+    // Another emergency (an operator's, or this driver's escalation before a crash) is rotating it: adopt it.
+    const active = await activeRun(opts.pool, secretId);
+    if (!active || active.trigger !== 'emergency') return false; // ended in between: the next pass starts it
+    await linkIncidentRun(opts.pool, incident.id, secretId, active.id).catch(ignoreTaken);
+    return true;
+  }
+}
+
+function ignoreTaken(err: unknown): void {
+  if (!(err instanceof IncidentItemTakenError)) throw err;
+}
+
+export interface IncidentWorkerOptions extends Omit<DriverOptions, 'actor'> {
+  workerId: string;
+  lockMs: number;
+  stalledMs: number;
+}
+
+/**
+ * The worker that drives incidents, and a job for every unfinished incident (one whose job was
+ * lost with Redis, say): enqueued under the incident's job id, so a job that exists is kept.
+ */
+export async function startIncidentWorker(opts: IncidentWorkerOptions, shutdown: AbortSignal): Promise<Worker<RunJobData>> {
+  const worker = opts.kit.worker(
+    INCIDENT_QUEUE,
+    async (job: Job<RunJobData>, token?: string) => {
+      const { incidentId } = job.data as unknown as IncidentJobData;
+      const outcome = await driveIncident({ ...opts, actor: opts.workerId }, incidentId, shutdown);
+      if (outcome === 'interrupted') {
+        // Shutting down: hand the incident to the next worker.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+    },
+    { concurrency: 8, lockDuration: opts.lockMs, stalledInterval: opts.stalledMs, maxStalledCount: 1000 },
+  );
+  for (const id of await unfinishedIncidents(opts.pool)) await enqueueIncident(opts.kit, id);
+  return worker;
+}
