@@ -6,6 +6,7 @@ import { runConsumers } from '../state/consumers.js';
 import { activeRunWaits } from '../state/run-waits.js';
 import { listRuns, listSteps } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
+import { registerAuditChain } from './audit-chain.js';
 import { openState, out } from './context.js';
 import { absolute, relative } from './format/time.js';
 import { describeWait } from './format/wait.js';
@@ -73,7 +74,7 @@ export function register(program: Command): void {
       }
     });
 
-  program
+  const audit = program
     .command('audit')
     .description('the append-only audit trail, newest first')
     .option('--secret <id>', 'only this secret')
@@ -97,4 +98,5 @@ export function register(program: Command): void {
         await state.close();
       }
     });
+  registerAuditChain(audit);
 }
