@@ -25,6 +25,8 @@ export interface FakeSaas {
   adminToken: string;
   /** Keys as the provider holds them now. */
   keys(): FakeKey[];
+  /** Every secret the provider ever issued (for leak scans). */
+  issued(): string[];
   /** A key made outside rotor (by an operator, before rotor): returned with its secret. */
   seed(name?: string): FakeKey;
   /** What a client holding `secret` gets from GET /v1/me: 200 when it works, 401 when refused. */
@@ -42,6 +44,7 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
   const keys = new Map<string, FakeKey>();
   const sessions = new Map<string, number>();
   const log: FakeSaas['log'] = [];
+  const issued: string[] = [];
   let failures = 0;
 
   const make = (name: string): FakeKey => {
@@ -52,6 +55,7 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
       created: new Date().toISOString(),
     };
     keys.set(k.id, k);
+    issued.push(k.secret);
     return k;
   };
 
@@ -130,6 +134,7 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
     adminToken,
     log,
     keys: () => [...keys.values()],
+    issued: () => [...issued],
     seed: (name = 'made by hand') => make(name),
     async statusFor(secret) {
       return (await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status;
