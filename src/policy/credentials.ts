@@ -68,7 +68,7 @@ function suspicious(value: unknown, key: string | undefined, exempt: boolean): b
   const map = value as Record<string, unknown>;
   // env-file's `key` is the prefix of variable names (KEY_PASSWORD=...), not a key.
   const envFile = map.type === 'env-file';
-  for (const k in map) if (suspicious(map[k], k, envFile && k === 'key')) return true;
+  for (const k in map) if (suspicious(map[k], k, (envFile && k === 'key') || isJsonPath(key, map[k]))) return true;
   return false;
 }
 
@@ -87,10 +87,15 @@ function walk(value: unknown, path: PathSegment[], key: string | undefined, exem
     const envFile = map.type === 'env-file';
     for (const k of Object.keys(map)) {
       path.push(k);
-      walk(map[k], path, k, envFile && k === 'key', out);
+      walk(map[k], path, k, (envFile && k === 'key') || isJsonPath(key, map[k]), out);
       path.pop();
     }
   }
+}
+
+/** The http rotator's `extract: { secret: $.secret }` names where an answer holds a key: a JSONPath, not a key. */
+function isJsonPath(parentKey: string | undefined, value: unknown): boolean {
+  return parentKey === 'extract' && typeof value === 'string' && value.startsWith('$');
 }
 
 function problem(path: PathSegment[], kind: string): RawProblem {

@@ -128,6 +128,11 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: true, drain: true, targetKey: `command://${EXAMPLE_SCRIPT} --quiet` },
   },
   {
+    id: 'http/list',
+    yaml: `rotator: http\n    target: { requests: { create: { method: POST, url: 'https://API.example.com/v1/keys', extract: { id: $.id, secret: $.secret } }, verify: { method: GET, url: 'https://api.example.com/v1/me', headers: { Authorization: 'Bearer {{ next.secret }}' } }, revoke: { method: DELETE, url: 'https://api.example.com/v1/keys/{{ current.id }}' }, list: { method: GET, url: 'https://api.example.com/v1/keys', extract: { id: '$.data[*].id' } } } }`,
+    traits: { overlap: true, drain: false, targetKey: 'http://api.example.com', revokesInherited: true },
+  },
+  {
     id: 'plugin/file',
     yaml: `rotator: ${FILE_PLUGIN}\n    target: { file: /tmp/rotor-catalogue-fixture.json }`,
     traits: { overlap: true, drain: false, targetKey: 'file:///tmp/rotor-catalogue-fixture.json' },

@@ -1,0 +1,134 @@
+// The http rotator's runs survive a worker killed with SIGKILL at every step boundary (and right
+// after the provider deleted the old key, before the engine recorded it): a new worker finishes
+// the run once, the provider holds exactly the new key, and the old one is refused. The token API
+// example against the fake SaaS, which runs in this process; workers are separate processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestRotation } from '../../../src/engine/request.js';
+import { silentLogger } from '../../../src/log.js';
+import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { targetKeyOf } from '../../../src/rotator/catalogue.js';
+import { migrate } from '../../../src/state/migrate.js';
+import { listRuns } from '../../../src/state/runs.js';
+import { syncSecrets } from '../../../src/state/secrets.js';
+import { createLocalStore } from '../../../src/store/local/store.js';
+import { startFakeSaas, type FakeSaas } from '../../helpers/fake-saas.js';
+import { httpExampleSecret } from '../../helpers/http-examples.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { waitFor } from '../../helpers/wait.js';
+import { waitForRunEnd } from './fixtures.js';
+
+const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
+
+/** Every step boundary, and the moment the provider deleted the old key but the step is not recorded. */
+const KILL_POINTS = [
+  'after:create',
+  'after:verify-new',
+  'after:promote',
+  'after:distribute',
+  'after:grace',
+  'after:verify-consumers',
+  'applied:revoke',
+  'after:revoke',
+];
+
+interface WorkerHandle {
+  child: ChildProcess;
+  output: string;
+}
+
+async function spawnWorker(env: Record<string, string>): Promise<WorkerHandle> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const handle: WorkerHandle = { child, output: '' };
+  child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
+  await waitFor(() => handle.output.includes('ready') || child.exitCode !== null, { timeoutMs: 20_000, message: 'worker start' });
+  if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
+  return handle;
+}
+
+async function kill(w: WorkerHandle): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  const exited = new Promise((r) => w.child.once('exit', r));
+  w.child.kill('SIGKILL');
+  await exited;
+}
+
+describe('an http rotator run whose worker is killed with SIGKILL', () => {
+  let db: TestDatabase;
+  let kit: QueueKit;
+  let saas: FakeSaas;
+  let dir: string;
+  const workers: WorkerHandle[] = [];
+  const key = randomBytes(32);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('http_sigkill');
+    await migrate(db.pool);
+    kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
+    saas = await startFakeSaas();
+    dir = await mkdtemp(join(tmpdir(), 'rotor-http-sigkill-'));
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await kill(w);
+    await kit?.close();
+    await saas?.close();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('at every step boundary: a new worker finishes the run once; the provider holds only the new key', async () => {
+    process.env.ROTOR_ENV_FILE_ROOT = dir;
+    // Grace outlasts the kills between promote and grace's end.
+    const secret = await httpExampleSecret('http-token-api.yaml', saas, dir, '3s');
+    delete process.env.ROTOR_ENV_FILE_ROOT;
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    const env = {
+      DATABASE_URL: db.url,
+      MASTER_KEY: key.toString('hex'),
+      ROTATOR: 'http',
+      SEARCHPROV_ADMIN_TOKEN: saas.adminToken,
+      ROTOR_ENV_FILE_ROOT: dir,
+    };
+
+    workers.push(await spawnWorker({ ...env, KILL_AT: 'none' }));
+    const boot = await waitForRunEnd(
+      db.pool,
+      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
+      30_000,
+    );
+    expect(boot.state).toBe('done');
+    const store = createLocalStore({ pool: db.pool, key });
+    const old = String((await store.get(secret.id, 'CURRENT'))!.value.token);
+    await kill(workers.at(-1)!);
+
+    workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[0]! }));
+    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    const killedAt: string[] = [];
+    for (const [i, point] of KILL_POINTS.entries()) {
+      const current = workers.at(-1)!;
+      await waitFor(() => current.output.includes(`at ${point}`), { timeoutMs: 30_000, message: `worker reaching ${point}` });
+      await kill(current);
+      killedAt.push(point);
+      workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[i + 1] ?? 'none' }));
+    }
+    const ended = await waitForRunEnd(db.pool, run.id, 60_000);
+    expect(killedAt).toEqual(KILL_POINTS);
+    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
+    const versions = await store.describe(secret.id);
+    expect(versions.filter((v) => v.stages.includes('CURRENT'))).toHaveLength(1);
+    expect(versions.filter((v) => v.stages.includes('PENDING'))).toHaveLength(0);
+    const current = String((await store.get(secret.id, 'CURRENT'))!.value.token);
+    expect(saas.keys().map((k) => k.secret)).toEqual([current]);
+    expect(await saas.statusFor(current)).toBe(200);
+    expect(await saas.statusFor(old)).toBe(401);
+    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
+  }, 180_000);
+});
