@@ -2,9 +2,10 @@
 // each below. validate reads the schemas and locations; processes open the stores through it.
 import awsSecretsManager from './aws-secrets-manager/descriptor.js';
 import type { SecretStore, StoreDescriptor, StoreOpenOptions } from './contract.js';
+import kubernetes from './kubernetes/descriptor.js';
 import local from './local/descriptor.js';
 
-export const BUILT_IN_STORES: readonly StoreDescriptor[] = [local, awsSecretsManager];
+export const BUILT_IN_STORES: readonly StoreDescriptor[] = [local, awsSecretsManager, kubernetes];
 
 /** A secret without `store:` lives in the local store (encrypted in the state database). */
 export const DEFAULT_STORE_BACKEND = 'local';

@@ -57,6 +57,7 @@ describe('the kind catalogues', () => {
     const okStores: Record<string, string> = {
       local: '{ backend: local }',
       'aws-secrets-manager': '{ backend: aws-secrets-manager, secretId: prod/x }',
+      kubernetes: '{ backend: kubernetes, namespace: payments, name: db-app }',
     };
     expect(Object.keys(okConsumers).sort()).toEqual(knownConsumerTypes().sort());
     expect(Object.keys(okStores).sort()).toEqual(knownStores().sort());
