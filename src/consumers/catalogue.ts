@@ -2,6 +2,7 @@
 // each below. validate reads the schemas; the runtime loads the implementations.
 import { PermanentError } from '../errors.js';
 import commandDescriptor from './command/descriptor.js';
+import ecsDescriptor from './ecs/descriptor.js';
 import type { Consumer, ConsumerDescriptor } from './contract.js';
 import envFileDescriptor from './env-file/descriptor.js';
 import notifyDescriptor from './notify/descriptor.js';
@@ -17,6 +18,7 @@ export const BUILT_IN_CONSUMERS: readonly AnyConsumerDescriptor[] = [
   envFileDescriptor,
   commandDescriptor,
   notifyDescriptor,
+  ecsDescriptor,
 ];
 
 const BY_TYPE = new Map(BUILT_IN_CONSUMERS.map((d) => [d.type, d]));

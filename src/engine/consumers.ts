@@ -84,6 +84,13 @@ export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]>
       version = await impl.confirm(consumerCtx(rc, c), notice, impl.carriesValue ? await value : undefined);
     } catch (err) {
       error = redactError(err as Error).message;
+      // A consumer that says it can never confirm (a rollout that failed) is not waited for.
+      if (err instanceof PermanentError && !rc.run.force) {
+        await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error);
+        throw new PermanentError(`consumer ${c.name} (${c.type}) cannot confirm version ${notice.versionId}: ${error}`, {
+          hint: err.hint ?? `fix ${c.name}; the run rolled back and the old credential stays current`,
+        });
+      }
     }
     if (version === notice.versionId) {
       await markConfirmed(rc.deps.pool, rc.run.id, c.name, version);

@@ -20,7 +20,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   queue: ['src'],
   policy: ['src', 'consumers', 'rotator', 'store'],
   rotator: ['src', 'policy', 'rotators'],
-  consumers: ['src', 'net', 'policy', 'rotator'],
+  consumers: ['src', 'aws', 'net', 'policy', 'rotator'],
   store: ['src', 'aws', 'rotator', 'state'],
   aws: ['src', 'store'],
   public: ['src', 'consumers', 'rotator', 'store'],

@@ -53,6 +53,7 @@ describe('the kind catalogues', () => {
       'env-file': '{ type: env-file, path: app.env }',
       command: '{ type: command, run: /usr/local/bin/reload }',
       notify: '{ type: notify, url: "env:SLACK_URL" }',
+      ecs: '{ type: ecs, cluster: prod, services: [web] }',
     };
     const okStores: Record<string, string> = {
       local: '{ backend: local }',
