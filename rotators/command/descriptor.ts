@@ -11,7 +11,7 @@ const descriptor: RotatorDescriptor<CommandParams> = {
       // What the policy says: rotor cannot see what the script's API does.
       overlap: params.overlap,
       drain: params.target.inUse,
-      revokesInherited: params.target.revokeInherited,
+      ...(params.target.revokeInherited ? { revokesInherited: true } : {}),
       targetKey: `command://${[params.target.executable, ...params.target.args].join(' ')}`,
     };
   },

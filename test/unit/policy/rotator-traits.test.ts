@@ -13,7 +13,7 @@ const admin = 'env:ADMIN_URL';
 
 describe('the rotator catalogue', () => {
   it('knows every built-in rotator', () => {
-    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'ldap', 'mysql', 'postgres', 'random-secret', 'redis-acl']);
+    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'http', 'ldap', 'mysql', 'postgres', 'random-secret', 'redis-acl']);
   });
 
   it('says postgres alternating users overlap and a single user does not', () => {
@@ -22,6 +22,8 @@ describe('the rotator catalogue', () => {
       overlap: true,
       drain: true,
       targetKey: 'postgres://db.internal:5432/app',
+      // The other role may hold a password from before rotor (invariant 7).
+      revokesInherited: true,
     });
     expect(traits('postgres', { strategy: 'single-user', target: { ...target, user: 'a' } }).overlap).toBe(false);
   });

@@ -43,13 +43,13 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'pg/alternating',
     yaml: `rotator: postgres\n    strategy: alternating-users\n    target: { host: DB.internal, database: app, users: [app_a, app_b], group: app, admin: ${admin} }`,
-    traits: { overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app' },
+    traits: { overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app', revokesInherited: true },
   },
   {
     id: 'pg/alternating-port',
     yaml: `rotator: postgres\n    strategy: alternating-users\n    target: { host: db.internal, port: 5432, database: app, users: [app_c, app_d], group: app2, admin: ${admin} }`,
     // The default port written out or not: one target.
-    traits: { overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app' },
+    traits: { overlap: true, drain: true, targetKey: 'postgres://db.internal:5432/app', revokesInherited: true },
   },
   {
     id: 'pg/single',
@@ -64,17 +64,17 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'mysql/dual',
     yaml: `rotator: mysql\n    target: { host: DB.internal, user: app, admin: ${admin} }`,
-    traits: { overlap: true, drain: false, targetKey: 'mysql://db.internal:3306' },
+    traits: { overlap: true, drain: false, targetKey: 'mysql://db.internal:3306', revokesInherited: true },
   },
   {
     id: 'mysql/alternating',
     yaml: `rotator: mysql\n    strategy: alternating-users\n    target: { host: db.internal, port: 3306, users: [app_a, app_b], role: app, admin: ${admin} }`,
-    traits: { overlap: true, drain: true, targetKey: 'mysql://db.internal:3306' },
+    traits: { overlap: true, drain: true, targetKey: 'mysql://db.internal:3306', revokesInherited: true },
   },
   {
     id: 'mysql/single',
     yaml: `rotator: mysql\n    strategy: single-user\n    target: { user: app_s, admin: ${admin} }`,
-    traits: { overlap: false, drain: false, targetKey: 'mysql://(env:ADMIN_URL)' },
+    traits: { overlap: false, drain: false, targetKey: 'mysql://(env:ADMIN_URL)', revokesInherited: true },
   },
   {
     id: 'ldap/alternating',
