@@ -36,6 +36,11 @@ const BENCHES: Record<string, Bench> = {
     about: 'a flood of 5,000 half-open connections and 1,000 /events streams while rotations run; 50,000-key and 10,000-deep policy files',
     run: async (parts) => (await import('./hostile.js')).runHostileBench(parts),
   },
+  incident: {
+    about:
+      'an incident over 300 secrets on 10 target databases ÷ a raw rotator script at the same per-target concurrency (target ≤ 1.3), start → first revoke (target ≤ 1 s)',
+    run: async () => (await import('./incident.js')).runIncidentBench(),
+  },
   consumers: {
     parts: ['mariadb'],
     about:

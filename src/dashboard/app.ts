@@ -32,6 +32,9 @@ import { DEFAULT_LIMITS, limitRequests, PerClient, type LimitName } from './limi
 import { inventoryPage } from './page-inventory.js';
 import { auditPageView, queuesPage } from './page-misc.js';
 import { runPage } from './page-run.js';
+import { getIncident, incidentAudit, incidentItems, listIncidents } from '../state/incidents.js';
+import { startIncidentFromDashboard, type IncidentInput } from './incident-actions.js';
+import { incidentPage, incidentsPage, type IncidentFormState } from './page-incident.js';
 import { secretPage, type EmergencyFormState } from './page-secret.js';
 import { auditFilter, inventoryQuery } from './query-params.js';
 
@@ -171,6 +174,48 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
         d.run.trigger === 'emergency' ? EMERGENCY_QUEUE : RUNS_QUEUE,
       ),
     );
+  });
+
+  async function renderIncidents(c: Context, form: Omit<IncidentFormState, 'csrf'> = {}, status = 200): Promise<Response> {
+    const csrf = guard.actionsEnabled ? guard.csrfToken(guard.session(c)) : undefined;
+    const list = await listIncidents(deps.pool, 50);
+    return page(c, incidentsPage(meta('Incidents', 'incidents'), list, rules(deps).now, csrf ? { csrf, ...form } : undefined), status);
+  }
+
+  app.get('/incidents', (c) => renderIncidents(c));
+
+  app.post('/incidents', async (c) => {
+    const body = await c.req.parseBody();
+    const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    const values = Object.fromEntries(
+      ['operator', 'reason', 'tags', 'owners', 'classes', 'targets', 'consumers', 'ids', 'perTarget'].map((k) => [k, field(k)]),
+    );
+    const refusal =
+      guard.checkEnabled() ??
+      guard.checkSameOrigin(c) ??
+      guard.checkCsrf(c, field('csrf')) ??
+      guard.checkToken(field('token'), clientAddress(c), c.req.path);
+    if (refusal) {
+      deps.log.warn({ status: refusal.status, reason: refusal.message, client: clientAddress(c) }, 'dashboard incident start refused');
+      return renderIncidents(c, { values, error: refusal.message }, refusal.status);
+    }
+    try {
+      const incident = await startIncidentFromDashboard(deps.pool, deps.kit, { ...values, confirm: field('confirm') } as IncidentInput);
+      deps.log.info({ incidentId: incident.id, actor: incident.actor }, 'incident started from the dashboard');
+      return c.redirect(`/incidents/${incident.id}`, 303);
+    } catch (err) {
+      const status = errorStatus(err);
+      if (status === 500) throw err;
+      return renderIncidents(c, { values, error: (err as Error).message }, status);
+    }
+  });
+
+  app.get('/incidents/:id', async (c) => {
+    const id = c.req.param('id');
+    const incident = /^[0-9a-f-]{36}$/i.test(id) ? await getIncident(deps.pool, id) : null;
+    if (!incident) return page(c, errorPage(meta('Not found', 'none'), `no incident ${id}`), 404);
+    const [items, audit] = await Promise.all([incidentItems(deps.pool, id), incidentAudit(deps.pool, id)]);
+    return page(c, incidentPage(meta(`incident ${id.slice(0, 8)}`, 'incidents'), incident, items, audit, rules(deps).now));
   });
 
   app.get('/audit', async (c) => {

@@ -4,7 +4,7 @@ import { html, type Html } from './html.js';
 export interface PageMeta {
   title: string;
   /** Which nav entry is current. */
-  nav: 'inventory' | 'audit' | 'queues' | 'none';
+  nav: 'inventory' | 'audit' | 'queues' | 'incidents' | 'none';
   actionsEnabled: boolean;
 }
 
@@ -14,7 +14,7 @@ export function layout(meta: PageMeta, body: Html): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${meta.title} · rotor</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"><script src="/static/app.js" defer></script></head>
-<body><header class="top"><a class="brand" href="/">rotor</a><nav>${link('inventory', '/', 'Inventory')}${link('audit', '/audit', 'Audit')}${link('queues', '/queues', 'Queues')}<a href="/queues/board">bull-board</a><a href="/metrics">Metrics</a><a href="/api">API</a></nav>
+<body><header class="top"><a class="brand" href="/">rotor</a><nav>${link('inventory', '/', 'Inventory')}${link('audit', '/audit', 'Audit')}${link('queues', '/queues', 'Queues')}${link('incidents', '/incidents', 'Incidents')}<a href="/queues/board">bull-board</a><a href="/metrics">Metrics</a><a href="/api">API</a></nav>
 <span class="mode" title="${meta.actionsEnabled ? 'an operator token is configured: emergency rotation needs it' : 'no operator token configured: read-only'}">${meta.actionsEnabled ? 'actions need the operator token' : 'read-only'}</span>
 <span id="live" class="live" title="updates as runs progress">live</span></header>
 <main>${body}</main></body></html>`;

@@ -1,7 +1,7 @@
 // Incidents: the record of one `rotor incident start`, its secrets in plan order, and the link of
 // each secret to the emergency run that rotated it. The orchestration is src/engine/incident.ts.
 import type pg from 'pg';
-import { appendAudit } from './audit.js';
+import { appendAudit, type AuditRow } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
 import type { RunState } from './run-states.js';
 import type { RunOutcome } from './runs.js';
@@ -187,4 +187,16 @@ export async function recentRunMs(db: Queryable, secretIds: readonly string[]): 
     [secretIds],
   );
   return r.rows[0]?.ms ?? null;
+}
+
+/** The incident's audit rows, newest first: its own (incident.*) and those of its runs. */
+export async function incidentAudit(db: Queryable, incidentId: string, limit = 200): Promise<AuditRow[]> {
+  const r = await db.query<AuditRow>(
+    `select id::int, at, actor, action, secret_id as "secretId", run_id as "runId", reason, detail from audit
+     where (action like 'incident.%' and detail ->> 'incidentId' = $1)
+        or run_id in (select run_id from incident_secrets where incident_id = $1::uuid and run_id is not null)
+     order by id desc limit $2`,
+    [incidentId, limit],
+  );
+  return r.rows;
 }

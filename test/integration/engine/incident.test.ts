@@ -26,8 +26,8 @@ import { waitFor } from '../../helpers/wait.js';
 import { TEST_TIMINGS, secretFixture, waitForRunEnd } from './fixtures.js';
 
 const TARGETS = 10;
-/** Per target in the main incident: one the others depend on, then five more. */
-const PER_TARGET_SECRETS = 6;
+/** Per target in the main incident: one the others depend on, then three more. */
+const PER_TARGET_SECRETS = 4;
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
 describe('rotor incident', () => {
@@ -230,7 +230,7 @@ describe('rotor incident', () => {
   it('SIGKILL of the process driving it: a new one finishes the incident, no secret started twice', async () => {
     await runtime?.close();
     runtime = undefined;
-    const groups = Array.from({ length: 30 }, (_, i) => `inc_k${i}`);
+    const groups = Array.from({ length: 20 }, (_, i) => `inc_k${i}`);
     await createRoles(groups);
     const secrets = groups.map((g, i) => secret(`inck/s${i}`, i % TARGETS, g, { tags: ['kill-test'] }));
     await sync(secrets);
@@ -256,7 +256,7 @@ describe('rotor incident', () => {
       selection,
       plan: planIncident(all, selection, 1, null),
     });
-    await waitFor(async () => (await incidentItems(db.pool, incident.id)).filter((i) => i.runState === 'done').length >= 8, {
+    await waitFor(async () => (await incidentItems(db.pool, incident.id)).filter((i) => i.runState === 'done').length >= 5, {
       timeoutMs: 30_000,
       message: 'some runs done',
     });
@@ -288,7 +288,7 @@ describe('rotor incident', () => {
 
   it('abort: no new run starts, runs in flight finish, no secret is left half-rotated', async () => {
     runtime = await inProcessRuntime();
-    const groups = Array.from({ length: 20 }, (_, i) => `inc_x${i}`);
+    const groups = Array.from({ length: 12 }, (_, i) => `inc_x${i}`);
     await createRoles(groups);
     // Two targets, one run at a time on each: most secrets are still waiting when the abort comes.
     const secrets = groups.map((g, i) => secret(`incx/s${i}`, i % 2, g, { tags: ['abort-test'] }));
@@ -303,7 +303,7 @@ describe('rotor incident', () => {
       selection,
       plan: planIncident(all, selection, 1, null),
     });
-    await waitFor(async () => (await incidentItems(db.pool, incident.id)).filter((i) => i.runId).length >= 4, {
+    await waitFor(async () => (await incidentItems(db.pool, incident.id)).filter((i) => i.runId).length >= 3, {
       timeoutMs: 30_000,
       message: 'some runs started',
     });
