@@ -5,7 +5,7 @@
 // real ldapts bind.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError } from '../../../src/errors.js';
+import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
 import type { RotatorContext } from '../../../src/rotator/contract.js';
@@ -125,5 +125,19 @@ describe('ldap directory errors', () => {
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toContain(`as ${slapd.admin.dn}`);
     expect((err as Error).message).toContain('LDAP result 49');
+  });
+});
+
+describe('ldap and a directory that goes away', () => {
+  it('a crashed slapd is unavailable (the engine retries); after a restart the same credential binds', async () => {
+    const user = await slapd.addAccount('restart', 'x');
+    const c = ctx({ target: { url: slapd.url, admin: admin(), user } });
+    const next = await ldapRotator.generate(c, null);
+    await ldapRotator.apply(c, next, null);
+    await slapd.kill();
+    const err = await ldapRotator.verify(c, next).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    await slapd.restart();
+    await ldapRotator.verify(c, next);
   });
 });
