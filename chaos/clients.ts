@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import { Client as LdapClient } from 'ldapts';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../src/consumers/signing.js';
@@ -17,8 +18,10 @@ export type LoginResult = 'ok' | 'auth' | 'conn';
 
 interface Held {
   versionId: string;
-  /** Where it logs in: 'redis' (an ACL user, AUTH username password), 'mysql' (MariaDB) or PostgreSQL. */
+  /** Where it logs in: 'redis' (an ACL user, AUTH username password), 'mysql' (MariaDB), 'ldap' (a bind to `url`) or PostgreSQL. */
   engine: string;
+  /** The ldap rotator's value names its server by URL. */
+  url: string;
   username: string;
   password: string;
   host: string;
@@ -72,6 +75,8 @@ export interface ClientCounters {
   redis: Record<LoginResult, number>;
   /** Of the overlap logins, those of mysql secrets (MariaDB, dual password). */
   mariadb: Record<LoginResult, number>;
+  /** Of the overlap logins, those of ldap secrets (slapd binds, alternating accounts). */
+  ldap: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
   /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
@@ -104,6 +109,7 @@ export async function startClients(
     single: { ok: 0, auth: 0, conn: 0 },
     redis: { ok: 0, auth: 0, conn: 0 },
     mariadb: { ok: 0, auth: 0, conn: 0 },
+    ldap: { ok: 0, auth: 0, conn: 0 },
     notices: 0,
     noticeErrors: 0,
     webhookNotices: 0,
@@ -120,6 +126,7 @@ export async function startClients(
       bucket[result.kind]++;
       if (h.engine === 'redis') counters.redis[result.kind]++;
       if (h.engine === 'mysql') counters.mariadb[result.kind]++;
+      if (h.engine === 'ldap') counters.ldap[result.kind]++;
       if (result.kind === 'auth') {
         authFailures.push({
           secretId: c.secretId,
@@ -144,7 +151,8 @@ export async function startClients(
     if (before !== current.versionId) {
       c.held = {
         versionId: current.versionId,
-        engine: String(v.engine ?? 'postgres'),
+        engine: engineOf(v),
+        url: String(v.url ?? ''),
         username: String(v.username),
         password: String(v.password),
         host: String(v.host),
@@ -263,7 +271,32 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Logs in as an application would: a fresh connection, then goodbye. */
 async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
-  return h.engine === 'redis' ? redisLogin(h) : h.engine === 'mysql' ? mysqlLogin(h) : postgresLogin(h);
+  return h.engine === 'redis'
+    ? redisLogin(h)
+    : h.engine === 'mysql'
+      ? mysqlLogin(h)
+      : h.engine === 'ldap'
+        ? ldapLogin(h)
+        : postgresLogin(h);
+}
+
+/** The value's `engine` (AWS's layout), or `ldap` for the ldap rotator's `{ url, username, password }`. */
+function engineOf(v: Record<string, string | number>): string {
+  return String(v.engine ?? (/^ldaps?:/.test(String(v.url ?? '')) ? 'ldap' : 'postgres'));
+}
+
+/** A simple bind as the account (ldapts); result 49 is an authentication failure, anything else a connection error. */
+async function ldapLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  const c = new LdapClient({ url: h.url, connectTimeout: 5_000, timeout: 5_000 });
+  try {
+    await c.bind(h.username, h.password);
+    return { kind: 'ok', code: '' };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return code === 49 ? { kind: 'auth', code: '49' } : { kind: 'conn', code: String(code ?? 'error') };
+  } finally {
+    await c.unbind().catch(() => undefined);
+  }
 }
 
 /** A mysql2 login and SELECT 1; error 1045 is an authentication failure, anything else a connection error. */
@@ -337,7 +370,8 @@ async function postgresLogin(h: Held): Promise<{ kind: LoginResult; code: string
 export async function loginWith(value: Record<string, string | number>): Promise<{ kind: LoginResult; code: string }> {
   return login({
     versionId: '',
-    engine: String(value.engine ?? 'postgres'),
+    engine: engineOf(value),
+    url: String(value.url ?? ''),
     username: String(value.username),
     password: String(value.password),
     host: String(value.host),

@@ -11,18 +11,28 @@
 //                     ACL SAVE wrote: a password added or removed but not saved would show here)
 //  - restart-mariadb-target: the mysql secrets' MariaDB crashes (SIGKILL, crash recovery at start) or
 //                     stops (SIGTERM), stays down 1-3 s, and comes back on the same port and datadir
+//  - restart-ldap-target: the ldap secrets' slapd crashes (SIGKILL) or stops (SIGTERM), stays down
+//                     1-3 s, and comes back on the same ports and database
 //  - stall-store:     every process of the state database (and local store) server is frozen with
 //                     SIGSTOP for 2-6 s, then SIGCONT: connections stay open, queries just hang,
 //                     as on a VM pause or a storage hiccup. Stopping the postmaster alone would
 //                     only delay new connections; pooled sessions would carry on.
 import type { MariadbServerHandle } from '../test/helpers/mariadb-server.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
+import type { SlapdHandle } from '../test/helpers/slapd-server.js';
 import type { ProcessSet } from './processes.js';
 import type { Rng } from './rng.js';
 import { sleep, type ChaosPostgres } from './servers.js';
 
 export type FaultKind =
-  'kill-worker' | 'kill-scheduler' | 'restart-redis' | 'restart-target' | 'restart-redis-target' | 'restart-mariadb-target' | 'stall-store';
+  | 'kill-worker'
+  | 'kill-scheduler'
+  | 'restart-redis'
+  | 'restart-target'
+  | 'restart-redis-target'
+  | 'restart-mariadb-target'
+  | 'restart-ldap-target'
+  | 'stall-store';
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -40,6 +50,7 @@ const WEIGHTS: Array<[FaultKind, number]> = [
   ['restart-target', 3],
   ['restart-redis-target', 1],
   ['restart-mariadb-target', 1],
+  ['restart-ldap-target', 1],
   ['stall-store', 2],
 ];
 
@@ -52,6 +63,8 @@ export interface FaultTargets {
   redisTarget?: RedisServerHandle;
   /** The mysql secrets' MariaDB. */
   mariadbTarget?: MariadbServerHandle;
+  /** The ldap secrets' slapd. */
+  ldapTarget?: SlapdHandle;
 }
 
 export interface Injector {
@@ -97,6 +110,8 @@ export function startInjector(t: FaultTargets, rng: Rng, everyMs: [number, numbe
         return t.redisTarget ? restartRedis(t.redisTarget, rng) : 'none running';
       case 'restart-mariadb-target':
         return t.mariadbTarget ? restartRedis(t.mariadbTarget, rng) : 'none running';
+      case 'restart-ldap-target':
+        return t.ldapTarget ? restartRedis(t.ldapTarget, rng) : 'none running';
       case 'restart-target': {
         const mode = rng.next() < 0.5 ? 'crash' : 'fast';
         await t.target.restart(mode, rng.int(1_000, 4_000));
@@ -139,7 +154,7 @@ export function startInjector(t: FaultTargets, rng: Rng, everyMs: [number, numbe
   };
 }
 
-/** Crashes (SIGKILL) or stops a redis-server (or MariaDB), leaves it down 1-3 s, starts it on the same port and dir. */
+/** Crashes (SIGKILL) or stops a redis-server (or MariaDB, slapd), leaves it down 1-3 s, starts it on the same port and dir. */
 async function restartRedis(server: Pick<RedisServerHandle, 'kill' | 'restart'>, rng: Rng): Promise<string> {
   const crash = rng.next() < 0.5;
   if (crash) await server.kill();

@@ -1,11 +1,13 @@
 // The secrets of a chaos run: resolved policies (as the policy loader would produce them) with
 // short cadences and grace windows, and the target roles each one rotates.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
+import { ldapParamsSchema } from '../rotators/ldap/schema.js';
 import { mysqlParamsSchema } from '../rotators/mysql/schema.js';
 import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
+import { GROUPS_DN, SERVICES_DN, type SlapdHandle } from '../test/helpers/slapd-server.js';
 import type { ChaosOptions } from './options.js';
 import type { Rng } from './rng.js';
 
@@ -17,6 +19,8 @@ export const CLIENT_CONSUMER = 'chaos-client';
 export const REDIS_ADMIN_REF = 'env:CHAOS_REDIS_TARGET_ADMIN_URL';
 /** The admin of the target MariaDB (mysql secrets), as the workers resolve it (a mysql:// URL). */
 export const MARIADB_ADMIN_REF = 'env:CHAOS_MARIADB_TARGET_ADMIN_URL';
+/** The password of the target slapd's rotor admin (ldap secrets), as the workers resolve it. */
+export const LDAP_ADMIN_REF = 'env:CHAOS_LDAP_ADMIN_PASSWORD';
 /** The webhook consumers' signing key, as the workers resolve it. */
 export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
@@ -28,14 +32,14 @@ export interface FleetSecret {
   login: boolean;
   /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
   webhook: boolean;
-  /** Where its clients log in: the target PostgreSQL, redis-server or MariaDB, or nowhere (random secret). */
-  engine: 'postgres' | 'redis' | 'mariadb' | 'none';
+  /** Where its clients log in: the target PostgreSQL, redis-server, MariaDB or slapd, or nowhere (random secret). */
+  engine: 'postgres' | 'redis' | 'mariadb' | 'ldap' | 'none';
 }
 
 /** The mix and timings come from the run's options as they are; the rest is where the servers are. */
 export interface FleetSpec extends Pick<
   ChaosOptions,
-  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'cadenceMs' | 'graceMs'
+  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'ldapEvery' | 'cadenceMs' | 'graceMs'
 > {
   count: number;
   target: { host: string; port: number };
@@ -43,6 +47,8 @@ export interface FleetSpec extends Pick<
   redisTarget: { host: string; port: number };
   /** The target MariaDB (mysql secrets). */
   mariadbTarget: { host: string; port: number };
+  /** The target slapd (ldap secrets): its plain loopback URL and the rotor admin's DN. */
+  ldapTarget: { url: string; adminDn: string };
   /** Base URL of the consumer clients' notice endpoint (the harness). */
   consumerUrl: string;
 }
@@ -54,7 +60,8 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
     const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
     const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
     const mariadb = !random && !redis && spec.mariadbEvery > 0 && i % spec.mariadbEvery === Math.floor(spec.mariadbEvery / 2) + 2;
-    const single = !random && !redis && !mariadb && i % spec.singleEvery === 0;
+    const ldap = !random && !redis && !mariadb && spec.ldapEvery > 0 && i % spec.ldapEvery === Math.floor(spec.ldapEvery / 2) + 3;
+    const single = !random && !redis && !mariadb && !ldap && i % spec.singleEvery === 0;
     const base = {
       host: spec.target.host,
       port: spec.target.port,
@@ -70,7 +77,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
         };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
-    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : single ? 'single' : 'alt'}-${n}`;
+    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
@@ -94,7 +101,9 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
         ? { name: 'redis-acl', params: redisAclParams(spec, n) }
         : mariadb
           ? { name: 'mysql', params: mysqlParams(spec, n, i) }
-          : { name: 'postgres', params };
+          : ldap
+            ? { name: 'ldap', params: ldapParams(spec, n) }
+            : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
       owner: 'chaos',
@@ -120,7 +129,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       overlap: !single,
       login: !random,
       webhook,
-      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : 'postgres',
+      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : 'postgres',
     });
   }
   return out;
@@ -145,6 +154,31 @@ function mysqlParams(spec: FleetSpec, n: string, i: number) {
       : { strategy: 'alternating-users', target: { ...base, users: [`c${n}_ma`, `c${n}_mb`], role: `c${n}_mr` } };
   mysqlParamsSchema.parse(params);
   return params;
+}
+
+/** The n-th secret's ldap parameters: two accounts in one group (setUpLdapTarget makes them), plain LDAP on loopback. */
+function ldapParams(spec: FleetSpec, n: string) {
+  const params = {
+    strategy: 'alternating-accounts',
+    target: {
+      url: spec.ldapTarget.url,
+      admin: { dn: spec.ldapTarget.adminDn, password: LDAP_ADMIN_REF },
+      accounts: [`uid=c${n}-la,${SERVICES_DN}`, `uid=c${n}-lb,${SERVICES_DN}`],
+      group: `cn=c${n}-l,${GROUPS_DN}`,
+    },
+  };
+  ldapParamsSchema.parse(params);
+  return params;
+}
+
+/** Creates the ldap secrets' accounts (passwords nobody keeps) and their groups on the target slapd. */
+export async function setUpLdapTarget(slapd: SlapdHandle, fleet: readonly FleetSecret[]): Promise<void> {
+  for (const { secret, engine } of fleet) {
+    if (engine !== 'ldap') continue;
+    const { accounts, group } = (secret.rotator.params as { target: { accounts: [string, string]; group: string } }).target;
+    for (const dn of accounts) await slapd.addAccount(/^uid=([^,]+),/.exec(dn)![1]!, randomBytes(18).toString('base64url'));
+    await slapd.addGroup(/^cn=([^,]+),/.exec(group)![1]!, accounts);
+  }
 }
 
 /** A quarter of the secrets on a cron cadence (every minute), the rest on an interval. */

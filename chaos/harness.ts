@@ -17,6 +17,7 @@ import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
 import { createLocalStore } from '../src/store/local/store.js';
 import { startMariadbServer } from '../test/helpers/mariadb-server.js';
+import { startSlapd } from '../test/helpers/slapd-server.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
 import { startClients } from './clients.js';
@@ -24,6 +25,8 @@ import { startInjector } from './faults.js';
 import {
   ADMIN_REF,
   MARIADB_ADMIN_REF,
+  LDAP_ADMIN_REF,
+  setUpLdapTarget,
   REDIS_ADMIN_REF,
   WEBHOOK_KEY_REF,
   buildFleet,
@@ -95,7 +98,16 @@ async function runOn(e: Env): Promise<ChaosResult> {
 
   // Clients first: the secrets' consumer entries name their URL.
   const placeholder = buildFleet(
-    { ...fleetSpec(opts, target, { host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 1 }), consumerUrl: 'http://127.0.0.1:1' },
+    {
+      ...fleetSpec(
+        opts,
+        target,
+        { host: '127.0.0.1', port: 1 },
+        { host: '127.0.0.1', port: 1 },
+        { url: 'ldap://127.0.0.1:1', admin: { dn: 'cn=placeholder' } },
+      ),
+      consumerUrl: 'http://127.0.0.1:1',
+    },
     rng.fork('fleet'),
   );
   const clients = await startClients(
@@ -114,8 +126,16 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const mariadbTarget = await startMariadbServer({ durable: true });
   cleanups.push(() => mariadbTarget.stop());
   values.add(mariadbTarget.password);
-  const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget, mariadbTarget), consumerUrl: clients.url }, rng.fork('fleet'));
+  // The ldap secrets' slapd: their accounts and groups are made below, as the rootdn.
+  const ldapTarget = await startSlapd();
+  cleanups.push(() => ldapTarget.stop());
+  values.add(ldapTarget.admin.password);
+  const fleet = buildFleet(
+    { ...fleetSpec(opts, target, redisTarget, mariadbTarget, ldapTarget), consumerUrl: clients.url },
+    rng.fork('fleet'),
+  );
   await setUpTarget(target.url, fleet);
+  await setUpLdapTarget(ldapTarget, fleet);
   await syncSecrets(
     pool,
     fleet.map((f) => f.secret),
@@ -135,7 +155,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
       [WEBHOOK_KEY_REF.slice(4)]: webhookKey,
       [REDIS_ADMIN_REF.slice(4)]: redisTarget.adminUrl,
       [MARIADB_ADMIN_REF.slice(4)]: mariadbTarget.url,
-      CHAOS_ROTATORS: 'mysql,postgres,random-secret,redis-acl',
+      [LDAP_ADMIN_REF.slice(4)]: ldapTarget.admin.password,
+      CHAOS_ROTATORS: 'ldap,mysql,postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
         lockMs: 5_000,
@@ -209,7 +230,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   cleanups.push(async () => clearInterval(scanner));
 
   const injector = startInjector(
-    { processes, redis, target, state, redisTarget: redisTarget.server, mariadbTarget },
+    { processes, redis, target, state, redisTarget: redisTarget.server, mariadbTarget, ldapTarget },
     rng.fork('faults'),
     opts.faultEveryMs,
     say,
@@ -270,6 +291,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
   }
   const serverLogs = state.log() + target.log();
   if (values.foundIn(serverLogs)) leakScan.found.add('a PostgreSQL server log');
+  if (values.foundIn(ldapTarget.log())) leakScan.found.add("the target slapd's log");
   for (const f of leakScan.found) v.add('no-secret-leaks', f);
 
   const invariants = invariantTable(v.list);
@@ -277,7 +299,9 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const faults = injector.faults;
   const byKind: Record<string, number> = {};
   for (const f of faults) {
-    const key = ['restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target'].includes(f.kind)
+    const key = ['restart-redis', 'restart-target', 'restart-redis-target', 'restart-mariadb-target', 'restart-ldap-target'].includes(
+      f.kind,
+    )
       ? `${f.kind} (${f.detail})`
       : f.kind;
     byKind[key] = (byKind[key] ?? 0) + 1;
@@ -296,6 +320,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
       randomSecret: fleet.filter((f) => !f.login).length,
       redisAcl: fleet.filter((f) => f.engine === 'redis').length,
       mariadb: fleet.filter((f) => f.engine === 'mariadb').length,
+      ldap: fleet.filter((f) => f.engine === 'ldap').length,
       webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
@@ -333,7 +358,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 function describeFleet(fleet: readonly FleetSecret[]): string {
   const alt = fleet.filter((f) => f.overlap && f.engine === 'postgres').length;
   const redis = fleet.filter((f) => f.engine === 'redis').length;
-  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => !f.login).length} random-secret`;
+  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => f.engine === 'ldap').length} ldap, ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
 function fleetSpec(
@@ -341,8 +366,9 @@ function fleetSpec(
   target: ChaosPostgres,
   redisTarget: { host: string; port: number },
   mariadbTarget: { host: string; port: number },
+  ldapTarget: { url: string; admin: { dn: string } },
 ) {
-  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs } = opts;
+  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, ldapEvery, cadenceMs, graceMs } = opts;
   return {
     count: opts.secrets,
     singleEvery,
@@ -350,11 +376,13 @@ function fleetSpec(
     webhookEvery,
     redisEvery,
     mariadbEvery,
+    ldapEvery,
     cadenceMs,
     graceMs,
     target: { host: target.host, port: target.port },
     redisTarget: { host: redisTarget.host, port: redisTarget.port },
     mariadbTarget: { host: mariadbTarget.host, port: mariadbTarget.port },
+    ldapTarget: { url: ldapTarget.url, adminDn: ldapTarget.admin.dn },
   };
 }
 

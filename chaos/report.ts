@@ -17,6 +17,7 @@ export interface ChaosResult {
     randomSecret: number;
     redisAcl: number;
     mariadb: number;
+    ldap: number;
     webhook: number;
   };
   workers: number;
@@ -72,7 +73,7 @@ export function formatTable(r: ChaosResult): string {
   add('duration', `${r.minutes} min of faults (bootstrap ${r.phases.bootstrapS} s, drain ${r.phases.drainS} s), seed ${r.seed}`);
   add(
     'secrets',
-    `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.mariadb} mysql on MariaDB; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`,
+    `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.mariadb} mysql on MariaDB; ${r.secrets.ldap} ldap on slapd; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`,
   );
   add('queue', r.queue);
   add('faults injected', r.faults.total);
@@ -101,6 +102,10 @@ export function formatTable(r: ChaosResult): string {
   add(
     '  of which MariaDB logins',
     `${r.consumers.mariadb.ok} ok, ${r.consumers.mariadb.auth} auth failures, ${r.consumers.mariadb.conn} connection errors`,
+  );
+  add(
+    '  of which ldap binds',
+    `${r.consumers.ldap.ok} ok, ${r.consumers.ldap.auth} auth failures, ${r.consumers.ldap.conn} connection errors`,
   );
   add(
     'webhook consumers (signed HTTP)',

@@ -5,6 +5,7 @@
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
 import { implementRotator, type RotatorContext, type SecretValue } from '../../src/rotator/contract.js';
+import { DEFAULT_EXCLUDED_CHARACTERS } from '../../src/rotator/params.js';
 import { generatePassword } from '../../src/rotator/password.js';
 import { classify, isAuthFailure, withClient, type Endpoint } from './connection.js';
 import descriptor from './descriptor.js';
@@ -122,7 +123,7 @@ export default implementRotator<LdapParams>(descriptor, {
       );
     }
     // A password nobody knows, never stored: a bind with the old one gets 49 (invalid credentials).
-    const unusable = generatePassword({ length: 64, exclude: '' });
+    const unusable = generatePassword({ length: 64, exclude: DEFAULT_EXCLUDED_CHARACTERS });
     trackSecret(unusable);
     await asAdmin(ctx, t, `revoking the password of ${gone.username}`, async (c) => {
       await setPassword(c, directory, gone.username, unusable);

@@ -1,6 +1,6 @@
 // The chaos suite, short (CI): the harness of `npm run chaos` for about 75 seconds of faults on a
 // few dozen secrets (every fault kind at least once: worker and scheduler SIGKILLs, Redis crash or
-// restart, target PostgreSQL, target redis-server and target MariaDB restarts, state database stall), then every
+// restart, target PostgreSQL, target redis-server, target MariaDB and target slapd restarts, state database stall), then every
 // invariant must have held.
 import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../../chaos/harness.js';
@@ -12,7 +12,7 @@ const SECRETS = 24;
 describe('rotor under faults (chaos, short)', () => {
   it('holds every invariant while workers die, Redis and the target restart and the store stalls', async () => {
     const result = await runChaos(
-      defaultOptions({ minutes: 1.25, secrets: SECRETS, workers: 3, seed: 20_260_401, faultEveryMs: [4_000, 7_000], drainMs: 150_000 }),
+      defaultOptions({ minutes: 1.25, secrets: SECRETS, workers: 3, seed: 20_260_401, faultEveryMs: [3_000, 5_000], drainMs: 150_000 }),
     );
     const table = formatTable(result);
     console.log(`${table}${result.logsDir ? `\nlogs kept in ${result.logsDir}` : ''}`);
@@ -31,6 +31,7 @@ describe('rotor under faults (chaos, short)', () => {
       'restart-target',
       'restart-redis-target',
       'restart-mariadb-target',
+      'restart-ldap-target',
       'stall-store',
     ]) {
       expect(result.faults.list.filter((f) => f.kind === kind && !f.error).length, kind).toBeGreaterThan(0);
@@ -47,6 +48,10 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.secrets.mariadb).toBeGreaterThan(0);
     expect(result.consumers.mariadb.ok).toBeGreaterThan(20);
     expect(result.consumers.mariadb.auth).toBe(0);
+    // LDAP service accounts (ldap rotator, alternating accounts) rotate through slapd crashes; no bind refused.
+    expect(result.secrets.ldap).toBeGreaterThan(0);
+    expect(result.consumers.ldap.ok).toBeGreaterThan(20);
+    expect(result.consumers.ldap.auth).toBe(0);
     // Half the secrets tell their application through the real signed webhook: every request verified.
     expect(result.secrets.webhook).toBe(SECRETS / 2);
     expect(result.consumers.webhookNotices).toBeGreaterThan(SECRETS);

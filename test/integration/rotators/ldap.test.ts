@@ -4,12 +4,16 @@
 // what to fix; preflight naming a missing account and a missing group membership. Every bind is a
 // real ldapts bind.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError } from '../../../src/errors.js';
+import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
 import type { RotatorContext } from '../../../src/rotator/contract.js';
 import ldapRotator, { ldapParamsSchema, type LdapParams } from '../../../rotators/ldap/index.js';
+import { rotor } from '../../helpers/cli.js';
 import { startSlapd, STRICT_POLICY_DN, type SlapdHandle } from '../../helpers/slapd-server.js';
 
 let slapd: SlapdHandle;
@@ -126,4 +130,46 @@ describe('ldap directory errors', () => {
     expect((err as Error).message).toContain(`as ${slapd.admin.dn}`);
     expect((err as Error).message).toContain('LDAP result 49');
   });
+});
+
+describe('ldap and a directory that goes away', () => {
+  it('a crashed slapd is unavailable (the engine retries); after a restart the same credential binds', async () => {
+    const user = await slapd.addAccount('restart', 'x');
+    const c = ctx({ target: { url: slapd.url, admin: admin(), user } });
+    const next = await ldapRotator.generate(c, null);
+    await ldapRotator.apply(c, next, null);
+    await slapd.kill();
+    const err = await ldapRotator.verify(c, next).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    await slapd.restart();
+    await ldapRotator.verify(c, next);
+  });
+});
+
+describe('rotor conformance ldap', () => {
+  it('passes every check for an alternating-accounts policy over LDAPS, from a parameter file', async () => {
+    const accounts = [await slapd.addAccount('cli-a', randomBytes(12).toString('hex')), await slapd.addAccount('cli-b', 'x')];
+    const group = await slapd.addGroup('cli', accounts);
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-ldap-conformance-'));
+    try {
+      const file = join(dir, 'ldap.yaml');
+      writeFileSync(
+        file,
+        `strategy: alternating-accounts
+target:
+  url: ${slapd.ldapsUrl}
+  ca: env:LDAP_CA
+  admin: { dn: '${slapd.admin.dn}', password: env:LDAP_ADMIN }
+  accounts: ['${accounts[0]}', '${accounts[1]}']
+  group: '${group}'
+`,
+      );
+      const r = await rotor(['conformance', 'ldap', '--params', file], { LDAP_ADMIN: slapd.admin.password, LDAP_CA: slapd.ca });
+      expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(slapd.admin.password);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
