@@ -3,8 +3,11 @@
 import { absolute, relative } from '../time-text.js';
 import type { CalendarEntry } from './calendar.js';
 import type { CalendarFilter, CalendarView } from './details.js';
-import { html, type Html } from './html.js';
+import { html, raw, type Html } from './html.js';
 import { layout, secretLink, targetLink, withQuery, type PageMeta } from './layout.js';
+
+/** The same column widths in every window's table, so a day reads as one list. */
+const COLUMNS = raw('<colgroup><col class="when"><col class="id"><col><col><col><col class="target"></colgroup>');
 
 const WEEKDAY = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
@@ -29,7 +32,9 @@ export function calendarPage(meta: PageMeta, v: CalendarView, f: CalendarFilter,
       d,
     ) => html`<section class="day" data-day="${d.day.toISOString().slice(0, 10)}"><h2>${dayTitle(d.day, now)} <span class="muted">${d.rotations} rotation${d.rotations === 1 ? '' : 's'}</span></h2>
 ${d.windows.map(
-  (w) => html`<table class="grid calendar" data-window="${w.window}"><thead><tr><th colspan="6">window: ${w.window}</th></tr></thead><tbody>
+  (
+    w,
+  ) => html`<table class="grid calendar" data-window="${w.window}">${COLUMNS}<thead><tr><th colspan="6">window: ${w.window}</th></tr></thead><tbody>
 ${w.entries.map(
   (e) =>
     html`<tr data-secret="${e.id}"><td class="when">${when(e, now)}</td><td>${secretLink(e.id)}${e.rotating ? html` <span class="badge s-rotating">rotating</span>` : e.late ? html` <span class="badge s-overdue">due now</span>` : ''}</td>

@@ -51,11 +51,13 @@ function runRows(runs: RunRow[], now: Date): Html {
 }
 
 export function targetPage(meta: PageMeta, d: TargetDetail, now: Date): Html {
-  const c = d.secrets.counts;
+  // The inventory's counts are over every secret: this target's come from its own (all on one page).
+  const c: Record<string, number> = {};
+  for (const s of d.secrets.items) c[s.status] = (c[s.status] ?? 0) + 1;
   return layout(
     meta,
     html`<h1><span class="muted">target</span> <code>${d.key}</code></h1>
-<p>${targetKind(d.key)} · ${d.secrets.total} secrets · <a href="/${withQuery({}, { status: 'all', target: d.key })}">in the inventory</a> · <a href="/calendar${withQuery({}, { target: d.key })}">upcoming rotations</a></p>
+<p>${targetKind(d.key)} · ${d.secrets.total} secret${d.secrets.total === 1 ? '' : 's'} · <a href="/${withQuery({}, { status: 'all', target: d.key })}">in the inventory</a> · <a href="/calendar${withQuery({}, { target: d.key })}">upcoming rotations</a></p>
 <section id="target-summary" data-live class="chips">${counts(c)}</section>
 <h2>Secrets</h2><section id="target-secrets" data-live><table class="grid"><thead><tr><th>Secret</th><th>Status</th><th>Class</th><th>Owner</th><th>Rotator</th><th>Last success</th><th>Next due</th><th>Run</th></tr></thead>
 <tbody>${secretRows(d.secrets.items, now)}</tbody></table></section>

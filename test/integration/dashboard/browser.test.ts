@@ -145,5 +145,5 @@ describe('the dashboard in Chromium', () => {
     expect(problems.filter((p) => !p.includes('fonts.googleapis.com'))).toEqual([]);
     const leaks = trackedSecrets().filter((v) => seen.some((html) => html.includes(v)));
     expect(leaks).toEqual([]);
-  });
+  }, 120_000); // a dozen page loads and a rotation; about 15 s on an idle machine, far more on a loaded one
 });

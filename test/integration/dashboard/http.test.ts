@@ -228,6 +228,10 @@ describe('pages', () => {
     const one = await get(`/targets/${encodeURIComponent('memory://payments/db-app')}`);
     expect(one.status).toBe(200);
     expect(one.body).toContain('<tr data-secret="payments/db-app">');
+    // Its own statuses only: one healthy secret.
+    expect(/<section id="target-summary"[^>]*>(.*?)<\/section>/s.exec(one.body)![1]!.match(/class="badge s-[a-z-]+"/g)).toEqual([
+      'class="badge s-healthy"',
+    ]);
     const { runs } = await json<{ runs: Array<{ id: string }> }>('/api/secrets/payments/db-app');
     for (const run of runs) expect(one.body).toContain(`<tr data-run="${run.id}">`);
     expect(one.body).toContain('href="/?status=all&amp;target=memory%3A%2F%2Fpayments%2Fdb-app"');
