@@ -88,7 +88,9 @@ async function serve(opts: {
     let dashboardUrl: string | undefined;
     if (opts.dashboard) {
       const metrics = createMetrics({ db: state.pool, kit, rules: () => statusRules(observing) });
-      const served = await serveDashboard(state, kit, stores, opts.dashboard, { metrics, optional: true });
+      // Policy files shown relative to the directory synced here (--policies over ROTOR_POLICIES).
+      const settings = opts.policies ? { ...opts.dashboard, policyRoot: resolve(opts.policies) } : opts.dashboard;
+      const served = await serveDashboard(state, kit, stores, settings, { metrics, optional: true });
       stops.unshift(() => served.close());
       dashboardUrl = served.url;
     }

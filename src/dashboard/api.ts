@@ -6,10 +6,11 @@ import { validator } from 'hono/validator';
 import type { DashboardDeps } from './app.js';
 import { emergencyRotate } from './actions.js';
 import type { Guard } from './auth.js';
-import { auditPage, queueHealth, runDetail, secretDetail } from './details.js';
+import { auditPage, calendarView, queueHealth, runDetail, secretDetail, targetDetail } from './details.js';
+import { listTargets } from '../state/targets.js';
 import { queryInventory } from '../state/inventory.js';
 import { operatorApiAuth } from './middleware/operator-auth.js';
-import { auditFilter, inventoryQuery } from './query-params.js';
+import { auditFilter, calendarFilter, inventoryQuery, targetsQuery } from './query-params.js';
 import { clientAddress, errorStatus, rules } from './app-helpers.js';
 
 const ENDPOINTS = [
@@ -17,6 +18,9 @@ const ENDPOINTS = [
   'GET  /api/secrets/{id}',
   'POST /api/secrets/{id}/emergency   (Authorization: Bearer <operator token>; JSON { operator, reason, confirm })',
   'GET  /api/runs/{id}',
+  'GET  /api/targets?q',
+  'GET  /api/targets/{key}   (the key URL-encoded)',
+  'GET  /api/calendar?q&class&owner&target&days',
   'GET  /api/audit?secret&run&actor&action&before&limit',
   'GET  /api/queues',
   'GET  /metrics   (Prometheus text format)',
@@ -66,7 +70,7 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
   });
 
   api.get('/secrets/:id{.+}', async (c) => {
-    const d = await secretDetail(deps.pool, deps.stores, c.req.param('id'), rules(deps));
+    const d = await secretDetail(deps.pool, deps.stores, c.req.param('id'), rules(deps), deps.settings.policyRoot);
     if (!d) return fail(c, 404, `no secret ${c.req.param('id')}`);
     return c.json({
       secret: d.item,
@@ -79,9 +83,34 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
   });
 
   api.get('/runs/:id', async (c) => {
-    const d = await runDetail(deps.pool, c.req.param('id'));
+    const d = await runDetail(deps.pool, c.req.param('id'), rules(deps).now);
     return d ? c.json(d) : fail(c, 404, `no run ${c.req.param('id')}`);
   });
+
+  api.get('/targets', async (c) =>
+    c.json(
+      await listTargets(
+        deps.pool,
+        rules(deps),
+        targetsQuery((n) => c.req.query(n)),
+      ),
+    ),
+  );
+
+  api.get('/targets/:key', async (c) => {
+    const d = await targetDetail(deps.pool, c.req.param('key'), rules(deps));
+    return d ? c.json(d) : fail(c, 404, `no secret lives on target ${c.req.param('key')}`);
+  });
+
+  api.get('/calendar', async (c) =>
+    c.json(
+      await calendarView(
+        deps.pool,
+        calendarFilter((n) => c.req.query(n)),
+        rules(deps).now,
+      ),
+    ),
+  );
 
   api.get('/audit', async (c) =>
     c.json(

@@ -18,7 +18,7 @@ import { clientAddress, errorStatus, rules } from './app-helpers.js';
 import { Guard } from './auth.js';
 import { BOARD_PATH, bullBoardApp } from './bull-board.js';
 import type { DashboardSettings } from './config.js';
-import { auditPage, queueHealth, runDetail, secretDetail, type VersionSource } from './details.js';
+import { auditPage, calendarView, queueHealth, runDetail, secretDetail, targetDetail, type VersionSource } from './details.js';
 import { ChangeFeed } from './events.js';
 import type { Html } from './html.js';
 import { queryInventory } from '../state/inventory.js';
@@ -36,7 +36,10 @@ import { getIncident, incidentAudit, incidentItems, listIncidents } from '../sta
 import { startIncidentFromDashboard, type IncidentInput } from './incident-actions.js';
 import { incidentPage, incidentsPage, type IncidentFormState } from './page-incident.js';
 import { secretPage, type EmergencyFormState } from './page-secret.js';
-import { auditFilter, inventoryQuery } from './query-params.js';
+import { auditFilter, calendarFilter, inventoryQuery, targetsQuery } from './query-params.js';
+import { calendarPage } from './page-calendar.js';
+import { targetPage, targetsPage } from './page-targets.js';
+import { listTargets } from '../state/targets.js';
 
 export interface DashboardDeps {
   pool: pg.Pool;
@@ -114,14 +117,14 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   });
 
   app.get('/', async (c) => {
-    const q = inventoryQuery((n) => c.req.query(n));
+    const q = inventoryQuery((n) => c.req.query(n), 'now');
     const r = rules(deps);
     return page(c, inventoryPage(meta('Inventory', 'inventory'), await queryInventory(deps.pool, q, r), q, r.now));
   });
 
   async function renderSecret(c: Context, id: string, form: Omit<EmergencyFormState, 'csrf'> = {}, status = 200): Promise<Response> {
     const r = rules(deps);
-    const d = await secretDetail(deps.pool, deps.stores, id, r);
+    const d = await secretDetail(deps.pool, deps.stores, id, r, deps.settings.policyRoot);
     if (!d) return page(c, errorPage(meta('Not found', 'none'), `no secret ${id}`), 404);
     const csrf = guard.actionsEnabled ? guard.csrfToken(guard.session(c)) : undefined;
     return page(c, secretPage(meta(id, 'inventory'), d, r.now, csrf ? { csrf, ...form } : undefined), status);
@@ -163,7 +166,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
   });
 
   app.get('/runs/:id', async (c) => {
-    const d = await runDetail(deps.pool, c.req.param('id'));
+    const d = await runDetail(deps.pool, c.req.param('id'), rules(deps).now);
     if (!d) return page(c, errorPage(meta('Not found', 'none'), `no run ${c.req.param('id')}`), 404);
     return page(
       c,
@@ -216,6 +219,26 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     if (!incident) return page(c, errorPage(meta('Not found', 'none'), `no incident ${id}`), 404);
     const [items, audit] = await Promise.all([incidentItems(deps.pool, id), incidentAudit(deps.pool, id)]);
     return page(c, incidentPage(meta(`incident ${id.slice(0, 8)}`, 'incidents'), incident, items, audit, rules(deps).now));
+  });
+
+  app.get('/targets', async (c) => {
+    const q = targetsQuery((n) => c.req.query(n));
+    const r = rules(deps);
+    return page(c, targetsPage(meta('Targets', 'targets'), await listTargets(deps.pool, r, q), q, r.now));
+  });
+
+  app.get('/targets/:key', async (c) => {
+    const key = c.req.param('key');
+    const r = rules(deps);
+    const d = await targetDetail(deps.pool, key, r);
+    if (!d) return page(c, errorPage(meta('Not found', 'none'), `no secret lives on target ${key}`), 404);
+    return page(c, targetPage(meta(key, 'targets'), d, r.now));
+  });
+
+  app.get('/calendar', async (c) => {
+    const f = calendarFilter((n) => c.req.query(n));
+    const now = rules(deps).now;
+    return page(c, calendarPage(meta('Calendar', 'calendar'), await calendarView(deps.pool, f, now), f, now));
   });
 
   app.get('/audit', async (c) => {

@@ -1,6 +1,7 @@
 // The dashboard's settings, from the environment and CLI flags, and the start-up rule that keeps an
 // unauthenticated dashboard off the network.
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { statusThresholds } from '../config.js';
 import { InvalidInputError } from '../errors.js';
@@ -34,6 +35,11 @@ export interface DashboardSettings extends StatusThresholds {
   /** Host headers accepted; empty: any. On loopback the default is the loopback names (DNS rebinding). */
   allowedHosts: string[];
   pollMs: number;
+  /**
+   * The policy directory (ROTOR_POLICIES, or `rotor start --policies`): pages show policy files
+   * relative to it. @defaultValue policies, from the working directory
+   */
+  policyRoot?: string | undefined;
   /** Timeouts and caps on what clients hold open (ROTOR_DASHBOARD_* in limits.ts); defaults when absent. */
   limits?: DashboardLimits | undefined;
 }
@@ -45,6 +51,7 @@ const env = z.object({
   ROTOR_DASHBOARD_READ_TOKEN: z.string().optional(),
   ROTOR_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
   ROTOR_DASHBOARD_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  ROTOR_POLICIES: z.string().min(1).default('policies'),
 });
 
 export function dashboardSettings(
@@ -76,6 +83,7 @@ export function dashboardSettings(
       .filter(Boolean),
     ...statusThresholds(source),
     pollMs: e.ROTOR_DASHBOARD_POLL_MS,
+    policyRoot: resolve(e.ROTOR_POLICIES),
     limits: dashboardLimits(source),
   };
   checkExposure(settings);

@@ -2,6 +2,7 @@
 // so a secret id, an owner or an error message can never inject markup into a page. The escaping
 // is Hono's own `html` helper; this module keeps rotor's synchronous Html value on top of it.
 import { html as honoHtml, raw as honoRaw } from 'hono/html';
+import { absolute, duration as twoUnits, relative } from '../time-text.js';
 
 /** Markup that is safe to insert as is (built by `html` or `raw`). */
 export class Html {
@@ -35,27 +36,16 @@ export function raw(text: string): Html {
   return new Html(text);
 }
 
-/** A time as a <time> element: ISO in the attribute, a short UTC form as text, relative on hover. */
+/**
+ * A time as an on-call engineer reads it: the UTC time, and beside it how long ago or how soon
+ * ("3d ago", "in 1m 40s"), as `rotor status` prints it (src/time-text.ts). ISO in the attribute.
+ */
 export function time(d: Date | null | undefined, now = new Date()): Html {
   if (!d) return html`<span class="muted">-</span>`;
-  const iso = d.toISOString();
-  return html`<time datetime="${iso}" title="${relative(d, now)}">${iso.slice(0, 19).replace('T', ' ')}Z</time>`;
+  return html`<time datetime="${d.toISOString()}">${absolute(d)}</time> <span class="rel">${relative(d, now)}</span>`;
 }
 
-/** "in 3d", "5m ago": coarse on purpose, for titles and tables. */
-export function relative(d: Date, now = new Date()): string {
-  const ms = d.getTime() - now.getTime();
-  const text = duration(Math.abs(ms));
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
-}
-
+/** The CLI's durations (`1m 40s`), and milliseconds under a second: steps often take 37ms. */
 export function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return `${Math.max(0, Math.round(ms))}ms`;
-  if (s < 120) return `${s}s`;
-  const m = Math.round(s / 60);
-  if (m < 120) return `${m}m`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.round(h / 24)}d`;
+  return Math.abs(ms) < 1000 ? `${Math.max(0, Math.round(ms))}ms` : twoUnits(ms);
 }

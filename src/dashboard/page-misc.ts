@@ -8,7 +8,7 @@ export function auditPageView(meta: PageMeta, rows: AuditEntryView[], nextBefore
   return layout(
     meta,
     html`<h1>Audit trail</h1><p class="muted">Append-only: every change of state, who or what did it, which secret and run, when and why.</p>
-<form class="filters" method="get" action="/audit"><label>Secret <input name="secret" value="${f.secretId ?? ''}"></label>
+<form class="filters" method="get" action="/audit"><label>Secret <input name="secret" value="${f.secretId ?? ''}" data-filter placeholder="press /"></label>
 <label>Actor <input name="actor" value="${f.actor ?? ''}"></label><label>Action starts with <input name="action" value="${f.action ?? ''}" size="14"></label>
 <button type="submit">Filter</button> <a href="/audit">reset</a></form>
 <section id="audit" data-live><table class="grid"><thead><tr><th>#</th><th>At</th><th>Actor</th><th>Action</th><th>Secret</th><th>Run</th><th>Reason</th></tr></thead><tbody>

@@ -1,26 +1,94 @@
 // The run page: what was asked, by whom and why; the timeline of steps with their times; consumer
 // confirmations; errors; and the audit rows of the run.
-import { scrub } from '../redact.js';
+import type { StepRow } from '../state/runs.js';
 import type { RunDetail } from './details.js';
+import { fields } from './fields.js';
+import { relative } from '../time-text.js';
 import { duration, html, time, type Html } from './html.js';
-import { layout, secretLink, statusBadge, type PageMeta } from './layout.js';
+import { layout, secretLink, statusBadge, targetLink, waitSentence, type PageMeta } from './layout.js';
 
-/** A bar per step, placed on the run's own time axis (created → finished, or now). */
-function timeline(d: RunDetail, now: Date): Html {
-  const start = d.run.createdAt.getTime();
-  const end = Math.max(start + 1, (d.run.finishedAt ?? now).getTime());
-  const span = end - start;
-  const rows = d.steps.map((s) => {
-    const from = s.startedAt.getTime();
-    const to = (s.finishedAt ?? now).getTime();
-    const left = ((from - start) / span) * 100;
-    const width = Math.max(0.5, ((to - from) / span) * 100);
-    return html`<tr class="step-${s.status}" data-step="${s.step}" data-status="${s.status}"><td>${s.step}</td><td>${s.attempt}</td><td>${statusBadge(s.status)}</td>
-<td>${time(s.startedAt, now)}</td><td>${s.finishedAt ? duration(to - from) : html`<span class="muted">running</span>`}</td>
-<td class="bar"><span style="--l:${left.toFixed(2)};--w:${width.toFixed(2)}"></span></td>
-<td>${s.error ? html`<span class="error">${s.error}</span>` : s.detail ? html`<code>${scrub(JSON.stringify(s.detail))}</code>` : ''}</td></tr>`;
+/**
+ * One line of the timeline: a step's attempt, with the checks that followed it while it waited.
+ * A waiting step (grace, confirmations, drain) is recorded as a short row per check; drawn as rows
+ * they are slivers with the wait between them invisible, so they are one phase: a span from the
+ * first check to the last (or to now), the time waited, and the last check's detail.
+ */
+interface Phase {
+  step: string;
+  rows: StepRow[];
+  start: number;
+  end: number;
+  /** Time spent inside the step's checks; the rest of the span was waited. */
+  workMs: number;
+  waitMs: number;
+  /** The run waits in this phase now. */
+  waitingNow: boolean;
+  /** Still running now. */
+  running: boolean;
+}
+
+function phases(d: RunDetail, now: Date): Phase[] {
+  const groups: StepRow[][] = [];
+  for (const s of d.steps) {
+    const last = groups.at(-1);
+    if (last && last[0]!.step === s.step && last.at(-1)!.status === 'waiting') last.push(s);
+    else groups.push([s]);
+  }
+  const active = !d.run.finishedAt;
+  return groups.map((rows, i) => {
+    const first = rows[0]!;
+    const last = rows.at(-1)!;
+    const isLast = i === groups.length - 1;
+    const waitingNow = isLast && active && last.status === 'waiting';
+    const next = groups[i + 1]?.[0]?.startedAt.getTime();
+    const end =
+      last.status === 'waiting'
+        ? (next ?? (active ? now.getTime() : (d.run.finishedAt ?? now).getTime()))
+        : (last.finishedAt ?? now).getTime();
+    const workMs = rows.reduce((sum, r) => sum + ((r.finishedAt ?? now).getTime() - r.startedAt.getTime()), 0);
+    const span = end - first.startedAt.getTime();
+    return {
+      step: first.step,
+      rows,
+      start: first.startedAt.getTime(),
+      end,
+      workMs,
+      waitMs: Math.max(0, span - workMs),
+      waitingNow,
+      running: !last.finishedAt,
+    };
   });
-  return html`<table class="grid timeline"><thead><tr><th>Step</th><th>#</th><th>Status</th><th>Started</th><th>Took</th><th class="bar">${duration(span)}</th><th>Detail / error</th></tr></thead>
+}
+
+/** A bar per phase on the run's own time axis (created → finished, or the end of what it waits for). */
+function timeline(d: RunDetail, now: Date): Html {
+  const list = phases(d, now);
+  const start = d.run.createdAt.getTime();
+  // An active run's axis reaches to the end of its wait, so the grace still to come is drawn too.
+  const planned = d.run.finishedAt ? 0 : Math.max(d.run.graceUntil?.getTime() ?? 0, d.wait?.until.getTime() ?? 0);
+  const end = Math.max(start + 1, (d.run.finishedAt ?? now).getTime(), planned);
+  const span = end - start;
+  const pct = (ms: number) => ((ms / span) * 100).toFixed(2);
+  const rows = list.map((p) => {
+    const last = p.rows.at(-1)!;
+    const status = last.status;
+    const waited = p.rows.some((r) => r.status === 'waiting');
+    const left = pct(p.start - start);
+    const width = pct(Math.max(p.end - p.start, span / 200));
+    const until = p.waitingNow && d.wait ? d.wait.until.getTime() : 0;
+    const took = p.running
+      ? html`<span class="muted">running</span>`
+      : waited
+        ? html`waited ${duration(p.waitMs)}${p.waitingNow && until ? html`, <b>${relative(new Date(until), now).replace(/^in /, '')}</b> to go` : ''}`
+        : duration(p.workMs);
+    const checks = p.rows.length > 1 ? html` <span class="muted">${p.rows.length} checks</span>` : '';
+    const errors = p.rows.filter((r) => r.error);
+    return html`<tr class="step-${status}${waited ? ' waited' : ''}" data-step="${p.step}" data-status="${status}"><td>${p.step}${checks}</td><td>${last.attempt}</td><td>${statusBadge(status)}</td>
+<td>${time(new Date(p.start), now)}</td><td>${took}</td>
+<td class="bar"><span class="${waited ? 'wait' : 'work'}" style="--l:${left};--w:${width}"></span>${until > p.end ? html`<span class="planned" style="--l:${pct(p.end - start)};--w:${pct(until - p.end)}"></span>` : ''}</td>
+<td>${errors.map((r) => html`<p class="error">${r.error}</p>`)}${fields(last.detail, now)}</td></tr>`;
+  });
+  return html`<table class="grid timeline"><thead><tr><th>Step</th><th>Try</th><th>Status</th><th>Started</th><th>Took</th><th class="bar">${duration(span)}</th><th>Detail</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="7" class="muted">no step has started yet</td></tr>`}</tbody></table>`;
 }
 
@@ -45,11 +113,13 @@ export function runPage(meta: PageMeta, d: RunDetail, now: Date, queue: string):
     html`<h1><span class="muted">run</span> <code>${r.id}</code></h1>
 <section id="run-summary" data-live><p>${statusBadge(r.state)}${r.outcome ? html` <b data-outcome>${r.outcome}</b>` : ''} at step <b>${r.step}</b>
 ${r.trigger === 'emergency' ? html` <span class="badge s-emergency">emergency</span>` : ''}${r.force ? html` <span class="badge s-needs-attention">forced</span>` : ''}</p>
+${d.wait ? html`<p class="wait" data-wait>${waitSentence(d.wait, now)}</p>` : ''}
 ${r.error ? html`<p class="error" role="alert">${r.error}</p>` : ''}
-<table class="facts">${fact('secret', secretLink(r.secretId))}${fact('trigger', r.trigger)}${fact('requested by', r.actor)}${fact('reason', r.reason)}
+<table class="facts">${fact('secret', secretLink(r.secretId))}${fact('target', d.targetKey ? targetLink(d.targetKey) : null)}${fact('trigger', r.trigger)}${fact('requested by', r.actor)}${fact('reason', r.reason)}
 ${fact('requested', time(r.createdAt, now))}${fact('started', time(r.startedAt, now))}${fact('promoted', time(r.promotedAt, now))}
 ${fact('grace until', time(r.graceUntil, now))}${fact('waiting until', time(r.waitUntil, now))}${fact('finished', time(r.finishedAt, now))}
-${fact('attempts', String(r.totalAttempts))}${fact('old version', r.oldVersion ? html`<code>${r.oldVersion}</code>` : null)}${fact('new version', r.newVersion ? html`<code>${r.newVersion}</code>` : null)}
+${fact('took', r.finishedAt ? duration(r.finishedAt.getTime() - r.createdAt.getTime()) : null)}
+${fact('steps run', String(r.totalAttempts))}${fact('old version', r.oldVersion ? html`<code>${r.oldVersion}</code>` : null)}${fact('new version', r.newVersion ? html`<code>${r.newVersion}</code>` : null)}
 ${fact('queue job', html`<a href="/queues/board/queue/${queue}/${r.id}">${queue} / ${r.id.slice(0, 8)}</a>`)}</table></section>
 <h2>Timeline</h2><section id="timeline" data-live>${timeline(d, now)}</section>
 <h2>Consumer confirmations</h2><section id="consumers" data-live>${consumers(d, now)}</section>

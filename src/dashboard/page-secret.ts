@@ -1,10 +1,10 @@
 // The secret page: policy (references only), versions and stages (never values), due dates, run
 // history, and the emergency form when an operator token is configured.
 import type { ResolvedSecret } from '../policy/types.js';
-import { scrub } from '../redact.js';
 import type { SecretDetail } from './details.js';
+import { fields } from './fields.js';
 import { duration, html, time, type Html } from './html.js';
-import { layout, runLink, statusBadge, type PageMeta } from './layout.js';
+import { layout, runLink, statusBadge, targetLink, waitSentence, type PageMeta } from './layout.js';
 
 export interface EmergencyFormState {
   csrf: string;
@@ -18,18 +18,20 @@ function scheduleText(p: ResolvedSecret): string {
   return p.schedule.kind === 'interval' ? `every ${p.schedule.text}` : `cron ${p.schedule.expression} (${p.schedule.tz})`;
 }
 
-function policyFacts(p: ResolvedSecret): Html {
+function policyFacts(d: SecretDetail, now: Date): Html {
+  const p = d.policy;
   const row = (k: string, v: Html | string) => html`<tr><th>${k}</th><td>${v}</td></tr>`;
   return html`<table class="facts">
 ${row('class', p.className ?? '-')}${row('owner', p.owner ?? '-')}${p.description ? row('description', p.description) : ''}
 ${row('tags', p.tags.length ? html`${p.tags.map((t) => html`<span class="tag">${t}</span>`)}` : '-')}
-${row('rotator', html`${p.rotator.name} <code>${scrub(JSON.stringify(p.rotator.params))}</code>`)}
+${row('rotator', html`<b>${p.rotator.name}</b>${fields(p.rotator.params, now)}`)}
+${row('target', targetLink(d.targetKey))}
 ${row('store', html`${p.store.backend} <code>${p.store.location}</code>`)}
 ${row('schedule', scheduleText(p))}${row('rotation window', p.window?.text ?? 'any time')}
 ${row('grace', `${duration(p.graceMs)} (emergency ${duration(p.emergencyGraceMs)})`)}
-${row('retries', `${p.retry.attempts} attempts per step, backoff ${duration(p.retry.backoffMs)} to ${duration(p.retry.maxBackoffMs)}`)}
+${row('retries', `${p.retry.attempts} tries per step, backoff ${duration(p.retry.backoffMs)} to ${duration(p.retry.maxBackoffMs)}`)}
 ${row('drain', `${p.drain.mode}, up to ${duration(p.drain.timeoutMs)}`)}
-${row('policy', html`<code>${p.source.file}:${p.source.line}:${p.source.col}</code>`)}
+${row('policy', html`<code title="${p.source.file}">${d.policyFile}:${p.source.line}:${p.source.col}</code>`)}
 </table>`;
 }
 
@@ -66,22 +68,23 @@ ${d.versions.map((v) => html`<tr><td><code>${v.versionId}</code></td><td>${v.sta
       : html`<p class="muted">No versions in the store yet: the secret was never rotated.</p>`
     : html`<p class="muted">Versions unavailable: ${d.versionsError}</p>`;
   const runs = d.runs.length
-    ? html`<table class="grid"><thead><tr><th>Run</th><th>Requested</th><th>Trigger</th><th>By</th><th>Reason</th><th>State</th><th>Step</th><th>Took</th></tr></thead><tbody>
+    ? html`<table class="grid"><thead><tr><th>Run</th><th>Requested</th><th>Trigger</th><th>By</th><th>Reason</th><th>State</th><th>Step</th><th>Steps run</th><th>Took</th></tr></thead><tbody>
 ${d.runs.map(
   (
     r,
   ) => html`<tr><td>${runLink(r.id)}</td><td>${time(r.createdAt, now)}</td><td>${r.trigger}</td><td>${r.actor}</td><td>${r.reason ?? ''}</td>
-<td>${statusBadge(r.state)}${r.outcome ? html` ${r.outcome}` : ''}</td><td>${r.step}</td><td>${r.finishedAt ? duration(r.finishedAt.getTime() - r.createdAt.getTime()) : '-'}</td></tr>`,
+<td>${statusBadge(r.state)}${r.outcome ? html` ${r.outcome}` : ''}</td><td>${r.step}</td><td>${r.totalAttempts}</td><td>${r.finishedAt ? duration(r.finishedAt.getTime() - r.createdAt.getTime()) : '-'}</td></tr>`,
 )}</tbody></table>`
     : html`<p class="muted">No runs yet.</p>`;
   return layout(
     meta,
     html`<h1><span class="muted">secret</span> ${item.id}</h1>
 <section id="summary" data-live><p>${statusBadge(item.status)}
-${item.activeRun ? html` run ${runLink(item.activeRun.id)} at <b>${item.activeRun.step}</b> (${item.activeRun.state}, ${item.activeRun.trigger})` : ''}</p>
+${item.activeRun ? html` run ${runLink(item.activeRun.id)} at <b>${item.activeRun.step}</b> (${item.activeRun.state}, ${item.activeRun.trigger})` : ''}
+${d.wait ? html`: <span data-wait>${waitSentence(d.wait, now)}</span>` : ''}</p>
 <table class="facts"><tr><th>last success</th><td>${time(item.lastSuccessAt, now)}</td></tr><tr><th>next due</th><td>${time(item.nextDueAt, now)}</td></tr>
 <tr><th>overdue since</th><td>${time(item.overdueSince, now)}</td></tr>${d.retiredAt ? html`<tr><th>retired</th><td>${time(d.retiredAt, now)}</td></tr>` : ''}</table></section>
-<div class="cols"><section><h2>Policy</h2>${policyFacts(policy)}<h2>Consumers</h2>${consumersTable(policy)}</section>
+<div class="cols"><section><h2>Policy</h2>${policyFacts(d, now)}<h2>Consumers</h2>${consumersTable(policy)}</section>
 <section><h2>Versions</h2><div id="versions" data-live>${versions}</div><h2>Emergency rotation</h2>${emergencyForm(d, meta, form)}</section></div>
 <h2>Runs</h2><section id="runs" data-live>${runs}</section>`,
   );

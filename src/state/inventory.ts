@@ -3,6 +3,7 @@
 import type { Queryable } from './db.js';
 import { ACTIVE_IN } from './run-states.js';
 import {
+  NEEDS_ME_NOW,
   STATUS_CASE,
   STATUS_SEVERITY,
   STATUSES,
@@ -17,7 +18,10 @@ export const SORTS = ['status', 'id', 'class', 'owner', 'next-due', 'last-succes
 export type InventorySort = (typeof SORTS)[number];
 
 export interface InventoryQuery {
-  status?: SecretStatus | undefined;
+  /** One status, or `now`: every status in NEEDS_ME_NOW. */
+  status?: SecretStatus | 'now' | undefined;
+  /** The target's key exactly (secrets.target_key). */
+  target?: string | undefined;
   class?: string | undefined;
   owner?: string | undefined;
   tag?: string | undefined;
@@ -59,13 +63,14 @@ export interface Inventory {
   facets: { classes: string[]; owners: string[]; tags: string[] };
 }
 
-const ORDER: Record<InventorySort, string> = {
-  status: STATUS_SEVERITY,
-  id: 'id',
-  class: 'class',
-  owner: 'owner',
-  'next-due': 'next_due_at',
-  'last-success': 'last_success_at',
+const ORDER: Record<InventorySort, string[]> = {
+  // Within a status, the longest overdue (or soonest due) first.
+  status: [STATUS_SEVERITY, 'next_due_at'],
+  id: ['id'],
+  class: ['class'],
+  owner: ['owner'],
+  'next-due': ['next_due_at'],
+  'last-success': ['last_success_at'],
 };
 
 /** What one line of the table needs beyond the status: its active run, its last run, rotator, store. */
@@ -120,7 +125,9 @@ const MAX_PER_PAGE = 500;
 export async function queryInventory(db: Queryable, q: InventoryQuery, rules: StatusRules): Promise<Inventory> {
   const args: unknown[] = statusArgs(rules);
   const where: string[] = [];
-  if (q.status) where.push(`status = $${args.push(q.status)}`);
+  if (q.status === 'now') where.push(`status = any($${args.push(NEEDS_ME_NOW)}::text[])`);
+  else if (q.status) where.push(`status = $${args.push(q.status)}`);
+  if (q.target) where.push(`target_key = $${args.push(q.target)}`);
   if (q.class) where.push(`class = $${args.push(q.class)}`);
   if (q.owner) where.push(`owner = $${args.push(q.owner)}`);
   if (q.tag) where.push(`tags @> jsonb_build_array($${args.push(q.tag)}::text)`);
@@ -128,10 +135,10 @@ export async function queryInventory(db: Queryable, q: InventoryQuery, rules: St
   const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Math.floor(q.perPage ?? 50)));
   const page = Math.max(1, Math.floor(q.page ?? 1));
   const dir = q.dir === 'desc' ? 'desc' : 'asc';
-  const order = `${ORDER[q.sort ?? 'status']} ${dir} nulls last, id ${dir}`;
+  const order = [...ORDER[q.sort ?? 'status'].map((e) => `${e} ${dir} nulls last`), `id ${dir}`].join(', ');
   const summarySql = `with inv as materialized (
       select s.id, s.policy->>'className' as class, s.policy->>'owner' as owner,
-        coalesce(s.policy->'tags', '[]'::jsonb) as tags, s.next_due_at, s.last_success_at, ${STATUS_CASE} as status
+        coalesce(s.policy->'tags', '[]'::jsonb) as tags, s.next_due_at, s.last_success_at, s.target_key, ${STATUS_CASE} as status
       ${statusFrom()}
     ), sel as materialized (select id, status, class, owner, next_due_at, last_success_at from inv ${where.length ? `where ${where.join(' and ')}` : ''})
     select

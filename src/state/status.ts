@@ -8,9 +8,12 @@ import { ACTIVE_IN } from './run-states.js';
 export const STATUSES = ['needs-attention', 'overdue', 'rotating', 'due-soon', 'healthy', 'retired'] as const;
 export type SecretStatus = (typeof STATUSES)[number];
 
+/** What needs an operator now: the dashboard's default view. */
+export const NEEDS_ME_NOW: readonly SecretStatus[] = ['needs-attention', 'overdue', 'rotating'];
+
 /** The two rules an operator sets (ROTOR_DASHBOARD_DUE_SOON, ROTOR_OVERDUE_TOLERANCE; see config.ts). */
 export interface StatusThresholds {
-  /** A secret due within this long is "due soon". @defaultValue 7d */
+  /** A secret due within this long is "due soon", or within a tenth of its cadence if shorter (DUE_SOON_SHARE). @defaultValue 7d */
   dueSoonMs: number;
   /** Due for longer than this without success: overdue (the scheduler's own tolerance). @defaultValue 1h */
   overdueToleranceMs: number;
@@ -30,11 +33,27 @@ function overdueWhen(t: string, now: string, tolerance: string): string {
 }
 
 /**
+ * "Due soon" is relative to the cadence: within this share of it, capped by ROTOR_DASHBOARD_DUE_SOON,
+ * so a secret rotated every two minutes is not always due soon under a 7-day threshold.
+ */
+export const DUE_SOON_SHARE = 0.1;
+
+/**
+ * The due-soon threshold of secret `s.` in ms: the cap ($2), or DUE_SOON_SHARE of its cadence when
+ * that is shorter. The cadence is the policy's interval; for a cron schedule, the time from the
+ * last success to the next due date (one occurrence). `least` ignores a null: never rotated, the cap.
+ */
+const DUE_SOON_MS = `least($2::double precision, ${DUE_SOON_SHARE} * case
+      when s.policy->'schedule'->>'kind' = 'interval' then (s.policy->'schedule'->>'ms')::double precision
+      when s.next_due_at > s.last_success_at then extract(epoch from s.next_due_at - s.last_success_at) * 1000
+    end)`;
+
+/**
  * The status of every secret from `secrets s`, `runs a` (its active run) and `f` (its latest run
  * that needs attention). Precedence: retired, then a run in progress, then a failed run newer than
  * the last success (with one active run per secret, that is exactly "the last run needs
  * attention"), then overdue (marked by the scheduler, or past due plus the tolerance even if no
- * scheduler marked it), then due soon, else healthy.
+ * scheduler marked it), then due soon (DUE_SOON_MS), else healthy.
  * Every query using it passes statusArgs(rules) as $1 now, $2 due-soon ms, $3 overdue tolerance ms.
  */
 export const STATUS_CASE = `case
@@ -42,7 +61,7 @@ export const STATUS_CASE = `case
     when a.id is not null then 'rotating'
     when f.failed_at > coalesce(s.last_success_at, '-infinity'::timestamptz) then 'needs-attention'
     when ${overdueWhen('s.', '$1', '$3')} then 'overdue'
-    when s.next_due_at <= $1::timestamptz + make_interval(secs => $2::double precision / 1000) then 'due-soon'
+    when s.next_due_at <= $1::timestamptz + make_interval(secs => ${DUE_SOON_MS} / 1000) then 'due-soon'
     else 'healthy'
   end`;
 

@@ -1,4 +1,4 @@
-/* global document, window, location, fetch, setTimeout, DOMParser, CustomEvent, EventSource */
+/* global document, window, location, fetch, setTimeout, setInterval, DOMParser, CustomEvent, EventSource */
 // rotor dashboard: live updates without a build step. The server sends a "change" event (SSE) when
 // the audit trail or a run's steps move; the page then fetches itself again and swaps every
 // [data-live] section by id. Forms are outside those sections, so typing is never interrupted.
@@ -50,6 +50,23 @@
     input.addEventListener('input', update);
     update();
   }
+
+  // `/` focuses the page's filter (the inventory's id search, the audit's secret...), unless typing.
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    const filter = document.querySelector('input[data-filter]');
+    if (!filter) return;
+    e.preventDefault();
+    filter.focus();
+    filter.select();
+  });
+
+  // Relative times ("in 1m 40s") are the server's words: look again every 30 s while visible.
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && !pending && document.querySelector('[data-live] time')) void refresh();
+  }, 30_000);
 
   connect();
 })();

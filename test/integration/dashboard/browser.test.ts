@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a running
 // rotor: load the inventory, open a secret, start an emergency rotation through the page and watch
-// the run page update live until the run is done. Each page's screenshot goes to test-artifacts/.
+// the run page update live until the run is done; its target and the calendar. Each page's
+// screenshot goes to test-artifacts/ (inventory, secret, run, target, calendar, audit, queues).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,17 +63,29 @@ afterAll(async () => {
 
 describe('the dashboard in Chromium', () => {
   it('inventory → secret → emergency rotation through the page → the run completes, live', async () => {
+    // The inventory opens on what needs me now: needs attention, overdue, rotating.
     await page.goto(env.server.url + '/');
-    await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(6);
+    await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(3);
     expect(await page.locator('tr[data-secret="search/es-password"] .badge').first().textContent()).toBe('overdue');
+    expect(await page.locator('#chips a.chip.on').textContent()).toMatch(/needs me now\s*3/);
     // Live updates are connected (SSE).
     await page.waitForSelector('#live.on');
     await shot('inventory');
 
-    // Filter through the form.
+    // `/` focuses the filter; the summary strip links to every filter.
+    await page.keyboard.press('/');
+    expect(await page.locator('input[name=q]:focus').count()).toBe(1);
+    await page.locator('#chips a.chip', { hasText: 'all' }).click();
+    await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(6);
+
+    // Filter through the form: the filters land in the URL and a reload restores them.
     await page.selectOption('select[name=class]', 'critical');
     await page.click('form.filters button[type=submit]');
     await expect.poll(() => page.locator('tr[data-secret]').count()).toBe(2);
+    expect(new URL(page.url()).searchParams.get('class')).toBe('critical');
+    await page.reload();
+    expect(await page.locator('select[name=class]').inputValue()).toBe('critical');
+    expect(await page.locator('select[name=status]').inputValue()).toBe('all');
 
     await page.click('a[href="/secrets/payments/db-app"]');
     await page.waitForSelector('#emergency');
@@ -97,7 +110,23 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('[data-outcome]').textContent()).toBe('rotated');
     expect(await page.locator('tr[data-step="revoke"][data-status="succeeded"]').count()).toBe(1);
     expect(await page.locator('#run-summary').textContent()).toContain('dashboard:carol');
+    // Grace is one row (its checks folded in); step details are labelled fields.
+    expect(await page.locator('tr[data-step="grace"]').count()).toBe(1);
+    expect(await page.locator('#timeline dl.fields').count()).toBeGreaterThan(0);
     await shot('run');
+
+    // The secret's target: its secrets and runs, this run among them.
+    await page.click('#run-summary a.target');
+    await page.waitForSelector('#target-runs');
+    expect(await page.locator(`#target-runs tr[data-run="${runId}"]`).count()).toBe(1);
+    expect(await page.locator('#target-secrets tr[data-secret="payments/db-app"]').count()).toBe(1);
+    await shot('target');
+
+    // The calendar: the next 30 days by day and window; the overdue secret is due now, today.
+    await page.goto(env.server.url + '/calendar');
+    await expect.poll(() => page.locator('section.day').count()).toBeGreaterThan(1);
+    expect(await page.locator('section.day').first().locator('tr[data-secret="search/es-password"] .badge').textContent()).toBe('due now');
+    await shot('calendar');
     const run = (await env.db.pool.query('select state, trigger, actor, reason from runs where id = $1', [runId])).rows[0];
     expect(run).toEqual({ state: 'done', trigger: 'emergency', actor: 'dashboard:carol', reason: 'browser drill' });
 
@@ -116,7 +145,7 @@ describe('the dashboard in Chromium', () => {
     expect(problems.filter((p) => !p.includes('fonts.googleapis.com'))).toEqual([]);
     const leaks = trackedSecrets().filter((v) => seen.some((html) => html.includes(v)));
     expect(leaks).toEqual([]);
-  });
+  }, 120_000); // a dozen page loads and a rotation; about 15 s on an idle machine, far more on a loaded one
 
   it('incidents: started through the page by typing the number of secrets, then followed live until done', async () => {
     await page.goto(env.server.url + '/incidents');
@@ -147,5 +176,5 @@ describe('the dashboard in Chromium', () => {
     const refusedOnPurpose = '/incidents: Failed to load resource: the server responded with a status of 400 (Bad Request)';
     expect(problems.filter((p) => !p.includes('fonts.googleapis.com') && !p.endsWith(refusedOnPurpose))).toEqual([]);
     expect(trackedSecrets().filter((v) => seen.some((html) => html.includes(v)))).toEqual([]);
-  });
+  }, 60_000);
 });

@@ -47,7 +47,7 @@ describe('rotor dashboard', () => {
       { timeoutMs: 30_000, message: 'the dashboard URL' },
     );
     expect(p.out.stdout).toContain('read-only');
-    const page = await fetch(`${url}/`);
+    const page = await fetch(`${url}/?status=all`);
     expect(await page.text()).toContain('href="/secrets/cli/app-db"');
     const refused = await fetch(`${url}/api/secrets/cli/app-db/emergency`, {
       method: 'POST',

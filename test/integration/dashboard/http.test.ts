@@ -91,7 +91,7 @@ afterAll(async () => {
 
 describe('pages', () => {
   it('renders the inventory with every active secret and a status derived from the database', async () => {
-    const r = await get('/');
+    const r = await get('/?status=all');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
     for (const id of ['payments/db-app', 'payments/api-key', 'search/es-password', 'billing/stripe-key', 'ops/deploy-key'])
@@ -108,6 +108,39 @@ describe('pages', () => {
     expect(inv.counts).toEqual({ 'needs-attention': 1, overdue: 1, rotating: 1, 'due-soon': 1, healthy: 1, retired: 1 });
     // Most urgent first by default.
     expect(inv.items.map((i) => i.status)).toEqual(['needs-attention', 'overdue', 'rotating', 'due-soon', 'healthy', 'retired']);
+  });
+
+  it('opens on what needs me now (needs attention, overdue, rotating) under a strip of counts linking to each filter', async () => {
+    const r = await get('/');
+    const rows = [...r.body.matchAll(/<tr data-secret="([^"]+)">/g)].map((m) => m[1]);
+    expect(rows).toEqual(['billing/stripe-key', 'search/es-password', 'ops/deploy-key']);
+    const strip = /<section id="chips"[^>]*>(.*?)<\/section>/s.exec(r.body)![1]!;
+    const chips = [...strip.matchAll(/<a class="chip( on)?" href="([^"]*)"[^>]*>.*?<b data-count="([^"]+)">(\d+)<\/b>/gs)].map((m) => [
+      m[3],
+      m[2],
+      m[4],
+      !!m[1],
+    ]);
+    expect(chips).toEqual([
+      ['now', '/', '3', true],
+      ['needs-attention', '/?status=needs-attention', '1', false],
+      ['overdue', '/?status=overdue', '1', false],
+      ['rotating', '/?status=rotating', '1', false],
+      ['due-soon', '/?status=due-soon', '1', false],
+      ['healthy', '/?status=healthy', '1', false],
+      ['retired', '/?status=retired', '1', false],
+      ['all', '/?status=all', '6', false],
+    ]);
+    // The filters live in the URL: a link keeps them, and the form shows them again on load.
+    const filtered = await get('/?status=all&class=critical&q=pay&sort=id&dir=desc');
+    expect(filtered.body).toContain('href="/?status=overdue&amp;class=critical&amp;q=pay&amp;sort=id&amp;dir=desc"');
+    expect(filtered.body).toMatch(/<option value="all" selected>/);
+    expect(filtered.body).toMatch(/<option value="critical" selected>/);
+    expect(filtered.body).toContain('name="q" value="pay"');
+    expect([...filtered.body.matchAll(/<tr data-secret="([^"]+)">/g)].map((m) => m[1])).toEqual(['payments/db-app', 'payments/api-key']);
+    // The API keeps listing everything unless asked for `now`.
+    const now = await json<{ items: Array<{ id: string }> }>('/api/secrets?status=now');
+    expect(now.items.map((i) => i.id)).toEqual(['billing/stripe-key', 'search/es-password', 'ops/deploy-key']);
   });
 
   it('filters by class, status, owner and tag, searches, sorts and paginates', async () => {
@@ -140,6 +173,13 @@ describe('pages', () => {
     expect(r.body).toContain('app-env');
     expect(r.body).toContain('id="emergency"');
     expect(r.body).not.toContain(String(current!.value.password));
+    // Rotator params as labelled fields, not raw JSON; the policy file relative to the policy root;
+    // times with their relative form; a link to the secret's target.
+    expect(r.body).toMatch(/<dt>users<\/dt><dd><code>app_a<\/code>, <code>app_b<\/code><\/dd>/);
+    expect(r.body).not.toContain('{&quot;users&quot;');
+    expect(r.body).toMatch(/<code title="test\.yaml">test\.yaml:1:1<\/code>/);
+    expect(r.body).toMatch(/<span class="rel">in 30d<\/span>|<span class="rel">in 29d 23h<\/span>/);
+    expect(r.body).toContain('href="/targets/memory%3A%2F%2Fpayments%2Fdb-app"');
     const missing = await get('/secrets/no/such-secret');
     expect(missing.status).toBe(404);
   });
@@ -153,6 +193,12 @@ describe('pages', () => {
       expect(r.body).toContain(`data-step="${step}"`);
     expect(r.body).toContain('app-env');
     expect(r.body).toContain('run.done');
+    // Grace is one line (its checks folded in); the step count is "steps run".
+    expect(r.body.match(/data-step="grace"/g)).toHaveLength(1);
+    expect(r.body).toMatch(/data-step="grace" data-status="succeeded">/); // the span itself: test/unit/dashboard/run-page.test.ts
+    expect(r.body).toContain('<th>steps run</th>');
+    expect(r.body).not.toMatch(/attempts/i);
+    expect(r.body).toMatch(/<dt>grace<\/dt><dd>\d+ms<\/dd>/); // promote's detail { graceMs }, labelled
     const detail = await json<{
       run: { id: string };
       steps: Array<{ step: string; status: string; startedAt: string; finishedAt: string }>;
@@ -163,6 +209,56 @@ describe('pages', () => {
     expect(detail.consumers).toEqual([expect.objectContaining({ consumer: 'app-env', confirmedAt: expect.any(String) })]);
     expect((await get('/runs/00000000-0000-0000-0000-000000000000')).status).toBe(404);
     expect((await get('/runs/not-a-uuid')).status).toBe(404);
+  });
+
+  it('shows every target with its statuses, and a page per target with its secrets and runs', async () => {
+    const list = await get('/targets');
+    expect([...list.body.matchAll(/<tr data-target="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      'memory://billing/stripe-key', // needs attention, then overdue, rotating... (most urgent first)
+      'memory://search/es-password',
+      'memory://ops/deploy-key',
+      'memory://payments/api-key',
+      'memory://payments/db-app',
+      'memory://legacy/old-db',
+    ]);
+    expect([...(await get('/targets?q=PAYMENTS')).body.matchAll(/<tr data-target="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      'memory://payments/api-key',
+      'memory://payments/db-app',
+    ]);
+    const one = await get(`/targets/${encodeURIComponent('memory://payments/db-app')}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toContain('<tr data-secret="payments/db-app">');
+    // Its own statuses only: one healthy secret.
+    expect(/<section id="target-summary"[^>]*>(.*?)<\/section>/s.exec(one.body)![1]!.match(/class="badge s-[a-z-]+"/g)).toEqual([
+      'class="badge s-healthy"',
+    ]);
+    const { runs } = await json<{ runs: Array<{ id: string }> }>('/api/secrets/payments/db-app');
+    for (const run of runs) expect(one.body).toContain(`<tr data-run="${run.id}">`);
+    expect(one.body).toContain('href="/?status=all&amp;target=memory%3A%2F%2Fpayments%2Fdb-app"');
+    expect((await get('/?status=all&target=memory%3A%2F%2Fpayments%2Fdb-app')).body.match(/<tr data-secret=/g)).toHaveLength(1);
+    expect((await get(`/targets/${encodeURIComponent('memory://nothing')}`)).status).toBe(404);
+    const api = await json<{ targets: Array<{ key: string; worst: string }>; total: number }>('/api/targets');
+    expect(api.total).toBe(6);
+    expect(api.targets[0]).toMatchObject({ key: 'memory://billing/stripe-key', worst: 'needs-attention' });
+  });
+
+  it('shows the calendar of the next 30 days by day and window, filtered from the URL', async () => {
+    const cal = await get('/calendar');
+    expect(cal.status).toBe(200);
+    const days = [...cal.body.matchAll(/<section class="day" data-day="([^"]+)">/g)].map((m) => m[1]!);
+    expect(days[0]).toBe(new Date().toISOString().slice(0, 10));
+    expect(days).toContain(new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)); // payments/api-key
+    // Overdue: due now, today; not due within 30 days (ops/deploy-key) or retired: absent.
+    expect(cal.body).toMatch(/<tr data-secret="search\/es-password">.*?s-overdue">due now</s);
+    expect(cal.body).not.toContain('data-secret="ops/deploy-key"');
+    expect(cal.body).not.toContain('data-secret="legacy/old-db"');
+    expect(cal.body).toContain('data-window="any time"');
+    const filtered = await get('/calendar?q=api&days=7');
+    expect([...filtered.body.matchAll(/<tr data-secret="([^"]+)">/g)].map((m) => m[1])).toEqual(['payments/api-key']);
+    expect(filtered.body).toContain('name="q" value="api"');
+    expect(filtered.body).toMatch(/name="days" type="number" min="1" max="30" value="7"/);
+    const api = await json<{ days: Array<{ day: string; rotations: number }>; total: number }>('/api/calendar?days=3');
+    expect(api.total).toBe(2); // overdue, and due in two days
   });
 
   it('shows the audit trail with filters, and queue health', async () => {
@@ -514,7 +610,7 @@ describe('the read token', () => {
     expect((await at('/api/secrets')).body).toContain('"error"');
     expect((await at('/healthz')).status).toBe(200);
     // Any user name with the read token as password (a browser), or the token as Bearer (Prometheus, scripts).
-    expect((await at('/', basic('alice', READ))).body).toContain(env.rotatable);
+    expect((await at('/?status=all', basic('alice', READ))).body).toContain(env.rotatable);
     expect((await at('/metrics', `Bearer ${READ}`)).body).toContain('rotor_secrets');
     expect((await at('/api/secrets', `Bearer ${TOKEN}`)).status).toBe(200); // the operator token reads too
     const events = await fetch(`${guarded.url}/events`, { headers: { authorization: `Bearer ${READ}` } });

@@ -52,9 +52,12 @@ export interface EnvOptions {
   tracer?: RunTracer;
 }
 
+/** Every seed rotates monthly (as the runtime's nextDue below says): due soon is within 3d (10 %) of due. */
+const MONTHLY = { kind: 'interval', ms: 30 * DAY, text: '30d' } as const;
+
 /** One secret per status, plus the one that rotates. Ids, classes, owners and tags for the filters. */
 export function seedSecrets(dir: string): Array<{ secret: ResolvedSecret; dueInMs: number }> {
-  return [
+  const seeds: Array<{ secret: ResolvedSecret; dueInMs: number }> = [
     {
       secret: secretFixture('payments/db-app', {
         className: 'critical',
@@ -81,6 +84,7 @@ export function seedSecrets(dir: string): Array<{ secret: ResolvedSecret; dueInM
     { secret: secretFixture('ops/deploy-key', { className: 'standard', owner: 'ops', tags: ['ci'] }), dueInMs: 60 * DAY },
     { secret: secretFixture('legacy/old-db', { className: 'standard', owner: 'ops', tags: [] }), dueInMs: 60 * DAY },
   ];
+  return seeds.map((s) => ({ ...s, secret: { ...s.secret, schedule: MONTHLY } }));
 }
 
 export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv> {

@@ -88,7 +88,7 @@ describe('a secret has one status word', () => {
     );
     expect(fromApiOne).toEqual(EXPECTED);
 
-    const html = await page('/?perPage=100');
+    const html = await page('/?status=all&perPage=100');
     const fromPage = Object.fromEntries(
       [...html.matchAll(/<tr data-secret="([^"]+)"><td>.*?<\/td><td><span class="badge s-([a-z-]+)">/gs)].map((m) => [m[1], m[2]]),
     );
