@@ -15,6 +15,8 @@ const descriptor: RotatorDescriptor<LdapParams> = {
       // A directory does not tell which password a bound connection used, nor count binds.
       drain: false,
       targetKey: `ldap://${host}:${port}`,
+      // The other account of the pair may hold a password set before rotor (invariant 7).
+      ...(params.strategy === 'alternating-accounts' ? { revokesInherited: true } : {}),
       // Loopback plain LDAP is the default there (no one is in the path); anything else was a choice.
       ...(transport === 'plain' && params.target.insecure ? { weakTransport: 'plain LDAP (insecure: true)' } : {}),
     };

@@ -104,7 +104,7 @@ export default implementRotator<LdapParams>(descriptor, {
     const gone = credentialOf(ctx, revoke);
     const kept = credentialOf(ctx, keep);
     const t = await resolveTarget(ctx);
-    const { directory, revokeBy } = ctx.params.target;
+    const { directory } = ctx.params.target;
     if (sameDn(gone.username, kept.username)) {
       if (gone.password === kept.password) return;
       // One account: revoking one password means the account keeps exactly the other (a rollback restores it).
@@ -113,26 +113,39 @@ export default implementRotator<LdapParams>(descriptor, {
       ctx.log.info({ account: kept.username }, 'password restored; the credential kept is the only one');
       return;
     }
-    // Alternating accounts: never leave a directory where neither credential works.
-    if (!(await canBind(ctx, t, kept))) {
-      throw new PermanentError(
-        `${ctx.secretId}: refusing to revoke ${gone.username}: the credential to keep, for ${kept.username}, does not work`,
-        {
-          hint: `check ${kept.username}'s password in the directory against the store before revoking anything`,
-        },
-      );
-    }
-    // A password nobody knows, never stored: a bind with the old one gets 49 (invalid credentials).
-    const unusable = generatePassword({ length: 64, exclude: DEFAULT_EXCLUDED_CHARACTERS });
-    trackSecret(unusable);
-    await asAdmin(ctx, t, `revoking the password of ${gone.username}`, async (c) => {
-      await setPassword(c, directory, gone.username, unusable);
-      if (revokeBy === 'disable' && (await setDisabled(c, gone.username, true)))
-        ctx.log.info({ account: gone.username }, 'account disabled');
-    });
-    ctx.log.info({ account: gone.username }, 'password replaced by one nobody knows');
+    await retire(ctx, t, gone.username, kept);
+  },
+
+  // Invariant 7 (docs/design.md): a single user's apply replaced its password; with two accounts,
+  // the one rotor did not give the first password may still hold one set before rotor.
+  async revokeInherited(ctx, keep) {
+    if (ctx.params.strategy !== 'alternating-accounts') return 0;
+    const kept = credentialOf(ctx, keep);
+    const other = ctx.params.target.accounts.find((dn) => !sameDn(dn, kept.username));
+    if (!other) return 0;
+    await retire(ctx, await resolveTarget(ctx), other, kept);
+    return 1;
   },
 });
+
+/** Alternating accounts: gives `dn` a password nobody knows (or disables it), once `kept` is known to bind. */
+async function retire(ctx: Ctx, t: Target, dn: string, kept: Credential): Promise<void> {
+  // Never leave a directory where neither credential works.
+  if (!(await canBind(ctx, t, kept))) {
+    throw new PermanentError(`${ctx.secretId}: refusing to revoke ${dn}: the credential to keep, for ${kept.username}, does not work`, {
+      hint: `check ${kept.username}'s password in the directory against the store before revoking anything`,
+    });
+  }
+  const { directory, revokeBy } = ctx.params.target;
+  // A password nobody knows, never stored: a bind with the old one gets 49 (invalid credentials).
+  const unusable = generatePassword({ length: 64, exclude: DEFAULT_EXCLUDED_CHARACTERS });
+  trackSecret(unusable);
+  await asAdmin(ctx, t, `revoking the password of ${dn}`, async (c) => {
+    await setPassword(c, directory, dn, unusable);
+    if (revokeBy === 'disable' && (await setDisabled(c, dn, true))) ctx.log.info({ account: dn }, 'account disabled');
+  });
+  ctx.log.info({ account: dn }, 'password replaced by one nobody knows');
+}
 
 async function resolveTarget(ctx: Ctx): Promise<Target> {
   const { target } = ctx.params;

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, UnavailableError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
+import { Attribute, Change, Client } from 'ldapts';
 import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
-import type { RotatorContext } from '../../../src/rotator/contract.js';
+import type { RotatorContext, SecretValue } from '../../../src/rotator/contract.js';
 import ldapRotator, { ldapParamsSchema, type LdapParams } from '../../../rotators/ldap/index.js';
 import { rotor } from '../../helpers/cli.js';
 import { startSlapd, STRICT_POLICY_DN, type SlapdHandle } from '../../helpers/slapd-server.js';
@@ -41,6 +42,23 @@ function ctx(params: unknown, secretId = 'ldap/test'): RotatorContext<LdapParams
   };
 }
 
+/** Passwords an operator set on `dns` before rotor (a plain modify of userPassword as the admin). */
+async function byHand(s: SlapdHandle, dns: string[]): Promise<SecretValue[]> {
+  const c = new Client({ url: s.url });
+  try {
+    await c.bind(s.admin.dn, s.admin.password);
+    const out: SecretValue[] = [];
+    for (const dn of dns) {
+      const password = `by-hand-${randomBytes(9).toString('hex')}`;
+      await c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [password] }) }));
+      out.push({ url: s.url, username: dn, password });
+    }
+    return out;
+  } finally {
+    await c.unbind();
+  }
+}
+
 describeConformance('ldap (alternating accounts, LDAPS)', ldapRotator, async () => {
   const s = await ready;
   const id = randomBytes(3).toString('hex');
@@ -49,6 +67,7 @@ describeConformance('ldap (alternating accounts, LDAPS)', ldapRotator, async () 
   return {
     params: { strategy: 'alternating-accounts', target: { url: s.ldapsUrl, ca: 'env:LDAP_CA', admin: admin(), accounts, group } },
     resolveRef: refs(s),
+    inherited: () => byHand(s, accounts),
   };
 });
 
@@ -61,6 +80,7 @@ describeConformance('ldap (single user, StartTLS)', ldapRotator, async () => {
       target: { url: `ldap://localhost:${s.port}`, startTLS: true, ca: 'env:LDAP_CA', admin: admin(), user },
     },
     resolveRef: refs(s),
+    inherited: () => byHand(s, [user]),
   };
 });
 
@@ -165,7 +185,9 @@ target:
 `,
       );
       const r = await rotor(['conformance', 'ldap', '--params', file], { LDAP_ADMIN: slapd.admin.password, LDAP_CA: slapd.ca });
-      expect(r.stdout + r.stderr).toMatch(/(\d+) of \1 checks passed/);
+      // A parameter file cannot set up what the directory had before rotor: that one check is said not to have run.
+      expect(r.stdout + r.stderr).toMatch(/(\d+) of \d+ checks passed, 1 not run/);
+      expect(r.stdout).toContain('not run: the harness gives no inherited()');
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toContain(slapd.admin.password);
     } finally {

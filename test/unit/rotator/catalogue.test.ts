@@ -79,7 +79,7 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
   {
     id: 'ldap/alternating',
     yaml: `rotator: ldap\n    strategy: alternating-accounts\n    target: { url: 'ldaps://LDAP.internal', admin: { dn: 'cn=rotor,dc=x', password: ${admin} }, accounts: ['uid=a,dc=x', 'uid=b,dc=x'], group: 'cn=app,dc=x' }`,
-    traits: { overlap: true, drain: false, targetKey: 'ldap://ldap.internal:636' },
+    traits: { overlap: true, drain: false, targetKey: 'ldap://ldap.internal:636', revokesInherited: true },
   },
   {
     id: 'ldap/single-insecure',
