@@ -4,6 +4,7 @@ import { PermanentError } from '../errors.js';
 import commandDescriptor from './command/descriptor.js';
 import type { Consumer, ConsumerDescriptor } from './contract.js';
 import envFileDescriptor from './env-file/descriptor.js';
+import kubernetesDescriptor from './kubernetes/descriptor.js';
 import notifyDescriptor from './notify/descriptor.js';
 import webhookDescriptor from './webhook/descriptor.js';
 
@@ -17,6 +18,7 @@ export const BUILT_IN_CONSUMERS: readonly AnyConsumerDescriptor[] = [
   envFileDescriptor,
   commandDescriptor,
   notifyDescriptor,
+  kubernetesDescriptor,
 ];
 
 const BY_TYPE = new Map(BUILT_IN_CONSUMERS.map((d) => [d.type, d]));

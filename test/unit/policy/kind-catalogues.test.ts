@@ -53,6 +53,7 @@ describe('the kind catalogues', () => {
       'env-file': '{ type: env-file, path: app.env }',
       command: '{ type: command, run: /usr/local/bin/reload }',
       notify: '{ type: notify, url: "env:SLACK_URL" }',
+      kubernetes: '{ type: kubernetes, namespace: payments, workloads: [{ kind: Deployment, name: api }] }',
     };
     const okStores: Record<string, string> = {
       local: '{ backend: local }',
