@@ -39,7 +39,7 @@ const BENCHES: Record<string, Bench> = {
   consumers: {
     parts: ['mariadb', 'kubernetes'],
     about:
-      'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant',
+      'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant, consumers:kubernetes for pods of fake Deployments restarted by the kubernetes consumer',
     run: async (parts) => {
       const { report, ok } = parts.includes('kubernetes')
         ? await (await import('./consumers-kubernetes.js')).runKubernetesConsumersBench()
