@@ -42,11 +42,13 @@ const BENCHES: Record<string, Bench> = {
     run: async () => (await import('./incident.js')).runIncidentBench(),
   },
   consumers: {
-    parts: ['mariadb'],
+    parts: ['mariadb', 'kubernetes'],
     about:
-      'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant',
+      'zero downtime: 20 reconnecting clients through 100 rotations (failed logins, staleness); consumers:mariadb for the MariaDB dual-password variant, consumers:kubernetes for pods of fake Deployments restarted by the kubernetes consumer',
     run: async (parts) => {
-      const { report, ok } = await (await import('./consumers.js')).runConsumersBench(parts.includes('mariadb') ? 'mariadb' : 'postgres');
+      const { report, ok } = parts.includes('kubernetes')
+        ? await (await import('./consumers-kubernetes.js')).runKubernetesConsumersBench()
+        : await (await import('./consumers.js')).runConsumersBench(parts.includes('mariadb') ? 'mariadb' : 'postgres');
       if (ok) return report;
       console.log(report);
       throw new Error('a client failed to log in, or a rotation did not complete (see the table above)');

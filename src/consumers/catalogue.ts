@@ -5,6 +5,7 @@ import commandDescriptor from './command/descriptor.js';
 import ecsDescriptor from './ecs/descriptor.js';
 import type { Consumer, ConsumerDescriptor } from './contract.js';
 import envFileDescriptor from './env-file/descriptor.js';
+import kubernetesDescriptor from './kubernetes/descriptor.js';
 import notifyDescriptor from './notify/descriptor.js';
 import webhookDescriptor from './webhook/descriptor.js';
 
@@ -19,6 +20,7 @@ export const BUILT_IN_CONSUMERS: readonly AnyConsumerDescriptor[] = [
   commandDescriptor,
   notifyDescriptor,
   ecsDescriptor,
+  kubernetesDescriptor,
 ];
 
 const BY_TYPE = new Map(BUILT_IN_CONSUMERS.map((d) => [d.type, d]));

@@ -113,8 +113,11 @@ export class FakeCluster {
   private rv = 1000;
   private podSeq = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Workloads (`<ns>/<name>`) whose new pods crash-loop. */
-  readonly stalled = new Set<string>();
+  /**
+   * Workloads (`<ns>/<name>`) whose new pods never become ready: `crash-loop` (CrashLoopBackOff)
+   * or `unready` (running, readiness probe failing).
+   */
+  readonly stalled = new Map<string, 'crash-loop' | 'unready'>();
   /** Called between a write's read of the stored object and its resourceVersion check (tests' concurrent writers). */
   beforeWrite: ((resource: string, namespace: string, name: string) => void) | undefined;
   readonly opts: Required<ClusterOptions>;
@@ -285,7 +288,8 @@ export class FakeCluster {
   private newPod(kind: WorkloadKind, w: Obj, hash: string, t: number): void {
     const ns = w.metadata.namespace as string;
     const template = w.spec.template;
-    const crashLoop = this.stalled.has(`${ns}/${w.metadata.name}`);
+    const stall = this.stalled.get(`${ns}/${w.metadata.name}`);
+    const crashLoop = stall === 'crash-loop';
     const env: FakePod['env'] = {};
     for (const c of template.spec?.containers ?? []) {
       for (const from of c.envFrom ?? []) {
@@ -311,7 +315,7 @@ export class FakeCluster {
       },
       annotations: { ...(template.metadata?.annotations ?? {}) },
       createdAt: t,
-      readyAt: crashLoop ? Infinity : t + this.opts.podReadyMs,
+      readyAt: stall ? Infinity : t + this.opts.podReadyMs,
       crashLoop,
       restarts: 0,
       terminatingSince: undefined,
@@ -514,7 +518,7 @@ export class FakeCluster {
             started: ready,
             state: p.crashLoop
               ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=app' } }
-              : ready
+              : ready || p.readyAt === Infinity
                 ? { running: { startedAt: new Date(p.createdAt).toISOString() } }
                 : { waiting: { reason: 'ContainerCreating' } },
             ...(p.crashLoop ? { lastState: { terminated: { exitCode: 1, reason: 'Error' } } } : {}),
@@ -531,14 +535,14 @@ export class FakeCluster {
     Object.assign(p.annotations, annotations);
   }
 
-  /** Waits until every workload's pods all run its current template and are ready (tests' setup). */
-  async settled(timeoutMs = 5_000): Promise<void> {
+  /** Waits until every workload of `namespace` runs its current template on ready pods only (tests' setup). */
+  async settled(namespace: string, timeoutMs = 5_000): Promise<void> {
     const deadline = now() + timeoutMs;
     for (;;) {
       let done = true;
       for (const [key, w] of this.objects) {
         const kind = key.split('/')[0] as WorkloadKind;
-        if (!(kind in WORKLOAD_KINDS)) continue;
+        if (!(kind in WORKLOAD_KINDS) || w.metadata.namespace !== namespace) continue;
         const hash = templateHash(w.spec.template);
         const pods = this.podsOf(w.metadata.namespace, w.metadata.name);
         if (pods.length !== this.desired(kind, w) || pods.some((p) => p.templateHash !== hash || p.readyAt > now())) done = false;

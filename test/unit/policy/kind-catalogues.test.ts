@@ -54,6 +54,7 @@ describe('the kind catalogues', () => {
       command: '{ type: command, run: /usr/local/bin/reload }',
       notify: '{ type: notify, url: "env:SLACK_URL" }',
       ecs: '{ type: ecs, cluster: prod, services: [web] }',
+      kubernetes: '{ type: kubernetes, namespace: payments, workloads: [{ kind: Deployment, name: api }] }',
     };
     const okStores: Record<string, string> = {
       local: '{ backend: local }',
