@@ -140,6 +140,11 @@ export class FakeIam {
     });
   }
 
+  /** How long new keys are refused by STS from now on. */
+  async setSettle(ms: number): Promise<void> {
+    await this.state.transact((s) => void (s.settleMs = ms));
+  }
+
   async deny(action: string, userName = '*'): Promise<void> {
     await this.state.transact((s) => void (s.denied[action] = [...(s.denied[action] ?? []), userName]));
   }

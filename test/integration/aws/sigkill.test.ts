@@ -45,8 +45,12 @@ const BASE_POINTS = [
   'inside:revoke',
   'after:revoke',
 ];
-/** For IAM: every step boundary, and inside every step the rotator acts in (the store's and consumers' steps are covered above). */
-const IAM_POINTS = BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute', 'inside:grace'].includes(p));
+/**
+ * For IAM: every step boundary, and inside every step the rotator acts in (inside promote and
+ * distribute, only the store and consumers act: covered by the others). Inside grace stays: it is
+ * where the test ends the grace window.
+ */
+const IAM_POINTS = BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute'].includes(p));
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
 const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
 
