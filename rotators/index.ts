@@ -1,5 +1,6 @@
 // The built-in rotators: one descriptor each, one line each (the export's name does not matter,
 // src/rotator/catalogue.ts takes them all). Adding a rotator is its folder and a line here.
+export { default as awsIamAccessKey } from './aws-iam-access-key/descriptor.js';
 export { default as awsRdsMaster } from './aws-rds-master/descriptor.js';
 export { default as command } from './command/descriptor.js';
 export { default as http } from './http/descriptor.js';

@@ -32,6 +32,7 @@ export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedS
     log,
     signal,
     drainMode: secret.drain.mode,
+    trigger: run.trigger,
   };
   return {
     deps,

@@ -54,8 +54,8 @@ const create: Handler = async (rc) => {
 };
 
 const verifyNew: Handler = async (rc) => {
-  await rc.rotator.verify(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
-  return next();
+  const detail = await rc.rotator.verify(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
+  return next(undefined, detail ?? undefined);
 };
 
 const promote: Handler = async (rc) => {

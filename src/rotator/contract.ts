@@ -56,7 +56,12 @@ export interface RotatorContext<P> {
    * checks the rotator will be allowed to (rather than find out after promote). Absent outside runs.
    */
   readonly drainMode?: 'wait' | 'terminate' | 'fail';
+  /** What started the run (an emergency may cut short what a routine run waits for). Absent outside runs. */
+  readonly trigger?: 'schedule' | 'manual' | 'emergency';
 }
+
+/** What a step records about itself beside its status (`rotor history` shows it); never a value. */
+export type StepDetail = Readonly<Record<string, string | number | boolean>>;
 
 export interface Rotator<P = unknown> {
   readonly name: string;
@@ -80,8 +85,11 @@ export interface Rotator<P = unknown> {
   generate(ctx: RotatorContext<P>, current: SecretValue | null): Promise<SecretValue>;
   /** Makes `next` work against the target. Idempotent: if `next` already works, does nothing. */
   apply(ctx: RotatorContext<P>, next: SecretValue, current: SecretValue | null): Promise<void>;
-  /** Authenticates against the target with `value`; throws when it does not work. */
-  verify(ctx: RotatorContext<P>, value: SecretValue): Promise<void>;
+  /**
+   * Authenticates against the target with `value`; throws when it does not work. May return what
+   * the verify-new step records in its details (how long the target took to accept the credential).
+   */
+  verify(ctx: RotatorContext<P>, value: SecretValue): Promise<void | StepDetail>;
   /**
    * Makes `revoke` stop working while `keep` goes on working. Idempotent. Used for the old
    * credential after a successful run, and for the new one on discard and rollback (with

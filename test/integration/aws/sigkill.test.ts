@@ -1,4 +1,4 @@
-// Both AWS rotators survive SIGKILL at every step boundary and inside every step with effects: a
+// The AWS rotators survive SIGKILL at every step boundary and inside every step with effects: a
 // new worker process resumes the run and converges, once, with one working AWSCURRENT. The fakes
 // keep their state in the test database, so what "AWS" holds outlives each killed worker.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,10 +16,11 @@ import { migrate } from '../../../src/state/migrate.js';
 import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
+import { FakeIam, emptyIam } from '../../helpers/aws/iam.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
 import { awsStore, createMasterRole, dropRole, rdsMasterRotator } from '../../helpers/aws/rig.js';
-import { FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
+import { FAKE_REGION, FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
 import { dropFakeSchema, postgresState } from '../../helpers/aws/state.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
@@ -44,6 +45,12 @@ const BASE_POINTS = [
   'inside:revoke',
   'after:revoke',
 ];
+/**
+ * For IAM: every step boundary, and inside every step the rotator acts in (inside promote and
+ * distribute, only the store and consumers act: covered by the others). Inside grace stays: it is
+ * where the test ends the grace window.
+ */
+const IAM_POINTS = BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute'].includes(p));
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
 const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
 
@@ -59,6 +66,7 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
   let uninstall: () => void;
   let sm: FakeSecretsManager;
   let rds: FakeRds;
+  let iam: FakeIam;
   const workers: WorkerHandle[] = [];
   const roles: string[] = [];
   const key = randomBytes(32);
@@ -106,9 +114,11 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     await migrate(db.pool);
     sm = new FakeSecretsManager(postgresState(db.pool, 'secretsmanager', emptySecretsManager()));
     rds = new FakeRds({ adminUrl: db.url, applyDelayMs: 300 }, postgresState(db.pool, 'rds', emptyRds()));
+    iam = new FakeIam(postgresState(db.pool, 'iam', emptyIam()));
     await sm.calls(); // creates the fakes' table before any worker races to
     await rds.calls();
-    uninstall = installAwsFakes({ sm, rds });
+    await iam.calls();
+    uninstall = installAwsFakes({ sm, rds, iam });
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     dir = await mkdtemp(join(tmpdir(), 'rotor-aws-sigkill-'));
   });
@@ -231,6 +241,42 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     // Nothing left pending on the instance: the last password RDS applied is the one in AWSCURRENT.
     expect(await rds.db('instance', 'kill-db')).toMatchObject({ status: 'available' });
     expect((await rds.db('instance', 'kill-db'))?.pending).toBeUndefined();
+  }, 300_000);
+
+  it('aws-iam-access-key: converges with the new key accepted by STS, the old one deactivated and held, nothing else on the user', async () => {
+    await iam.createUser('kill-user');
+    await sm.createSecret('prod/kill/iam');
+    const secret = secretFixture('kill/iam', {
+      graceMs: 600_000,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
+      rotator: { name: 'aws-iam-access-key', params: { target: { userName: 'kill-user', region: FAKE_REGION, settleTimeout: '20s' } } },
+      store: awsStore('prod/kill/iam'),
+      consumers: [
+        {
+          name: 'app-env',
+          type: 'env-file',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 60_000,
+          params: { path: join(dir, 'iam.env') },
+        },
+      ],
+    });
+    const { old } = await killEverywhere(secret, 'aws-iam-access-key', IAM_POINTS);
+    const current = (await createAwsSecretsManagerStore().get(secret.store.location, 'CURRENT'))!;
+    // A key created by a killed create attempt was deleted by the next one: two keys, rotor's two.
+    expect(await iam.keys('kill-user')).toEqual([
+      { id: old.value.accessKeyId, status: 'Inactive' },
+      { id: current.value.accessKeyId, status: 'Active' },
+    ]);
+    const creds = (v: Record<string, string | number>) => ({
+      accessKeyId: String(v.accessKeyId),
+      secretAccessKey: String(v.secretAccessKey),
+    });
+    await expect(iam.callerIdentity(creds(current.value), FAKE_REGION)).resolves.toMatchObject({
+      Arn: expect.stringContaining(':user/kill-user'),
+    });
+    await expect(iam.callerIdentity(creds(old.value), FAKE_REGION)).rejects.toThrow('security token included in the request is invalid');
   }, 300_000);
 
   it('random-secret: converges with a new CURRENT and PREVIOUS cleared', async () => {

@@ -1,7 +1,7 @@
 // A rotor worker in its own process with the AWS fakes, for tests that SIGKILL it. The fakes keep
 // their state in the test's database (postgresState), so AWS "survives" the kill as it would.
-// Configured by environment: DATABASE_URL, MASTER_KEY (hex), ROTATOR (aws-rds-master or
-// random-secret), RDS_DELAY_MS, KILL_AT (a point such as `inside:verify-new`, `after:create`, or
+// Configured by environment: DATABASE_URL, MASTER_KEY (hex), ROTATOR (aws-rds-master,
+// aws-iam-access-key or random-secret), RDS_DELAY_MS, KILL_AT (a point such as `inside:verify-new`, `after:create`, or
 // `modify-sent:create`: just after RDS accepted a new password, before it is applied), GATED=1 (wait
 // for a line on stdin before taking jobs). On reaching KILL_AT it prints `at <point>` and hangs
 // until killed. Prints "ready" when its workers run.
@@ -14,6 +14,7 @@ import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime } from '../../../src/runtime.js';
 import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
+import { FakeIam, emptyIam } from '../../helpers/aws/iam.js';
 import { installAwsFakes } from '../../helpers/aws/install.js';
 import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
 import { FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
@@ -35,7 +36,7 @@ rds.handle = async (action, input) => {
   if (action.startsWith('Modify') && input.MasterUserPassword !== undefined) await checkpoint('modify-sent:create');
   return out;
 };
-installAwsFakes({ sm, rds });
+installAwsFakes({ sm, rds, iam: new FakeIam(postgresState(pool, 'iam', emptyIam())) });
 
 const kit = await createQueueKit({ kind: 'postgres', url: env.DATABASE_URL! }, silentLogger);
 const name = env.ROTATOR!;

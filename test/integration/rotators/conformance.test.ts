@@ -1,8 +1,9 @@
 // Every built-in rotator against the conformance suite (src/rotator/conformance.ts), each on a live
 // target of its own: PostgreSQL (both strategies), MariaDB (the mysql rotator's three strategies),
-// a Redis primary + replica pair, and the command rotator driving the example API key service
-// through its example script.
+// a Redis primary + replica pair, the command rotator driving the example API key service
+// through its example script, and aws-iam-access-key on the IAM + STS fake.
 import { randomBytes } from 'node:crypto';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -10,11 +11,14 @@ import { afterAll } from 'vitest';
 import type { ConformanceHarness } from '../../../src/rotator/conformance.js';
 import { describeConformance } from '../../../src/rotator/conformance-vitest.js';
 import type { SecretValue } from '../../../src/rotator/contract.js';
+import awsIamAccessKeyRotator from '../../../rotators/aws-iam-access-key/index.js';
 import commandRotator from '../../../rotators/command/index.js';
 import mysqlRotator from '../../../rotators/mysql/index.js';
 import postgresRotator, { ensureAlternatingRoles, ensureSingleUser } from '../../../rotators/postgres/index.js';
 import redisAclRotator from '../../../rotators/redis-acl/index.js';
 import exampleHarness from '../../../examples/command-rotator/conformance-harness.mjs';
+import { FakeIam } from '../../helpers/aws/iam.js';
+import { installAwsFakes } from '../../helpers/aws/install.js';
 import { startMariadbServer, type MariadbServerHandle } from '../../helpers/mariadb-server.js';
 import { mysqlSession } from '../../helpers/mysql-login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
@@ -174,3 +178,25 @@ describeConformance(
 );
 
 describeConformance('command (the example API key service)', commandRotator, async () => (await exampleHarness()) as ConformanceHarness);
+
+describeConformance('aws-iam-access-key (the IAM + STS fake)', awsIamAccessKeyRotator, async (): Promise<ConformanceHarness> => {
+  const iam = new FakeIam();
+  const uninstall = installAwsFakes({ iam });
+  const userName = `conformance-${suffix}`;
+  await iam.createUser(userName);
+  return {
+    // deleteAfter 0s: the discard check needs the slot of the key the revoke check deactivated.
+    params: { target: { userName, region: 'eu-central-1', settleTimeout: '10s', deleteAfter: '0s', lastUsedWindow: '1s' } },
+    // A consumer's call signed with the key: IAM records it as the key's last use.
+    async openSession(v) {
+      const client = new STSClient({
+        region: 'eu-central-1',
+        credentials: { accessKeyId: String(v.accessKeyId), secretAccessKey: String(v.secretAccessKey) },
+      });
+      await client.send(new GetCallerIdentityCommand({}));
+      client.destroy();
+      return { close: async () => undefined };
+    },
+    close: async () => uninstall(),
+  };
+});

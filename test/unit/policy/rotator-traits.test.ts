@@ -13,7 +13,17 @@ const admin = 'env:ADMIN_URL';
 
 describe('the rotator catalogue', () => {
   it('knows every built-in rotator', () => {
-    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'http', 'ldap', 'mysql', 'postgres', 'random-secret', 'redis-acl']);
+    expect(knownRotators()).toEqual([
+      'aws-iam-access-key',
+      'aws-rds-master',
+      'command',
+      'http',
+      'ldap',
+      'mysql',
+      'postgres',
+      'random-secret',
+      'redis-acl',
+    ]);
   });
 
   it('says postgres alternating users overlap and a single user does not', () => {

@@ -97,6 +97,11 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: false, drain: false, targetKey: 'rds://default/instance/reports' },
   },
   {
+    id: 'iam/deploy',
+    yaml: 'rotator: aws-iam-access-key\n    target: { userName: ci-deploy, region: eu-central-1, deleteAfter: 3d }',
+    traits: { overlap: true, drain: true, targetKey: 'iam://user/ci-deploy' },
+  },
+  {
     id: 'random/a',
     yaml: 'rotator: random-secret',
     traits: { overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret://random/a' },
