@@ -2,6 +2,7 @@
 // src/rotator/catalogue.ts takes them all). Adding a rotator is its folder and a line here.
 export { default as awsRdsMaster } from './aws-rds-master/descriptor.js';
 export { default as command } from './command/descriptor.js';
+export { default as manual } from './manual/descriptor.js';
 export { default as mysql } from './mysql/descriptor.js';
 export { default as postgres } from './postgres/descriptor.js';
 export { default as randomSecret } from './random-secret/descriptor.js';

@@ -37,6 +37,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   { term: 'migrate', summary: 'apply the state database migrations (rotor start does this too)', load: () => import('./migrate.js') },
   { term: 'rotate [options] <secretId>', summary: 'rotate one secret now', load: () => import('./rotate.js') },
+  {
+    term: 'attest [options] <secretId>',
+    summary: 'record that a person rotated a manual secret (rotator: manual); resets its cadence, audited',
+    load: () => import('./attest.js'),
+  },
   { term: 'status [options] [secretId]', summary: 'where every secret stands (or one, in detail)', load: () => import('./status.js') },
   { term: 'history [options] <secretId>', summary: 'runs of one secret, newest first, with their steps', load: history },
   { term: 'audit [options]', summary: 'the append-only audit trail, newest first', load: history },

@@ -5,6 +5,7 @@ import { RUN_JOB_OPTIONS } from '../queue/names.js';
 import { AlreadyInProgressError, InvalidInputError } from '../errors.js';
 import { appendAudit } from '../state/audit.js';
 import { getSecret } from '../state/secrets.js';
+import { MANUAL_ROTATOR } from '../rotator/catalogue.js';
 import { freezeDecision, refuseFrozen } from './freeze.js';
 import { createRun, type NewRun, type RunRow } from '../state/runs.js';
 import { LANE_QUEUES, escalateRun, escalationJobId, laneOf } from './emergency.js';
@@ -22,11 +23,14 @@ export type RotationRequest = NewRun & { overrideFreeze?: boolean | undefined };
  */
 export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: RotationRequest): Promise<RunRow & { escalated?: true }> {
   if (req.overrideFreeze && req.trigger !== 'emergency') throw new InvalidInputError('--override-freeze is only for emergency rotations');
-  // The scheduler defers frozen secrets itself; a person's request is checked here.
-  const freeze =
-    req.trigger === 'schedule'
-      ? ({ frozen: false } as const)
-      : freezeDecision((await getSecret(pool, req.secretId))?.policy, new Date(), req);
+  // The scheduler defers frozen secrets and skips manual ones itself; a person's request is checked here.
+  const policy = req.trigger === 'schedule' ? undefined : (await getSecret(pool, req.secretId))?.policy;
+  if (policy?.rotator.name === MANUAL_ROTATOR) {
+    throw new InvalidInputError(`${req.secretId} is rotated by a person (rotator: manual): rotor starts no run for it`, {
+      hint: `rotate it where it is issued, then record it with: rotor attest ${req.secretId} --reason TEXT`,
+    });
+  }
+  const freeze = req.trigger === 'schedule' ? ({ frozen: false } as const) : freezeDecision(policy, new Date(), req);
   refuseFrozen(req.secretId, freeze, req.trigger);
   const started = async (run: RunRow) => {
     if (freeze.frozen) {
