@@ -96,7 +96,7 @@ secrets:
     expect(rep.byClass).toMatchObject({ monthly: { secrets: 2 }, '(none)': { secrets: 1 } });
   });
 
-  it('filters by owner and class; CSV and HTML forms; a bad format exits 2', async () => {
+  it('filters by owner and class; CSV, HTML and table forms; a bad format exits 2', async () => {
     const csv = await cli(['report', '--format', 'csv', '--owner', 'team-a', '--class', 'monthly']);
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
@@ -112,6 +112,11 @@ secrets:
     expect(svg.match(/<rect /g)).toHaveLength(3);
     expect(svg.match(/class="over"/g)).toHaveLength(1);
     expect(svg).toContain('a/old: 40 days old, cadence 30 days');
+
+    const tbl = await cli(['report']);
+    expect(tbl.code, tbl.stderr).toBe(0);
+    expect(tbl.stdout).toMatch(/^a\/old\s+team-a\s+monthly\s+every 30d\s+40\s/m);
+    expect(tbl.stdout).toMatch(/^per owner\n.*\n(.*\n)?team-a\s+2\s+1\s+1\s+40$/m);
 
     expect((await cli(['report', '--format', 'pdf'])).code).toBe(2);
   });
