@@ -5,6 +5,7 @@ export { default as awsRdsMaster } from './aws-rds-master/descriptor.js';
 export { default as command } from './command/descriptor.js';
 export { default as http } from './http/descriptor.js';
 export { default as ldap } from './ldap/descriptor.js';
+export { default as manual } from './manual/descriptor.js';
 export { default as mysql } from './mysql/descriptor.js';
 export { default as postgres } from './postgres/descriptor.js';
 export { default as randomSecret } from './random-secret/descriptor.js';

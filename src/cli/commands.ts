@@ -42,6 +42,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'rotate a whole blast radius now, in dependency order; follow or abort it',
     load: () => import('./incident.js'),
   },
+  {
+    term: 'attest [options] <secretId>',
+    summary: 'record that a person rotated a manual secret (rotator: manual); resets its cadence, audited',
+    load: () => import('./attest.js'),
+  },
+  {
+    term: 'report [options]',
+    summary: 'compliance report: per secret its cadence, credential age, last rotation, overdue days, failures and consumers',
+    load: () => import('./report.js'),
+  },
   { term: 'status [options] [secretId]', summary: 'where every secret stands (or one, in detail)', load: () => import('./status.js') },
   { term: 'history [options] <secretId>', summary: 'runs of one secret, newest first, with their steps', load: history },
   { term: 'audit [options]', summary: 'the append-only audit trail, newest first', load: history },

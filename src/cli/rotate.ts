@@ -20,6 +20,7 @@ interface RotateOptions {
   wait?: boolean;
   json?: boolean;
   force?: boolean;
+  overrideFreeze?: boolean;
   actor?: string;
 }
 
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why: recorded in the audit trail')
     .option('--yes', 'do not ask for confirmation (required for --emergency without a terminal)')
     .option('--force', 'with --emergency: revoke even if consumers have not confirmed (recorded)')
+    .option('--override-freeze', 'with --emergency: start even during a freeze window (recorded in the audit trail)')
     .option('--wait', 'follow the run until it ends; exit 5 if it needs attention')
     .option('--json', 'print the run as JSON (with --wait: JSON lines, one per change, the run last)')
     .option('--actor <name>', 'who asks (default: $USER)')
@@ -44,6 +46,7 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
     });
   }
   if (opts.force && !opts.emergency) throw new InvalidInputError('--force is only for --emergency rotations');
+  if (opts.overrideFreeze && !opts.emergency) throw new InvalidInputError('--override-freeze is only for --emergency rotations');
   const state = await openState();
   try {
     const secret = await getSecret(state.pool, secretId);
@@ -60,6 +63,7 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
         actor,
         reason: opts.reason ?? null,
         force: opts.force ?? false,
+        overrideFreeze: opts.overrideFreeze ?? false,
       });
       if (!opts.json) {
         out(

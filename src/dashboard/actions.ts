@@ -16,6 +16,8 @@ export interface EmergencyInput {
   reason: unknown;
   /** The secret id typed again by the operator. */
   confirm: unknown;
+  /** Start even during a freeze window (true, or a ticked form box): recorded in the audit trail. */
+  overrideFreeze?: unknown;
 }
 
 const MAX_REASON = 500;
@@ -42,5 +44,6 @@ export async function emergencyRotate(pool: pg.Pool, kit: QueueKit, input: Emerg
     reason,
     // Never forced from the dashboard: verification and consumer confirmation are not skippable here.
     force: false,
+    overrideFreeze: input.overrideFreeze === true || input.overrideFreeze === 'on',
   });
 }

@@ -59,6 +59,7 @@ export function apiRoutes(deps: DashboardDeps, guard: Guard): Hono {
         operator: body.operator,
         reason: body.reason,
         confirm: body.confirm,
+        overrideFreeze: body.overrideFreeze,
       });
       return c.json({ run }, 201);
     } catch (err) {

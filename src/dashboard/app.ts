@@ -155,6 +155,7 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
         operator: kept.operator,
         reason: kept.reason,
         confirm: field('confirm'),
+        overrideFreeze: field('overrideFreeze'),
       });
       deps.log.info({ secretId: id, runId: run.id, actor: run.actor }, 'emergency rotation requested from the dashboard');
       return c.redirect(`/runs/${run.id}`, 303);

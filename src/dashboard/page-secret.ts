@@ -56,6 +56,7 @@ ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}
 <label>Operator token <input name="token" type="password" required autocomplete="current-password"></label>
 <label class="wide">Reason <input name="reason" required maxlength="500" value="${form.reason ?? ''}" placeholder="e.g. leaked in incident 123"></label>
 <label class="wide"><span>Type <code>${d.item.id}</code> to confirm</span> <input name="confirm" required data-must-equal="${d.item.id}"></label>
+<label class="wide"><input type="checkbox" name="overrideFreeze"> Start even during a freeze window (recorded in the audit trail)</label>
 <button type="submit" class="danger">Rotate now (emergency)</button></form>`;
 }
 

@@ -2,12 +2,19 @@
 import type pg from 'pg';
 import type { QueueKit } from '../queue/backend.js';
 import { RUN_JOB_OPTIONS } from '../queue/names.js';
-import { AlreadyInProgressError } from '../errors.js';
+import { AlreadyInProgressError, InvalidInputError } from '../errors.js';
+import { appendAudit } from '../state/audit.js';
+import { getSecret } from '../state/secrets.js';
+import { MANUAL_ROTATOR } from '../rotator/catalogue.js';
+import { freezeDecision, refuseFrozen } from './freeze.js';
 import { createRun, type NewRun, type RunRow } from '../state/runs.js';
 import { LANE_QUEUES, escalateRun, escalationJobId, laneOf } from './emergency.js';
 
-/** Who asks for which secret, why; routine runs may be staggered (notBefore), emergencies never are. */
-export type RotationRequest = NewRun;
+/**
+ * Who asks for which secret, why; routine runs may be staggered (notBefore), emergencies never are.
+ * During a freeze only an emergency with `overrideFreeze` starts (see freeze.ts).
+ */
+export type RotationRequest = NewRun & { overrideFreeze?: boolean | undefined };
 
 /**
  * Creates the run (or throws AlreadyInProgressError) and enqueues its job, which carries only the
@@ -15,9 +22,32 @@ export type RotationRequest = NewRun;
  * escalateRun in emergency.ts): the caller gets it back with trigger `emergency`.
  */
 export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: RotationRequest): Promise<RunRow & { escalated?: true }> {
+  if (req.overrideFreeze && req.trigger !== 'emergency') throw new InvalidInputError('--override-freeze is only for emergency rotations');
+  // The scheduler defers frozen secrets and skips manual ones itself; a person's request is checked here.
+  const policy = req.trigger === 'schedule' ? undefined : (await getSecret(pool, req.secretId))?.policy;
+  if (policy?.rotator.name === MANUAL_ROTATOR) {
+    throw new InvalidInputError(`${req.secretId} is rotated by a person (rotator: manual): rotor starts no run for it`, {
+      hint: `rotate it where it is issued, then record it with: rotor attest ${req.secretId} --reason TEXT`,
+    });
+  }
+  const freeze = req.trigger === 'schedule' ? ({ frozen: false } as const) : freezeDecision(policy, new Date(), req);
+  refuseFrozen(req.secretId, freeze, req.trigger);
+  const started = async (run: RunRow) => {
+    if (freeze.frozen) {
+      await appendAudit(pool, {
+        actor: req.actor,
+        action: 'run.freeze-overridden',
+        secretId: req.secretId,
+        runId: run.id,
+        reason: req.reason ?? null,
+        detail: { freeze: freeze.text, freezeReason: freeze.reason, until: freeze.until.toISOString() },
+      });
+    }
+  };
   for (let tries = 0; ; tries++) {
     try {
       const run = await createRun(pool, req);
+      await started(run);
       await enqueueRun(kit, run);
       return run;
     } catch (err) {
@@ -25,6 +55,7 @@ export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: Rotatio
       const escalated = await escalateRun(pool, req.secretId, { actor: req.actor, reason: req.reason ?? null, force: req.force });
       if (!escalated) continue; // it ended in between: create the emergency run after all
       // A job on the emergency queue takes the run over now; its routine job gives way (processRun).
+      await started(escalated);
       await enqueueRun(kit, escalated, escalationJobId(escalated.id));
       return { ...escalated, escalated: true };
     }

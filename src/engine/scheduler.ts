@@ -8,8 +8,10 @@ import type { Logger } from '../log.js';
 import type { QueueKit, RunJobData } from '../queue/backend.js';
 import { TICK_QUEUE, TICK_SCHEDULER_ID } from '../queue/names.js';
 import { staleActiveRuns } from '../state/runs.js';
-import { nextStartsByTarget, touchRun } from '../state/schedule.js';
-import { findDueSecrets, markOverdue } from '../state/secrets.js';
+import { freezeAt } from '../policy/freeze.js';
+import { placeOutsideFreezes } from '../policy/schedule.js';
+import { deferDue, nextStartsByTarget, policiesWithFreezes, touchRun } from '../state/schedule.js';
+import { findDueSecrets, markOverdue, type DueSecret } from '../state/secrets.js';
 import { enqueueRun, requestRotation } from './request.js';
 
 export interface TickOptions {
@@ -25,6 +27,8 @@ export interface TickOptions {
 
 export interface TickResult {
   started: string[];
+  /** Due but frozen: their next due time moved past the freeze, no run started. */
+  frozen: string[];
   overdue: string[];
   requeued: string[];
 }
@@ -32,7 +36,9 @@ export interface TickResult {
 export async function runTick(pool: pg.Pool, kit: QueueKit, log: Logger, now: Date, opts: TickOptions = {}): Promise<TickResult> {
   const staggerMs = opts.staggerMs ?? 60_000;
   const overdue = await markOverdue(pool, now, opts.overdueToleranceMs ?? 3_600_000);
-  const due = await findDueSecrets(pool, now, opts.batch ?? 500);
+  const found = await findDueSecrets(pool, now, opts.batch ?? 500);
+  const frozen = await deferFrozen(pool, found, now);
+  const due = found.filter((d) => !frozen.includes(d.id));
   const started: string[] = [];
   if (due.length) {
     const nextSlot = await nextStartsByTarget(pool, [...new Set(due.map((d) => d.targetKey))], now, staggerMs);
@@ -60,10 +66,29 @@ export async function runTick(pool: pg.Pool, kit: QueueKit, log: Logger, now: Da
     await touchRun(pool, run.id);
     requeued.push(run.id);
   }
-  if (started.length || overdue.length || requeued.length) {
-    log.info({ started: started.length, overdue: overdue.length, requeued: requeued.length }, 'scheduler tick');
+  if (started.length || overdue.length || requeued.length || frozen.length) {
+    log.info({ started: started.length, overdue: overdue.length, requeued: requeued.length, frozen: frozen.length }, 'scheduler tick');
   }
-  return { started, overdue, requeued };
+  return { started, frozen, overdue, requeued };
+}
+
+/**
+ * Due secrets inside a freeze get no run: their next due time moves to the first time after the
+ * freeze (and inside their window). Returns their ids. Due times are computed past freezes
+ * already; this catches what became due before a freeze began and was not started by then.
+ */
+async function deferFrozen(pool: pg.Pool, due: readonly DueSecret[], now: Date): Promise<string[]> {
+  const policies = await policiesWithFreezes(
+    pool,
+    due.map((d) => d.id),
+  );
+  const frozen: string[] = [];
+  for (const [id, policy] of policies) {
+    if (!freezeAt(policy.freezes, now.getTime())) continue;
+    await deferDue(pool, id, now, new Date(placeOutsideFreezes(policy, now.getTime())));
+    frozen.push(id);
+  }
+  return frozen;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Classes (`classes:` in any policy file): named sets of timing fields that secrets refer to.
 // Each is validated once, and its own combinations (grace vs cadence) are reported at the class.
+import { parseFreezes, type Freeze } from './freeze.js';
 import { check, type RawProblem } from './issues.js';
 import { CLASS_NAME, classSchema } from './schema.js';
 import { combineTiming, parseTimingLayer, type Timing, type TimingLayer } from './timing.js';
@@ -14,6 +15,8 @@ export interface ResolvedClass {
   layer: TimingLayer | undefined;
   /** The class's fields over the defaults: what a secret that overrides nothing gets. */
   timing: Timing | undefined;
+  /** Its `freezes:`, which its secrets add to their file's. */
+  freezes: Freeze[];
 }
 
 export function classLocation(c: ResolvedClass): string {
@@ -62,6 +65,7 @@ export function collectClasses(src: PolicySource, raw: unknown, into: Map<string
     const fields = check(classSchema, value ?? {}, { path, label: '', subject: `class \`${name}\`` }, out, true);
     const layer = fields && parseTimingLayer(fields, path, undefined, out);
     const timing = layer && combineTiming(layer, undefined, out);
-    into.set(name, { name, src, path, layer, timing });
+    const freezes = parseFreezes(fields?.freezes, [...path, 'freezes'], out);
+    into.set(name, { name, src, path, layer, timing, freezes });
   }
 }

@@ -20,6 +20,7 @@ export function envelopeSurelyValid(raw: Record<string, unknown>): boolean {
   if (raw.class !== undefined && typeof raw.class !== 'string') return false;
   // Timing overrides are rare in secrets and have the most rules: zod checks them.
   if (hasTimingFields(raw)) return false;
+  if (raw.freezes !== undefined) return false;
   if (raw.tags !== undefined) {
     if (!Array.isArray(raw.tags)) return false;
     for (const tag of raw.tags) if (typeof tag !== 'string' || !SIMPLE_NAME.test(tag)) return false;

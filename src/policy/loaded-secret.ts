@@ -1,6 +1,7 @@
 // A resolved secret as the loader makes it. Its `hash` is computed on first read: only a sync
 // needs it, and hashing 100k secrets would cost validate and plan a large share of their time.
 import { createHash } from 'node:crypto';
+import type { Freeze } from './freeze.js';
 import type { ResolvedConsumer, ResolvedSecret, RetryPolicy, DrainPolicy, RotationWindow, Schedule, SourceLocation } from './types.js';
 
 export class LoadedSecret implements ResolvedSecret {
@@ -23,6 +24,7 @@ export class LoadedSecret implements ResolvedSecret {
     public consumers: ResolvedConsumer[],
     public source: SourceLocation,
     public dependsOn?: string[],
+    public freezes?: Freeze[],
   ) {}
 
   /** sha256 of everything but `source` (moving a secret within a file is no change), keys sorted. */

@@ -7,7 +7,10 @@ import { InvalidInputError } from '../errors.js';
 import { isPluginSpec, loadPlugin, pluginKey } from '../rotator/plugins.js';
 import { collectClasses, type ResolvedClass } from './classes.js';
 import { listPolicyFiles } from './files.js';
-import type { RawProblem } from './issues.js';
+import { z } from 'zod';
+import { parseFreezes } from './freeze.js';
+import { check, type RawProblem } from './issues.js';
+import { freezeSchema } from './schema.js';
 import type { LoadedSecret } from './loaded-secret.js';
 import type { Problem } from './problems.js';
 import { policyLimits, type PolicyLimits } from './limits.js';
@@ -165,7 +168,9 @@ export async function processFile(
   }
   const { src, top } = prep.early.get(index) ?? parseFile(pf, index, text);
   prep.early.delete(index);
-  const problems = locateAll(src, top.problems, undefined);
+  const fileProblems: RawProblem[] = [];
+  const ctx = withFileFreezes(prep.ctx, top.freezes, fileProblems);
+  const problems = locateAll(src, [...top.problems, ...fileProblems], undefined);
   const ids: string[] = [];
   let deps: FileOutcome['deps'];
   let valid = 0;
@@ -178,7 +183,7 @@ export async function processFile(
       if (key !== undefined) await loadPlugin(key);
     }
     const found: RawProblem[] = [];
-    const secret = resolveSecret(src, raw, i, prep.ctx, found);
+    const secret = resolveSecret(src, raw, i, ctx, found);
     const id = rawSecretId(raw);
     ids.push(id === undefined ? '' : ownCopy(id));
     if (secret?.dependsOn) (deps ??= []).push([i, secret.dependsOn.map(ownCopy)]);
@@ -323,6 +328,13 @@ export function findDependencyProblems(
 function dependencyHint(id: string, known: ReadonlySet<string>): string {
   const near = closest(id, [...known]);
   return near ? `did you mean \`${near}\`?` : 'name the id of a secret defined in any policy file, or remove the entry';
+}
+
+/** The context for one file's secrets: with its `freezes:`, checked (problems to `out`). */
+function withFileFreezes(ctx: SecretContext, raw: unknown, out: RawProblem[]): SecretContext {
+  if (raw === undefined) return ctx;
+  const fields = check(z.array(freezeSchema), raw, { path: ['freezes'], label: 'freezes', subject: 'freeze' }, out);
+  return fields ? { ...ctx, fileFreezes: parseFreezes(fields, ['freezes'], out) } : ctx;
 }
 
 /** The `rotator:` of a raw secret when it names a plug-in (a path or npm:), else undefined. */

@@ -25,6 +25,7 @@ export type ProblemCode =
   | 'invalid-cron'
   | 'invalid-timezone'
   | 'invalid-window'
+  | 'invalid-freeze'
   | 'grace-exceeds-cadence'
   | 'credential-literal'
   | 'unresolvable-reference';

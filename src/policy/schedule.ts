@@ -1,12 +1,13 @@
 // When a secret is next due: from the last success and the cadence, never before now, moved
-// into the rotation window, plus a per-secret jitter that is stable (derived from the id) so a
+// into the rotation window and out of its freezes, plus a per-secret jitter that is stable (derived from the id) so a
 // plan previews exactly what the scheduler will do.
 import { nextCronOccurrence } from './cadence.js';
+import { afterFreezes } from './freeze.js';
 import type { ResolvedSecret } from './types.js';
 import { openingAtOrAfter } from './window.js';
 
 export interface NextDueInput {
-  secret: Pick<ResolvedSecret, 'id' | 'schedule' | 'window' | 'jitterMs'>;
+  secret: Pick<ResolvedSecret, 'id' | 'schedule' | 'window' | 'jitterMs' | 'freezes'>;
   /** Null when the secret was never rotated: it is due now (inside its window). */
   lastSuccessAt: Date | null;
   now: Date;
@@ -39,7 +40,22 @@ export function dueDetails({ secret, lastSuccessAt, now }: NextDueInput): DueDet
         : nextCronOccurrence(secret.schedule.expression, secret.schedule.tz, lastSuccessAt).getTime();
   }
   const from = Math.max(base, nowMs);
-  return { due: new Date(place(secret, from)), base: new Date(base), overdue: base < nowMs };
+  return { due: new Date(placeOutsideFreezes(secret, from)), base: new Date(base), overdue: base < nowMs };
+}
+
+/**
+ * `from` placed in the window (place), then past any freeze it falls in, and placed again from the
+ * freeze's end, until a time is outside every freeze. Bounded: a window and freezes that never
+ * leave room give the last time tried (validation keeps each freeze shorter than its recurrence).
+ */
+export function placeOutsideFreezes(secret: NextDueInput['secret'], from: number): number {
+  let due = place(secret, from);
+  for (let i = 0; i < 100 && secret.freezes?.length; i++) {
+    const thawed = afterFreezes(secret.freezes, due);
+    if (thawed === due) break;
+    due = place(secret, thawed);
+  }
+  return due;
 }
 
 /** `from`, moved into the window and jittered; the jitter never leaves the opening. */

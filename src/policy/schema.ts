@@ -18,6 +18,22 @@ export const windowSchema = z.strictObject({
   tz: z.string().optional(),
 });
 
+/** One freeze window (src/policy/freeze.ts): a range `from`-`to`, or a `cron` start and a `duration`. */
+export const freezeSchema = z.strictObject({
+  /** ISO date or date and time, local to tz. */
+  from: z.string().optional(),
+  /** ISO date (the whole day is frozen) or date and time, local to tz. */
+  to: z.string().optional(),
+  /** Each time it fires, a span of `duration` starts. */
+  cron: z.string().optional(),
+  duration: duration().optional(),
+  /** @defaultValue UTC */
+  tz: z.string().optional(),
+  /** Shown by plan and in refusals, e.g. "month-end close". */
+  reason: z.string().optional(),
+});
+export type RawFreeze = z.infer<typeof freezeSchema>;
+
 /** What a class sets, and what a secret may override. */
 export const classFields = {
   /** An interval (`30d`) or `{ cron: "0 3 * * 1", tz: Europe/Berlin }`. Checked by the loader. */
@@ -40,6 +56,8 @@ export const classFields = {
     })
     .optional(),
   confirmTimeout: duration().optional(),
+  /** Added to the file's and the class's freezes, never replacing them. */
+  freezes: z.array(freezeSchema).optional(),
 };
 
 export const classSchema = z.strictObject(classFields);
@@ -74,7 +92,7 @@ export const secretSchema = z.strictObject({
 });
 export type RawSecret = z.infer<typeof secretSchema>;
 
-export const TOP_LEVEL_KEYS = ['classes', 'secrets'] as const;
+export const TOP_LEVEL_KEYS = ['classes', 'secrets', 'freezes'] as const;
 
 /**
  * Secret ids are path-like (`payments/db-app`): lower-case segments of letters, digits, `.`, `_`,

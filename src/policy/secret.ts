@@ -3,6 +3,7 @@
 // so a policy author sees all problems of a secret at once.
 import type { ResolvedClass } from './classes.js';
 import { findCredentialLiterals } from './credentials.js';
+import { parseFreezes, type Freeze } from './freeze.js';
 import { envelopeSurelyValid } from './envelope.js';
 import { check, type RawProblem } from './issues.js';
 import { LoadedSecret } from './loaded-secret.js';
@@ -14,6 +15,8 @@ import type { PathSegment, PolicySource } from './yaml/source.js';
 
 export interface SecretContext {
   classes: ReadonlyMap<string, ResolvedClass>;
+  /** The `freezes:` of the secret's file. */
+  fileFreezes?: Freeze[];
   /** Timing of secrets that name no class and override nothing. */
   defaultTiming: Timing;
 }
@@ -72,6 +75,8 @@ export function resolveSecret(
   const timing = resolveTiming(secret, fields, path, ctx, out);
   const rotator = resolveRotator(secret, path, out, src.file);
   const store = resolveStore(secret, id, path, out);
+  const inherited = typeof secret.class === 'string' ? ctx.classes.get(secret.class) : undefined;
+  const freezes = [...(ctx.fileFreezes ?? []), ...(inherited?.freezes ?? []), ...parseFreezes(fields?.freezes, [...path, 'freezes'], out)];
   const consumers = resolveConsumers(secret, { confirmTimeoutMs: timing?.confirmTimeoutMs ?? 0 }, path, out);
   if (credentialProblems) dropShadowedProblems(out, before, credentialProblems);
   if (out.length > before || !fields || !timing || !rotator || !store || !consumers) return undefined;
@@ -94,6 +99,7 @@ export function resolveSecret(
     consumers,
     { file: src.file, line: position.line, col: position.col },
     fields.dependsOn?.length ? fields.dependsOn : undefined,
+    freezes.length ? freezes : undefined,
   );
 }
 

@@ -8,12 +8,14 @@ import type { PolicySource } from './yaml/source.js';
 export interface TopLevel {
   classes: unknown;
   secrets: unknown[];
+  /** `freezes:` of the file: they apply to every secret in it. */
+  freezes: unknown;
   /** Problems of the file itself (not of one secret). */
   problems: RawProblem[];
 }
 
 export function readTopLevel(src: PolicySource, limits: PolicyLimits = policyLimits()): TopLevel {
-  const top: TopLevel = { classes: undefined, secrets: [], problems: [] };
+  const top: TopLevel = { classes: undefined, secrets: [], freezes: undefined, problems: [] };
   for (const issue of src.yamlIssues) {
     top.problems.push({
       path: [],
@@ -53,6 +55,7 @@ export function readTopLevel(src: PolicySource, limits: PolicyLimits = policyLim
     }
   }
   top.classes = map.classes ?? undefined;
+  top.freezes = map.freezes ?? undefined;
   if (map.secrets !== undefined && map.secrets !== null) {
     if (Array.isArray(map.secrets) && map.secrets.length > limits.maxSecrets) {
       const first = map.secrets[limits.maxSecrets] as unknown;

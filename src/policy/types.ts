@@ -1,4 +1,5 @@
 // The resolved form of a policy: what the engine, scheduler and plan consume after validation.
+import type { Freeze } from './freeze.js';
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
@@ -73,4 +74,6 @@ export interface ResolvedSecret {
   dependsOn?: string[];
   /** sha256 of the resolved policy (stable key order): sync uses it to tell what changed. */
   hash: string;
+  /** Its file's, its class's and its own freezes; absent when none (src/policy/freeze.ts). */
+  freezes?: Freeze[] | undefined;
 }

@@ -70,3 +70,6 @@ export function rotatorFor(name: string): Rotator<unknown> {
   }
   return rotator;
 }
+
+/** The rotator of secrets a person rotates (`rotor attest`): the scheduler and `rotor rotate` start no run for them. */
+export { MANUAL_ROTATOR } from '../../rotators/manual/descriptor.js';

@@ -1,5 +1,7 @@
-// The scheduler's own queries: when each target may next see a run start, and marking a run whose
-// lost job was enqueued again (what the scheduler reads besides due and stale lookups).
+// The scheduler's own queries: when each target may next see a run start, marking a run whose
+// lost job was enqueued again, and deferring a due secret past its freeze (what the scheduler
+// reads and writes besides due and stale lookups).
+import type { ResolvedSecret } from '../policy/types.js';
 import type { Queryable } from './db.js';
 
 /**
@@ -21,4 +23,24 @@ export async function nextStartsByTarget(db: Queryable, targets: string[], now: 
 /** Marks a run touched now, so the next tick does not find it stale again and enqueue a second copy. */
 export async function touchRun(db: Queryable, runId: string): Promise<void> {
   await db.query('update runs set updated_at = now() where id = $1', [runId]);
+}
+
+/** The policies of those of `ids` that have freezes: the scheduler checks them before starting a run. */
+export async function policiesWithFreezes(db: Queryable, ids: string[]): Promise<Map<string, ResolvedSecret>> {
+  if (!ids.length) return new Map();
+  const r = await db.query<{ id: string; policy: ResolvedSecret }>(
+    `select id, policy from secrets where id = any($1::text[]) and policy ? 'freezes'`,
+    [ids],
+  );
+  return new Map(r.rows.map((row) => [row.id, row.policy]));
+}
+
+/** Moves a due secret's next due time to `until` (past its freeze); false if it is not due any more. */
+export async function deferDue(db: Queryable, id: string, dueBefore: Date, until: Date): Promise<boolean> {
+  const r = await db.query(`update secrets set next_due_at = $3, updated_at = now() where id = $1 and next_due_at <= $2`, [
+    id,
+    dueBefore,
+    until,
+  ]);
+  return r.rowCount === 1;
 }

@@ -2,6 +2,7 @@
 // due-date queries the scheduler runs every tick, and the lookups of plan and a bare worker.
 import type pg from 'pg';
 import type { ResolvedSecret } from '../policy/types.js';
+import { appendAudit } from './audit.js';
 import { inTransaction, type Queryable } from './db.js';
 import { ACTIVE_IN } from './run-states.js';
 
@@ -151,6 +152,8 @@ export async function findDueSecrets(db: Queryable, now: Date, limit: number): P
   const r = await db.query<DueSecret>(
     `select s.id, s.target_key as "targetKey", s.next_due_at as "nextDueAt" from secrets s
      where s.status = 'active' and s.next_due_at <= $1
+       -- A manual secret is rotated by a person (rotor attest): it stays due, then overdue.
+       and s.policy->'rotator'->>'name' is distinct from 'manual'
        and not exists (select 1 from runs r where r.secret_id = s.id and r.state in ${ACTIVE_IN})
      order by s.next_due_at limit $2`,
     [now, limit],
@@ -209,4 +212,29 @@ export async function lastSuccessesOf(db: Queryable, ids: readonly string[]): Pr
 export async function rotatorsInUse(db: Queryable): Promise<string[]> {
   const r = await db.query<{ name: string }>("select distinct policy->'rotator'->>'name' as name from secrets where status = 'active'");
   return r.rows.map((row) => row.name);
+}
+
+/**
+ * Records a rotation a person did (`rotor attest`, manual secrets): the clock resets as after a
+ * successful run, and the audit trail says who and why, in one transaction.
+ */
+export async function recordAttestation(
+  pool: pg.Pool,
+  id: string,
+  a: { actor: string; reason: string; at: Date; nextDueAt: Date },
+): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    await c.query(`update secrets set last_success_at = $2, next_due_at = $3, overdue_since = null, updated_at = now() where id = $1`, [
+      id,
+      a.at,
+      a.nextDueAt,
+    ]);
+    await appendAudit(c, {
+      actor: a.actor,
+      action: 'secret.attested',
+      secretId: id,
+      reason: a.reason,
+      detail: { nextDueAt: a.nextDueAt.toISOString() },
+    });
+  });
 }

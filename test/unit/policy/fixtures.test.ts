@@ -99,7 +99,7 @@ describe('policy fixtures', () => {
         col: 14,
         code: 'unknown-rotator',
         message: 'unknown rotator `random`',
-        hint: 'known rotators: aws-iam-access-key, aws-rds-master, command, http, ldap, mysql, postgres, random-secret, redis-acl',
+        hint: 'known rotators: aws-iam-access-key, aws-rds-master, command, http, ldap, manual, mysql, postgres, random-secret, redis-acl',
       }),
     ]);
   });

@@ -19,6 +19,7 @@ describe('the rotator catalogue', () => {
       'command',
       'http',
       'ldap',
+      'manual',
       'mysql',
       'postgres',
       'random-secret',

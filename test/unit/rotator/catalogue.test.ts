@@ -102,6 +102,11 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: true, drain: true, targetKey: 'iam://user/ci-deploy' },
   },
   {
+    id: 'manual/portal',
+    yaml: 'rotator: manual\n    target: { url: "https://partner.example/keys", instructions: Regenerate the API key }',
+    traits: { overlap: false, drain: false, targetKey: 'manual://manual/portal' },
+  },
+  {
     id: 'random/a',
     yaml: 'rotator: random-secret',
     traits: { overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret://random/a' },

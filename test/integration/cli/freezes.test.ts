@@ -1,0 +1,151 @@
+// Freeze windows through the CLI: validate reports a bad freeze at file:line:col (exit 2), plan
+// shows due times after a file's range freeze and a class's recurring one, `rotor rotate` is
+// refused during a freeze unless an emergency says --override-freeze (audited), and a scheduler
+// tick defers a due frozen secret instead of starting it.
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTick } from '../../../src/engine/scheduler.js';
+import { createLogger } from '../../../src/log.js';
+import { loadPolicies } from '../../../src/policy/load.js';
+import { nextDue } from '../../../src/policy/schedule.js';
+import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { listAudit } from '../../../src/state/audit.js';
+import { migrate } from '../../../src/state/migrate.js';
+import { syncSecrets } from '../../../src/state/secrets.js';
+import { rotor, type CliResult } from '../../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+
+const DAY = 86_400_000;
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+describe('freeze windows', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let kit: QueueKit | undefined;
+  const now = Date.now();
+  // A range over the whole of today and the next 9 days (UTC), and a daily freeze that began at
+  // the top of the previous hour and lasts 3h: both hold now.
+  const rangeEnd = Date.parse(isoDate(now + 9 * DAY)) + DAY;
+  const hour = (new Date(now).getUTCHours() + 23) % 24;
+  const cronStart = Date.parse(new Date(now - 3_600_000).toISOString().slice(0, 13) + ':00:00Z');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('freezes');
+    await migrate(db.pool);
+    dir = await mkdtemp(join(tmpdir(), 'rotor-freezes-'));
+    await mkdir(join(dir, 'policies'));
+    await writeFile(
+      join(dir, 'policies', 'frozen.yaml'),
+      `freezes:
+  - { from: ${isoDate(now - DAY)}, to: ${isoDate(now + 9 * DAY)}, tz: UTC, reason: year-end }
+secrets:
+  - id: f/range
+    rotator: random-secret
+    cadence: 1d
+    store: { backend: local }
+`,
+    );
+    await writeFile(
+      join(dir, 'policies', 'classes.yaml'),
+      `classes:
+  closing:
+    cadence: 7d
+    freezes:
+      - cron: "0 ${hour} * * *"
+        duration: 3h
+        reason: daily close
+secrets:
+  - id: f/cron
+    class: closing
+    rotator: random-secret
+    store: { backend: local }
+  - id: f/free
+    rotator: random-secret
+    store: { backend: local }
+`,
+    );
+    await mkdir(join(dir, 'bad'));
+    await writeFile(
+      join(dir, 'bad', 'bad.yaml'),
+      `freezes:
+  - { from: 2026-12-20, to: 2026-12-01 }
+secrets:
+  - id: b/one
+    rotator: random-secret
+    store: { backend: local }
+    freezes:
+      - { cron: "0 0 * * *", duration: 2d }
+`,
+    );
+    const loaded = await loadPolicies(join(dir, 'policies'));
+    expect(loaded.problems).toEqual([]);
+    await syncSecrets(db.pool, loaded.secrets, {
+      actor: 'test',
+      targetKeyOf: (s) => s.id,
+      nextDueOf: (s, last) => nextDue({ secret: s, lastSuccessAt: last, now: new Date() }),
+    });
+  });
+
+  afterAll(async () => {
+    await kit?.close();
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[]): Promise<CliResult> =>
+    rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn' }, dir);
+
+  it('validate reports a bad freeze where it is, exit 2', async () => {
+    const r = await cli(['validate', 'bad']);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/bad[/\\]bad\.yaml:2:\d+.*ends \(2026-12-01\) before it starts/);
+    expect(r.stdout + r.stderr).toMatch(/bad[/\\]bad\.yaml:8:\d+.*never ends/);
+  });
+
+  it('plan shows the next due time after the freezes', async () => {
+    const r = await cli(['plan', 'policies', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const text = r.stdout.slice(r.stdout.indexOf('['));
+    const plan = JSON.parse(text) as Array<{ id: string; nextDue: string }>;
+    const due = (id: string) => Date.parse(plan.find((e) => e.id === id)!.nextDue);
+    expect(due('f/range')).toBeGreaterThanOrEqual(rangeEnd);
+    expect(due('f/range')).toBeLessThan(rangeEnd + 60_000);
+    expect(due('f/cron')).toBeGreaterThanOrEqual(cronStart + 3 * 3_600_000);
+    expect(due('f/free')).toBeLessThan(Date.now() + 60_000);
+  });
+
+  it('rotate is refused during a freeze; an emergency overrides it only with --override-freeze, audited', async () => {
+    const manual = await cli(['rotate', 'f/range']);
+    expect(manual.code).toBe(2);
+    expect(manual.stderr).toContain(`f/range is frozen until ${new Date(rangeEnd).toISOString()} (year-end:`);
+    const emergency = await cli(['rotate', 'f/cron', '--emergency', '--reason', 'leak', '--yes']);
+    expect(emergency.code).toBe(2);
+    expect(emergency.stderr).toMatch(/f\/cron is frozen until .*daily close.*\n.*--override-freeze/);
+    expect(await db.pool.query('select 1 from runs')).toHaveProperty('rowCount', 0);
+    const notEmergency = await cli(['rotate', 'f/cron', '--override-freeze']);
+    expect(notEmergency.code).toBe(2);
+
+    const ok = await cli(['rotate', 'f/cron', '--emergency', '--reason', 'leak', '--yes', '--override-freeze', '--actor', 'alice']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const [row] = await listAudit(db.pool, { secretId: 'f/cron', actionPrefix: 'run.freeze-overridden' });
+    expect(row).toMatchObject({
+      actor: 'alice',
+      reason: 'leak',
+      detail: { freeze: `3h from "0 ${hour} * * *" UTC`, freezeReason: 'daily close' },
+    });
+    expect(row!.runId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('a scheduler tick defers a due frozen secret past its freeze and starts the others', async () => {
+    await db.pool.query(`update secrets set next_due_at = now() - interval '1 minute' where id in ('f/range', 'f/free')`);
+    kit = await createQueueKit({ kind: 'postgres', url: db.url, schema: 'freeze_q' }, createLogger({ level: 'silent' }));
+    const tick = await runTick(db.pool, kit, createLogger({ level: 'silent' }), new Date());
+    expect(tick.frozen).toEqual(['f/range']);
+    expect(tick.started).toEqual(['f/free']);
+    const row = await db.pool.query<{ next_due_at: Date }>(`select next_due_at from secrets where id = 'f/range'`);
+    expect(row.rows[0]!.next_due_at.getTime()).toBeGreaterThanOrEqual(rangeEnd);
+    expect(await db.pool.query(`select 1 from runs where secret_id = 'f/range'`)).toHaveProperty('rowCount', 0);
+  });
+});
