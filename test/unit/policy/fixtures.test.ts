@@ -99,7 +99,7 @@ describe('policy fixtures', () => {
         col: 14,
         code: 'unknown-rotator',
         message: 'unknown rotator `random`',
-        hint: 'known rotators: aws-rds-master, command, mysql, postgres, random-secret, redis-acl',
+        hint: 'known rotators: aws-rds-master, command, http, mysql, postgres, random-secret, redis-acl',
       }),
     ]);
   });
