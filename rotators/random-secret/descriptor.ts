@@ -13,8 +13,9 @@ const descriptor: RotatorDescriptor<RandomSecretParams> = {
       drain: false,
       // The store is the only target, so the revoke step clears PREVIOUS.
       storeIsTarget: true,
-      // Opt-in: the old value also rides in CURRENT, under `previous`, until revoke.
-      ...(params.target.publishPrevious ? { publishesPrevious: true } : {}),
+      // Opt-in: the old value also rides in CURRENT, under `previous`, until revoke. Read with `?.`:
+      // policies stored before the setting existed (and hand-built ones) have no `target`.
+      ...((params as Partial<RandomSecretParams>).target?.publishPrevious ? { publishesPrevious: true } : {}),
       // Each secret is a target of its own: nothing is shared that staggering would protect.
       targetKey: `random-secret://${secretId}`,
     };

@@ -13,7 +13,7 @@ const admin = 'env:ADMIN_URL';
 
 describe('the rotator catalogue', () => {
   it('knows every built-in rotator', () => {
-    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'mysql', 'postgres', 'random-secret', 'redis-acl']);
+    expect(knownRotators()).toEqual(['aws-rds-master', 'command', 'http', 'mysql', 'postgres', 'random-secret', 'redis-acl']);
   });
 
   it('says postgres alternating users overlap and a single user does not', () => {
