@@ -72,6 +72,8 @@ export interface ClientCounters {
   redis: Record<LoginResult, number>;
   /** Of the overlap logins, those of mysql secrets (MariaDB, dual password). */
   mariadb: Record<LoginResult, number>;
+  /** Of the overlap logins, those of http secrets (GET /v1/me of the fake SaaS with the key). */
+  http: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
   /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
@@ -104,6 +106,7 @@ export async function startClients(
     single: { ok: 0, auth: 0, conn: 0 },
     redis: { ok: 0, auth: 0, conn: 0 },
     mariadb: { ok: 0, auth: 0, conn: 0 },
+    http: { ok: 0, auth: 0, conn: 0 },
     notices: 0,
     noticeErrors: 0,
     webhookNotices: 0,
@@ -120,6 +123,7 @@ export async function startClients(
       bucket[result.kind]++;
       if (h.engine === 'redis') counters.redis[result.kind]++;
       if (h.engine === 'mysql') counters.mariadb[result.kind]++;
+      if (h.engine === FAKE_SAAS) counters.http[result.kind]++;
       if (result.kind === 'auth') {
         authFailures.push({
           secretId: c.secretId,
@@ -146,7 +150,7 @@ export async function startClients(
         versionId: current.versionId,
         engine: String(v.engine ?? 'postgres'),
         username: String(v.username),
-        password: String(v.password),
+        password: String(v.password ?? v.secret),
         host: String(v.host),
         port: Number(v.port),
         dbname: String(v.dbname),
@@ -263,7 +267,30 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** Logs in as an application would: a fresh connection, then goodbye. */
 async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
-  return h.engine === 'redis' ? redisLogin(h) : h.engine === 'mysql' ? mysqlLogin(h) : postgresLogin(h);
+  return h.engine === 'redis'
+    ? redisLogin(h)
+    : h.engine === 'mysql'
+      ? mysqlLogin(h)
+      : h.engine === FAKE_SAAS
+        ? saasLogin(h)
+        : postgresLogin(h);
+}
+
+/** What the http secrets' values say as `engine`: the fake SaaS's answer names itself (test/helpers/fake-saas.ts). */
+const FAKE_SAAS = 'fake-saas';
+
+/** A call to the fake SaaS with the key (GET /v1/me); 401 is an authentication failure, anything else but 200 a connection error. */
+async function saasLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  try {
+    const res = await fetch(`http://${h.host}:${h.port}/v1/me`, {
+      headers: { authorization: `Bearer ${h.password}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status === 200 ? { kind: 'ok', code: '' } : { kind: res.status === 401 ? 'auth' : 'conn', code: String(res.status) };
+  } catch (err) {
+    return { kind: 'conn', code: (err as { code?: string }).code ?? 'error' };
+  }
 }
 
 /** A mysql2 login and SELECT 1; error 1045 is an authentication failure, anything else a connection error. */
@@ -339,7 +366,7 @@ export async function loginWith(value: Record<string, string | number>): Promise
     versionId: '',
     engine: String(value.engine ?? 'postgres'),
     username: String(value.username),
-    password: String(value.password),
+    password: String(value.password ?? value.secret),
     host: String(value.host),
     port: Number(value.port),
     dbname: String(value.dbname),

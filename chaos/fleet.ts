@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
 import { mysqlParamsSchema } from '../rotators/mysql/schema.js';
+import { httpRotatorParamsSchema } from '../rotators/http/schema.js';
 import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
 import type { ChaosOptions } from './options.js';
@@ -17,6 +18,8 @@ export const CLIENT_CONSUMER = 'chaos-client';
 export const REDIS_ADMIN_REF = 'env:CHAOS_REDIS_TARGET_ADMIN_URL';
 /** The admin of the target MariaDB (mysql secrets), as the workers resolve it (a mysql:// URL). */
 export const MARIADB_ADMIN_REF = 'env:CHAOS_MARIADB_TARGET_ADMIN_URL';
+/** The fake SaaS providers' admin token (http secrets), as the workers resolve it. */
+export const HTTP_ADMIN_REF = 'env:CHAOS_HTTP_ADMIN_TOKEN';
 /** The webhook consumers' signing key, as the workers resolve it. */
 export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
@@ -29,14 +32,16 @@ export interface FleetSecret {
   /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
   webhook: boolean;
   /** Where its clients log in: the target PostgreSQL, redis-server or MariaDB, or nowhere (random secret). */
-  engine: 'postgres' | 'redis' | 'mariadb' | 'none';
+  engine: 'postgres' | 'redis' | 'mariadb' | 'http' | 'none';
 }
 
 /** The mix and timings come from the run's options as they are; the rest is where the servers are. */
 export interface FleetSpec extends Pick<
   ChaosOptions,
-  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'cadenceMs' | 'graceMs'
+  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'httpEvery' | 'cadenceMs' | 'graceMs'
 > {
+  /** The fake SaaS of each http secret, in fleet order (absent: a placeholder address). */
+  httpTargets?: readonly string[];
   count: number;
   target: { host: string; port: number };
   /** The target redis-server (redis-acl secrets). */
@@ -49,12 +54,14 @@ export interface FleetSpec extends Pick<
 
 export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
   const out: FleetSecret[] = [];
+  let httpIndex = 0;
   for (let i = 1; i <= spec.count; i++) {
     const n = String(i).padStart(3, '0');
     const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
     const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
     const mariadb = !random && !redis && spec.mariadbEvery > 0 && i % spec.mariadbEvery === Math.floor(spec.mariadbEvery / 2) + 2;
-    const single = !random && !redis && !mariadb && i % spec.singleEvery === 0;
+    const http = !random && !redis && !mariadb && isHttpSlot(spec, i);
+    const single = !random && !redis && !mariadb && !http && i % spec.singleEvery === 0;
     const base = {
       host: spec.target.host,
       port: spec.target.port,
@@ -70,7 +77,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
         };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
-    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : single ? 'single' : 'alt'}-${n}`;
+    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : http ? 'http' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
@@ -94,7 +101,9 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
         ? { name: 'redis-acl', params: redisAclParams(spec, n) }
         : mariadb
           ? { name: 'mysql', params: mysqlParams(spec, n, i) }
-          : { name: 'postgres', params };
+          : http
+            ? { name: 'http', params: httpParams(spec.httpTargets?.[httpIndex++] ?? 'http://127.0.0.1:1') }
+            : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
       owner: 'chaos',
@@ -120,7 +129,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       overlap: !single,
       login: !random,
       webhook,
-      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : 'postgres',
+      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : http ? 'http' : 'postgres',
     });
   }
   return out;
@@ -144,6 +153,39 @@ function mysqlParams(spec: FleetSpec, n: string, i: number) {
       ? { strategy: 'dual-password', target: { ...base, user: `c${n}_m` } }
       : { strategy: 'alternating-users', target: { ...base, users: [`c${n}_ma`, `c${n}_mb`], role: `c${n}_mr` } };
   mysqlParamsSchema.parse(params);
+  return params;
+}
+
+/** Whether the i-th secret is an http one (the harness starts one fake provider for each). */
+export function isHttpSlot(spec: Pick<FleetSpec, 'httpEvery'>, i: number): boolean {
+  return spec.httpEvery > 0 && i % spec.httpEvery === (Math.floor(spec.httpEvery / 2) + 3) % spec.httpEvery;
+}
+
+/**
+ * An http secret's parameters: the token API of test/helpers/fake-saas.ts, created and deleted with
+ * the admin token. Beside the key, the value keeps where it works (the answer's `api`), which the
+ * chaos clients log in to.
+ */
+function httpParams(url: string) {
+  const admin = { Authorization: `Bearer {{ ref "${HTTP_ADMIN_REF}" }}` };
+  const params = {
+    target: {
+      requests: {
+        create: {
+          method: 'POST',
+          url: `${url}/v1/keys`,
+          headers: admin,
+          body: { name: 'rotor {{ secretId }} {{ runId }}' },
+          extract: { id: '$.id', secret: '$.secret', engine: '$.api.engine', host: '$.api.host', port: '$.api.port' },
+        },
+        verify: { method: 'GET', url: `${url}/v1/me`, headers: { Authorization: 'Bearer {{ next.secret }}' } },
+        revoke: { method: 'DELETE', url: `${url}/v1/keys/{{ current.id }}`, headers: admin },
+        list: { method: 'GET', url: `${url}/v1/keys`, headers: admin, extract: { id: '$.data[*].id' } },
+      },
+      timeout: '5s',
+    },
+  };
+  httpRotatorParamsSchema.parse(params);
   return params;
 }
 

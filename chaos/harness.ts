@@ -16,6 +16,7 @@ import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
 import { createLocalStore } from '../src/store/local/store.js';
+import { startFakeSaas, type FakeSaas } from '../test/helpers/fake-saas.js';
 import { startMariadbServer } from '../test/helpers/mariadb-server.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
 import { attemptBound, finalChecks, startContinuousChecks, violations } from './checker.js';
@@ -23,6 +24,7 @@ import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
 import {
   ADMIN_REF,
+  HTTP_ADMIN_REF,
   MARIADB_ADMIN_REF,
   REDIS_ADMIN_REF,
   WEBHOOK_KEY_REF,
@@ -114,7 +116,16 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const mariadbTarget = await startMariadbServer({ durable: true });
   cleanups.push(() => mariadbTarget.stop());
   values.add(mariadbTarget.password);
-  const fleet = buildFleet({ ...fleetSpec(opts, target, redisTarget, mariadbTarget), consumerUrl: clients.url }, rng.fork('fleet'));
+  // The http secrets' providers: a fake SaaS each (one account, two keys at most), one admin token.
+  const httpAdminToken = `adm_${randomBytes(24).toString('base64url')}`;
+  values.add(httpAdminToken);
+  const saas: FakeSaas[] = [];
+  for (const _ of placeholder.filter((f) => f.engine === 'http')) saas.push(await startFakeSaas({ adminToken: httpAdminToken }));
+  cleanups.push(async () => void (await Promise.all(saas.map((f) => f.close()))));
+  const fleet = buildFleet(
+    { ...fleetSpec(opts, target, redisTarget, mariadbTarget), consumerUrl: clients.url, httpTargets: saas.map((f) => f.url) },
+    rng.fork('fleet'),
+  );
   await setUpTarget(target.url, fleet);
   await syncSecrets(
     pool,
@@ -135,7 +146,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
       [WEBHOOK_KEY_REF.slice(4)]: webhookKey,
       [REDIS_ADMIN_REF.slice(4)]: redisTarget.adminUrl,
       [MARIADB_ADMIN_REF.slice(4)]: mariadbTarget.url,
-      CHAOS_ROTATORS: 'mysql,postgres,random-secret,redis-acl',
+      [HTTP_ADMIN_REF.slice(4)]: httpAdminToken,
+      CHAOS_ROTATORS: 'http,mysql,postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
         lockMs: 5_000,
@@ -259,6 +271,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 
   // Leaks: every value generated (reported by the workers), read by the clients or the checker.
   for (const s of trackedSecrets()) values.add(s);
+  for (const s of saas.flatMap((f) => f.issued())) values.add(s);
   await scanRedis();
   const tables = await leaksInTables(pool, values);
   for (const t of tables.found) leakScan.found.add(`table ${t}`);
@@ -296,6 +309,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
       randomSecret: fleet.filter((f) => !f.login).length,
       redisAcl: fleet.filter((f) => f.engine === 'redis').length,
       mariadb: fleet.filter((f) => f.engine === 'mariadb').length,
+      http: fleet.filter((f) => f.engine === 'http').length,
       webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
@@ -333,7 +347,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 function describeFleet(fleet: readonly FleetSecret[]): string {
   const alt = fleet.filter((f) => f.overlap && f.engine === 'postgres').length;
   const redis = fleet.filter((f) => f.engine === 'redis').length;
-  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => !f.login).length} random-secret`;
+  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => f.engine === 'http').length} http, ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
 function fleetSpec(
@@ -342,7 +356,7 @@ function fleetSpec(
   redisTarget: { host: string; port: number },
   mariadbTarget: { host: string; port: number },
 ) {
-  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, cadenceMs, graceMs } = opts;
+  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, httpEvery, cadenceMs, graceMs } = opts;
   return {
     count: opts.secrets,
     singleEvery,
@@ -350,6 +364,7 @@ function fleetSpec(
     webhookEvery,
     redisEvery,
     mariadbEvery,
+    httpEvery,
     cadenceMs,
     graceMs,
     target: { host: target.host, port: target.port },

@@ -17,6 +17,8 @@ export interface ChaosResult {
     randomSecret: number;
     redisAcl: number;
     mariadb: number;
+    /** http rotator secrets (a fake SaaS each). */
+    http?: number;
     webhook: number;
   };
   workers: number;
@@ -101,6 +103,10 @@ export function formatTable(r: ChaosResult): string {
   add(
     '  of which MariaDB logins',
     `${r.consumers.mariadb.ok} ok, ${r.consumers.mariadb.auth} auth failures, ${r.consumers.mariadb.conn} connection errors`,
+  );
+  add(
+    '  of which http (fake SaaS) calls',
+    `${r.consumers.http.ok} ok, ${r.consumers.http.auth} auth failures, ${r.consumers.http.conn} connection errors (${r.secrets.http ?? 0} secrets)`,
   );
   add(
     'webhook consumers (signed HTTP)',
