@@ -77,6 +77,8 @@ export interface ClientCounters {
   mariadb: Record<LoginResult, number>;
   /** Of the overlap logins, those of ldap secrets (slapd binds, alternating accounts). */
   ldap: Record<LoginResult, number>;
+  /** Of the overlap logins, those of http secrets (GET /v1/me of the fake SaaS with the key). */
+  http: Record<LoginResult, number>;
   notices: number;
   noticeErrors: number;
   /** Of the notices, how many came through the signed webhook (POST), and verify GETs answered. */
@@ -110,6 +112,7 @@ export async function startClients(
     redis: { ok: 0, auth: 0, conn: 0 },
     mariadb: { ok: 0, auth: 0, conn: 0 },
     ldap: { ok: 0, auth: 0, conn: 0 },
+    http: { ok: 0, auth: 0, conn: 0 },
     notices: 0,
     noticeErrors: 0,
     webhookNotices: 0,
@@ -127,6 +130,7 @@ export async function startClients(
       if (h.engine === 'redis') counters.redis[result.kind]++;
       if (h.engine === 'mysql') counters.mariadb[result.kind]++;
       if (h.engine === 'ldap') counters.ldap[result.kind]++;
+      if (h.engine === FAKE_SAAS) counters.http[result.kind]++;
       if (result.kind === 'auth') {
         authFailures.push({
           secretId: c.secretId,
@@ -154,7 +158,7 @@ export async function startClients(
         engine: engineOf(v),
         url: String(v.url ?? ''),
         username: String(v.username),
-        password: String(v.password),
+        password: String(v.password ?? v.secret),
         host: String(v.host),
         port: Number(v.port),
         dbname: String(v.dbname),
@@ -277,7 +281,9 @@ async function login(h: Held): Promise<{ kind: LoginResult; code: string }> {
       ? mysqlLogin(h)
       : h.engine === 'ldap'
         ? ldapLogin(h)
-        : postgresLogin(h);
+        : h.engine === FAKE_SAAS
+          ? saasLogin(h)
+          : postgresLogin(h);
 }
 
 /** The value's `engine` (AWS's layout), or `ldap` for the ldap rotator's `{ url, username, password }`. */
@@ -296,6 +302,23 @@ async function ldapLogin(h: Held): Promise<{ kind: LoginResult; code: string }> 
     return code === 49 ? { kind: 'auth', code: '49' } : { kind: 'conn', code: String(code ?? 'error') };
   } finally {
     await c.unbind().catch(() => undefined);
+  }
+}
+
+/** What the http secrets' values say as `engine`: the fake SaaS's answer names itself (test/helpers/fake-saas.ts). */
+const FAKE_SAAS = 'fake-saas';
+
+/** A call to the fake SaaS with the key (GET /v1/me); 401 is an authentication failure, anything else but 200 a connection error. */
+async function saasLogin(h: Held): Promise<{ kind: LoginResult; code: string }> {
+  try {
+    const res = await fetch(`http://${h.host}:${h.port}/v1/me`, {
+      headers: { authorization: `Bearer ${h.password}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status === 200 ? { kind: 'ok', code: '' } : { kind: res.status === 401 ? 'auth' : 'conn', code: String(res.status) };
+  } catch (err) {
+    return { kind: 'conn', code: (err as { code?: string }).code ?? 'error' };
   }
 }
 
@@ -373,7 +396,7 @@ export async function loginWith(value: Record<string, string | number>): Promise
     engine: engineOf(value),
     url: String(value.url ?? ''),
     username: String(value.username),
-    password: String(value.password),
+    password: String(value.password ?? value.secret),
     host: String(value.host),
     port: Number(value.port),
     dbname: String(value.dbname),

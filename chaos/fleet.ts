@@ -5,6 +5,7 @@ import pg from 'pg';
 import { ensureAlternatingRoles, ensureSingleUser, postgresParamsSchema } from '../rotators/postgres/index.js';
 import { ldapParamsSchema } from '../rotators/ldap/schema.js';
 import { mysqlParamsSchema } from '../rotators/mysql/schema.js';
+import { httpRotatorParamsSchema } from '../rotators/http/schema.js';
 import { redisAclParamsSchema } from '../rotators/redis-acl/index.js';
 import type { ResolvedSecret, Schedule } from '../src/policy/types.js';
 import { GROUPS_DN, SERVICES_DN, type SlapdHandle } from '../test/helpers/slapd-server.js';
@@ -21,6 +22,8 @@ export const REDIS_ADMIN_REF = 'env:CHAOS_REDIS_TARGET_ADMIN_URL';
 export const MARIADB_ADMIN_REF = 'env:CHAOS_MARIADB_TARGET_ADMIN_URL';
 /** The password of the target slapd's rotor admin (ldap secrets), as the workers resolve it. */
 export const LDAP_ADMIN_REF = 'env:CHAOS_LDAP_ADMIN_PASSWORD';
+/** The fake SaaS providers' admin token (http secrets), as the workers resolve it. */
+export const HTTP_ADMIN_REF = 'env:CHAOS_HTTP_ADMIN_TOKEN';
 /** The webhook consumers' signing key, as the workers resolve it. */
 export const WEBHOOK_KEY_REF = 'env:CHAOS_WEBHOOK_KEY';
 
@@ -32,15 +35,17 @@ export interface FleetSecret {
   login: boolean;
   /** Its application is told through the real webhook consumer (signed HTTP), not the chaos consumer. */
   webhook: boolean;
-  /** Where its clients log in: the target PostgreSQL, redis-server, MariaDB or slapd, or nowhere (random secret). */
-  engine: 'postgres' | 'redis' | 'mariadb' | 'ldap' | 'none';
+  /** Where its clients log in: the target PostgreSQL, redis-server, MariaDB or slapd, a fake SaaS, or nowhere (random secret). */
+  engine: 'postgres' | 'redis' | 'mariadb' | 'ldap' | 'http' | 'none';
 }
 
 /** The mix and timings come from the run's options as they are; the rest is where the servers are. */
 export interface FleetSpec extends Pick<
   ChaosOptions,
-  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'ldapEvery' | 'cadenceMs' | 'graceMs'
+  'singleEvery' | 'randomEvery' | 'webhookEvery' | 'redisEvery' | 'mariadbEvery' | 'ldapEvery' | 'httpEvery' | 'cadenceMs' | 'graceMs'
 > {
+  /** The fake SaaS of each http secret, in fleet order (absent: a placeholder address). */
+  httpTargets?: readonly string[];
   count: number;
   target: { host: string; port: number };
   /** The target redis-server (redis-acl secrets). */
@@ -55,13 +60,15 @@ export interface FleetSpec extends Pick<
 
 export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
   const out: FleetSecret[] = [];
+  let httpIndex = 0;
   for (let i = 1; i <= spec.count; i++) {
     const n = String(i).padStart(3, '0');
     const random = spec.randomEvery > 0 && i % spec.randomEvery === Math.floor(spec.randomEvery / 2);
     const redis = !random && spec.redisEvery > 0 && i % spec.redisEvery === Math.floor(spec.redisEvery / 2) + 1;
     const mariadb = !random && !redis && spec.mariadbEvery > 0 && i % spec.mariadbEvery === Math.floor(spec.mariadbEvery / 2) + 2;
     const ldap = !random && !redis && !mariadb && spec.ldapEvery > 0 && i % spec.ldapEvery === Math.floor(spec.ldapEvery / 2) + 3;
-    const single = !random && !redis && !mariadb && !ldap && i % spec.singleEvery === 0;
+    const http = !random && !redis && !mariadb && !ldap && isHttpSlot(spec, i);
+    const single = !random && !redis && !mariadb && !ldap && !http && i % spec.singleEvery === 0;
     const base = {
       host: spec.target.host,
       port: spec.target.port,
@@ -77,7 +84,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
         };
     // Validated now, so a mistake here fails the harness at once, not as 300 needs-attention runs.
     postgresParamsSchema.parse(params);
-    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : single ? 'single' : 'alt'}-${n}`;
+    const id = `chaos/${random ? 'random' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : http ? 'http' : single ? 'single' : 'alt'}-${n}`;
     const webhook = spec.webhookEvery > 0 && i % spec.webhookEvery === 0;
     const consumer = webhook
       ? {
@@ -103,7 +110,9 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
           ? { name: 'mysql', params: mysqlParams(spec, n, i) }
           : ldap
             ? { name: 'ldap', params: ldapParams(spec, n) }
-            : { name: 'postgres', params };
+            : http
+              ? { name: 'http', params: httpParams(spec.httpTargets?.[httpIndex++] ?? 'http://127.0.0.1:1') }
+              : { name: 'postgres', params };
     const secret: ResolvedSecret = {
       id,
       owner: 'chaos',
@@ -129,7 +138,7 @@ export function buildFleet(spec: FleetSpec, rng: Rng): FleetSecret[] {
       overlap: !single,
       login: !random,
       webhook,
-      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : 'postgres',
+      engine: random ? 'none' : redis ? 'redis' : mariadb ? 'mariadb' : ldap ? 'ldap' : http ? 'http' : 'postgres',
     });
   }
   return out;
@@ -179,6 +188,39 @@ export async function setUpLdapTarget(slapd: SlapdHandle, fleet: readonly FleetS
     for (const dn of accounts) await slapd.addAccount(/^uid=([^,]+),/.exec(dn)![1]!, randomBytes(18).toString('base64url'));
     await slapd.addGroup(/^cn=([^,]+),/.exec(group)![1]!, accounts);
   }
+}
+
+/** Whether the i-th secret is an http one (the harness starts one fake provider for each). */
+export function isHttpSlot(spec: Pick<FleetSpec, 'httpEvery'>, i: number): boolean {
+  return spec.httpEvery > 0 && i % spec.httpEvery === (Math.floor(spec.httpEvery / 2) + 4) % spec.httpEvery;
+}
+
+/**
+ * An http secret's parameters: the token API of test/helpers/fake-saas.ts, created and deleted with
+ * the admin token. Beside the key, the value keeps where it works (the answer's `api`), which the
+ * chaos clients log in to.
+ */
+function httpParams(url: string) {
+  const admin = { Authorization: `Bearer {{ ref "${HTTP_ADMIN_REF}" }}` };
+  const params = {
+    target: {
+      requests: {
+        create: {
+          method: 'POST',
+          url: `${url}/v1/keys`,
+          headers: admin,
+          body: { name: 'rotor {{ secretId }} {{ runId }}' },
+          extract: { id: '$.id', secret: '$.secret', engine: '$.api.engine', host: '$.api.host', port: '$.api.port' },
+        },
+        verify: { method: 'GET', url: `${url}/v1/me`, headers: { Authorization: 'Bearer {{ next.secret }}' } },
+        revoke: { method: 'DELETE', url: `${url}/v1/keys/{{ current.id }}`, headers: admin },
+        list: { method: 'GET', url: `${url}/v1/keys`, headers: admin, extract: { id: '$.data[*].id' } },
+      },
+      timeout: '5s',
+    },
+  };
+  httpRotatorParamsSchema.parse(params);
+  return params;
 }
 
 /** A quarter of the secrets on a cron cadence (every minute), the rest on an interval. */

@@ -16,6 +16,7 @@ import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
 import { createLocalStore } from '../src/store/local/store.js';
+import { startFakeSaas, type FakeSaas } from '../test/helpers/fake-saas.js';
 import { startMariadbServer } from '../test/helpers/mariadb-server.js';
 import { startSlapd } from '../test/helpers/slapd-server.js';
 import type { RedisServerHandle } from '../test/helpers/redis-server.js';
@@ -24,6 +25,7 @@ import { startClients } from './clients.js';
 import { startInjector } from './faults.js';
 import {
   ADMIN_REF,
+  HTTP_ADMIN_REF,
   MARIADB_ADMIN_REF,
   LDAP_ADMIN_REF,
   setUpLdapTarget,
@@ -130,8 +132,14 @@ async function runOn(e: Env): Promise<ChaosResult> {
   const ldapTarget = await startSlapd();
   cleanups.push(() => ldapTarget.stop());
   values.add(ldapTarget.admin.password);
+  // The http secrets' providers: a fake SaaS each (one account, two keys at most), one admin token.
+  const httpAdminToken = `adm_${randomBytes(24).toString('base64url')}`;
+  values.add(httpAdminToken);
+  const saas: FakeSaas[] = [];
+  for (const _ of placeholder.filter((f) => f.engine === 'http')) saas.push(await startFakeSaas({ adminToken: httpAdminToken }));
+  cleanups.push(async () => void (await Promise.all(saas.map((f) => f.close()))));
   const fleet = buildFleet(
-    { ...fleetSpec(opts, target, redisTarget, mariadbTarget, ldapTarget), consumerUrl: clients.url },
+    { ...fleetSpec(opts, target, redisTarget, mariadbTarget, ldapTarget), consumerUrl: clients.url, httpTargets: saas.map((f) => f.url) },
     rng.fork('fleet'),
   );
   await setUpTarget(target.url, fleet);
@@ -156,7 +164,8 @@ async function runOn(e: Env): Promise<ChaosResult> {
       [REDIS_ADMIN_REF.slice(4)]: redisTarget.adminUrl,
       [MARIADB_ADMIN_REF.slice(4)]: mariadbTarget.url,
       [LDAP_ADMIN_REF.slice(4)]: ldapTarget.admin.password,
-      CHAOS_ROTATORS: 'ldap,mysql,postgres,random-secret,redis-acl',
+      [HTTP_ADMIN_REF.slice(4)]: httpAdminToken,
+      CHAOS_ROTATORS: 'http,ldap,mysql,postgres,random-secret,redis-acl',
       CHAOS_TIMING: JSON.stringify({
         // Short locks and leases, so a killed worker's runs are picked up again within seconds.
         lockMs: 5_000,
@@ -280,6 +289,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 
   // Leaks: every value generated (reported by the workers), read by the clients or the checker.
   for (const s of trackedSecrets()) values.add(s);
+  for (const s of saas.flatMap((f) => f.issued())) values.add(s);
   await scanRedis();
   const tables = await leaksInTables(pool, values);
   for (const t of tables.found) leakScan.found.add(`table ${t}`);
@@ -321,6 +331,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
       redisAcl: fleet.filter((f) => f.engine === 'redis').length,
       mariadb: fleet.filter((f) => f.engine === 'mariadb').length,
       ldap: fleet.filter((f) => f.engine === 'ldap').length,
+      http: fleet.filter((f) => f.engine === 'http').length,
       webhook: fleet.filter((f) => f.webhook).length,
     },
     workers: opts.workers,
@@ -358,7 +369,7 @@ async function runOn(e: Env): Promise<ChaosResult> {
 function describeFleet(fleet: readonly FleetSecret[]): string {
   const alt = fleet.filter((f) => f.overlap && f.engine === 'postgres').length;
   const redis = fleet.filter((f) => f.engine === 'redis').length;
-  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => f.engine === 'ldap').length} ldap, ${fleet.filter((f) => !f.login).length} random-secret`;
+  return `${alt} postgres alternating users, ${fleet.filter((f) => !f.overlap).length} postgres single user, ${redis} redis-acl, ${fleet.filter((f) => f.engine === 'mariadb').length} mysql (MariaDB), ${fleet.filter((f) => f.engine === 'ldap').length} ldap, ${fleet.filter((f) => f.engine === 'http').length} http, ${fleet.filter((f) => !f.login).length} random-secret`;
 }
 
 function fleetSpec(
@@ -368,7 +379,7 @@ function fleetSpec(
   mariadbTarget: { host: string; port: number },
   ldapTarget: { url: string; admin: { dn: string } },
 ) {
-  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, ldapEvery, cadenceMs, graceMs } = opts;
+  const { singleEvery, randomEvery, webhookEvery, redisEvery, mariadbEvery, ldapEvery, httpEvery, cadenceMs, graceMs } = opts;
   return {
     count: opts.secrets,
     singleEvery,
@@ -377,6 +388,7 @@ function fleetSpec(
     redisEvery,
     mariadbEvery,
     ldapEvery,
+    httpEvery,
     cadenceMs,
     graceMs,
     target: { host: target.host, port: target.port },

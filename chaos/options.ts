@@ -23,6 +23,8 @@ export interface ChaosOptions {
   mariadbEvery: number;
   /** Every how many secrets one is an LDAP service account (ldap rotator, alternating accounts) on a target slapd; 0 for none. @defaultValue 10 */
   ldapEvery: number;
+  /** Every how many secrets one is a SaaS API key (http rotator) on a fake provider of its own; 0 for none. @defaultValue 10 */
+  httpEvery: number;
   /** Rotation cadence of each secret, drawn in this range (ms). */
   cadenceMs: [number, number];
   /** Grace window of each secret, drawn in this range (ms). */
@@ -58,6 +60,7 @@ export function defaultOptions(over: Partial<ChaosOptions> = {}): ChaosOptions {
     redisEvery: 10,
     mariadbEvery: 10,
     ldapEvery: 10,
+    httpEvery: 10,
     cadenceMs: cadence,
     graceMs: [1_500, 5_000],
     faultEveryMs: secrets >= 100 ? [6_000, 16_000] : [4_000, 8_000],
@@ -117,7 +120,7 @@ export class HelpRequested extends Error {}
 export const USAGE = `usage: npm run chaos -- [--minutes 10] [--secrets 300] [--workers 3] [--seed N] [--results dir] [--keep-logs]
 
 Rotates --secrets PostgreSQL secrets (2 of 3 alternating users, 1 of 3 single user; 1 in 10 a
-random secret, 1 in 10 a Redis ACL user, 1 in 10 a MariaDB account of the mysql rotator, 1 in 10 an LDAP account pair on slapd; half of them tell their application through rotor's signed webhook) with --workers
+random secret, 1 in 10 a Redis ACL user, 1 in 10 a MariaDB account of the mysql rotator, 1 in 10 an LDAP account pair on slapd, 1 in 10 a SaaS API key of the http rotator; half of them tell their application through rotor's signed webhook) with --workers
 worker processes and one scheduler process for --minutes while faults are injected (worker and
 scheduler SIGKILLs, Redis restarts, target PostgreSQL, redis-server, MariaDB and slapd restarts, state database
 stalls), checks

@@ -18,6 +18,8 @@ export interface ChaosResult {
     redisAcl: number;
     mariadb: number;
     ldap: number;
+    /** http rotator secrets (a fake SaaS each). */
+    http?: number;
     webhook: number;
   };
   workers: number;
@@ -106,6 +108,10 @@ export function formatTable(r: ChaosResult): string {
   add(
     '  of which ldap binds',
     `${r.consumers.ldap.ok} ok, ${r.consumers.ldap.auth} auth failures, ${r.consumers.ldap.conn} connection errors`,
+  );
+  add(
+    '  of which http (fake SaaS) calls',
+    `${r.consumers.http.ok} ok, ${r.consumers.http.auth} auth failures, ${r.consumers.http.conn} connection errors (${r.secrets.http ?? 0} secrets)`,
   );
   add(
     'webhook consumers (signed HTTP)',

@@ -9,7 +9,7 @@ const descriptor: RotatorDescriptor<HttpParams> = {
   traits(params) {
     return {
       // What the policy says: create/delete APIs keep the old key until it is deleted.
-      overlap: params.overlap,
+      overlap: params.overlap !== false,
       drain: params.target.requests.inUse !== undefined,
       // The API's origin: runs against one API are staggered.
       targetKey: `http:${origin(params.target.requests.create.url)}`,

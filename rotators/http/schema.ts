@@ -40,7 +40,10 @@ const requestSchema = z.strictObject({
   /** Header values may hold placeholders; credentials belong here (`Authorization: Bearer {{ ... }}`). */
   headers: z.record(z.string().regex(HEADER_NAME, { error: 'must be an HTTP header name' }), z.string()).default({}),
   /** A JSON body (map or list); its strings may hold placeholders. Sent with content-type application/json. */
-  body: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+  body: z
+    .unknown()
+    .refine((b) => b !== null && typeof b === 'object', { error: 'must be a JSON map or list' })
+    .optional(),
   /** Status codes that mean success; anything else fails the step. */
   expect: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   /** JSONPath into the answer, per field. create: the new value's fields; list: `ids`-like lists; inUse: `count`. */

@@ -6,13 +6,16 @@ import { randomSecretParamsSchema, type RandomSecretParams } from './schema.js';
 const descriptor: RotatorDescriptor<RandomSecretParams> = {
   name: 'random-secret',
   paramsSchema: randomSecretParamsSchema,
-  traits(_params, secretId) {
+  traits(params, secretId) {
     return {
       // Consumers read CURRENT from the store and both versions stay readable through grace.
       overlap: true,
       drain: false,
       // The store is the only target, so the revoke step clears PREVIOUS.
       storeIsTarget: true,
+      // Opt-in: the old value also rides in CURRENT, under `previous`, until revoke. Read with `?.`:
+      // policies stored before the setting existed (and hand-built ones) have no `target`.
+      ...((params as Partial<RandomSecretParams>).target?.publishPrevious ? { publishesPrevious: true } : {}),
       // Each secret is a target of its own: nothing is shared that staggering would protect.
       targetKey: `random-secret://${secretId}`,
     };

@@ -1,9 +1,10 @@
 // The random-secret rotator: API keys, signing keys, webhook secrets that rotor makes up itself.
 // The secret store is the target: consumers read CURRENT, those that accept two keys also read
-// PREVIOUS during grace, and the revoke step clears PREVIOUS (traits.storeIsTarget).
+// PREVIOUS during grace, and the revoke step clears PREVIOUS (traits.storeIsTarget). With
+// target.publishPrevious, CURRENT itself carries the old value as `previous` until revoke.
 import { PermanentError } from '../../src/errors.js';
 import { trackSecret } from '../../src/redact.js';
-import { implementRotator } from '../../src/rotator/contract.js';
+import { implementRotator, PREVIOUS_FIELD, type SecretValue } from '../../src/rotator/contract.js';
 import descriptor from './descriptor.js';
 import { generateValue, matchesRules } from './generate.js';
 import type { RandomSecretParams } from './schema.js';
@@ -15,9 +16,12 @@ export { entropyBits, generateValue } from './generate.js';
 export const VALUE_FIELD = 'value';
 
 export default implementRotator<RandomSecretParams>(descriptor, {
-  async generate(ctx) {
+  async generate(ctx, current): Promise<SecretValue> {
     const value = generateValue(ctx.params.generate);
     trackSecret(value);
+    const previous = current?.[VALUE_FIELD];
+    // Published beside the new value until the revoke step settles CURRENT without it.
+    if (ctx.params.target.publishPrevious && typeof previous === 'string') return { [VALUE_FIELD]: value, [PREVIOUS_FIELD]: previous };
     return { [VALUE_FIELD]: value };
   },
 

@@ -14,6 +14,16 @@ export const randomSecretParamsSchema = z.strictObject({
       encoding: z.enum(['plain', 'base64']).default('plain'),
     })
     .default({ length: 32, alphabet: 'alnum', encoding: 'plain' }),
+  /** The store is the target; what it publishes. */
+  target: z
+    .strictObject({
+      /**
+       * Through grace, CURRENT holds `{"value": new, "previous": old}` for consumers that read one
+       * value and accept a list of keys; the revoke step publishes `{"value": new}` again. @defaultValue false
+       */
+      publishPrevious: z.boolean().default(false),
+    })
+    .default({ publishPrevious: false }),
 });
 
 export type RandomSecretParams = z.infer<typeof randomSecretParamsSchema>;

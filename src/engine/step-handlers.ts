@@ -4,7 +4,8 @@ import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
 import { recordOldInUse, type RunPatch } from '../state/runs.js';
-import { confirmWave, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
+import { PREVIOUS_FIELD } from '../rotator/contract.js';
+import { confirmWave, consumerCtx, noticeFor, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
 import { graceEnd } from './emergency.js';
 import type { RunContext } from './run-context.js';
 import type { Step } from './steps.js';
@@ -146,7 +147,9 @@ const revoke: Handler = async (rc) => {
     const old = await rc.value(rc.run.oldVersion);
     await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
     // Where the store is the only target (random-secret), the old value stops working when it leaves PREVIOUS.
-    if (rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId).storeIsTarget) await rc.store.clearPrevious(rc.location);
+    const traits = rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId);
+    if (traits.storeIsTarget && traits.publishesPrevious) await unpublishPrevious(rc);
+    if (traits.storeIsTarget) await rc.store.clearPrevious(rc.location);
   } else if (rc.rotator.revokeInherited) {
     // The first rotation: what the target had before rotor (a password set by hand) stops working too.
     const removed = await rc.rotator.revokeInherited(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
@@ -154,6 +157,26 @@ const revoke: Handler = async (rc) => {
   }
   return next();
 };
+
+/**
+ * CURRENT carried the old value beside the new one through grace (traits.publishesPrevious): stage
+ * the new value without it as `<newVersion>-settled`, make that CURRENT, and give it to the
+ * consumers that carry values, so the old value is nowhere once the step ends. Idempotent: the
+ * store takes the same version id and value again as a retry, and promoting CURRENT is a no-op.
+ */
+async function unpublishPrevious(rc: RunContext): Promise<void> {
+  const published = requireVersion(rc, 'newVersion');
+  const { [PREVIOUS_FIELD]: previous, ...value } = await rc.value(published);
+  if (previous === undefined) return;
+  const settled = `${published}-settled`;
+  await rc.store.putPending(rc.location, settled, value);
+  await rc.store.promote(rc.location, settled);
+  const notice = noticeFor(rc, settled, rc.deps.now());
+  for (const c of rc.secret.consumers) {
+    const impl = rc.deps.consumer(c.type);
+    if (impl.carriesValue) await impl.notify(consumerCtx(rc, c), notice, value);
+  }
+}
 
 const finish: Handler = async (rc) => {
   const now = rc.deps.now();

@@ -28,6 +28,12 @@ export interface RotatorTraits {
    * for consumers that accept two keys; the revoke step then clears it.
    */
   storeIsTarget?: boolean;
+  /**
+   * With storeIsTarget: CURRENT also carries the value before it, under PREVIOUS_FIELD, for
+   * consumers that read one value and accept a list of keys (session middleware). The revoke step
+   * publishes CURRENT again without it and tells the consumers that carry values.
+   */
+  publishesPrevious?: boolean;
   /** Identity of the target system, e.g. `postgres://db.internal:5432/payments`; used to stagger. */
   targetKey: string;
   /**
@@ -41,6 +47,9 @@ export interface RotatorTraits {
    */
   revokesInherited?: boolean;
 }
+
+/** The field of a CURRENT value that carries the value before it during grace (traits.publishesPrevious). */
+export const PREVIOUS_FIELD = 'previous';
 
 export interface RotatorContext<P> {
   readonly secretId: string;

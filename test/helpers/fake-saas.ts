@@ -3,7 +3,7 @@
 // 400 with a limit error, as payment providers' and token APIs' do); every call authenticates with
 // `Authorization: Bearer <key or admin token>`, and a deleted key is refused (401) from that moment.
 //
-//   POST   /v1/keys                 admin token or a live key: { name? } → 201 { id, secret, name }
+//   POST   /v1/keys                 admin token or a live key: { name? } → 201 { id, secret, name, api }
 //   GET    /v1/keys                 admin token or a live key → 200 { data: [{ id, name, created }] }
 //   DELETE /v1/keys/:id             admin token or a live key → 204, 404 when there is no such key
 //   GET    /v1/keys/:id/sessions    admin token → 200 { active: <live sessions of that key> }
@@ -38,9 +38,9 @@ export interface FakeSaas {
   close(): Promise<void>;
 }
 
-export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<FakeSaas> {
+export async function startFakeSaas(opts: { keyLimit?: number; adminToken?: string } = {}): Promise<FakeSaas> {
   const keyLimit = opts.keyLimit ?? 2;
-  const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
+  const adminToken = opts.adminToken ?? `adm_${randomBytes(24).toString('base64url')}`;
   const keys = new Map<string, FakeKey>();
   const sessions = new Map<string, number>();
   const log: FakeSaas['log'] = [];
@@ -59,6 +59,7 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
     return k;
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
@@ -95,7 +96,15 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
         return send(400, { error: { type: 'invalid_request_error', message: 'body is not JSON' } });
       }
       const k = make(String(body.name ?? ''));
-      return send(201, { object: 'api_key', id: k.id, secret: k.secret, name: k.name, created: k.created });
+      // `api`: where the key works, as providers with regional endpoints say (the chaos clients read it).
+      return send(201, {
+        object: 'api_key',
+        id: k.id,
+        secret: k.secret,
+        name: k.name,
+        created: k.created,
+        api: { engine: 'fake-saas', host: '127.0.0.1', port },
+      });
     }
     if (req.method === 'GET' && path === '/v1/keys') {
       return send(200, { object: 'list', data: [...keys.values()].map(({ id, name, created }) => ({ id, name, created })) });
@@ -128,7 +137,8 @@ export async function startFakeSaas(opts: { keyLimit?: number } = {}): Promise<F
     server.listen(0, '127.0.0.1', resolve);
   });
   const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
   return {
     url,
     adminToken,

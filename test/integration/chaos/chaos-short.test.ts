@@ -52,6 +52,10 @@ describe('rotor under faults (chaos, short)', () => {
     expect(result.secrets.ldap).toBeGreaterThan(0);
     expect(result.consumers.ldap.ok).toBeGreaterThan(20);
     expect(result.consumers.ldap.auth).toBe(0);
+    // SaaS API keys (http rotator, a fake provider each with a two-key limit): their clients call with the key all along, none refused.
+    expect(result.secrets.http).toBeGreaterThan(0);
+    expect(result.consumers.http.ok).toBeGreaterThan(20);
+    expect(result.consumers.http.auth).toBe(0);
     // Half the secrets tell their application through the real signed webhook: every request verified.
     expect(result.secrets.webhook).toBe(SECRETS / 2);
     expect(result.consumers.webhookNotices).toBeGreaterThan(SECRETS);

@@ -25,7 +25,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   aws: ['src', 'store'],
   public: ['src', 'consumers', 'rotator', 'store'],
   net: ['src'],
-  rotators: ['src', 'aws', 'policy', 'public', 'rotator', 'store'],
+  rotators: ['src', 'aws', 'net', 'policy', 'public', 'rotator', 'store'],
 };
 
 function folderOf(path: string): string | undefined {

@@ -117,6 +117,11 @@ const CASES: Array<{ id: string; yaml: string; traits: RotatorTraits }> = [
     traits: { overlap: true, drain: false, storeIsTarget: true, targetKey: 'random-secret://random/b' },
   },
   {
+    id: 'random/previous',
+    yaml: 'rotator: random-secret\n    target: { publishPrevious: true }',
+    traits: { overlap: true, drain: false, storeIsTarget: true, publishesPrevious: true, targetKey: 'random-secret://random/previous' },
+  },
+  {
     id: 'redis/user',
     yaml: `rotator: redis-acl\n    target: { user: app, nodes: [{ host: b }, { host: a, port: 6380 }], admin: ${admin} }`,
     traits: {
