@@ -58,6 +58,7 @@ describe('the kind catalogues', () => {
     const okStores: Record<string, string> = {
       local: '{ backend: local }',
       'aws-secrets-manager': '{ backend: aws-secrets-manager, secretId: prod/x }',
+      'vault-kv': '{ backend: vault-kv, path: prod/x }',
     };
     expect(Object.keys(okConsumers).sort()).toEqual(knownConsumerTypes().sort());
     expect(Object.keys(okStores).sort()).toEqual(knownStores().sort());
