@@ -4,6 +4,9 @@
 // through a rotation, a rollback that puts the old value back on top, and `rotor repair` of a
 // version rotor wrote but never promoted.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repairSecret } from '../../../src/engine/repair.js';
 import { requestRotation } from '../../../src/engine/request.js';
@@ -102,6 +105,25 @@ describe('the vault-kv store on Vault', () => {
     const err = await rejectionOf(wrong.get(loc, 'CURRENT'), PermanentError);
     expect(err.message).toContain("Vault refused rotor's approle login at auth/approle (HTTP 400): invalid role or secret ID");
     expect(err.message).not.toContain('nope');
+  });
+
+  it('logs in with rotor’s Kubernetes service-account token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-vault-k8s-'));
+    writeFileSync(join(dir, 'token'), 'sa-jwt-of-rotor\n');
+    vault.addKubernetesRole('rotor', 'sa-jwt-of-rotor');
+    const k8sEnv = {
+      VAULT_ADDR: vault.url,
+      ROTOR_VAULT_AUTH: 'kubernetes',
+      ROTOR_VAULT_K8S_ROLE: 'rotor',
+      ROTOR_VAULT_K8S_TOKEN_FILE: join(dir, 'token'),
+    };
+    const store = createVaultKvStore({ env: k8sEnv });
+    const loc = `secret/k8s/${randomUUID()}`;
+    await store.putPending(loc, vid('1'), { password: 'pw-k8s' });
+    expect(vault.requests.some((r) => r.path === 'auth/kubernetes/login' && r.status === 200)).toBe(true);
+    const wrongRole = createVaultKvStore({ env: { ...k8sEnv, ROTOR_VAULT_K8S_ROLE: 'other' } });
+    expect((await rejectionOf(wrongRole.describe(loc), PermanentError)).message).toContain('invalid role name');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('names the path and the capability to grant when Vault answers permission denied', async () => {
