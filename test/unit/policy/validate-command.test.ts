@@ -36,7 +36,7 @@ describe('rotor validate', () => {
         col: 23,
         secretId: 'team/api-key',
         code: 'unknown-store',
-        hint: 'known backends: local, aws-secrets-manager',
+        hint: 'known backends: local, aws-secrets-manager, vault-kv',
       }),
     ]);
   });
