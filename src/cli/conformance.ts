@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
+import { lazyVaultRefReader } from '../store/vault-kv/lazy-ref-reader.js';
 import { resolveRef } from '../policy/refs.js';
 import { scrub } from '../redact.js';
 import { readyToImport } from '../typescript-plugins.js';
@@ -131,6 +132,7 @@ async function loadHarness(opts: ConformanceOptions, cwd: string): Promise<Confo
           env: process.env,
           readFile: (p) => readFile(p, 'utf8'),
           awsSecretsManager: lazyAwsRefReader(),
+          vault: lazyVaultRefReader(),
         }),
     };
   }

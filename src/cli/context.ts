@@ -3,6 +3,7 @@
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import { lazyAwsRefReader } from '../aws/lazy-ref-reader.js';
+import { lazyVaultRefReader } from '../store/vault-kv/lazy-ref-reader.js';
 import { readRefFile } from '../policy/ref-file.js';
 import { quietOnClosedStdout } from './stdout.js';
 import { resolveRef } from '../policy/refs.js';
@@ -138,12 +139,14 @@ export async function openQueue(state: StateHandle): Promise<QueueKit> {
  */
 export function secretRefResolver(log?: Logger): (ref: string, secret: ResolvedSecret) => Promise<string> {
   const awsSecretsManager = lazyAwsRefReader(log);
+  const vault = lazyVaultRefReader(log);
   return (ref, secret) =>
     resolveRef(ref, {
       baseDir: dirname(secret.source.file),
       env: process.env,
       readFile: (p, base) => readRefFile(p, { policyDir: base }),
       awsSecretsManager,
+      vault,
     });
 }
 

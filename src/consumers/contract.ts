@@ -1,5 +1,6 @@
 // The consumer contract: how rotor tells an application about a new version and learns it took it.
 import type { z } from 'zod';
+import { PermanentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SecretValue } from '../rotator/contract.js';
 
@@ -60,4 +61,13 @@ export type ConsumerMethods<P> = Pick<Consumer<P>, 'notify' | 'confirm'>;
 /** A built-in consumer: its descriptor's type and carriesValue with the implementation's operations. */
 export function implementConsumer<P>(descriptor: ConsumerDescriptor<P>, methods: ConsumerMethods<P>): Consumer<P> {
   return { type: descriptor.type, carriesValue: descriptor.carriesValue, ...methods };
+}
+
+/**
+ * Thrown by confirm when the consumer can never take this version (its rollout FAILED, the platform
+ * rolled it back, the workload does not exist): the engine rolls the run back at once instead of
+ * asking again until confirmTimeout. Any other error is recorded and asked about again.
+ */
+export class CannotConfirmError extends PermanentError {
+  override name = 'CannotConfirmError';
 }

@@ -1,5 +1,5 @@
 // Telling consumers about a new version, wave by wave, and collecting their confirmations.
-import type { ConsumerContext, ConsumerNotice } from '../consumers/contract.js';
+import { CannotConfirmError, type ConsumerContext, type ConsumerNotice } from '../consumers/contract.js';
 import { PermanentError } from '../errors.js';
 import type { ResolvedConsumer, ResolvedSecret } from '../policy/types.js';
 import { redactError } from '../redact.js';
@@ -85,7 +85,7 @@ export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]>
     } catch (err) {
       error = redactError(err as Error).message;
       // A consumer that says it can never confirm (a rollout that failed) is not waited for.
-      if (err instanceof PermanentError && !rc.run.force) {
+      if (err instanceof CannotConfirmError && !rc.run.force) {
         await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error);
         throw new PermanentError(`consumer ${c.name} (${c.type}) cannot confirm version ${notice.versionId}: ${error}`, {
           hint: err.hint ?? `fix ${c.name}; the run rolled back and the old credential stays current`,

@@ -1,5 +1,5 @@
 // Finds credentials written into a policy as literals, anywhere in it: policies live in git, so a
-// literal is a leak. References (env:, file:, aws-sm:), ids and host names are not flagged.
+// literal is a leak. References (env:, file:, aws-sm:, vault:), ids and host names are not flagged.
 import { isRef } from './refs.js';
 import type { RawProblem } from './issues.js';
 import type { PathSegment } from './yaml/source.js';
@@ -42,7 +42,7 @@ export function credentialKind(text: string, underCredentialKey: boolean): strin
 }
 
 const HINT =
-  'put the credential in an environment variable, a file or AWS Secrets Manager and write a reference (env:NAME, file:PATH, aws-sm:ID); rotate it, since git history keeps it';
+  'put the credential in an environment variable, a file, AWS Secrets Manager or Vault and write a reference (env:NAME, file:PATH, aws-sm:ID, vault:PATH#FIELD); rotate it, since git history keeps it';
 
 /** Adds a problem for every literal credential under `value`, which sits at `path`. */
 export function findCredentialLiterals(value: unknown, path: PathSegment[], out: RawProblem[]): void {

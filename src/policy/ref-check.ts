@@ -14,6 +14,8 @@ export interface ReferenceCheckOptions {
   readFile?: (path: string) => Promise<string>;
   /** Without it, aws-sm: references are not checked (they need AWS access). */
   awsSecretsManager?: (id: string) => Promise<string>;
+  /** Without it, vault: references are not checked (they need Vault access). */
+  vault?: (id: string) => Promise<string>;
 }
 
 /** Fields that hold text about a secret, never a reference rotor uses. */
@@ -38,6 +40,7 @@ export async function checkReferences(
   const problems: RawProblem[] = [];
   for (const { path: refPath, ref } of found) {
     if (parseRef(ref)?.kind === 'aws-sm' && !opts.awsSecretsManager) continue;
+    if (parseRef(ref)?.kind === 'vault' && !opts.vault) continue;
     const key = `${baseDir}\u0000${ref}`;
     let outcome = outcomes.get(key);
     if (!outcome) {
@@ -46,6 +49,7 @@ export async function checkReferences(
         env: opts.env,
         readFile: opts.readFile ?? ((p, base) => readRefFile(p, { policyDir: base })),
         ...(opts.awsSecretsManager ? { awsSecretsManager: opts.awsSecretsManager } : {}),
+        ...(opts.vault ? { vault: opts.vault } : {}),
       }).then(
         () => undefined,
         (err: unknown) => coerceError(err),

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { REF_PATTERN } from '../rotator/params.js';
 
-export type RefKind = 'env' | 'file' | 'aws-sm';
+export type RefKind = 'env' | 'file' | 'aws-sm' | 'vault';
 
 export interface ParsedRef {
   kind: RefKind;
@@ -30,6 +30,8 @@ export interface ResolveRefOptions {
   readFile(path: string, baseDir: string): Promise<string>;
   /** Reads an AWS Secrets Manager secret; absent where rotor has no AWS access. */
   awsSecretsManager?: (id: string) => Promise<string>;
+  /** Reads a Vault KV field (`vault:`); absent where rotor has no Vault settings. */
+  vault?: (id: string) => Promise<string>;
 }
 
 /**
@@ -83,6 +85,14 @@ async function read(ref: ParsedRef, opts: ResolveRefOptions): Promise<string> {
         });
       }
       return opts.awsSecretsManager(ref.name);
+    }
+    case 'vault': {
+      if (!opts.vault) {
+        throw new InvalidInputError(`reference vault:${ref.name} needs Vault, which is not configured here`, {
+          hint: 'run where rotor has VAULT_ADDR and a Vault login (docs/vault.md), or use env: or file:',
+        });
+      }
+      return opts.vault(ref.name);
     }
   }
 }

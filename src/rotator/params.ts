@@ -2,13 +2,13 @@
 // password generation rules. Public API for rotator authors.
 import { z } from 'zod';
 
-/** `env:NAME`, `file:PATH` or `aws-sm:ID`: how a policy names a credential rotor itself needs. */
-export const REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-sm:.+)$/;
+/** `env:NAME`, `file:PATH`, `aws-sm:ID` or `vault:PATH#FIELD`: how a policy names a credential rotor itself needs. */
+export const REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-sm:.+|vault:.+)$/;
 
 /** A reference to a credential. A literal value (a URL with a password, a key) is rejected. */
 export function credentialRef() {
   return z.string().regex(REF_PATTERN, {
-    message: 'must be a reference (env:NAME, file:PATH or aws-sm:ID), never the credential itself',
+    message: 'must be a reference (env:NAME, file:PATH, aws-sm:ID or vault:PATH#FIELD), never the credential itself',
   });
 }
 

@@ -4,8 +4,9 @@ import awsSecretsManager from './aws-secrets-manager/descriptor.js';
 import type { SecretStore, StoreDescriptor, StoreOpenOptions } from './contract.js';
 import kubernetes from './kubernetes/descriptor.js';
 import local from './local/descriptor.js';
+import vaultKv from './vault-kv/descriptor.js';
 
-export const BUILT_IN_STORES: readonly StoreDescriptor[] = [local, awsSecretsManager, kubernetes];
+export const BUILT_IN_STORES: readonly StoreDescriptor[] = [local, awsSecretsManager, kubernetes, vaultKv];
 
 /** A secret without `store:` lives in the local store (encrypted in the state database). */
 export const DEFAULT_STORE_BACKEND = 'local';

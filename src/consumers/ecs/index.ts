@@ -2,13 +2,13 @@
 // as `aws ecs update-service --force-new-deployment` does), so its tasks start again and read the
 // new version, and confirmation from ECS itself: the deployment's rolloutState is COMPLETED and the
 // PRIMARY deployment runs its desired count. A FAILED deployment, or one the circuit breaker rolled
-// back, can never confirm: that is a PermanentError, and the engine rolls the credential back.
+// back, can never confirm: that is a CannotConfirmError, and the engine rolls the credential back at once.
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import { awsError, awsErrorCode } from '../../aws/errors.js';
 import { sdkLogger } from '../../aws/sdk-logger.js';
-import { PermanentError, RotorError } from '../../errors.js';
+import { RotorError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
+import { CannotConfirmError, implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import { Recent } from '../recent.js';
 import descriptor, { type EcsParams } from './descriptor.js';
 
@@ -43,8 +43,8 @@ async function withClient<T>(p: EcsParams, log: Logger, fn: (c: ECSClient) => Pr
 /** `cluster/service` as people and IAM read it. */
 const named = (p: EcsParams, service: string) => `${p.cluster}/${service}`;
 
-function notFound(p: EcsParams, service: string, why: string): PermanentError {
-  return new PermanentError(`ECS service ${named(p, service)} ${why}${p.region ? ` in ${p.region}` : ''}`, {
+function notFound(p: EcsParams, service: string, why: string): CannotConfirmError {
+  return new CannotConfirmError(`ECS service ${named(p, service)} ${why}${p.region ? ` in ${p.region}` : ''}`, {
     hint: 'check cluster, services and region (or AWS_REGION) of the ecs consumer in the policy',
   });
 }
@@ -128,8 +128,8 @@ export function judge(service: Service, mine: Started): { done: true } | { done:
   };
 }
 
-function failed(why: string): PermanentError {
-  return new PermanentError(why, {
+function failed(why: string): CannotConfirmError {
+  return new CannotConfirmError(why, {
     hint: "the service's new tasks did not become healthy; see the service's events (aws ecs describe-services), fix it, and rotate again",
   });
 }
@@ -154,7 +154,8 @@ export const ecsConsumer = implementConsumer<EcsParams>(descriptor, {
         const verdict = judge(s, mine.get(name)!);
         if (!verdict.done) waiting.push(`${named(p, name)}: ${verdict.progress}`);
       } catch (err) {
-        if (err instanceof PermanentError) throw new PermanentError(`ECS service ${named(p, name)}: ${err.message}`, { hint: err.hint });
+        if (err instanceof CannotConfirmError)
+          throw new CannotConfirmError(`ECS service ${named(p, name)}: ${err.message}`, { hint: err.hint });
         throw err;
       }
     }

@@ -31,11 +31,12 @@ describe('durations', () => {
 describe('references', () => {
   const base = { baseDir: '/etc/rotor/policies', env: { DB_URL: 'postgres://x' }, readFile: async (p: string) => `value of ${p}\n` };
 
-  it('recognizes env:, file: and aws-sm: references and nothing else', () => {
+  it('recognizes env:, file:, aws-sm: and vault: references and nothing else', () => {
     expect(parseRef('env:DB_URL')).toEqual({ kind: 'env', name: 'DB_URL' });
     expect(parseRef('file:keys/a.key')).toEqual({ kind: 'file', name: 'keys/a.key' });
     expect(parseRef('aws-sm:prod/db')).toEqual({ kind: 'aws-sm', name: 'prod/db' });
-    for (const text of ['env:', 'env:1X', 'postgres://u:p@h', 'db.internal', 'vault:x']) expect(isRef(text)).toBe(false);
+    expect(parseRef('vault:secret/rotor/admin#url')).toEqual({ kind: 'vault', name: 'secret/rotor/admin#url' });
+    for (const text of ['env:', 'env:1X', 'postgres://u:p@h', 'db.internal', 'vault:', 'consul:x']) expect(isRef(text)).toBe(false);
   });
 
   it('resolves env: from the environment', async () => {

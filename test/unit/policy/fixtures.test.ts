@@ -112,7 +112,7 @@ describe('policy fixtures', () => {
         col: 23,
         code: 'unknown-store',
         message: 'unknown store backend `vault`',
-        hint: 'known backends: local, aws-secrets-manager, kubernetes',
+        hint: 'known backends: local, aws-secrets-manager, kubernetes, vault-kv',
       }),
     ]);
   });

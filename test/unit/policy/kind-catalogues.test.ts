@@ -60,6 +60,7 @@ describe('the kind catalogues', () => {
       local: '{ backend: local }',
       'aws-secrets-manager': '{ backend: aws-secrets-manager, secretId: prod/x }',
       kubernetes: '{ backend: kubernetes, namespace: payments, name: db-app }',
+      'vault-kv': '{ backend: vault-kv, path: prod/x }',
     };
     expect(Object.keys(okConsumers).sort()).toEqual(knownConsumerTypes().sort());
     expect(Object.keys(okStores).sort()).toEqual(knownStores().sort());

@@ -36,7 +36,7 @@ describe('rotor validate', () => {
         col: 23,
         secretId: 'team/api-key',
         code: 'unknown-store',
-        hint: 'known backends: local, aws-secrets-manager, kubernetes',
+        hint: 'known backends: local, aws-secrets-manager, kubernetes, vault-kv',
       }),
     ]);
   });
