@@ -110,16 +110,26 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, place: Place, out
   return undefined;
 }
 
+/** Unknown fields reported one by one per map; the rest are counted in the last one's message. */
+const MAX_UNKNOWN_KEYS_SHOWN = 20;
+
 function toProblems(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknown, place: Place): RawProblem[] {
   const rel = issue.path as PathSegment[];
   const path = [...place.path, ...rel];
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(schema, rel, value);
-    return issue.keys.map((key) => ({
+    const where = rel.length ? `\`${label(place, rel)}\`` : place.subject;
+    // Each problem is located in the file; a map of 50,000 unknown keys must not cost 50,000 lookups.
+    const shown = issue.keys.slice(0, MAX_UNKNOWN_KEYS_SHOWN);
+    const rest = issue.keys.length - shown.length;
+    return shown.map((key, i) => ({
       path: [...path, key],
       at: 'key' as const,
       code: 'unknown-field' as const,
-      message: `unknown field \`${key}\` in ${rel.length ? `\`${label(place, rel)}\`` : place.subject}`,
+      message:
+        rest > 0 && i === shown.length - 1
+          ? `unknown field \`${key}\` in ${where}, and ${rest} more unknown field(s) after it`
+          : `unknown field \`${key}\` in ${where}`,
       hint: suggestion(key, known, 'fields here'),
     }));
   }

@@ -76,6 +76,7 @@ describe('postgres traits', () => {
       overlap: true,
       drain: true,
       targetKey: 'postgres://(env:ADMIN_URL)/payments',
+      revokesInherited: true,
     });
     expect(rotator.traits(single(), 'team/s')).toEqual({ overlap: false, drain: false, targetKey: 'postgres://db.example:5433/reports' });
   });
