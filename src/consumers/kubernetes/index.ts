@@ -18,7 +18,7 @@
 import type { AppsV1Api, CoreV1Api, V1DaemonSet, V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { RotorError } from '../../errors.js';
 import { kubeConfigFor, kubeError, type KubeCall } from '../../kubernetes.js';
-import { implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
+import { CannotConfirmError, implementConsumer, type ConsumerContext, type ConsumerNotice } from '../contract.js';
 import descriptor, { type KubernetesParams } from './descriptor.js';
 
 export type { KubernetesParams } from './descriptor.js';
@@ -209,7 +209,8 @@ function controllerPending(t: Target, ns: string): string | undefined {
     const s = d.status ?? {};
     const stalled = s.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
     if (stalled) {
-      throw new RotorError(`${label(ns, t)}: the rollout stalled (ProgressDeadlineExceeded: ${stalled.message ?? 'no progress'})`, {
+      // The controller's own verdict that this rollout will not finish: the engine rolls back at once.
+      throw new CannotConfirmError(`${label(ns, t)}: the rollout stalled (ProgressDeadlineExceeded: ${stalled.message ?? 'no progress'})`, {
         hint: `kubectl -n ${ns} rollout status deployment/${t.name}; kubectl -n ${ns} describe deployment ${t.name}`,
       });
     }
