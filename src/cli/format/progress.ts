@@ -72,6 +72,9 @@ export class ProgressPrinter {
     const current = [...s.steps].reverse().find((st) => st.step === s.run.step);
     const began = current ? firstStart.get(`${current.step}#${current.attempt}`) : undefined;
     const until = s.wait?.until ?? (s.run.waitUntil && s.run.waitUntil > s.now ? s.run.waitUntil : null);
+    // The step's row ended but the run has not moved on yet (two writes): nothing is running to show,
+    // and "… verify-new running" after "✓ verify-new succeeded" would read as a step run twice.
+    if (current && ENDED.has(current.status) && !until && !s.wait) return;
     const key = `${s.run.step}|${s.run.state}|${s.wait?.kind ?? ''}|${until?.getTime() ?? ''}`;
     if (this.mode === 'json') {
       if (key !== this.lastKey) {

@@ -41,6 +41,17 @@ function print(mode: ProgressMode): string {
 }
 
 describe('rotor rotate --wait', () => {
+  it('piped: a step whose row ended before the run moved on is not shown running again', () => {
+    let text = '';
+    const p = new ProgressPrinter((t) => (text += t), 'plain');
+    const verified = [step(1, 'create', 'succeeded', 0, 1), step(2, 'verify-new', 'succeeded', 1, 2)];
+    // The run row still names verify-new for a moment: the step row and the run row are two writes.
+    p.update({ run: { id: RUN, state: 'running', step: 'verify-new', waitUntil: null }, steps: verified, wait: null, now: at(2) });
+    p.update({ run: { id: RUN, state: 'running', step: 'promote', waitUntil: null }, steps: verified, wait: null, now: at(3) });
+    expect(text).not.toMatch(/… verify-new/);
+    expect(text.indexOf('✓ verify-new')).toBeLessThan(text.indexOf('… promote'));
+  });
+
   it('piped: each step once, one line per change, no repeated grace lines', () => {
     const text = print('plain');
     expect(text).toMatchSnapshot();
