@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { escapeMrkdwn as esc, postSlackMessage } from '../net/slack.js';
 import { scrub } from '../redact.js';
 
-export type AlertKind = 'needs-attention' | 'overdue' | 'emergency' | 'incident';
+export type AlertKind = 'needs-attention' | 'overdue' | 'emergency' | 'incident' | 'manual-due';
 
 export interface Alert {
   kind: AlertKind;
@@ -39,6 +39,7 @@ const TITLE: Record<AlertKind, string> = {
   overdue: ':hourglass: overdue',
   emergency: ':fire: emergency rotation requested',
   incident: ':fire: incident',
+  'manual-due': ':bell: due, to rotate by hand',
 };
 
 export function formatAlert(a: Alert, linkBase?: string): string {

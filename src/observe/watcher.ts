@@ -16,7 +16,7 @@ import {
   type WatchedAuditRow,
 } from '../state/alert-state.js';
 import type { Alert, AlertSink } from './alerts.js';
-import { overdueIds, type StatusRules } from '../state/status.js';
+import { manualDue, overdueIds, type StatusRules } from '../state/status.js';
 import type { RunTracer } from './tracing.js';
 
 /** Audit ids are taken before commit: a row may appear below the cursor. Look back this many ids. */
@@ -74,6 +74,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
   let base = 0;
   const handled = new Set<number>();
   let overdue = new Set<string>();
+  let due = new Set<string>();
   let running: Promise<boolean> | undefined;
   let closed = false;
 
@@ -101,11 +102,13 @@ export function startWatcher(opts: WatcherOptions): Watcher {
       // Resume where the last sender stopped: alerts raised since then go out now.
       cursor = saved.cursor;
       overdue = new Set(saved.overdue);
+      due = new Set(saved.due);
       lastSaved = stateKey();
     } else {
       // The first sender ever starts from now: the history before rotor had alerts is not news.
       cursor = await latestAuditId(opts.pool);
       overdue = new Set(await overdueIds(opts.pool, opts.rules()));
+      due = new Set((await manualDue(opts.pool, opts.rules())).map((m) => m.id));
       await save();
     }
     base = cursor;
@@ -114,11 +117,11 @@ export function startWatcher(opts: WatcherOptions): Watcher {
 
   /** What alert_state holds as far as this sender knows: most passes change nothing, and then write nothing. */
   let lastSaved = '';
-  const stateKey = () => JSON.stringify([cursor, [...overdue].sort()]);
+  const stateKey = () => JSON.stringify([cursor, [...overdue].sort(), [...due].sort()]);
   async function save(): Promise<void> {
     const state = stateKey();
     if (state === lastSaved) return;
-    await saveAlertCursor(opts.pool, STATE, { cursor, overdue: [...overdue] });
+    await saveAlertCursor(opts.pool, STATE, { cursor, overdue: [...overdue], due: [...due] });
     lastSaved = state;
   }
 
@@ -141,6 +144,18 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     const now = await overdueIds(opts.pool, opts.rules());
     for (const id of now) if (!overdue.has(id)) alerts.push({ kind: 'overdue', secretId: id });
     overdue = new Set(now);
+    // Manual secrets: rotor cannot rotate them, so their owner hears when one falls due (once).
+    const dueNow = await manualDue(opts.pool, opts.rules());
+    for (const m of dueNow) {
+      if (!due.has(m.id)) {
+        alerts.push({
+          kind: 'manual-due',
+          secretId: m.id,
+          reason: `${m.owner ? `owner ${m.owner}: ` : ''}rotate it by hand, then rotor attest ${m.id}`,
+        });
+      }
+    }
+    due = new Set(dueNow.map((m) => m.id));
     if (alerts.length && opts.alerts) await opts.alerts.send(alerts);
     // After sending: a sender that dies in between sends these again (at least once, not never).
     await save();

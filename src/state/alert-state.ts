@@ -11,6 +11,8 @@ export interface AlertCursor {
   cursor: number;
   /** Secrets the sender last saw overdue (so only newly overdue ones alert). */
   overdue: string[];
+  /** Manual secrets the sender last saw due (so only newly due ones alert). */
+  due: string[];
 }
 
 /** An audit row as the watcher reads it: what alerts and traces are made of. */
@@ -34,14 +36,14 @@ export async function releaseAlertLead(client: pg.PoolClient): Promise<void> {
 }
 
 export async function readAlertCursor(db: Queryable, name: string): Promise<AlertCursor | undefined> {
-  return (await db.query<AlertCursor>('select audit_cursor::int as cursor, overdue from alert_state where name = $1', [name])).rows[0];
+  return (await db.query<AlertCursor>('select audit_cursor::int as cursor, overdue, due from alert_state where name = $1', [name])).rows[0];
 }
 
 export async function saveAlertCursor(db: Queryable, name: string, state: AlertCursor): Promise<void> {
   await db.query(
-    `insert into alert_state (name, audit_cursor, overdue) values ($1, $2, $3)
-     on conflict (name) do update set audit_cursor = excluded.audit_cursor, overdue = excluded.overdue, updated_at = now()`,
-    [name, state.cursor, state.overdue],
+    `insert into alert_state (name, audit_cursor, overdue, due) values ($1, $2, $3, $4)
+     on conflict (name) do update set audit_cursor = excluded.audit_cursor, overdue = excluded.overdue, due = excluded.due, updated_at = now()`,
+    [name, state.cursor, state.overdue, state.due],
   );
 }
 

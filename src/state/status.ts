@@ -120,6 +120,19 @@ export async function statusCounts(db: Queryable, rules: StatusRules): Promise<R
   return counts;
 }
 
+/**
+ * Manual secrets (`rotator: manual`: a person rotates them) that are due soon or overdue by
+ * STATUS_CASE, with their owner: rotor cannot rotate them, so their owner is told when they fall due.
+ */
+export async function manualDue(db: Queryable, rules: StatusRules): Promise<Array<{ id: string; owner: string | null }>> {
+  const r = await db.query<{ id: string; owner: string | null }>(
+    `select id, owner from (select s.id, s.policy->>'owner' as owner, s.policy->'rotator'->>'name' as rotator, ${STATUS_CASE} as status
+       ${statusFrom()}) x where rotator = 'manual' and status in ('due-soon', 'overdue')`,
+    statusArgs(rules),
+  );
+  return r.rows;
+}
+
 /** Ids of active secrets that are overdue by the same rule as STATUS_CASE's overdue branch. */
 export async function overdueIds(db: Queryable, rules: StatusRules): Promise<string[]> {
   const r = await db.query<{ id: string }>(`select id from secrets where status = 'active' and (${overdueWhen('', '$1', '$2')})`, [

@@ -37,7 +37,11 @@ describe('the alert watcher', () => {
   beforeAll(async () => {
     db = await createTestDatabase('alert watcher');
     await migrate(db.pool);
-    const secrets = ['a/one', 'a/two', 'a/three', 'a/four'].map((id) => secretFixture(id));
+    const secrets = [
+      ...['a/one', 'a/two', 'a/three', 'a/four'].map((id) => secretFixture(id)),
+      // A key only a person can rotate: rotor never starts its run, so its owner hears when it falls due.
+      secretFixture('m/portal', { rotator: { name: 'manual', params: {} } }),
+    ];
     await syncSecrets(db.pool, secrets, {
       actor: 'test',
       targetKeyOf: () => 'memory://t',
@@ -93,5 +97,22 @@ describe('the alert watcher', () => {
     await third.close();
     expect(await other.poll()).toBe(true); // took over where the first stopped
     expect(ids('needs-attention')).toEqual(['a/four']);
+  });
+
+  it("tells a manual secret's owner once when it falls due, also across a restart", async () => {
+    for (const w of running.splice(0)) await w.close();
+    sent.length = 0;
+    // Within 10 % of its one-day cadence: due soon.
+    await db.pool.query(`update secrets set next_due_at = now() + interval '1 hour' where id = 'm/portal'`);
+    const w = watcher();
+    await w.poll();
+    const due = sent.flat().filter((a) => a.kind === 'manual-due');
+    expect(due.map((a) => a.secretId)).toEqual(['m/portal']);
+    expect(due[0]?.reason).toBe('owner platform-team: rotate it by hand, then rotor attest m/portal');
+    await w.poll();
+    await w.close();
+    const restarted = watcher();
+    await restarted.poll();
+    expect(sent.flat().filter((a) => a.kind === 'manual-due')).toHaveLength(1);
   });
 });
