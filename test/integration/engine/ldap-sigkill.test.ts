@@ -2,7 +2,6 @@
 // and inside apply and revoke (after the password change, before the engine records the step), with
 // alternating accounts over LDAPS. Each time a new worker finishes the run, once; the credential the
 // store calls CURRENT binds at every point, and afterwards exactly one credential binds: the new one.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js
 import { startSlapd, type SlapdHandle } from '../../helpers/slapd-server.js';
 import { waitFor } from '../../helpers/wait.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
+import { killWorker, spawnWorker as spawnChild, type WorkerHandle } from '../../helpers/worker-child.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
@@ -39,29 +39,9 @@ const KILL_POINTS = [
   'after:revoke',
 ];
 
-interface WorkerHandle {
-  child: ChildProcess;
-  output: string;
-}
+const spawnWorker = (env: Record<string, string>) => spawnChild(WORKER, env);
 
-async function spawnWorker(env: Record<string, string>): Promise<WorkerHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const handle: WorkerHandle = { child, output: '' };
-  child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
-  await waitFor(() => handle.output.includes('ready') || child.exitCode !== null, { timeoutMs: 20_000, message: 'worker start' });
-  if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
-  return handle;
-}
-
-async function kill(w: WorkerHandle): Promise<void> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-  const exited = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGKILL');
-  await exited;
-}
+const kill = killWorker;
 
 describe('an ldap-rotating worker killed with SIGKILL', () => {
   let db: TestDatabase;

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
+import { killWorker, spawnWorker as spawnChild, type WorkerHandle } from '../../helpers/worker-child.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
@@ -36,29 +36,9 @@ const KILL_POINTS = [
   'after:revoke',
 ];
 
-interface WorkerHandle {
-  child: ChildProcess;
-  output: string;
-}
+const spawnWorker = (env: Record<string, string>) => spawnChild(WORKER, env);
 
-async function spawnWorker(env: Record<string, string>): Promise<WorkerHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const handle: WorkerHandle = { child, output: '' };
-  child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
-  await waitFor(() => handle.output.includes('ready') || child.exitCode !== null, { timeoutMs: 20_000, message: 'worker start' });
-  if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
-  return handle;
-}
-
-async function kill(w: WorkerHandle): Promise<void> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-  const exited = new Promise((r) => w.child.once('exit', r));
-  w.child.kill('SIGKILL');
-  await exited;
-}
+const kill = killWorker;
 
 describe('a worker killed with SIGKILL', () => {
   let db: TestDatabase;
