@@ -32,6 +32,21 @@ export default async function harness() {
       c.on('error', () => undefined);
       return { close: () => c.end().catch(() => c.destroy()) };
     },
+    // A password set by hand on each account, as before rotor: the first rotation must revoke it.
+    async inherited() {
+      const c = await connectAs(decodeURIComponent(server.username), decodeURIComponent(server.password));
+      try {
+        const out = [];
+        for (const u of accounts.users ?? [accounts.user]) {
+          const password = `by-hand-${randomBytes(12).toString('hex')}`;
+          await c.query('ALTER USER ?@? IDENTIFIED BY ?', [u, '%', password]);
+          out.push({ engine: 'mysql', host: server.hostname, port: Number(server.port || 3306), username: u, password });
+        }
+        return out;
+      } finally {
+        await c.end();
+      }
+    },
     async close() {
       const c = await connectAs(decodeURIComponent(server.username), decodeURIComponent(server.password));
       try {

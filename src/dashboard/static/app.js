@@ -33,7 +33,11 @@
   function connect() {
     if (!window.EventSource || !document.querySelector('[data-live]')) return;
     const es = new EventSource('/events');
-    es.addEventListener('open', () => live && live.classList.add('on'));
+    es.addEventListener('open', () => {
+      if (live) live.classList.add('on');
+      // What changed between the page's render and this (re)connection sent no event to this page.
+      if (!pending) pending = setTimeout(tick, 150);
+    });
     es.addEventListener('change', () => {
       if (pending) return;
       pending = setTimeout(tick, 150);
