@@ -3,6 +3,8 @@
 // per target), against a raw script that calls the same rotator (the same ALTERs) with the same
 // per-target concurrency and no state database, store or queue. Also: the time from the incident's
 // start to the first old credential revoked.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { EMPTY_SELECTION, planIncident, startIncident } from '../src/engine/incident.js';
 import { requestRotation } from '../src/engine/request.js';
@@ -14,9 +16,40 @@ import { getIncident } from '../src/state/incidents.js';
 import { listSecrets, syncSecrets } from '../src/state/secrets.js';
 import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, table, type BenchEnv } from './engine-setup.js';
 
-const TARGETS = 10;
+const TARGETS = Number(process.env.BENCH_INCIDENT_TARGETS ?? 10);
 const SECRETS = Number(process.env.BENCH_INCIDENT_SECRETS ?? 300);
 const PER_TARGET = 2;
+
+/** CPU seconds so far: this process, and the private PostgreSQL (postmaster and its exited backends). */
+interface CpuMeter {
+  read(): { node: number; pg: number };
+  /** Sessions opened and transactions committed so far: the target databases, and the state database. */
+  sessions(): Promise<string>;
+}
+
+async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
+  const { rows } = await env.pool.query<{ data_directory: string }>('show data_directory');
+  const pid = readFileSync(join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8').split('\n')[0]!;
+  let last: Record<string, number> = {};
+  return {
+    async sessions() {
+      const { rows: r } = await env.pool.query<{ k: string; n: number }>(
+        `select (case when datname like 'bench_t%' then 'target' else datname end) || ' ' || m as k, sum(case m when 'sessions' then sessions else xact_commit end)::int as n
+           from pg_stat_database, unnest(array['sessions', 'commits']) m where datname like 'bench%' group by 1 order by 1`,
+      );
+      const text = r.map((x) => `${x.k} ${((x.n - (last[x.k] ?? 0)) / SECRETS).toFixed(1)}`).join(', ');
+      last = Object.fromEntries(r.map((x) => [x.k, x.n]));
+      return text;
+    },
+    read() {
+      // /proc/PID/stat: fields 14-17 are utime, stime, cutime, cstime in clock ticks (100 per second).
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const ticks = [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0);
+      const u = process.cpuUsage();
+      return { node: (u.user + u.system) / 1e6, pg: ticks / 100 };
+    },
+  };
+}
 
 function secretsFor(env: BenchEnv, prefix: string, tag: string): ResolvedSecret[] {
   return Array.from({ length: SECRETS }, (_, i) => {
@@ -33,7 +66,20 @@ async function createTargets(env: BenchEnv): Promise<void> {
   await c.end();
 }
 
-async function raw(env: BenchEnv): Promise<number> {
+interface Timed {
+  ms: number;
+  /** CPU seconds per rotation: this process (rotor or the raw script), and PostgreSQL. */
+  cpu: { node: number; pg: number };
+  /** Sessions and commits per rotation, on the targets and the state database. */
+  sessions: string;
+}
+
+function cpuPerRotation(meter: CpuMeter, before: { node: number; pg: number }): Timed['cpu'] {
+  const after = meter.read();
+  return { node: (after.node - before.node) / SECRETS, pg: (after.pg - before.pg) / SECRETS };
+}
+
+async function raw(env: BenchEnv, meter: CpuMeter): Promise<Timed> {
   await createRolePairs(env.pool, 'ir', SECRETS);
   await loadRotators(['postgres']);
   const rotator = rotatorFor('postgres');
@@ -72,12 +118,19 @@ async function raw(env: BenchEnv): Promise<number> {
     );
   };
   await runAll(); // bootstrap: each timed rotation also revokes
+  const cpu = meter.read();
+  await meter.sessions();
   const started = performance.now();
   await runAll();
-  return performance.now() - started;
+  const ms = performance.now() - started;
+  return { ms, cpu: cpuPerRotation(meter, cpu), sessions: await meter.sessions() };
 }
 
-async function incident(env: BenchEnv, kind: 'redis' | 'postgres'): Promise<{ ms: number; firstRevokeMs: number; steps: string }> {
+async function incident(
+  env: BenchEnv,
+  meter: CpuMeter,
+  kind: 'redis' | 'postgres',
+): Promise<Timed & { firstRevokeMs: number; steps: string }> {
   const prefix = kind === 'redis' ? 'iq' : 'ip';
   await createRolePairs(env.pool, prefix, SECRETS);
   const secrets = secretsFor(env, prefix, prefix).map((s) => ({
@@ -111,14 +164,18 @@ async function incident(env: BenchEnv, kind: 'redis' | 'postgres'): Promise<{ ms
   const plan = planIncident(all, selection, PER_TARGET, null);
   if (plan.secrets.length !== SECRETS) throw new Error(`the plan has ${plan.secrets.length} secrets, not ${SECRETS}`);
   timing = true;
+  const cpu = meter.read();
+  await meter.sessions();
   const started = performance.now();
   const inc = await startIncident(env.pool, kit, { actor: 'bench', reason: 'bench', selection, plan });
   for (;;) {
     const row = await getIncident(env.pool, inc.id);
     if (row?.state === 'done') break;
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
   }
   const ms = performance.now() - started;
+  const cpuUsed = cpuPerRotation(meter, cpu);
+  const sessions = await meter.sessions();
   const { rows } = await env.pool.query<{ n: number }>(
     "select count(*)::int as n from incident_secrets i join runs r on r.id = i.run_id where i.incident_id = $1 and r.state = 'done'",
     [inc.id],
@@ -136,18 +193,27 @@ async function incident(env: BenchEnv, kind: 'redis' | 'postgres'): Promise<{ ms
   );
   await runtime.close();
   await kit.close();
-  return { ms, firstRevokeMs: (firstRevoke ?? NaN) - started, steps: steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', ') };
+  return {
+    ms,
+    cpu: cpuUsed,
+    sessions,
+    firstRevokeMs: (firstRevoke ?? NaN) - started,
+    steps: steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', '),
+  };
 }
 
 export async function runIncidentBench(): Promise<string> {
   const env = await benchEnv();
   try {
     await createTargets(env);
-    const rawMs = await raw(env);
+    const meter = await cpuMeter(env);
+    const rawRun = await raw(env, meter);
+    const rawMs = rawRun.ms;
+    const cpuText = (c: Timed['cpu']) => `${(c.node * 1000).toFixed(0)} + ${(c.pg * 1000).toFixed(0)}`;
     const rows = [];
     const notes: string[] = [];
     for (const kind of ['postgres', 'redis'] as const) {
-      const r = await incident(env, kind);
+      const r = await incident(env, meter, kind);
       rows.push({
         'queue backend': kind,
         secrets: SECRETS,
@@ -157,13 +223,16 @@ export async function runIncidentBench(): Promise<string> {
         'incident s': (r.ms / 1000).toFixed(2),
         'ratio (target ≤ 1.3)': (r.ms / rawMs).toFixed(2),
         'start → first revoke ms (target ≤ 1000)': r.firstRevokeMs.toFixed(0),
+        'CPU ms per rotation, raw: node + pg': cpuText(rawRun.cpu),
+        'incident: node + pg': cpuText(r.cpu),
       });
-      notes.push(`${kind}: median ms per run: ${r.steps}`);
+      notes.push(`${kind}: median ms per run: ${r.steps}`, `${kind}: per rotation: ${r.sessions}`);
     }
     return [
-      'Incident vs raw rotator script: 300 alternating-user secrets on 10 target databases, grace 0',
+      `Incident vs raw rotator script: ${SECRETS} alternating-user secrets on ${TARGETS} target databases, grace 0`,
       table(rows),
       '',
+      `raw: per rotation: ${rawRun.sessions}`,
       ...notes,
       '',
     ].join('\n');

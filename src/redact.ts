@@ -53,7 +53,10 @@ function untrack(value: string): void {
 export function trackSecret(value: unknown): void {
   if (typeof value === 'string') {
     if (value.length < MIN_TRACKED_LENGTH) return;
-    untrack(value); // re-inserted last: most recently used
+    if (tracked.delete(value)) {
+      tracked.add(value); // re-inserted last: most recently used; its runs are indexed already
+      return;
+    }
     tracked.add(value);
     index(value, 1);
     if (tracked.size > MAX_TRACKED) untrack(tracked.values().next().value!);

@@ -136,16 +136,20 @@ export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, 
   };
 }
 
-/** Wall time if every run took `runMs`: each secret starts when its dependencies ended and its target has a free slot. */
+/**
+ * Wall time if every run took `runMs`: the canary first, then each secret starts when its
+ * dependencies ended and its target has a free slot.
+ */
 function simulate(secrets: readonly PlannedSecret[], perTarget: number, runMs: number): number {
   const end = new Map<string, number>();
   const slots = new Map<string, number[]>();
   let last = 0;
-  for (const s of secrets) {
+  for (const [n, s] of secrets.entries()) {
     const free = slots.get(s.targetKey) ?? Array.from({ length: perTarget }, () => 0);
     slots.set(s.targetKey, free);
     const slot = free.indexOf(Math.min(...free));
-    const start = Math.max(free[slot]!, ...s.dependsOn.map((d) => end.get(d) ?? 0));
+    // The canary (the first) runs alone: the others start after it.
+    const start = Math.max(free[slot]!, n === 0 ? 0 : runMs, ...s.dependsOn.map((d) => end.get(d) ?? 0));
     free[slot] = start + runMs;
     end.set(s.secretId, start + runMs);
     last = Math.max(last, start + runMs);
@@ -240,6 +244,7 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
         if (i.runId && i.runState === 'queued') await enqueueRun(kit, { id: i.runId, trigger: 'emergency', notBefore: null });
       first = false;
     }
+    let started = false;
     const state = new Map(items.map((i) => [i.secretId, i]));
     const failed = (id: string) => {
       const d = state.get(id);
@@ -259,23 +264,44 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
       }
       const inFlight = new Map<string, number>();
       for (const i of items) if (i.runState && ACTIVE.has(i.runState)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+      const canary = canaryHolds(items);
       for (const i of items) {
         if (i.runId || i.skipped || blocked.includes(i)) continue;
+        if (canary && i !== canary) continue;
         if ((inFlight.get(i.targetKey) ?? 0) >= incident.perTarget) continue;
         if (!i.dependsOn.every((d) => state.get(d)?.runState === 'done')) continue;
         if (signal.aborted) return 'interrupted';
-        if (await startOne(opts, incident, i.secretId)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+        if (await startOne(opts, incident, i.secretId)) {
+          inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+          started = true;
+        }
       }
     }
-    items = await incidentItems(pool, incidentId);
-    const busy = items.some((i) => (i.runState && ACTIVE.has(i.runState)) || (!i.runId && !i.skipped));
-    if (!busy) {
+    // Nothing started and nothing in flight or pending as read: read again to end on what was
+    // written since (skips, aborts); a pass that started a run is busy without reading again.
+    const busy = (list: readonly IncidentItem[]) => list.some((i) => (i.runState && ACTIVE.has(i.runState)) || (!i.runId && !i.skipped));
+    if (!started && !busy(items) && !busy((items = await incidentItems(pool, incidentId)))) {
       const ended = await endIncident(pool, incidentId, opts.actor, countPhases(items));
       if (ended) log.info({ incidentId, state: ended }, 'incident ended');
       return 'ended';
     }
     await pause(opts.pollMs ?? 50, signal);
   }
+}
+
+/**
+ * The canary: the plan's first secret rotates alone. The others start once its run no longer
+ * holds a worker (it waits out grace or on its consumers, or it ended, whichever way), so the
+ * first old credential is revoked within one unhurried run of the start, and the path (store,
+ * rotator, consumers, queue) is proven once before hundreds of runs compete for the targets and
+ * the workers. Returns the canary while it holds the others back, else null. Decided from the
+ * recorded state alone, so a driver that takes over after a crash holds back exactly the same.
+ */
+function canaryHolds(items: readonly IncidentItem[]): IncidentItem | null {
+  const canary = items.reduce<IncidentItem | undefined>((a, i) => (a === undefined || i.position < a.position ? i : a), undefined);
+  if (!canary || canary.skipped !== null) return null;
+  if (!canary.runId || canary.runState === 'queued' || canary.runState === 'running') return canary;
+  return null;
 }
 
 /** Waits `ms`, or less when `signal` aborts. */

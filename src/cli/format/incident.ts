@@ -20,6 +20,10 @@ export function planText(plan: IncidentPlan, reason: string): string {
         : `about ${duration(plan.estimateMs)} (recent runs take ${duration(plan.runMs ?? 0)})`
     }`,
   );
+  if (n > 1)
+    lines.push(
+      `  canary:      ${plan.secrets[0]!.secretId} rotates alone first; the other ${n - 1} start once it no longer holds a worker`,
+    );
   lines.push('', 'Targets:');
   for (const t of plan.targets) lines.push(`  ${t.targetKey}  ${t.secrets}`);
   lines.push('', 'Order (dependencies first):');

@@ -26,8 +26,15 @@ import { waitFor } from '../../helpers/wait.js';
 import { TEST_TIMINGS, secretFixture, waitForRunEnd } from './fixtures.js';
 
 const TARGETS = 10;
-/** Per target in the main incident: one the others depend on, then three more. */
-const PER_TARGET_SECRETS = 4;
+/**
+ * Secrets in the main incident: 40 in CI; `ROTOR_INCIDENT_TEST_SECRETS=300` runs issue 18's
+ * full-size incident (300 secrets on the 10 targets) with the same checks. Per target: one the
+ * others depend on, then the rest.
+ */
+const SECRETS = Number(process.env.ROTOR_INCIDENT_TEST_SECRETS ?? 40);
+const PER_TARGET_SECRETS = Math.ceil(SECRETS / TARGETS);
+/** The main test's time limit grows with the incident: about 0.5 s per secret on a loaded machine. */
+const MAIN_TIMEOUT_MS = Math.max(120_000, SECRETS * 1000);
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
 describe('rotor incident', () => {
@@ -108,7 +115,7 @@ describe('rotor incident', () => {
 
   async function bootstrap(secrets: ResolvedSecret[]): Promise<void> {
     const runs = await Promise.all(secrets.map((s) => requestRotation(db.pool, kit, { secretId: s.id, trigger: 'manual', actor: 'test' })));
-    for (const r of runs) expect((await waitForRunEnd(db.pool, r.id, 60_000)).state).toBe('done');
+    for (const r of runs) expect((await waitForRunEnd(db.pool, r.id, MAIN_TIMEOUT_MS / 2)).state).toBe('done');
   }
 
   beforeAll(async () => {
@@ -138,94 +145,108 @@ describe('rotor incident', () => {
     await db?.drop();
   }, 60_000);
 
-  it('rotates every secret once, dependencies first, at most perTarget per target at once; old credentials refused, new ones work', async () => {
-    // Secret p<t>_0 on each target is what the others depend on: every other secret of target t
-    // depends on the first secret of the next target, so the order crosses targets.
-    const groups: string[] = [];
-    const secrets: ResolvedSecret[] = [];
-    for (let t = 0; t < TARGETS; t++) {
-      for (let k = 0; k < PER_TARGET_SECRETS; k++) {
-        const g = `inc_m${t}_${k}`;
-        groups.push(g);
-        secrets.push(
-          secret(`inc/t${t}/s${k}`, t, g, {
-            consumers: [{ name: 'app', type: 'confirming', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 10_000, params: {} }],
-            ...(k > 0 ? { dependsOn: [`inc/t${(t + 1) % TARGETS}/s0`] } : {}),
-          }),
-        );
+  it(
+    'rotates every secret once, dependencies first, at most perTarget per target at once; old credentials refused, new ones work',
+    async () => {
+      // Secret p<t>_0 on each target is what the others depend on: every other secret of target t
+      // depends on the first secret of the next target, so the order crosses targets.
+      const groups: string[] = [];
+      const secrets: ResolvedSecret[] = [];
+      for (let t = 0; t < TARGETS; t++) {
+        for (let k = 0; k < PER_TARGET_SECRETS; k++) {
+          const g = `inc_m${t}_${k}`;
+          groups.push(g);
+          secrets.push(
+            secret(`inc/t${t}/s${k}`, t, g, {
+              consumers: [{ name: 'app', type: 'confirming', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 10_000, params: {} }],
+              ...(k > 0 ? { dependsOn: [`inc/t${(t + 1) % TARGETS}/s0`] } : {}),
+            }),
+          );
+        }
       }
-    }
-    await createRoles(groups);
-    await sync(secrets);
-    runtime = await inProcessRuntime();
-    await bootstrap(secrets);
-    const old = await currents(secrets.map((s) => s.id));
+      await createRoles(groups);
+      await sync(secrets);
+      runtime = await inProcessRuntime();
+      await bootstrap(secrets);
+      const old = await currents(secrets.map((s) => s.id));
 
-    const dry = await rotor(['incident', 'start', '--tag', 'incident-test', '--reason', 'test: CI runner compromised', '--dry-run'], {
-      ROTOR_DATABASE_URL: db.url,
-    });
-    expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stderr).toContain(`Incident plan: ${secrets.length} secrets on ${TARGETS} targets`);
-    expect(dry.stderr).toMatch(/estimate: +about /);
-    expect(dry.stdout).toContain('dry run: nothing was started');
-    const started = await rotor(['incident', 'start', '--tag', 'incident-test', '--reason', 'test: CI runner compromised', '--yes'], {
-      ROTOR_DATABASE_URL: db.url,
-    });
-    expect(started.code, started.stderr).toBe(0);
-    const id = /incident ([0-9a-f-]{36}) started/.exec(started.stdout)![1]!;
-    await waitFor(async () => (await getIncident(db.pool, id))?.state === 'done', { timeoutMs: 60_000, message: 'incident done' });
+      const dry = await rotor(['incident', 'start', '--tag', 'incident-test', '--reason', 'test: CI runner compromised', '--dry-run'], {
+        ROTOR_DATABASE_URL: db.url,
+      });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain(`Incident plan: ${secrets.length} secrets on ${TARGETS} targets`);
+      expect(dry.stderr).toMatch(/estimate: +about /);
+      expect(dry.stderr).toContain(`canary:      inc/t0/s0 rotates alone first; the other ${secrets.length - 1} start`);
+      expect(dry.stdout).toContain('dry run: nothing was started');
+      const started = await rotor(['incident', 'start', '--tag', 'incident-test', '--reason', 'test: CI runner compromised', '--yes'], {
+        ROTOR_DATABASE_URL: db.url,
+      });
+      expect(started.code, started.stderr).toBe(0);
+      const id = /incident ([0-9a-f-]{36}) started/.exec(started.stdout)![1]!;
+      await waitFor(async () => (await getIncident(db.pool, id))?.state === 'done', {
+        timeoutMs: MAIN_TIMEOUT_MS / 2,
+        message: 'incident done',
+      });
 
-    const items = await incidentItems(db.pool, id);
-    expect(items).toHaveLength(secrets.length);
-    expect(items.filter((i) => i.runState !== 'done')).toEqual([]);
-    const status = await rotor(['incident', 'status', id, '--json'], { ROTOR_DATABASE_URL: db.url });
-    expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout.trim().split('\n').at(-1)!)).toMatchObject({
-      event: 'end',
-      state: 'done',
-      counts: { total: secrets.length, done: secrets.length, 'needs-attention': 0 },
-    });
+      const items = await incidentItems(db.pool, id);
+      expect(items).toHaveLength(secrets.length);
+      expect(items.filter((i) => i.runState !== 'done')).toEqual([]);
+      const status = await rotor(['incident', 'status', id, '--json'], { ROTOR_DATABASE_URL: db.url });
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+        event: 'end',
+        state: 'done',
+        counts: { total: secrets.length, done: secrets.length, 'needs-attention': 0 },
+      });
 
-    // Every old credential refused, every new one working, with a real client on its own database.
-    const now = await currents(secrets.map((s) => s.id));
-    for (const [i, s] of secrets.entries()) {
-      const t = Math.floor(i / PER_TARGET_SECRETS);
-      expect(await works(t, old.get(s.id)!), `old ${s.id}`).toBe('28P01');
-      expect(await works(t, now.get(s.id)!), `new ${s.id}`).toBe(true);
-    }
+      // Every old credential refused, every new one working, with a real client on its own database.
+      const now = await currents(secrets.map((s) => s.id));
+      const logins = await Promise.all(
+        secrets.map(async (s, i) => {
+          const t = Math.floor(i / PER_TARGET_SECRETS);
+          return { id: s.id, old: await works(t, old.get(s.id)!), now: await works(t, now.get(s.id)!) };
+        }),
+      );
+      expect(logins.filter((l) => l.old !== '28P01' || l.now !== true)).toEqual([]);
 
-    // Dependency order, from the audit trail: a secret's run was requested after its dependency's run was done.
-    const audit = await listAudit(db.pool, { actionPrefix: 'run.', oldestFirst: true, limit: 100_000 });
-    const runIds = new Set(items.map((i) => i.runId));
-    const requested = new Map(audit.filter((a) => a.action === 'run.requested' && runIds.has(a.runId)).map((a) => [a.secretId, a.id]));
-    const done = new Map(audit.filter((a) => a.action === 'run.done' && runIds.has(a.runId)).map((a) => [a.secretId, a.id]));
-    expect(requested.size).toBe(secrets.length);
-    for (const s of secrets)
-      for (const d of s.dependsOn ?? []) expect(requested.get(s.id)!, `${s.id} after ${d}`).toBeGreaterThan(done.get(d)!);
-    const incidentRows = await listAudit(db.pool, { actionPrefix: 'incident.', oldestFirst: true });
-    expect(incidentRows.map((a) => a.action)).toEqual(['incident.started', 'incident.ended']);
+      // Dependency order, from the audit trail: a secret's run was requested after its dependency's run was done.
+      const audit = await listAudit(db.pool, { actionPrefix: 'run.', oldestFirst: true, limit: 100_000 });
+      const runIds = new Set(items.map((i) => i.runId));
+      const requested = new Map(audit.filter((a) => a.action === 'run.requested' && runIds.has(a.runId)).map((a) => [a.secretId, a.id]));
+      const done = new Map(audit.filter((a) => a.action === 'run.done' && runIds.has(a.runId)).map((a) => [a.secretId, a.id]));
+      expect(requested.size).toBe(secrets.length);
+      for (const s of secrets)
+        for (const d of s.dependsOn ?? []) expect(requested.get(s.id)!, `${s.id} after ${d}`).toBeGreaterThan(done.get(d)!);
+      // The canary (the plan's first secret) ran alone: every other run was requested after it was done.
+      const canary = items.find((i) => i.position === 0)!.secretId;
+      for (const s of secrets)
+        if (s.id !== canary) expect(requested.get(s.id)!, `${s.id} after the canary`).toBeGreaterThan(done.get(canary)!);
+      const incidentRows = await listAudit(db.pool, { actionPrefix: 'incident.', oldestFirst: true });
+      expect(incidentRows.map((a) => a.action)).toEqual(['incident.started', 'incident.ended']);
 
-    // Never more than perTarget runs on one target at once, from the steps' timestamps.
-    const spans = await db.pool.query<{ target_key: string; first: Date; last: Date }>(
-      `select i.target_key, min(s.started_at) as first, max(s.finished_at) as last
+      // Never more than perTarget runs on one target at once, from the steps' timestamps.
+      const spans = await db.pool.query<{ target_key: string; first: Date; last: Date }>(
+        `select i.target_key, min(s.started_at) as first, max(s.finished_at) as last
        from incident_secrets i join steps s on s.run_id = i.run_id where i.incident_id = $1 group by i.run_id, i.target_key`,
-      [id],
-    );
-    const peak = new Map<string, number>();
-    const byTarget = new Map<string, typeof spans.rows>();
-    for (const r of spans.rows) byTarget.set(r.target_key, [...(byTarget.get(r.target_key) ?? []), r]);
-    for (const [target, rows] of byTarget) {
-      const events = rows.flatMap((r) => [
-        [r.first.getTime(), 1],
-        [r.last.getTime(), -1],
-      ]);
-      events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-      let open = 0;
-      for (const [, d] of events) peak.set(target, Math.max(peak.get(target) ?? 0, (open += d!)));
-    }
-    expect(byTarget.size).toBe(TARGETS);
-    expect(Math.max(...peak.values())).toBe(2);
-  }, 120_000);
+        [id],
+      );
+      const peak = new Map<string, number>();
+      const byTarget = new Map<string, typeof spans.rows>();
+      for (const r of spans.rows) byTarget.set(r.target_key, [...(byTarget.get(r.target_key) ?? []), r]);
+      for (const [target, rows] of byTarget) {
+        const events = rows.flatMap((r) => [
+          [r.first.getTime(), 1],
+          [r.last.getTime(), -1],
+        ]);
+        events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+        let open = 0;
+        for (const [, d] of events) peak.set(target, Math.max(peak.get(target) ?? 0, (open += d!)));
+      }
+      expect(byTarget.size).toBe(TARGETS);
+      expect(Math.max(...peak.values())).toBe(2);
+    },
+    MAIN_TIMEOUT_MS,
+  );
 
   it('SIGKILL of the process driving it: a new one finishes the incident, no secret started twice', async () => {
     await runtime?.close();

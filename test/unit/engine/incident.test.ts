@@ -64,7 +64,8 @@ describe('planIncident', () => {
     const plan = planIncident(all, { ...EMPTY_SELECTION, tags: ['ci'] }, 2, 1000);
     expect(plan.estimateMs).toBe(3000); // admin, then api, then worker
     const many = Array.from({ length: 10 }, (_, i) => row(`s/${i}`, 'db', { tags: ['x'] }));
-    expect(planIncident(many, { ...EMPTY_SELECTION, tags: ['x'] }, 2, 500).estimateMs).toBe(2500);
+    // The canary alone (500), then the other nine two at a time (5 × 500).
+    expect(planIncident(many, { ...EMPTY_SELECTION, tags: ['x'] }, 2, 500).estimateMs).toBe(3000);
   });
 
   it('names ids that are no active secret, and refuses a dependency cycle', () => {
