@@ -6,10 +6,10 @@
 // confirmations, and a rollback (the value before it CURRENT again, consumers told again) when they
 // do not confirm. The manual rotator has nothing to apply, verify or revoke (rotators/manual).
 import type pg from 'pg';
-import { InvalidInputError, PermanentError } from '../errors.js';
+import { InvalidInputError, PermanentError, UnavailableError, coerceError } from '../errors.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { QueueKit } from '../queue/backend.js';
-import { trackSecret } from '../redact.js';
+import { redactError, trackSecret } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
 import { MANUAL_ROTATOR, manualParamsSchema, parseManualValue } from '../rotator/catalogue.js';
 import type { RunRow } from '../state/runs.js';
@@ -86,7 +86,16 @@ export async function requestAttestedRotation(
     actor: req.actor,
     reason: req.reason,
     overrideFreeze: req.overrideFreeze,
-    prepare: (run) => store.putPending(location, attestedVersionId(run.id), req.value),
+    prepare: async (run) => {
+      try {
+        await store.putPending(location, attestedVersionId(run.id), req.value);
+      } catch (err) {
+        throw new UnavailableError(
+          `the ${store.backend} store did not take the new value of ${secret.id}: ${redactError(coerceError(err)).message}; run ${run.id} ends in needs-attention and nothing else changed`,
+          { cause: err, hint: `fix the store, then hand the value over again: rotor attest ${secret.id} --reason TEXT --value-stdin` },
+        );
+      }
+    },
   });
 }
 
