@@ -32,7 +32,7 @@ export type RotationRequest = NewRun & {
  */
 export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: RotationRequest): Promise<RunRow & { escalated?: true }> {
   if (req.overrideFreeze && req.trigger !== 'emergency' && req.trigger !== 'attest') {
-    throw new InvalidInputError('--override-freeze is only for emergency rotations');
+    throw new InvalidInputError('--override-freeze is only for emergency rotations and rotor attest --value-stdin');
   }
   // The scheduler defers frozen secrets and skips manual ones itself; a person's request is checked here.
   const policy = req.trigger === 'schedule' ? undefined : (await getSecret(pool, req.secretId))?.policy;

@@ -246,8 +246,8 @@ describe('rotor attest --value-stdin', () => {
     expect(keys.filter((k) => k.startsWith('rotor:rotor-runs:')).length).toBeGreaterThan(0);
     expect(await findLeaksInRedis(redisUrl, values)).toEqual([]);
     expect(await findLeaksInDatabase(db.pool, values)).toEqual([]);
+    // The worker's log as an operator reads it (debug level, after rotor's redaction).
     expect(workerLog.length).toBeGreaterThan(0);
     expect(workerLog.filter((line) => values.some((v) => line.includes(v)))).toEqual([]);
-    expect((await cli(['audit', 'verify'])).code).toBe(0);
   });
 });
