@@ -9,6 +9,7 @@ import {
   WrongMasterKeyError,
   coerceError,
 } from '../errors.js';
+import { scrub } from '../redact.js';
 
 /** Exit codes; the README's "Exit codes" table lists the same. */
 export const EXIT = {
@@ -41,11 +42,14 @@ export function exitCodeOf(err: unknown): number {
   return EXIT.INTERNAL;
 }
 
-/** One readable block: the message, then what to do. Never a stack trace for expected errors. */
+/**
+ * One readable block: the message, then what to do. Never a stack trace for expected errors, and
+ * never a value this process handled (`rotor attest --value-stdin`, `secret get`): scrubbed.
+ */
 export function formatCliError(thrown: unknown): string {
   const err = coerceError(thrown);
   if (err instanceof RotorError) {
-    return `rotor: ${err.message}` + (err.hint ? `\n  → ${err.hint}` : '');
+    return scrub(`rotor: ${err.message}` + (err.hint ? `\n  → ${err.hint}` : ''));
   }
-  return `rotor: internal error: ${err.message}\n  → this is a bug in rotor; please report it with the command you ran`;
+  return scrub(`rotor: internal error: ${err.message}\n  → this is a bug in rotor; please report it with the command you ran`);
 }

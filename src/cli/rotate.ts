@@ -1,16 +1,12 @@
 // rotor rotate <id> [--emergency]: starts a run now. Emergencies jump the routine queue, ignore the
 // rotation window, use the class's emergency grace, and need a reason and a confirmation.
 import type { Command } from 'commander';
-import type pg from 'pg';
 import { requestRotation } from '../engine/request.js';
-import { InvalidInputError, RunFailedError } from '../errors.js';
-import { activeRunWaits } from '../state/run-waits.js';
-import { getRun, listSteps, type RunRow } from '../state/runs.js';
+import { InvalidInputError } from '../errors.js';
 import { getSecret } from '../state/secrets.js';
 import { cliActor, confirmByTypingId } from './confirm.js';
 import { openQueue, openState, out } from './context.js';
-import { ProgressPrinter, type ProgressMode } from './format/progress.js';
-import { outputPalette } from './terminal.js';
+import { followAndReport } from './follow-run.js';
 import { unknownSecret } from './unknown-secret.js';
 
 interface RotateOptions {
@@ -72,14 +68,7 @@ async function rotate(secretId: string, opts: RotateOptions): Promise<void> {
             : `run ${run.id} started for ${secretId}${opts.emergency ? ' (emergency)' : ''}`,
         );
       }
-      const final = opts.wait ? await follow(state.pool, run.id, opts.json === true) : run;
-      // With --wait, --json is JSON lines: the progress events, then the run as one last line.
-      if (opts.json) out(opts.wait ? JSON.stringify({ event: 'end', ...final }) : JSON.stringify(final, null, 2));
-      if (final.state === 'needs-attention') {
-        throw new RunFailedError(`run ${run.id} needs attention: ${final.error ?? 'no reason recorded'}`, {
-          hint: `see: rotor history ${secretId}`,
-        });
-      }
+      await followAndReport(state.pool, run, opts);
     } finally {
       await kit.close();
     }
@@ -95,24 +84,4 @@ async function confirmEmergency(secretId: string, opts: RotateOptions): Promise<
     noTerminal: 'an emergency rotation without a terminal needs --yes',
     hint: 'add --yes to confirm in scripts',
   });
-}
-
-/**
- * Follows the run until it ends: each step once when it ends, and what the step in flight is doing
- * (a live line on a terminal, a line per change when piped, JSON lines with --json).
- */
-async function follow(pool: pg.Pool, runId: string, json: boolean): Promise<RunRow> {
-  const mode: ProgressMode = json ? 'json' : process.stdout.isTTY ? 'terminal' : 'plain';
-  const progress = new ProgressPrinter((t) => process.stdout.write(t), mode, outputPalette());
-  for (;;) {
-    const now = new Date();
-    const run = (await getRun(pool, runId))!;
-    const wait = (await activeRunWaits(pool, now, [runId])).get(runId) ?? null;
-    progress.update({ run, steps: await listSteps(pool, runId), wait, now });
-    if (run.state === 'done' || run.state === 'needs-attention') {
-      progress.finish(run);
-      return run;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

@@ -63,7 +63,8 @@ export async function escalateRun(
   return inTransaction(pool, async (client) => {
     const run = await lockActiveRun(client, secretId);
     if (!run) return null;
-    if (run.trigger === 'emergency') throw new AlreadyInProgressError(secretId, run.id);
+    // An attested rotation carries a person's value, not one an emergency could make afresh: it is left to finish.
+    if (run.trigger === 'emergency' || run.trigger === 'attest') throw new AlreadyInProgressError(secretId, run.id);
     const policy = (await getSecret(client, secretId))?.policy;
     const graceUntil = graceEnd(
       { ...run, trigger: 'emergency' },

@@ -15,13 +15,14 @@ export type FreezeDecision =
       /** The freeze as the policy says it, e.g. `3d from "0 0 L * *" Europe/Berlin`. */
       text: string;
       reason: string | null;
-      /** True when an emergency asked to override it (--override-freeze): the run may start, audited. */
+      /** True when an emergency or attestation asked to override it (--override-freeze): the run may start, audited. */
       overridden: boolean;
     };
 
 /**
- * Is `policy` frozen at `now`, and does this request override it? Only an emergency with
- * `overrideFreeze` overrides; anything else asked during a freeze is refused by refuseFrozen.
+ * Is `policy` frozen at `now`, and does this request override it? Only an emergency or an attested
+ * rotation (a manual secret's new value, which may no longer wait) with `overrideFreeze` overrides;
+ * anything else asked during a freeze is refused by refuseFrozen.
  */
 export function freezeDecision(
   policy: Pick<ResolvedSecret, 'freezes'> | null | undefined,
@@ -37,7 +38,7 @@ export function freezeDecision(
     until: new Date(end),
     text: span.freeze.text,
     reason: span.freeze.reason ?? null,
-    overridden: req.trigger === 'emergency' && req.overrideFreeze === true,
+    overridden: (req.trigger === 'emergency' || req.trigger === 'attest') && req.overrideFreeze === true,
   };
 }
 
@@ -50,7 +51,9 @@ export function refuseFrozen(secretId: string, d: FreezeDecision, trigger: RunTr
       hint:
         trigger === 'emergency'
           ? 'if it cannot wait, add --override-freeze (recorded in the audit trail)'
-          : 'wait until the freeze ends, or, if it cannot wait, rotate it as an emergency with --override-freeze',
+          : trigger === 'attest'
+            ? 'if its consumers cannot wait for the new value, add --override-freeze (recorded in the audit trail); to record the rotation alone, attest without --value-stdin'
+            : 'wait until the freeze ends, or, if it cannot wait, rotate it as an emergency with --override-freeze',
     },
   );
 }

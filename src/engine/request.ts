@@ -12,9 +12,18 @@ import { LANE_QUEUES, escalateRun, escalationJobId, laneOf } from './emergency.j
 
 /**
  * Who asks for which secret, why; routine runs may be staggered (notBefore), emergencies never are.
- * During a freeze only an emergency with `overrideFreeze` starts (see freeze.ts).
+ * During a freeze only an emergency or an attested rotation with `overrideFreeze` starts (see freeze.ts).
  */
-export type RotationRequest = NewRun & { overrideFreeze?: boolean | undefined };
+export type RotationRequest = NewRun & {
+  overrideFreeze?: boolean | undefined;
+  /**
+   * What must be in place before the run's job exists, which carries the run id only: an attested
+   * rotation's value, staged in the store (attest.ts). The job is queued even when it throws, so
+   * the run's first step finds what is missing and the run ends in needs-attention, audited; the
+   * error is thrown on to the caller.
+   */
+  prepare?: ((run: RunRow) => Promise<void>) | undefined;
+};
 
 /**
  * Creates the run (or throws AlreadyInProgressError) and enqueues its job, which carries only the
@@ -22,12 +31,20 @@ export type RotationRequest = NewRun & { overrideFreeze?: boolean | undefined };
  * escalateRun in emergency.ts): the caller gets it back with trigger `emergency`.
  */
 export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: RotationRequest): Promise<RunRow & { escalated?: true }> {
-  if (req.overrideFreeze && req.trigger !== 'emergency') throw new InvalidInputError('--override-freeze is only for emergency rotations');
+  if (req.overrideFreeze && req.trigger !== 'emergency' && req.trigger !== 'attest') {
+    throw new InvalidInputError('--override-freeze is only for emergency rotations and rotor attest --value-stdin');
+  }
   // The scheduler defers frozen secrets and skips manual ones itself; a person's request is checked here.
   const policy = req.trigger === 'schedule' ? undefined : (await getSecret(pool, req.secretId))?.policy;
-  if (policy?.rotator.name === MANUAL_ROTATOR) {
+  // A manual secret's one kind of run is the attested rotation, and only a manual secret has one.
+  if (policy?.rotator.name === MANUAL_ROTATOR && req.trigger !== 'attest') {
     throw new InvalidInputError(`${req.secretId} is rotated by a person (rotator: manual): rotor starts no run for it`, {
-      hint: `rotate it where it is issued, then record it with: rotor attest ${req.secretId} --reason TEXT`,
+      hint: `rotate it where it is issued, then record it with: rotor attest ${req.secretId} --reason TEXT (add --value-stdin to hand rotor the new value for its consumers)`,
+    });
+  }
+  if (policy && policy.rotator.name !== MANUAL_ROTATOR && req.trigger === 'attest') {
+    throw new InvalidInputError(`${req.secretId} is rotated by rotor (rotator: ${policy.rotator.name}), not by a person`, {
+      hint: `attest is for rotator: manual; rotate it with: rotor rotate ${req.secretId}`,
     });
   }
   const freeze = req.trigger === 'schedule' ? ({ frozen: false } as const) : freezeDecision(policy, new Date(), req);
@@ -48,7 +65,11 @@ export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: Rotatio
     try {
       const run = await createRun(pool, req);
       await started(run);
-      await enqueueRun(kit, run);
+      try {
+        await req.prepare?.(run);
+      } finally {
+        await enqueueRun(kit, run);
+      }
       return run;
     } catch (err) {
       if (!(err instanceof AlreadyInProgressError) || req.trigger !== 'emergency' || tries > 0) throw err;

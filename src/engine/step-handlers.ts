@@ -5,6 +5,7 @@ import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
 import { recordOldInUse, type RunPatch } from '../state/runs.js';
 import { PREVIOUS_FIELD } from '../rotator/contract.js';
+import { adoptAttested } from './attest.js';
 import { confirmWave, consumerCtx, noticeFor, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
 import { graceEnd } from './emergency.js';
 import type { RunContext } from './run-context.js';
@@ -23,6 +24,11 @@ function versionIdFor(runId: string, attempt: number): string {
 }
 
 const create: Handler = async (rc) => {
+  if (rc.run.trigger === 'attest') {
+    // A person's value, staged before the run's job existed: adopted, never generated (attest.ts).
+    const { newVersion, oldVersion } = await adoptAttested(rc);
+    return next({ newVersion, oldVersion }, { version: newVersion, attested: true });
+  }
   const { run, store, location, rotator, rotatorCtx } = rc;
   const current = await store.get(location, 'CURRENT');
   if (current) trackSecret(current.value);

@@ -73,3 +73,6 @@ export function rotatorFor(name: string): Rotator<unknown> {
 
 /** The rotator of secrets a person rotates (`rotor attest`): the scheduler and `rotor rotate` start no run for them. */
 export { MANUAL_ROTATOR } from '../../rotators/manual/descriptor.js';
+/** A manual secret's value from what a person gives `rotor attest --value-stdin` (its store layout). */
+export { manualFields, parseManualValue } from '../../rotators/manual/value.js';
+export { manualParamsSchema } from '../../rotators/manual/schema.js';

@@ -65,8 +65,11 @@ export interface RotatorContext<P> {
    * checks the rotator will be allowed to (rather than find out after promote). Absent outside runs.
    */
   readonly drainMode?: 'wait' | 'terminate' | 'fail';
-  /** What started the run (an emergency may cut short what a routine run waits for). Absent outside runs. */
-  readonly trigger?: 'schedule' | 'manual' | 'emergency';
+  /**
+   * What started the run (an emergency may cut short what a routine run waits for; `attest` is a
+   * manual secret's value handed over by a person). Absent outside runs.
+   */
+  readonly trigger?: 'schedule' | 'manual' | 'emergency' | 'attest';
 }
 
 /** What a step records about itself beside its status (`rotor history` shows it); never a value. */

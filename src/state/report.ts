@@ -10,7 +10,10 @@ export interface ReportRow {
   lastSuccessAt: Date | null;
   nextDueAt: Date | null;
   overdueSince: Date | null;
-  /** The last rotation: when, by whom, how (`schedule`, `manual`, `emergency` or `attested`). */
+  /**
+   * The last rotation: when, by whom, how (`schedule`, `manual`, `emergency` or `attested`: a
+   * person's, recorded by `rotor attest` with or without the new value).
+   */
   lastAt: Date | null;
   lastActor: string | null;
   lastTrigger: string | null;
@@ -27,7 +30,9 @@ export async function reportRows(
     `select s.id, s.policy, s.last_success_at as "lastSuccessAt", s.next_due_at as "nextDueAt", s.overdue_since as "overdueSince",
        case when a.at is not null and (lr.finished_at is null or a.at > lr.finished_at) then a.at else lr.finished_at end as "lastAt",
        case when a.at is not null and (lr.finished_at is null or a.at > lr.finished_at) then a.actor else lr.actor end as "lastActor",
-       case when a.at is not null and (lr.finished_at is null or a.at > lr.finished_at) then 'attested' else lr.trigger end as "lastTrigger",
+       -- A run of rotor attest --value-stdin is a person's rotation too: attested, as one without a value.
+       case when (a.at is not null and (lr.finished_at is null or a.at > lr.finished_at)) or lr.trigger = 'attest' then 'attested'
+            else lr.trigger end as "lastTrigger",
        (select count(*) from runs f where f.secret_id = s.id and f.state = 'needs-attention' and f.created_at >= $1)::int as failures,
        (select count(*) from run_consumers c where c.run_id = lr.id and c.confirmed_at is not null)::int as "consumersConfirmed",
        (select count(*) from run_consumers c where c.run_id = lr.id)::int as "consumersTotal"

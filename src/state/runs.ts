@@ -10,7 +10,8 @@ import { ACTIVE_IN, type RunState } from './run-states.js';
 
 export { ACTIVE_STATES, type RunState } from './run-states.js';
 
-export type RunTrigger = 'schedule' | 'manual' | 'emergency';
+/** What started a run: the scheduler, `rotor rotate`, an emergency, or `rotor attest --value-stdin` (a manual secret's new value). */
+export type RunTrigger = 'schedule' | 'manual' | 'emergency' | 'attest';
 export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed';
 
 export interface RunRow {
