@@ -75,7 +75,7 @@ export function formatTable(r: ChaosResult): string {
   add('duration', `${r.minutes} min of faults (bootstrap ${r.phases.bootstrapS} s, drain ${r.phases.drainS} s), seed ${r.seed}`);
   add(
     'secrets',
-    `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.mariadb} mysql on MariaDB; ${r.secrets.ldap} ldap on slapd; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`,
+    `${r.secrets.total} (postgres: ${r.secrets.alternatingUsers} alternating users, ${r.secrets.singleUser} single user; ${r.secrets.redisAcl} redis-acl; ${r.secrets.mariadb} mysql on MariaDB; ${r.secrets.ldap} ldap on slapd; ${r.secrets.http ?? 0} http on fake SaaS; ${r.secrets.randomSecret} random-secret), ${r.workers} workers + 1 scheduler`,
   );
   add('queue', r.queue);
   add('faults injected', r.faults.total);

@@ -13,6 +13,7 @@ import type { Problem } from '../policy/problems.js';
 import {
   flagSameTargetSameMinute,
   flagsText,
+  frozenText,
   wavesText,
   lastSuccesses,
   planEntry,
@@ -135,6 +136,7 @@ async function writeJson(entries: readonly PlanEntry[], w: ChunkWriter): Promise
       lastSuccessAt: e.lastSuccessAt?.toISOString() ?? null,
       neverRotated: e.lastSuccessAt === null,
       overdue: e.overdue,
+      frozen: e.frozen && { until: e.frozen.until.toISOString(), freeze: e.frozen.text, reason: e.frozen.reason },
       grace: e.grace,
       waves: e.waves,
       targetKey: e.targetKey,
@@ -180,8 +182,14 @@ function cells(e: PlanEntry, now: Date): string[] {
     dueText(e, now),
     e.grace,
     wavesText(e.waves),
-    flagsText(e.flags),
+    notesText(e),
   ];
+}
+
+/** The FLAGS cell: the risk flags, then why the due time is later than the cadence says (a freeze). */
+function notesText(e: PlanEntry): string {
+  if (!e.frozen) return flagsText(e.flags);
+  return e.flags.length ? `${flagsText(e.flags)}; ${frozenText(e.frozen)}` : frozenText(e.frozen);
 }
 
 /**

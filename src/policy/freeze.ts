@@ -146,14 +146,20 @@ export function freezeAt(freezes: readonly Freeze[] | undefined, t: number): Fre
   return found;
 }
 
-/** The first instant at or after `t` outside every freeze (spans that touch or overlap are one). */
-export function afterFreezes(freezes: readonly Freeze[] | undefined, t: number): number {
-  if (!freezes?.length) return t;
+/**
+ * When `t` falls in a freeze: the first instant after it outside every freeze (spans that touch or
+ * overlap are one), and the freeze `t` falls in. Null when `t` is not frozen.
+ */
+export function thaw(freezes: readonly Freeze[] | undefined, t: number): { until: number; freeze: Freeze } | null {
+  if (!freezes?.length) return null;
+  const first = freezeAt(freezes, t);
+  if (!first) return null;
+  let until = first.end;
   // Bounded: validation keeps every recurring span shorter than its cron's gap.
   for (let i = 0; i < 1_000; i++) {
-    const span = freezeAt(freezes, t);
-    if (!span) return t;
-    t = span.end;
+    const span = freezeAt(freezes, until);
+    if (!span) break;
+    until = span.end;
   }
-  return t;
+  return { until, freeze: first.freeze };
 }

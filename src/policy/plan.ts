@@ -29,11 +29,20 @@ export interface PlanEntry {
   lastSuccessAt: Date | null;
   /** The cadence's time had passed: due now (or at the next window opening). */
   overdue: boolean;
+  /** A freeze moved the due time: when it ends, the freeze as the policy says it, and its reason. */
+  frozen: PlanFreeze | null;
   grace: string;
   /** Consumer names by wave, waves in order. */
   waves: Array<{ wave: number; consumers: string[] }>;
   targetKey: string;
   flags: PlanFlag[];
+}
+
+export interface PlanFreeze {
+  until: Date;
+  /** E.g. `3d from "0 0 L * *" Europe/Berlin`. */
+  text: string;
+  reason: string | null;
 }
 
 /** When each secret last rotated successfully; the state database provides it. */
@@ -100,11 +109,22 @@ export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date
     nextDue: due.due,
     lastSuccessAt,
     overdue: due.overdue,
+    frozen: due.frozen && planFreeze(due.frozen.until.getTime(), due.frozen.freeze.text, due.frozen.freeze.reason ?? null),
     grace: durationText(secret.graceMs),
     waves: waves(secret),
     targetKey: ownCopy(traits.targetKey),
     flags,
   };
+}
+
+function planFreeze(until: number, text: string, reason: string | null): PlanFreeze {
+  return { until: new Date(until), text: shareString(text), reason: reason === null ? null : shareString(reason) };
+}
+
+/** Why a due time is later than its cadence says: `frozen until 2026-12-31 23:00 (freeze month-end-close)`. */
+export function frozenText(f: PlanFreeze): string {
+  const iso = f.until.toISOString();
+  return `frozen until ${iso.slice(0, 10)} ${iso.slice(11, 16)} (freeze ${f.reason ?? f.text})`;
 }
 
 // The shared waves of each consumer list met, by a key cheaper to make than the list's JSON:
@@ -217,7 +237,15 @@ export function flagsText(flags: readonly PlanFlag[]): string {
  * thousands of secrets have in common (class, cadence, rotator, grace, waves, own flags) is a
  * profile, sent once as JSON and then named by its number.
  */
-export type PackedEntry = [id: string, profile: number, nextDue: number, lastSuccessAt: number | null, overdue: boolean, targetKey: string];
+export type PackedEntry = [
+  id: string,
+  profile: number,
+  nextDue: number,
+  lastSuccessAt: number | null,
+  overdue: boolean,
+  targetKey: string,
+  frozen: [until: number, text: string, reason: string | null] | null,
+];
 
 type Profile = Pick<PlanEntry, 'className' | 'cadence' | 'rotator' | 'strategy' | 'grace' | 'waves' | 'flags'>;
 type PackedProfile = [
@@ -244,7 +272,8 @@ export class EntryPacker {
       this.numbers.set(json, n);
       this.pending.push(json);
     }
-    return [e.id, n, e.nextDue.getTime(), e.lastSuccessAt?.getTime() ?? null, e.overdue, e.targetKey];
+    const frozen: PackedEntry[6] = e.frozen && [e.frozen.until.getTime(), e.frozen.text, e.frozen.reason];
+    return [e.id, n, e.nextDue.getTime(), e.lastSuccessAt?.getTime() ?? null, e.overdue, e.targetKey, frozen];
   }
 
   /** Profiles numbered since the last call, in number order. */
@@ -287,6 +316,7 @@ export class EntryUnpacker {
       nextDue: new Date(p[2]),
       lastSuccessAt: p[3] === null ? null : new Date(p[3]),
       overdue: p[4],
+      frozen: p[6] && planFreeze(...p[6]),
       grace: profile.grace,
       waves: profile.waves,
       targetKey: p[5],

@@ -2,7 +2,7 @@
 // into the rotation window and out of its freezes, plus a per-secret jitter that is stable (derived from the id) so a
 // plan previews exactly what the scheduler will do.
 import { nextCronOccurrence } from './cadence.js';
-import { afterFreezes } from './freeze.js';
+import { thaw, type Freeze } from './freeze.js';
 import type { ResolvedSecret } from './types.js';
 import { openingAtOrAfter } from './window.js';
 
@@ -19,6 +19,8 @@ export interface DueDetails {
   base: Date;
   /** The cadence's time had passed before now: the rotation is late. */
   overdue: boolean;
+  /** Set when a freeze moved the due time: when that freeze ends, and which it is. */
+  frozen: { until: Date; freeze: Freeze } | null;
 }
 
 /**
@@ -40,7 +42,8 @@ export function dueDetails({ secret, lastSuccessAt, now }: NextDueInput): DueDet
         : nextCronOccurrence(secret.schedule.expression, secret.schedule.tz, lastSuccessAt).getTime();
   }
   const from = Math.max(base, nowMs);
-  return { due: new Date(placeOutsideFreezes(secret, from)), base: new Date(base), overdue: base < nowMs };
+  const placed = placeAndThaw(secret, from);
+  return { due: new Date(placed.due), base: new Date(base), overdue: base < nowMs, frozen: placed.frozen };
 }
 
 /**
@@ -49,13 +52,20 @@ export function dueDetails({ secret, lastSuccessAt, now }: NextDueInput): DueDet
  * leave room give the last time tried (validation keeps each freeze shorter than its recurrence).
  */
 export function placeOutsideFreezes(secret: NextDueInput['secret'], from: number): number {
+  return placeAndThaw(secret, from).due;
+}
+
+/** placeOutsideFreezes, and the last freeze it moved the time past (null: none did). */
+function placeAndThaw(secret: NextDueInput['secret'], from: number): { due: number; frozen: DueDetails['frozen'] } {
   let due = place(secret, from);
+  let frozen: DueDetails['frozen'] = null;
   for (let i = 0; i < 100 && secret.freezes?.length; i++) {
-    const thawed = afterFreezes(secret.freezes, due);
-    if (thawed === due) break;
-    due = place(secret, thawed);
+    const thawed = thaw(secret.freezes, due);
+    if (!thawed) break;
+    frozen = { until: new Date(thawed.until), freeze: thawed.freeze };
+    due = place(secret, thawed.until);
   }
-  return due;
+  return { due, frozen };
 }
 
 /** `from`, moved into the window and jittered; the jitter never leaves the opening. */

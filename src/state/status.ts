@@ -70,22 +70,32 @@ export function statusArgs(rules: StatusRules): unknown[] {
 }
 
 /**
- * The FROM clause STATUS_CASE reads. Hash joins, not a lookup per secret: one pass over the
- * active-run index and the failed runs. `oneSecret` names the parameter ($4) of a single secret.
+ * The FROM clause STATUS_CASE reads. For every secret, hash joins, not a lookup per secret: one pass
+ * over the active-run index and the failed runs. `only`, a condition on `s`, narrows the secrets
+ * before any status work (it becomes the clause's `where`): then each of them looks up its own
+ * newest failed run in runs_needs_attention, and no other secret's runs are read.
  */
-export function statusFrom(oneSecret?: string): string {
+export function statusFrom(only?: string): string {
+  const failed = only
+    ? `left join lateral (select max(r.created_at) as failed_at from runs r
+             where r.secret_id = s.id and r.state = 'needs-attention') f on true
+  where (${only})`
+    : `left join (select secret_id, max(created_at) as failed_at from runs
+             where state = 'needs-attention' group by secret_id) f on f.secret_id = s.id`;
   return `from secrets s
   left join runs a on a.secret_id = s.id and a.state in ${ACTIVE_IN}
-  left join (select secret_id, max(created_at) as failed_at from runs
-             where state = 'needs-attention'${oneSecret ? ` and secret_id = ${oneSecret}` : ''} group by secret_id) f on f.secret_id = s.id`;
+  ${failed}`;
 }
+
+/** Secrets rotated by a person (`rotator: manual`): rotor never starts their runs. */
+const MANUAL = `s.policy->'rotator'->>'name' = 'manual'`;
 
 /** `array_position` of a status in STATUSES: sorts the most urgent first. */
 export const STATUS_SEVERITY = `array_position(array[${STATUSES.map((s) => `'${s}'`).join(', ')}]::text[], status)`;
 
 /** One secret's status, or null when no such secret exists. */
 export async function secretStatus(db: Queryable, id: string, rules: StatusRules): Promise<SecretStatus | null> {
-  const r = await db.query<{ status: SecretStatus }>(`select ${STATUS_CASE} as status ${statusFrom('$4')} where s.id = $4`, [
+  const r = await db.query<{ status: SecretStatus }>(`select ${STATUS_CASE} as status ${statusFrom('s.id = $4')}`, [
     ...statusArgs(rules),
     id,
   ]);
@@ -123,11 +133,12 @@ export async function statusCounts(db: Queryable, rules: StatusRules): Promise<R
 /**
  * Manual secrets (`rotator: manual`: a person rotates them) that are due soon or overdue by
  * STATUS_CASE, with their owner: rotor cannot rotate them, so their owner is told when they fall due.
+ * The watcher asks on every pass: only manual secrets get any status work (their failed runs included).
  */
 export async function manualDue(db: Queryable, rules: StatusRules): Promise<Array<{ id: string; owner: string | null }>> {
   const r = await db.query<{ id: string; owner: string | null }>(
-    `select id, owner from (select s.id, s.policy->>'owner' as owner, s.policy->'rotator'->>'name' as rotator, ${STATUS_CASE} as status
-       ${statusFrom()}) x where rotator = 'manual' and status in ('due-soon', 'overdue')`,
+    `select id, owner from (select s.id, s.policy->>'owner' as owner, ${STATUS_CASE} as status
+       ${statusFrom(MANUAL)}) x where status in ('due-soon', 'overdue')`,
     statusArgs(rules),
   );
   return r.rows;

@@ -20,7 +20,11 @@ export interface ProgressStep {
 }
 
 export interface ProgressSnapshot {
-  run: { id: string; state: string; step: string; waitUntil: Date | null };
+  /**
+   * `waitUntil` is when the engine next looks at the run (during grace, the next sample of the old
+   * credential's use, several per grace); `graceUntil` is when grace ends, set at promote.
+   */
+  run: { id: string; state: string; step: string; waitUntil: Date | null; graceUntil: Date | null };
   steps: readonly ProgressStep[];
   wait: RunWait | null;
   now: Date;
@@ -71,11 +75,15 @@ export class ProgressPrinter {
     if (s.run.state === 'done' || s.run.state === 'needs-attention') return;
     const current = [...s.steps].reverse().find((st) => st.step === s.run.step);
     const began = current ? firstStart.get(`${current.step}#${current.attempt}`) : undefined;
-    const until = s.wait?.until ?? (s.run.waitUntil && s.run.waitUntil > s.now ? s.run.waitUntil : null);
+    // In grace, the end of grace: the run wakes several times before it to sample the old credential's
+    // use, and once at its end, briefly running each time; all of that is one grace, one change.
+    const inGrace = s.run.step === 'grace' ? s.run.graceUntil : null;
+    const graceUntil = inGrace && inGrace > s.now ? inGrace : null;
+    const until = graceUntil ?? s.wait?.until ?? (s.run.waitUntil && s.run.waitUntil > s.now ? s.run.waitUntil : null);
     // The step's row ended but the run has not moved on yet (two writes): nothing is running to show,
     // and "… verify-new running" after "✓ verify-new succeeded" would read as a step run twice.
     if (current && ENDED.has(current.status) && !until && !s.wait) return;
-    const key = `${s.run.step}|${s.run.state}|${s.wait?.kind ?? ''}|${until?.getTime() ?? ''}`;
+    const key = inGrace ? `grace|${inGrace.getTime()}` : `${s.run.step}|${s.run.state}|${s.wait?.kind ?? ''}|${until?.getTime() ?? ''}`;
     if (this.mode === 'json') {
       if (key !== this.lastKey) {
         this.line(
@@ -86,6 +94,7 @@ export class ProgressPrinter {
             state: s.run.state,
             since: began ?? null,
             waitUntil: until,
+            graceUntil,
             wait: s.wait,
           }),
         );

@@ -8,9 +8,11 @@
 // answers the version only once the rollout completed: the controller observed the new generation,
 // updated, ready and available replicas equal the desired count, and no pod of an older template is
 // left (terminating ones count: they may still serve with the old credential). A rollout that
-// stalls (ProgressDeadlineExceeded, a new pod crash-looping) is an error naming the workload; the
-// engine rolls back once the consumer's confirmTimeout has passed, and the old pods, which the
-// rolling update keeps while the new ones are not available, go on working.
+// cannot finish (ProgressDeadlineExceeded; a new pod whose image cannot be pulled, whose config
+// names what is not there, or that crashed again after its restarts) is a CannotConfirmError naming
+// the workload and the pod: the engine rolls back at once rather than at the consumer's
+// confirmTimeout, and the old pods, which the rolling update keeps while the new ones are not
+// available, go on working.
 //
 // `wait-for-reload` restarts nothing: it confirms once every pod of the workloads is ready and
 // carries the version in its annotation (rotor.dev/version unless `annotation` says otherwise),
@@ -32,16 +34,15 @@ type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
 const RESOURCE: Record<Kind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
 
-/** Container states that mean a new pod will not become ready on its own. */
-const STUCK = new Set([
-  'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
-]);
+/** Waiting reasons of a new pod's container that mean it will not start as the template stands. */
+const CANNOT_START = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError']);
+/**
+ * CrashLoopBackOff after this many restarts: the container crashed again after being restarted,
+ * not once on the way up (a dependency not ready yet); with fewer it is still waited for.
+ */
+const CRASH_LOOP_RESTARTS = 2;
+/** Waiting reasons that may pass (a first crash, a container runtime hiccup): said, and waited for. */
+const NOT_STARTING = new Set(['CrashLoopBackOff', 'CreateContainerError', 'RunContainerError']);
 
 interface Clients {
   apps: AppsV1Api;
@@ -189,11 +190,21 @@ function isReady(p: V1Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-/** Why a pod of the new template will not become ready by itself, or undefined. */
-function stuck(p: V1Pod): string | undefined {
+/**
+ * Why a pod of the new template is not starting (`status.containerStatuses[].state.waiting`, init
+ * containers first), and whether that is final: `final` when it will not start as it stands.
+ */
+function notStarting(p: V1Pod): { why: string; final: boolean } | undefined {
   for (const s of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
-    const reason = s.state?.waiting?.reason;
-    if (reason && STUCK.has(reason)) return `${reason}, ${s.restartCount} restarts`;
+    const waiting = s.state?.waiting;
+    const reason = waiting?.reason;
+    if (!reason || !(CANNOT_START.has(reason) || NOT_STARTING.has(reason))) continue;
+    const restarts = s.restartCount ?? 0;
+    const message = waiting.message ? `: ${waiting.message.slice(0, 300)}` : '';
+    return {
+      why: `container ${s.name} ${reason}${message}, ${restarts} ${restarts === 1 ? 'restart' : 'restarts'}`,
+      final: CANNOT_START.has(reason) || (reason === 'CrashLoopBackOff' && restarts >= CRASH_LOOP_RESTARTS),
+    };
   }
   return undefined;
 }
@@ -244,16 +255,22 @@ async function rolloutPending(ctx: ConsumerContext<KubernetesParams>, c: Clients
   const ns = ctx.params.namespace;
   const pods = await podsOf(ctx, c, t);
   const fresh = pods.filter((p) => p.metadata?.annotations?.[RESTARTED_FOR] === versionId);
+  let starting: string | undefined;
   for (const p of fresh) {
-    const why = stuck(p);
-    if (why) {
-      throw new RotorError(`${label(ns, t)}: new pod ${p.metadata?.name} is not starting (${why})`, {
-        hint: `kubectl -n ${ns} logs ${p.metadata?.name} --previous; the old pods keep running until the new ones are ready`,
+    const problem = notStarting(p);
+    if (!problem) continue;
+    const pod = p.metadata?.name ?? '?';
+    if (problem.final) {
+      // The new pods will not start as the template stands: the engine rolls back now, not at confirmTimeout.
+      throw new CannotConfirmError(`${label(ns, t)}: new pod ${pod} cannot start (${problem.why})`, {
+        hint: `kubectl -n ${ns} describe pod ${pod}; kubectl -n ${ns} logs ${pod} --previous; the old pods keep running until the new ones are ready`,
       });
     }
+    starting ??= `new pod ${pod} is not starting yet (${problem.why})`;
   }
   const pending = controllerPending(t, ns);
-  if (pending) return pending;
+  if (pending) return starting ? `${pending}; ${starting}` : pending;
+  if (starting) return starting;
   const old = pods.length - fresh.length;
   if (old > 0) return `${old} pods of the previous template still present`;
   return null;

@@ -47,18 +47,34 @@ export interface FakePod {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   createdAt: number;
-  /** When it turns ready; Infinity for a pod that crash-loops. */
+  /** When it turns ready; Infinity for a pod that never does (a stalled workload's). */
   readyAt: number;
-  crashLoop: boolean;
+  /** Why it never turns ready (the workload's entry in `stalled` when the pod started). */
+  stall: Stall | undefined;
   restarts: number;
   terminatingSince: number | undefined;
   /** The Secret keys it read at start, by Secret name (decoded). */
   env: Record<string, Record<string, string>>;
 }
 
+/**
+ * Why a stalled workload's new pods never become ready, as the kubelet reports it in
+ * `status.containerStatuses[].state.waiting` (pod phase Running for the first two, Pending for the
+ * others, whose container never started):
+ * - `crash-loop`: the container runs, exits 1, is restarted after a back-off: `CrashLoopBackOff`
+ *   between runs, `restartCount` counting up (one restart per `crashLoopMs`);
+ * - `unready`: running, its readiness probe failing;
+ * - `image-pull`: the image cannot be pulled: `ErrImagePull`, then `ImagePullBackOff`;
+ * - `bad-image`: the image reference does not parse: `InvalidImageName`;
+ * - `config-error`: the container's config names a Secret key that is not there: `CreateContainerConfigError`.
+ */
+export type Stall = 'crash-loop' | 'unready' | 'image-pull' | 'bad-image' | 'config-error';
+
 export interface ClusterOptions {
   /** How long a new pod takes to become ready. @defaultValue 40 */
   podReadyMs?: number;
+  /** How long a crash-looping container runs, or waits in back-off, before its next restart. @defaultValue 50 */
+  crashLoopMs?: number;
   /** How long a terminating pod lingers. @defaultValue 20 */
   terminationMs?: number;
   /** Nodes a DaemonSet runs on. @defaultValue 2 */
@@ -113,17 +129,14 @@ export class FakeCluster {
   private rv = 1000;
   private podSeq = 0;
   private timer: NodeJS.Timeout | undefined;
-  /**
-   * Workloads (`<ns>/<name>`) whose new pods never become ready: `crash-loop` (CrashLoopBackOff)
-   * or `unready` (running, readiness probe failing).
-   */
-  readonly stalled = new Map<string, 'crash-loop' | 'unready'>();
+  /** Workloads (`<ns>/<name>`) whose new pods never become ready, and why (Stall). */
+  readonly stalled = new Map<string, Stall>();
   /** Called between a write's read of the stored object and its resourceVersion check (tests' concurrent writers). */
   beforeWrite: ((resource: string, namespace: string, name: string) => void) | undefined;
   readonly opts: Required<ClusterOptions>;
 
   constructor(opts: ClusterOptions = {}) {
-    this.opts = { podReadyMs: 40, terminationMs: 20, nodes: 2, ...opts };
+    this.opts = { podReadyMs: 40, crashLoopMs: 50, terminationMs: 20, nodes: 2, ...opts };
   }
 
   start(tickMs = 10): void {
@@ -276,7 +289,7 @@ export class FakeCluster {
     const t = now();
     for (const [k, p] of this.pods) {
       if (p.terminatingSince !== undefined && t - p.terminatingSince >= this.opts.terminationMs) this.pods.delete(k);
-      if (p.crashLoop && p.terminatingSince === undefined) p.restarts = Math.floor((t - p.createdAt) / 50);
+      if (p.stall === 'crash-loop' && p.terminatingSince === undefined) p.restarts = Math.floor((t - p.createdAt) / this.opts.crashLoopMs);
     }
     for (const [key, w] of this.objects) {
       const kind = key.split('/')[0] as WorkloadKind;
@@ -289,7 +302,6 @@ export class FakeCluster {
     const ns = w.metadata.namespace as string;
     const template = w.spec.template;
     const stall = this.stalled.get(`${ns}/${w.metadata.name}`);
-    const crashLoop = stall === 'crash-loop';
     const env: FakePod['env'] = {};
     for (const c of template.spec?.containers ?? []) {
       for (const from of c.envFrom ?? []) {
@@ -316,7 +328,7 @@ export class FakeCluster {
       annotations: { ...(template.metadata?.annotations ?? {}) },
       createdAt: t,
       readyAt: stall ? Infinity : t + this.opts.podReadyMs,
-      crashLoop,
+      stall,
       restarts: 0,
       terminatingSince: undefined,
       env,
@@ -492,6 +504,7 @@ export class FakeCluster {
       p.kind === 'deployments'
         ? { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.workload}-${p.templateHash}`, controller: true }
         : { apiVersion: 'apps/v1', kind: WORKLOAD_KINDS[p.kind], name: p.workload, controller: true };
+    const started = p.stall !== 'image-pull' && p.stall !== 'bad-image' && p.stall !== 'config-error';
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -506,7 +519,7 @@ export class FakeCluster {
       },
       spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
       status: {
-        phase: 'Running',
+        phase: started ? 'Running' : 'Pending',
         conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
         containerStatuses: [
           {
@@ -516,16 +529,46 @@ export class FakeCluster {
             image: 'example/app:1',
             imageID: '',
             started: ready,
-            state: p.crashLoop
-              ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=app' } }
-              : ready || p.readyAt === Infinity
-                ? { running: { startedAt: new Date(p.createdAt).toISOString() } }
-                : { waiting: { reason: 'ContainerCreating' } },
-            ...(p.crashLoop ? { lastState: { terminated: { exitCode: 1, reason: 'Error' } } } : {}),
+            state: this.containerState(p, ready, t),
+            ...(p.stall === 'crash-loop' && p.restarts > 0 ? { lastState: { terminated: { exitCode: 1, reason: 'Error' } } } : {}),
           },
         ],
       },
     };
+  }
+
+  /** `containerStatuses[].state` as the kubelet reports it: waiting (with its reason), or running. */
+  private containerState(p: FakePod, ready: boolean, t: number): Obj {
+    const running = { running: { startedAt: new Date(p.createdAt).toISOString() } };
+    switch (p.stall) {
+      case 'crash-loop':
+        // Up until its first exit; from then on in back-off between runs.
+        return p.restarts === 0
+          ? running
+          : {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: `back-off 10s restarting failed container=app pod=${p.name}_${p.namespace}(uid-${p.name})`,
+              },
+            };
+      case 'image-pull':
+        return t - p.createdAt < this.opts.crashLoopMs
+          ? {
+              waiting: {
+                reason: 'ErrImagePull',
+                message: 'failed to pull and unpack image "docker.io/example/app:1": not found',
+              },
+            }
+          : { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "example/app:1"' } };
+      case 'bad-image':
+        return {
+          waiting: { reason: 'InvalidImageName', message: 'Failed to apply default image tag "example/App:1": invalid reference format' },
+        };
+      case 'config-error':
+        return { waiting: { reason: 'CreateContainerConfigError', message: `couldn't find key password in Secret ${p.namespace}/app` } };
+      default:
+        return ready || p.readyAt === Infinity ? running : { waiting: { reason: 'ContainerCreating' } };
+    }
   }
 
   /** Sets an annotation on a pod (what an application that reloads on its own does to report its version). */

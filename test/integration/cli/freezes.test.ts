@@ -1,7 +1,7 @@
 // Freeze windows through the CLI: validate reports a bad freeze at file:line:col (exit 2), plan
-// shows due times after a file's range freeze and a class's recurring one, `rotor rotate` is
-// refused during a freeze unless an emergency says --override-freeze (audited), and a scheduler
-// tick defers a due frozen secret instead of starting it.
+// shows due times after a file's range freeze and a class's recurring one (and says which freeze
+// moved each, until when), `rotor rotate` is refused during a freeze unless an emergency says
+// --override-freeze (audited), and a scheduler tick defers a due frozen secret instead of starting it.
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,16 +104,37 @@ secrets:
     expect(r.stdout + r.stderr).toMatch(/bad[/\\]bad\.yaml:8:\d+.*never ends/);
   });
 
-  it('plan shows the next due time after the freezes', async () => {
+  it('plan shows the next due time after the freezes, and which freeze moved it until when', async () => {
     const r = await cli(['plan', 'policies', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const text = r.stdout.slice(r.stdout.indexOf('['));
-    const plan = JSON.parse(text) as Array<{ id: string; nextDue: string }>;
-    const due = (id: string) => Date.parse(plan.find((e) => e.id === id)!.nextDue);
+    const plan = JSON.parse(text) as Array<{ id: string; nextDue: string; frozen: unknown }>;
+    const entry = (id: string) => plan.find((e) => e.id === id)!;
+    const due = (id: string) => Date.parse(entry(id).nextDue);
     expect(due('f/range')).toBeGreaterThanOrEqual(rangeEnd);
     expect(due('f/range')).toBeLessThan(rangeEnd + 60_000);
     expect(due('f/cron')).toBeGreaterThanOrEqual(cronStart + 3 * 3_600_000);
     expect(due('f/free')).toBeLessThan(Date.now() + 60_000);
+    expect(entry('f/range').frozen).toEqual({
+      until: new Date(rangeEnd).toISOString(),
+      freeze: `${isoDate(now - DAY)} to ${isoDate(now + 9 * DAY)} UTC`,
+      reason: 'year-end',
+    });
+    expect(entry('f/cron').frozen).toEqual({
+      until: new Date(cronStart + 3 * 3_600_000).toISOString(),
+      freeze: `3h from "0 ${hour} * * *" UTC`,
+      reason: 'daily close',
+    });
+    expect(entry('f/free').frozen).toBeNull();
+
+    // The table says it where an operator looks for why a secret is later than its cadence.
+    const table = await cli(['plan', 'policies']);
+    expect(table.code, table.stderr).toBe(0);
+    const row = (id: string) => table.stdout.split('\n').find((l) => l.startsWith(`${id} `)) ?? '';
+    const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+    expect(row('f/range')).toMatch(new RegExp(`(  |; )frozen until ${minute(rangeEnd)} \\(freeze year-end\\)$`));
+    expect(row('f/cron')).toMatch(new RegExp(`(  |; )frozen until ${minute(cronStart + 3 * 3_600_000)} \\(freeze daily close\\)$`));
+    expect(row('f/free')).not.toContain('frozen');
   });
 
   it('rotate is refused during a freeze; an emergency overrides it only with --override-freeze, audited', async () => {

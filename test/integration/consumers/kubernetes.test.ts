@@ -1,13 +1,14 @@
 // The kubernetes consumer against the fake API server, through the real @kubernetes/client-node:
 // a rolling restart as `kubectl rollout restart` sends it, confirmed only once the rollout completed
-// (Deployment, StatefulSet, DaemonSet; by name and by selector), stalls that name the workload,
-// RBAC 403s that name what to grant, and wait-for-reload.
+// (Deployment, StatefulSet, DaemonSet; by name and by selector), new pods that cannot start and
+// stalls that name the workload (CannotConfirmError: the engine rolls back at once), RBAC 403s that
+// name what to grant, and wait-for-reload.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConsumerContext, ConsumerNotice } from '../../../src/consumers/contract.js';
+import { CannotConfirmError, type ConsumerContext, type ConsumerNotice } from '../../../src/consumers/contract.js';
 import kubernetesDescriptor, { type KubernetesParams } from '../../../src/consumers/kubernetes/descriptor.js';
 import { forgetKubernetesClients, kubernetesConsumer, RESTARTED_AT, RESTARTED_FOR } from '../../../src/consumers/kubernetes/index.js';
-import { RotorError } from '../../../src/errors.js';
+import type { RotorError } from '../../../src/errors.js';
 import { forgetKubeConfigs } from '../../../src/kubernetes.js';
 import { silentLogger } from '../../../src/log.js';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/k8s-fake/server.js';
@@ -52,8 +53,8 @@ async function confirmed(
   ctx: ConsumerContext<KubernetesParams>,
   n: ConsumerNotice,
   timeoutMs = 8_000,
+  waits: string[] = [],
 ): Promise<{ version: string | null; waits: string[] }> {
-  const waits: string[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -134,23 +135,63 @@ describe('the kubernetes consumer', () => {
     );
   });
 
-  it('fails the confirmation naming the workload when new pods crash-loop, and keeps the old pods serving', async () => {
+  it('waits while a new pod crashed once, then cannot confirm once it crash-loops, naming the pod; the old pods keep serving', async () => {
     const namespace = ns();
     api.cluster.addWorkload('deployments', namespace, 'api', { replicas: 2 });
     await api.cluster.settled(namespace);
     const oldPods = api.cluster.podsOf(namespace, 'api').map((p) => p.name);
     api.cluster.stalled.set(`${namespace}/api`, 'crash-loop');
+    // A restart every 400 ms: long enough to see the first one waited for.
+    const pace = api.cluster.opts.crashLoopMs;
+    api.cluster.opts.crashLoopMs = 400;
+    try {
+      const ctx = ctxOf({ namespace, workloads: [{ kind: 'Deployment', name: 'api' }] });
+      const n = notice();
+      await kubernetesConsumer.notify(ctx, n, undefined);
+      const waits: string[] = [];
+      const err = await confirmed(ctx, n, 8_000, waits).then(
+        () => undefined,
+        (e: unknown) => e as RotorError,
+      );
+      expect(err).toBeInstanceOf(CannotConfirmError);
+      expect(err!.message).toMatch(
+        new RegExp(
+          `^Deployment ${namespace}/api: new pod api-\\S+ cannot start \\(container app CrashLoopBackOff: back-off .*, 2 restarts\\)$`,
+        ),
+      );
+      expect(err!.hint).toMatch(/kubectl -n \S+ describe pod api-/);
+      // One crash was a wait, not a verdict.
+      expect(waits.some((w) => /new pod api-\S+ is not starting yet \(container app CrashLoopBackOff: .*, 1 restart\)/.test(w))).toBe(true);
+    } finally {
+      api.cluster.opts.crashLoopMs = pace;
+    }
+    const live = api.cluster.podsOf(namespace, 'api').filter((p) => p.terminatingSince === undefined);
+    expect(live.filter((p) => oldPods.includes(p.name) && p.readyAt <= Date.now())).toHaveLength(2);
+  });
+
+  it.each([
+    ['image-pull', /container app (ErrImagePull|ImagePullBackOff): .*example\/app:1/],
+    ['bad-image', /container app InvalidImageName: .*invalid reference format/],
+    ['config-error', /container app CreateContainerConfigError: couldn't find key password in Secret/],
+  ] as const)('cannot confirm at once when a new pod cannot start (%s), naming the pod and the reason', async (stall, reason) => {
+    const namespace = ns();
+    api.cluster.addWorkload('deployments', namespace, 'api', { replicas: 2 });
+    await api.cluster.settled(namespace);
+    api.cluster.stalled.set(`${namespace}/api`, stall);
     const ctx = ctxOf({ namespace, workloads: [{ kind: 'Deployment', name: 'api' }] });
     const n = notice();
     await kubernetesConsumer.notify(ctx, n, undefined);
+    const started = Date.now();
     const err = await confirmed(ctx, n).then(
       () => undefined,
       (e: unknown) => e as RotorError,
     );
-    expect(err).toBeInstanceOf(RotorError);
-    expect(err!.message).toMatch(new RegExp(`^Deployment ${namespace}/api: new pod api-\\S+ is not starting \\(CrashLoopBackOff`));
-    const live = api.cluster.podsOf(namespace, 'api').filter((p) => p.terminatingSince === undefined);
-    expect(live.filter((p) => oldPods.includes(p.name) && p.readyAt <= Date.now())).toHaveLength(2);
+    expect(err).toBeInstanceOf(CannotConfirmError);
+    expect(err!.message).toMatch(new RegExp(`^Deployment ${namespace}/api: new pod api-\\S+ cannot start \\(`));
+    expect(err!.message).toMatch(reason);
+    expect(err!.message).toMatch(/, 0 restarts\)$/);
+    // As soon as the new pod reported it, not after a deadline.
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('fails the confirmation on ProgressDeadlineExceeded', async () => {

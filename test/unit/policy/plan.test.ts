@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runPlan } from '../../../src/cli/plan.js';
+import { loadPolicies } from '../../../src/policy/load.js';
+import { EntryPacker, EntryUnpacker, frozenText, planEntry } from '../../../src/policy/plan.js';
 import { EXIT } from '../../../src/cli/exit-codes.js';
 import { textSink } from '../../helpers/sink.js';
 
@@ -164,5 +166,19 @@ describe('rotor plan: transport and inherited credentials', () => {
     expect(flags['my/dual']).toContain('revokes-inherited');
     // Its apply replaces the only password the role has: nothing is left to revoke.
     expect(flags['pg/single']).not.toContain('revokes-inherited');
+  });
+
+  it('keeps which freeze moved a due time when an entry crosses from a worker thread', async () => {
+    const [entry] = (await loadPolicies(DIR)).secrets.map((secret) => planEntry(secret, AT, null));
+    const frozen = {
+      ...entry!,
+      frozen: { until: new Date('2025-06-30T23:00:00Z'), text: '3d from "0 23 L * *" UTC', reason: 'month-end-close' },
+    };
+    const packer = new EntryPacker();
+    const unpacker = new EntryUnpacker();
+    const packed = [packer.pack(frozen), packer.pack(entry!)];
+    unpacker.add(packer.fresh());
+    expect(packed.map((p) => unpacker.unpack(p))).toEqual([frozen, entry]);
+    expect(frozenText(frozen.frozen)).toBe('frozen until 2025-06-30 23:00 (freeze month-end-close)');
   });
 });

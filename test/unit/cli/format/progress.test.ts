@@ -10,10 +10,15 @@ function step(id: number, name: string, status: string, start: number, end: numb
   return { id, step: name, attempt: 1, status, startedAt: at(start), finishedAt: end === null ? null : at(end), error: null };
 }
 
-/** A run staggered behind another, then create, then grace over three passes, then revoke. */
+/**
+ * A run staggered behind another, then create, then grace over three passes, then revoke. As the
+ * engine does it: grace ends at 161, but the run wakes at 131 to sample the old credential's use
+ * (wait_until is the next wake, running while it samples), then waits again until 161.
+ */
 function snapshots(): ProgressSnapshot[] {
   const created = [step(1, 'create', 'succeeded', 100, 100.4)];
   const grace1 = [...created, step(2, 'grace', 'waiting', 101, 101)];
+  const sampling = [...grace1, step(3, 'grace', 'started', 131, null)];
   const grace2 = [...grace1, step(3, 'grace', 'waiting', 131, 131)];
   const done = [...grace2, step(4, 'grace', 'succeeded', 161, 161), step(5, 'revoke', 'succeeded', 161, 162.5)];
   const run = (state: string, stepName: string, waitUntil: number | null) => ({
@@ -21,13 +26,16 @@ function snapshots(): ProgressSnapshot[] {
     state,
     step: stepName,
     waitUntil: waitUntil === null ? null : at(waitUntil),
+    graceUntil: stepName === 'create' ? null : at(161),
   });
+  const wake = (until: number) => ({ ...STAGGER, runId: RUN, kind: 'wait' as const, step: 'grace', until: at(until), behind: null });
   return [
     { run: run('queued', 'create', null), steps: [], wait: STAGGER, now: at(0) },
     { run: run('queued', 'create', null), steps: [], wait: STAGGER, now: at(50) },
-    { run: run('waiting', 'grace', 161), steps: grace1, wait: null, now: at(110) },
-    { run: run('waiting', 'grace', 161), steps: grace1, wait: null, now: at(120) },
-    { run: run('waiting', 'grace', 161), steps: grace2, wait: null, now: at(140) },
+    { run: run('waiting', 'grace', 131), steps: grace1, wait: wake(131), now: at(110) },
+    { run: run('waiting', 'grace', 131), steps: grace1, wait: wake(131), now: at(120) },
+    { run: run('running', 'grace', null), steps: sampling, wait: null, now: at(131) },
+    { run: run('waiting', 'grace', 161), steps: grace2, wait: wake(161), now: at(140) },
     { run: run('done', 'finished', null), steps: done, wait: null, now: at(163) },
   ];
 }
@@ -46,8 +54,9 @@ describe('rotor rotate --wait', () => {
     const p = new ProgressPrinter((t) => (text += t), 'plain');
     const verified = [step(1, 'create', 'succeeded', 0, 1), step(2, 'verify-new', 'succeeded', 1, 2)];
     // The run row still names verify-new for a moment: the step row and the run row are two writes.
-    p.update({ run: { id: RUN, state: 'running', step: 'verify-new', waitUntil: null }, steps: verified, wait: null, now: at(2) });
-    p.update({ run: { id: RUN, state: 'running', step: 'promote', waitUntil: null }, steps: verified, wait: null, now: at(3) });
+    const run = { id: RUN, state: 'running', waitUntil: null, graceUntil: null };
+    p.update({ run: { ...run, step: 'verify-new' }, steps: verified, wait: null, now: at(2) });
+    p.update({ run: { ...run, step: 'promote' }, steps: verified, wait: null, now: at(3) });
     expect(text).not.toMatch(/… verify-new/);
     expect(text.indexOf('✓ verify-new')).toBeLessThan(text.indexOf('… promote'));
   });
@@ -55,7 +64,9 @@ describe('rotor rotate --wait', () => {
   it('piped: each step once, one line per change, no repeated grace lines', () => {
     const text = print('plain');
     expect(text).toMatchSnapshot();
+    // Once, with the end of grace (not the next sample at 12:02:11).
     expect(text.match(/grace\s+until/g)).toHaveLength(1);
+    expect(text).toMatch(/… grace\s+until 2026-12-03 12:02:41Z \(9s elapsed\)$/m);
     expect(text).toMatch(/✓ grace\s+succeeded\s+1m$/m);
     expect(text).toContain('waits until 12:01:40Z (in 1m 40s) for run 5e1d9b20 (payments/orders-db, running) on the same target');
     expect(text).not.toContain('\r');
