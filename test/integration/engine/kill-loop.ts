@@ -24,6 +24,8 @@ export interface KillRig {
   env: Record<string, string>;
   /** Every worker started goes here, for the suite's afterAll to kill. */
   workers: WorkerHandle[];
+  /** How long a worker may take to load and start. @defaultValue worker-child's */
+  startTimeoutMs?: number;
 }
 
 const rotate = async (rig: KillRig, secretId: string) =>
@@ -31,7 +33,7 @@ const rotate = async (rig: KillRig, secretId: string) =>
 
 /** A first rotation with a worker that is never killed (then it is): the secret gets an old credential to protect. */
 export async function bootRotation(rig: KillRig, secretId: string, timeoutMs = 30_000): Promise<RunRow> {
-  const worker = await spawnWorker(rig.script, { ...rig.env, KILL_AT: 'none' });
+  const worker = await spawnWorker(rig.script, { ...rig.env, KILL_AT: 'none' }, rig.startTimeoutMs);
   rig.workers.push(worker);
   const ended = await waitForRunEnd(rig.pool, await rotate(rig, secretId), timeoutMs);
   await killWorker(worker);
@@ -56,7 +58,7 @@ export interface KillOptions {
 export async function killAtEachPoint(rig: KillRig, secretId: string, points: readonly string[], opts: KillOptions = {}): Promise<RunRow> {
   const { timeoutMs = 30_000 } = opts;
   const spare = (i: number) => {
-    const s = spareWorker(rig.script, { ...rig.env, KILL_AT: points[i] ?? 'none' });
+    const s = spareWorker(rig.script, { ...rig.env, KILL_AT: points[i] ?? 'none' }, rig.startTimeoutMs);
     rig.workers.push(s.handle);
     return s;
   };
