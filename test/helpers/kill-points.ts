@@ -42,3 +42,13 @@ export const KILLABLE_RUNTIME = {
   leaseMs: 1_500,
   pollMs: 100,
 } satisfies Partial<RuntimeOptions>;
+
+/**
+ * A spare worker (GATED=1, test/helpers/worker-child.ts spareWorker) loads everything, prints
+ * "loaded" and waits here for a line on stdin before it takes jobs.
+ */
+export async function gate(): Promise<void> {
+  if (process.env.GATED !== '1') return;
+  process.stdout.write('loaded\n');
+  await new Promise((r) => process.stdin.once('data', r));
+}

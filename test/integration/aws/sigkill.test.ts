@@ -1,7 +1,6 @@
 // The AWS rotators survive SIGKILL at every step boundary and inside every step with effects: a
 // new worker process resumes the run and converges, once, with one working AWSCURRENT. The fakes
 // keep their state in the test database, so what "AWS" holds outlives each killed worker.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { RUNS_QUEUE } from '../../../src/queue/names.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { listRuns, listSteps } from '../../../src/state/runs.js';
+import { listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import { FakeIam, emptyIam } from '../../helpers/aws/iam.js';
@@ -25,7 +24,9 @@ import { dropFakeSchema, postgresState } from '../../helpers/aws/state.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
+import { killWorker, spawnWorker, type WorkerHandle } from '../../helpers/worker-child.js';
 import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
+import { expectConverged, killAtEachPoint, type KillRig } from '../engine/kill-loop.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
@@ -54,11 +55,6 @@ const IAM_POINTS = BASE_POINTS.filter((p) => !['inside:promote', 'inside:distrib
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
 const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
 
-interface WorkerHandle {
-  child: ChildProcess;
-  output: string;
-}
-
 describe('AWS rotators with a worker killed by SIGKILL', () => {
   let db: TestDatabase;
   let kit: QueueKit;
@@ -70,44 +66,6 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
   const workers: WorkerHandle[] = [];
   const roles: string[] = [];
   const key = randomBytes(32);
-
-  /** A worker that has loaded everything and waits for `start()` before it takes jobs. */
-  interface Spare {
-    handle: WorkerHandle;
-    start(): Promise<WorkerHandle>;
-  }
-
-  function spawnSpare(env: Record<string, string>): Spare {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: { ...process.env, ...env, GATED: '1' },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const handle: WorkerHandle = { child, output: '' };
-    workers.push(handle);
-    child.stdout!.on('data', (d: Buffer) => (handle.output += d.toString()));
-    const alive = () => {
-      if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
-      return true;
-    };
-    return {
-      handle,
-      async start() {
-        await waitFor(() => handle.output.includes('loaded') && alive(), { timeoutMs: 60_000, message: 'worker load' });
-        child.stdin!.write('go\n');
-        await waitFor(() => handle.output.includes('ready') && alive(), { timeoutMs: 30_000, message: 'worker start' });
-        return handle;
-      },
-    };
-  }
-
-  const spawnWorker = (env: Record<string, string>): Promise<WorkerHandle> => spawnSpare(env).start();
-
-  async function kill(w: WorkerHandle): Promise<void> {
-    if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-    const exited = new Promise((r) => w.child.once('exit', r));
-    w.child.kill('SIGKILL');
-    await exited;
-  }
 
   beforeAll(async () => {
     db = await createTestDatabase('aws sigkill');
@@ -124,7 +82,7 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
   });
 
   afterAll(async () => {
-    for (const w of workers) await kill(w);
+    for (const w of workers) await killWorker(w);
     await kit?.close();
     uninstall?.();
     for (const r of roles) await dropRole(db, r);
@@ -154,9 +112,18 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     points: string[],
   ): Promise<{ old: { versionId: string; value: Record<string, string | number> } }> {
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), ROTATOR: rotator, RDS_DELAY_MS: '300' };
+    const rig: KillRig = {
+      pool: db.pool,
+      kit,
+      script: WORKER,
+      env: { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), ROTATOR: rotator, RDS_DELAY_MS: '300' },
+      workers,
+      // The AWS SDK and the fakes load slowly on a busy machine.
+      startTimeoutMs: 60_000,
+    };
     // A first, undisturbed rotation gives the secret an old credential to protect.
-    const boot = await spawnWorker({ ...env, KILL_AT: 'none' });
+    const boot = await spawnWorker(WORKER, { ...rig.env, KILL_AT: 'none' }, rig.startTimeoutMs);
+    workers.push(boot);
     const bootRun = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
     await waitFor(async () => (await listSteps(db.pool, bootRun.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
       timeoutMs: 40_000,
@@ -167,36 +134,14 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     expect(first.state).toBe('done');
     const store = createAwsSecretsManagerStore();
     const old = (await store.get(secret.store.location, 'CURRENT'))!;
-    await kill(boot);
+    await killWorker(boot);
 
-    let current = await spawnWorker({ ...env, KILL_AT: points[0]! });
-    let spare = spawnSpare({ ...env, KILL_AT: points[1] ?? 'none' });
-    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    const killedAt: string[] = [];
-    for (const [i, point] of points.entries()) {
-      if (point === 'inside:grace') {
-        // Grace is a delayed job: the run waits with no worker holding it.
-        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
-          timeoutMs: 40_000,
-          message: point,
-        });
-      } else {
-        const w = current;
-        await waitFor(() => w.output.includes(`at ${point}`), { timeoutMs: 40_000, message: `worker reaching ${point}` });
-      }
-      await kill(current);
-      killedAt.push(point);
-      if (point === 'inside:grace') await endGraceNow(run.id, false);
-      // The spare starts only now: before, it could have taken the job from the worker meant to reach `point`.
-      current = await spare.start();
-      spare = spawnSpare({ ...env, KILL_AT: points[i + 2] ?? 'none' });
-    }
-    const ended = await waitForRunEnd(db.pool, run.id, 60_000);
-    await kill(current);
-    await kill(spare.handle);
-    expect(killedAt).toEqual(points);
-    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
-    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
+    const ended = await killAtEachPoint(rig, secret.id, points, {
+      timeoutMs: 40_000,
+      // Killed with the run waiting in grace: grace ends now, and the next worker finds it over.
+      afterKill: async (point, runId) => (point === 'inside:grace' ? endGraceNow(runId, false) : undefined),
+    });
+    await expectConverged(rig, store, secret.store.location, secret.id, ended);
     // One AWSCURRENT, the run's version; no AWSPENDING left anywhere.
     const name = String(secret.store.params.secretId);
     const labels = Object.entries(await sm.labels(name));

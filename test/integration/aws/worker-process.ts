@@ -6,7 +6,7 @@
 // for a line on stdin before taking jobs). On reaching KILL_AT it prints `at <point>` and hangs
 // until killed. Prints "ready" when its workers run.
 import pg from 'pg';
-import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
+import { KILLABLE_RUNTIME, checkpoint, gate, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
@@ -48,12 +48,9 @@ const rotator: Rotator<unknown> = {
   verify: inside('verify-new', real.verify.bind(real)),
   revoke: inside('revoke', real.revoke.bind(real)),
 };
-// A spare worker loads everything first and starts taking jobs only when told (a line on stdin),
-// so the test pays the start-up cost while the worker before it is still running.
-if (env.GATED === '1') {
-  process.stdout.write('loaded\n');
-  await new Promise((r) => process.stdin.once('data', r));
-}
+// A spare loads everything first and takes jobs only when told, so the test pays the start-up cost
+// while the worker before it still runs.
+await gate();
 await startRuntime({
   ...KILLABLE_RUNTIME,
   pool,

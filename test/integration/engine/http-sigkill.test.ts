@@ -7,22 +7,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { targetKeyOf } from '../../../src/rotator/catalogue.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { listRuns } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
 import { startFakeSaas, type FakeSaas } from '../../helpers/fake-saas.js';
 import { httpExampleSecret } from '../../helpers/http-examples.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
-import { waitFor } from '../../helpers/wait.js';
-import { waitForRunEnd } from './fixtures.js';
-import { killWorker, spawnWorker as spawnChild, type WorkerHandle } from '../../helpers/worker-child.js';
-
-const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
+import { killWorker, type WorkerHandle } from '../../helpers/worker-child.js';
+import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint } from './kill-loop.js';
 
 /** Every step boundary, and the moment the provider deleted the old key but the step is not recorded. */
 const KILL_POINTS = [
@@ -35,10 +30,6 @@ const KILL_POINTS = [
   'applied:revoke',
   'after:revoke',
 ];
-
-const spawnWorker = (env: Record<string, string>) => spawnChild(WORKER, env);
-
-const kill = killWorker;
 
 describe('an http rotator run whose worker is killed with SIGKILL', () => {
   let db: TestDatabase;
@@ -57,7 +48,7 @@ describe('an http rotator run whose worker is killed with SIGKILL', () => {
   });
 
   afterAll(async () => {
-    for (const w of workers) await kill(w);
+    for (const w of workers) await killWorker(w);
     await kit?.close();
     await saas?.close();
     await db?.drop();
@@ -70,45 +61,28 @@ describe('an http rotator run whose worker is killed with SIGKILL', () => {
     const secret = await httpExampleSecret('http-token-api.yaml', saas, dir, '3s');
     delete process.env.ROTOR_ENV_FILE_ROOT;
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf, nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const env = {
-      DATABASE_URL: db.url,
-      MASTER_KEY: key.toString('hex'),
-      ROTATOR: 'http',
-      SEARCHPROV_ADMIN_TOKEN: saas.adminToken,
-      ROTOR_ENV_FILE_ROOT: dir,
+    const rig = {
+      pool: db.pool,
+      kit,
+      script: ENGINE_WORKER,
+      env: {
+        DATABASE_URL: db.url,
+        MASTER_KEY: key.toString('hex'),
+        ROTATOR: 'http',
+        SEARCHPROV_ADMIN_TOKEN: saas.adminToken,
+        ROTOR_ENV_FILE_ROOT: dir,
+      },
+      workers,
     };
 
-    workers.push(await spawnWorker({ ...env, KILL_AT: 'none' }));
-    const boot = await waitForRunEnd(
-      db.pool,
-      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
-      30_000,
-    );
-    expect(boot.state).toBe('done');
+    await bootRotation(rig, secret.id);
     const store = createLocalStore({ pool: db.pool, key });
     const old = String((await store.get(secret.id, 'CURRENT'))!.value.token);
-    await kill(workers.at(-1)!);
-
-    workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[0]! }));
-    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    const killedAt: string[] = [];
-    for (const [i, point] of KILL_POINTS.entries()) {
-      const current = workers.at(-1)!;
-      await waitFor(() => current.output.includes(`at ${point}`), { timeoutMs: 30_000, message: `worker reaching ${point}` });
-      await kill(current);
-      killedAt.push(point);
-      workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[i + 1] ?? 'none' }));
-    }
-    const ended = await waitForRunEnd(db.pool, run.id, 60_000);
-    expect(killedAt).toEqual(KILL_POINTS);
-    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
-    const versions = await store.describe(secret.id);
-    expect(versions.filter((v) => v.stages.includes('CURRENT'))).toHaveLength(1);
-    expect(versions.filter((v) => v.stages.includes('PENDING'))).toHaveLength(0);
+    const ended = await killAtEachPoint(rig, secret.id, KILL_POINTS);
+    await expectConverged(rig, store, secret.id, secret.id, ended);
     const current = String((await store.get(secret.id, 'CURRENT'))!.value.token);
     expect(saas.keys().map((k) => k.secret)).toEqual([current]);
     expect(await saas.statusFor(current)).toBe(200);
     expect(await saas.statusFor(old)).toBe(401);
-    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
   }, 180_000);
 });

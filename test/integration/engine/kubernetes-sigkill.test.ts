@@ -2,7 +2,6 @@
 // rolling out (the run waiting in distribute); a new worker takes the run over, does not restart the
 // workload a second time, confirms once the rollout completed, and the run ends with one working
 // credential in the Secret and every pod running it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESTARTED_FOR } from '../../../src/consumers/kubernetes/index.js';
 import { requestRotation } from '../../../src/engine/request.js';
@@ -17,6 +16,7 @@ import { startFakeApiServer, type FakeApiServer } from '../../helpers/k8s-fake/s
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
+import { killWorker, spawnWorker as spawnChild, type WorkerHandle } from '../../helpers/worker-child.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
 
 const WORKER = new URL('./kubernetes-worker-process.ts', import.meta.url).pathname;
@@ -26,26 +26,12 @@ describe('a worker killed with SIGKILL during a rollout wait', () => {
   let kit: QueueKit;
   let api: FakeApiServer;
   let kubeconfigBefore: string | undefined;
-  const children: ChildProcess[] = [];
+  const workers: WorkerHandle[] = [];
 
-  async function spawnWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: { ...process.env, DATABASE_URL: db.url, KUBECONFIG: api.kubeconfigPath, K8S_ADMIN_URL: db.url },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor(() => output.includes('ready') || child.exitCode !== null, { timeoutMs: 30_000, message: 'worker start' });
-    if (child.exitCode !== null) throw new Error(`worker exited early with ${child.exitCode}`);
-    return child;
-  }
-
-  async function kill(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+  async function spawnWorker(): Promise<WorkerHandle> {
+    const worker = await spawnChild(WORKER, { DATABASE_URL: db.url, KUBECONFIG: api.kubeconfigPath, K8S_ADMIN_URL: db.url });
+    workers.push(worker);
+    return worker;
   }
 
   beforeAll(async () => {
@@ -61,7 +47,7 @@ describe('a worker killed with SIGKILL during a rollout wait', () => {
   });
 
   afterAll(async () => {
-    for (const c of children) await kill(c);
+    for (const w of workers) await killWorker(w);
     await kit?.close();
     await db?.pool.query('drop role if exists k8k_a; drop role if exists k8k_b; drop role if exists k8k_app').catch(() => undefined);
     await db?.drop();
@@ -129,7 +115,7 @@ describe('a worker killed with SIGKILL during a rollout wait', () => {
     );
     const rolling = api.cluster.podsOf('shop', 'api').filter((p) => p.annotations[RESTARTED_FOR] === newVersion && p.readyAt <= Date.now());
     expect(rolling.length).toBeLessThan(3);
-    await kill(worker);
+    await killWorker(worker);
     expect((await getRun(db.pool, run.id))!.step).toBe('distribute');
 
     worker = await spawnWorker();
@@ -151,6 +137,6 @@ describe('a worker killed with SIGKILL during a rollout wait', () => {
     ).toBe(true);
     expect(await login(db, current.value.username, current.value.password)).toBe(true);
     expect(await login(db, old.value.username, old.value.password)).toBe('28P01');
-    await kill(worker);
+    await killWorker(worker);
   }, 120_000);
 });

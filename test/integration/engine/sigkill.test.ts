@@ -1,22 +1,25 @@
+// The engine's SIGKILL suite: a worker killed at every step boundary and inside every step, and a new
+// worker finishes the run, once. With the postgres rotator (alternating users: one working CURRENT,
+// the old login refused), and with random-secret publishing previous (CURRENT carries the old value
+// through grace; the revoke step settles CURRENT without it, tells the consumers and clears PREVIOUS).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { listSteps } from '../../../src/state/runs.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { listRuns, listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
+import type { StoredVersion } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
-import { waitFor } from '../../helpers/wait.js';
-import { secretFixture, waitForRunEnd } from './fixtures.js';
-import { killWorker, spawnWorker as spawnChild, type WorkerHandle } from '../../helpers/worker-child.js';
-
-const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
+import { killWorker, type WorkerHandle } from '../../helpers/worker-child.js';
+import { secretFixture } from './fixtures.js';
+import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint, leaksOf, type KillRig } from './kill-loop.js';
 
 /** Every step boundary, and a moment inside every step that has effects. */
 const KILL_POINTS = [
@@ -36,14 +39,32 @@ const KILL_POINTS = [
   'after:revoke',
 ];
 
-const spawnWorker = (env: Record<string, string>) => spawnChild(WORKER, env);
+/**
+ * random-secret publishing previous: every step boundary, and two moments inside the revoke step's
+ * settle. By then promote and distribute are behind the run, so their kill points are the revoke
+ * step's own calls: the store's promote (`<version>-settled` staged, not CURRENT yet) and the env
+ * file's notify (settled CURRENT, the consumer not told yet). Kills inside the other steps are the
+ * engine's business, covered by the case above.
+ */
+const SETTLE_POINTS = [
+  'after:create',
+  'after:verify-new',
+  'after:promote',
+  'after:distribute',
+  'after:grace',
+  'after:verify-consumers',
+  'inside:promote',
+  'inside:distribute',
+  'after:revoke',
+];
 
-const kill = killWorker;
+const nextDueOf = () => new Date(Date.now() + 86_400_000);
 
 describe('a worker killed with SIGKILL', () => {
   let db: TestDatabase;
   let kit: QueueKit;
   let dir: string;
+  let rig: (env: Record<string, string>) => KillRig;
   const workers: WorkerHandle[] = [];
   const key = randomBytes(32);
 
@@ -55,10 +76,17 @@ describe('a worker killed with SIGKILL', () => {
     );
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     dir = await mkdtemp(join(tmpdir(), 'rotor-sigkill-'));
+    rig = (env) => ({
+      pool: db.pool,
+      kit,
+      script: ENGINE_WORKER,
+      env: { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), ...env },
+      workers,
+    });
   });
 
   afterAll(async () => {
-    for (const w of workers) await kill(w);
+    for (const w of workers) await killWorker(w);
     await kit?.close();
     await db?.pool.query('drop role if exists kill_a; drop role if exists kill_b; drop role if exists kill_app').catch(() => undefined);
     await db?.drop();
@@ -96,49 +124,122 @@ describe('a worker killed with SIGKILL', () => {
         },
       ],
     });
-    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg', nextDueOf: () => new Date(Date.now() + 86_400_000) });
-    const env = { DATABASE_URL: db.url, MASTER_KEY: key.toString('hex'), KILL_ADMIN_URL: db.url };
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg', nextDueOf });
+    const r = rig({ KILL_ADMIN_URL: db.url });
 
-    // A first, undisturbed rotation gives the secret an old credential to protect.
-    workers.push(await spawnWorker({ ...env, KILL_AT: 'none' }));
-    const boot = await waitForRunEnd(
-      db.pool,
-      (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id,
-      30_000,
-    );
-    expect(boot.state).toBe('done');
+    await bootRotation(r, secret.id);
     const store = createLocalStore({ pool: db.pool, key });
     const old = (await store.get(secret.id, 'CURRENT'))!;
-    await kill(workers.at(-1)!);
-
-    workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[0]! }));
-    const run = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    const killedAt: string[] = [];
-    for (const [i, point] of KILL_POINTS.entries()) {
-      const current = workers.at(-1)!;
-      if (point === 'inside:grace') {
-        // Grace is a delayed job: the run waits with no worker holding it.
-        await waitFor(async () => (await listSteps(db.pool, run.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
-          timeoutMs: 30_000,
-          message: point,
-        });
-      } else {
-        await waitFor(() => current.output.includes(`at ${point}`), { timeoutMs: 30_000, message: `worker reaching ${point}` });
-      }
-      await kill(current);
-      killedAt.push(point);
-      workers.push(await spawnWorker({ ...env, KILL_AT: KILL_POINTS[i + 1] ?? 'none' }));
-    }
-    const ended = await waitForRunEnd(db.pool, run.id, 60_000);
-    expect(killedAt).toEqual(KILL_POINTS);
-    expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
-    const versions = await store.describe(secret.id);
-    expect(versions.filter((v) => v.stages.includes('CURRENT'))).toHaveLength(1);
-    expect(versions.filter((v) => v.stages.includes('PENDING'))).toHaveLength(0);
+    const ended = await killAtEachPoint(r, secret.id, KILL_POINTS);
+    await expectConverged(r, store, secret.id, secret.id, ended);
     const current = (await store.get(secret.id, 'CURRENT'))!;
-    expect(current.versionId).toBe(ended.newVersion);
     expect(await login(db, String(current.value.username), String(current.value.password))).toBe(true);
     expect(await login(db, String(old.value.username), String(old.value.password))).toBe('28P01');
-    expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
   }, 240_000);
+
+  it('random-secret publishing previous: previous rides in CURRENT until the revoke step settles it, once, and the consumer is told', async () => {
+    const envFile = join(dir, 'sessions.env');
+    const secret = secretFixture('kill/sessions', {
+      graceMs: 1_000,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
+      rotator: { name: 'random-secret', params: { target: { publishPrevious: true } } },
+      consumers: [
+        {
+          name: 'sessions-env',
+          type: 'env-file',
+          wave: 1,
+          cacheTtlMs: undefined,
+          confirmTimeoutMs: 30_000,
+          params: { path: envFile, key: 'SESSION', format: 'env' },
+        },
+      ],
+    });
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf });
+    const r = rig({ ROTATOR: 'random-secret' });
+
+    const boot = await bootRotation(r, secret.id);
+    const store = createLocalStore({ pool: db.pool, key });
+    const old = String((await store.get(secret.id, 'CURRENT'))!.value.value);
+    // What the store's stages and the env file hold at each point, read while the worker is stopped there.
+    const seen = new Map<
+      string,
+      { current: StoredVersion | null; pending: StoredVersion | null; previous: StoredVersion | null; file: string }
+    >();
+    const ended = await killAtEachPoint(r, secret.id, SETTLE_POINTS, {
+      async atPoint(point) {
+        const [current, pending, previous] = await Promise.all([
+          store.get(secret.id, 'CURRENT'),
+          store.get(secret.id, 'PENDING'),
+          store.get(secret.id, 'PREVIOUS'),
+        ]);
+        seen.set(point, { current, pending, previous, file: await readFile(envFile, 'utf8') });
+      },
+    });
+    const published = ended.newVersion!;
+    const settled = `${published}-settled`;
+    await expectConverged(r, store, secret.id, secret.id, ended, settled);
+
+    const fresh = String((await store.get(secret.id, 'CURRENT'))!.value.value);
+    expect(fresh).not.toBe(old);
+    // Each stage and the env file named by what it holds, checked against the version it claims.
+    const versions: Record<string, [label: string, value: Record<string, string>]> = {
+      [boot.newVersion!]: ['old', { value: old }],
+      [published]: ['new+previous', { value: fresh, previous: old }],
+      [settled]: ['settled', { value: fresh }],
+    };
+    const label = (v: StoredVersion | null) => {
+      if (!v) return null;
+      const [name, value] = versions[v.versionId] ?? [`unknown version ${v.versionId}`, {}];
+      // Compared, never printed: a mismatch names the version only.
+      return isDeepStrictEqual(v.value, value) ? name : `${name} with another value`;
+    };
+    const fileLabel = (text: string) => {
+      const version = /^# rotor-version: (.+)$/m.exec(text)?.[1] ?? '';
+      const [name, value] = versions[version] ?? [`unknown version ${version}`, {}];
+      const lines = Object.entries(value).map(([k, v]) => `SESSION_${k.toUpperCase()}='${v}'`);
+      const fields = text.split('\n').filter((l) => l.startsWith('SESSION_'));
+      return isDeepStrictEqual(fields.sort(), lines.sort()) ? name : `${name} with other lines`;
+    };
+    const at = Object.fromEntries(
+      [...seen].map(([point, s]) => [
+        point,
+        { current: label(s.current), pending: label(s.pending), previous: label(s.previous), file: fileLabel(s.file) },
+      ]),
+    );
+    const grace = { current: 'new+previous', pending: null, previous: 'old' };
+    expect(at).toEqual({
+      'after:create': { current: 'old', pending: 'new+previous', previous: null, file: 'old' },
+      'after:verify-new': { current: 'old', pending: 'new+previous', previous: null, file: 'old' },
+      'after:promote': { ...grace, file: 'old' },
+      'after:distribute': { ...grace, file: 'new+previous' },
+      'after:grace': { ...grace, file: 'new+previous' },
+      'after:verify-consumers': { ...grace, file: 'new+previous' },
+      // The revoke step, killed before its promote: the settled value staged, previous still published.
+      'inside:promote': { current: 'new+previous', pending: 'settled', previous: 'old', file: 'new+previous' },
+      // Killed before it told the consumer: CURRENT settled, the published version its PREVIOUS until cleared.
+      'inside:distribute': { current: 'settled', pending: null, previous: 'new+previous', file: 'new+previous' },
+      'after:revoke': { current: 'settled', pending: null, previous: null, file: 'settled' },
+    });
+    // After the run: settled once (no second settle of the settled version), PREVIOUS cleared, and
+    // the consumer holds the settled version alone.
+    expect((await store.describe(secret.id)).map((v) => [v.versionId, v.stages])).toEqual(
+      expect.arrayContaining([
+        [boot.newVersion, []],
+        [published, []],
+        [settled, ['CURRENT']],
+      ]),
+    );
+    expect(await store.describe(secret.id)).toHaveLength(3);
+    expect(fileLabel(await readFile(envFile, 'utf8'))).toBe('settled');
+    // The revoke step ran to its end once: the two attempts killed inside it were never recorded as ended.
+    const revokes = (await listSteps(db.pool, ended.id)).filter((s) => s.step === 'revoke');
+    expect(revokes.map((s) => [s.attempt, s.status])).toEqual([
+      [1, 'started'],
+      [2, 'started'],
+      [3, 'succeeded'],
+    ]);
+    // Neither value in the state tables, the queue's job data among them (rotor logs nothing of a run
+    // without failures, so there is no log to scan; the env file holds the value by design).
+    expect(await leaksOf([old, fresh], { pool: db.pool })).toEqual([]);
+  }, 180_000);
 });

@@ -1,11 +1,13 @@
 // A rotor worker in its own process, for tests that SIGKILL it. Configured by environment:
 // DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), ROTATOR (default postgres), KILL_AT (a point
 // such as `inside:verify-new`, `after:create`, or `applied:create` / `applied:revoke`: the target
-// changed, the step not yet recorded). On reaching KILL_AT it prints `at <point>` and hangs until killed.
-// Prints "ready" when its workers run.
+// changed, the step not yet recorded), LOG_FILE (optional: rotor's log at debug level, appended, for
+// leak scans), GATED=1 (a spare: wait for a line on stdin before taking jobs). On reaching KILL_AT it
+// prints `at <point>` and hangs until killed. Prints "ready" when its workers run.
+import { pino } from 'pino';
 import pg from 'pg';
-import { KILLABLE_RUNTIME, checkpoint, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
-import { silentLogger } from '../../../src/log.js';
+import { KILLABLE_RUNTIME, checkpoint, gate, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
+import { createLogger, silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
@@ -44,11 +46,14 @@ const rotator: Rotator<unknown> = {
   },
   revoke: inside('revoke', thenPoint('revoke', real.revoke.bind(real))),
 };
+await gate();
 await startRuntime({
   ...KILLABLE_RUNTIME,
   pool,
   kit,
-  log: silentLogger,
+  log: env.LOG_FILE
+    ? createLogger({ level: 'debug', destination: pino.destination({ dest: env.LOG_FILE, append: true, sync: true }) })
+    : silentLogger,
   stores: { local: killableStore(createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') })) },
   rotators: { [name]: rotator },
   consumers: { 'env-file': killableEnvFile },
