@@ -72,7 +72,8 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
 
   async revoke(ctx, revoke, keep) {
     const id = keyIdOf(revoke, 'the credential to revoke');
-    const keepId = keyIdOf(keep, 'the credential to keep');
+    // keep null: the undo of a first rotation's key (invariant 8), which no consumer was told to use.
+    const keepId = keep ? keyIdOf(keep, 'the credential to keep') : undefined;
     if (id === keepId) throw new PermanentError(`${ctx.secretId}: asked to revoke the access key it keeps (${label(id)})`);
     await withUser(ctx, async (iam) => {
       const keys = await iam.keys();
@@ -84,7 +85,7 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
         return;
       }
       const kept = keys.find((k) => k.id === keepId);
-      if (kept && key.created.getTime() > kept.created.getTime()) {
+      if (!keep || (kept && key.created.getTime() > kept.created.getTime())) {
         // The newer key goes: a discarded or rolled-back credential, which consumers were told to leave.
         // Nobody will want it back, and its slot is needed for the next attempt.
         await iam.delete(id);

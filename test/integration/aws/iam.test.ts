@@ -272,6 +272,45 @@ describe('aws-iam-access-key rotations on the IAM fake', () => {
     expect(await sts(old.value)).toBe(true);
   });
 
+  it('a first rotation that fails before promote deletes the key it created: no key is left that nothing tracks', async () => {
+    // The local store: what the run staged is PENDING only (Secrets Manager, below, makes it CURRENT).
+    const { secret, user } = await iamSecret('first-discard', { settleTimeout: '1s' });
+    const local = { ...secret, store: { backend: 'local', location: secret.id, params: {} }, hash: `${secret.hash}-local` };
+    await syncSecrets(db.pool, [local], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    const localStore = runtime.deps.store('local');
+    // STS never accepts the new key within settleTimeout: verify-new fails, and the run discards.
+    await iam.setSettle(60_000);
+    let run: RunRow;
+    try {
+      run = await rotate(secret.id);
+    } finally {
+      await iam.setSettle(300);
+    }
+    expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    expect(run.error).toContain('verify-new failed');
+    expect(await iam.keys(user)).toEqual([]);
+    expect(await localStore.get(secret.id, 'PENDING')).toBeNull();
+    expect(await localStore.get(secret.id, 'CURRENT')).toBeNull();
+  });
+
+  it('Secrets Manager makes a first version AWSCURRENT as it is staged: a failed first rotation keeps its key there, tracked', async () => {
+    const { secret, user } = await iamSecret('first-sm', { settleTimeout: '1s' });
+    await iam.setSettle(60_000);
+    let run: RunRow;
+    try {
+      run = await rotate(secret.id);
+    } finally {
+      await iam.setSettle(300);
+    }
+    expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    const kept = await current(secret);
+    expect(kept.versionId).toBe(run.newVersion);
+    expect(await iam.keys(user)).toEqual([{ id: kept.value.accessKeyId, status: 'Active' }]);
+    expect(Object.values(await sm.labels(`prod/iam/${user}`))).toEqual([['AWSCURRENT']]);
+    const discard = (await listSteps(db.pool, run.id)).find((s) => s.step === 'discard')!;
+    expect(discard.detail).toMatchObject({ keptCurrent: run.newVersion });
+  });
+
   it('a denied IAM call ends the run at once, naming the action and the user; nothing changes', async () => {
     const { secret, user } = await iamSecret('denied');
     await iam.deny('iam:CreateAccessKey', user);
