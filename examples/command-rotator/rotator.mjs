@@ -51,8 +51,9 @@ const ops = {
     return (await works(req.value)) ? { ok: true } : { ok: false, reason: `key ${req.value.id} is refused (HTTP 401)` };
   },
   async revoke(req) {
-    // Never leave the service without a working key.
-    if (!(await works(req.keep)))
+    // Never leave the service without a working key. keep is null when rotor takes back a failed
+    // first rotation's key: nothing of rotor's stays, and the keys from before rotor are untouched.
+    if (req.keep && !(await works(req.keep)))
       throw new Permanent(`refusing to delete key ${req.old.id}: the key to keep, ${req.keep.id}, does not authenticate`);
     const r = await api('DELETE', `/admin/keys/${encodeURIComponent(req.old.id)}`);
     if (r.status !== 204 && r.status !== 404) throw new Error(`deleting key ${req.old.id} failed with HTTP ${r.status}`);

@@ -19,6 +19,7 @@ import { sdkLogger } from '../../src/aws/sdk-logger.js';
 import { PermanentError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { trackSecret } from '../../src/redact.js';
+import { formatIntent, parseIntent, type CreateIntent } from './intent.js';
 
 /** The tag key prefix on the user: `rotor:held:<AccessKeyId>` = when rotor deactivated that key (ISO 8601). */
 export const HELD_TAG_PREFIX = 'rotor:held:';
@@ -35,20 +36,48 @@ export interface NewKey {
   secretAccessKey: string;
 }
 
+/**
+ * Error codes with which IAM refuses a CreateAccessKey it never carried out: after them no key
+ * can exist from that call (it is sent once, never retried by the SDK).
+ */
+const NOT_CREATED = new Set([
+  'LimitExceededException',
+  'NoSuchEntityException',
+  'AccessDenied',
+  'AccessDeniedException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'Throttling',
+  'ThrottlingException',
+  'ValidationError',
+]);
+
 /** One user's IAM operations, on one client, closed with `close()`. */
 export class IamUser {
   private readonly client: IAMClient;
+  /**
+   * CreateAccessKey alone, never retried by the SDK: a retry after an answer lost in transit would
+   * make a second key whose secret nobody has. The engine retries the step instead, which first
+   * takes back what the lost call made (intent.ts).
+   */
+  private readonly creator: IAMClient;
 
   constructor(
     readonly userName: string,
     region: string | undefined,
     log: Logger,
   ) {
-    this.client = new IAMClient({ ...(region ? { region } : {}), logger: sdkLogger(log, 'iam') });
+    const config = { ...(region ? { region } : {}), logger: sdkLogger(log, 'iam') };
+    this.client = new IAMClient(config);
+    this.creator = new IAMClient({ ...config, maxAttempts: 1 });
   }
 
   close(): void {
     this.client.destroy();
+    this.creator.destroy();
   }
 
   private async call<T>(action: string, fn: () => Promise<T>, resource = `user ${this.userName}`): Promise<T> {
@@ -85,20 +114,27 @@ export class IamUser {
   /** Key id → when rotor deactivated it, from the user's `rotor:held:` tags. */
   async held(): Promise<Map<string, Date>> {
     const held = new Map<string, Date>();
+    for (const [key, value] of await this.tags()) {
+      if (!key.startsWith(HELD_TAG_PREFIX)) continue;
+      const at = new Date(value);
+      // A tag someone edited into nonsense holds the key from now: never deleted early because of it.
+      held.set(key.slice(HELD_TAG_PREFIX.length), Number.isNaN(at.getTime()) ? new Date() : at);
+    }
+    return held;
+  }
+
+  /** The user's tags, key → value. */
+  private async tags(): Promise<Map<string, string>> {
+    const tags = new Map<string, string>();
     let marker: string | undefined;
     do {
       const page = await this.call('ListUserTags', () =>
         this.client.send(new ListUserTagsCommand({ UserName: this.userName, ...(marker ? { Marker: marker } : {}) })),
       );
-      for (const t of page.Tags ?? []) {
-        if (!t.Key?.startsWith(HELD_TAG_PREFIX)) continue;
-        const at = new Date(t.Value ?? '');
-        // A tag someone edited into nonsense holds the key from now: never deleted early because of it.
-        held.set(t.Key.slice(HELD_TAG_PREFIX.length), Number.isNaN(at.getTime()) ? new Date() : at);
-      }
+      for (const t of page.Tags ?? []) if (t.Key) tags.set(t.Key, t.Value ?? '');
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
-    return held;
+    return tags;
   }
 
   async markHeld(keyId: string, at: Date): Promise<void> {
@@ -112,11 +148,34 @@ export class IamUser {
     await this.call('UntagUser', () => this.client.send(new UntagUserCommand({ UserName: this.userName, TagKeys: keys })));
   }
 
-  async create(): Promise<NewKey> {
+  /** The intent recorded under `tagKey` (intent.ts), or undefined; a value that is not one is undefined too. */
+  async intent(tagKey: string): Promise<{ found: boolean; intent?: CreateIntent }> {
+    const value = (await this.tags()).get(tagKey);
+    return value === undefined ? { found: false } : { found: true, intent: parseIntent(value) };
+  }
+
+  async markCreating(tagKey: string, intent: CreateIntent): Promise<void> {
+    const tags: Tag[] = [{ Key: tagKey, Value: formatIntent(intent) }];
+    await this.call('TagUser', () => this.client.send(new TagUserCommand({ UserName: this.userName, Tags: tags })));
+  }
+
+  /** Removes the intent under `tagKey` when the user has it. */
+  async unmarkCreating(tagKey: string): Promise<void> {
+    if (!(await this.tags()).has(tagKey)) return;
+    await this.call('UntagUser', () => this.client.send(new UntagUserCommand({ UserName: this.userName, TagKeys: [tagKey] })));
+  }
+
+  /**
+   * CreateAccessKey, sent once. When IAM refuses it in a way that proves no key was made, the
+   * intent under `tagKey` goes before the error is thrown: left behind, it would make a key someone
+   * else creates in the next minutes look like this call's.
+   */
+  async create(tagKey: string): Promise<NewKey> {
     let out;
     try {
-      out = await this.client.send(new CreateAccessKeyCommand({ UserName: this.userName }));
+      out = await this.creator.send(new CreateAccessKeyCommand({ UserName: this.userName }));
     } catch (err) {
+      if (NOT_CREATED.has(awsErrorCode(err) ?? '')) await this.unmarkCreating(tagKey).catch(() => undefined);
       if (awsErrorCode(err) === 'LimitExceededException') {
         // Not throttling (which awsError would make of it): the user has two keys again.
         throw new PermanentError(`iam:CreateAccessKey: user ${this.userName} already has two access keys`, {

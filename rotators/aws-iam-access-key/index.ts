@@ -1,5 +1,6 @@
 // The aws-iam-access-key rotator: an IAM user's access key, rotated in IAM's two slots (two keys per
-// user). create makes room (a key rotor deactivated whose hold is over) and calls CreateAccessKey;
+// user). create takes back the key of a CreateAccessKey whose answer never reached the store
+// (intent.ts), makes room (a key rotor deactivated whose hold is over) and calls CreateAccessKey;
 // verify signs sts:GetCallerIdentity with the new key, waiting (bounded) while IAM's eventual
 // consistency settles; revoke deactivates the old key and tags the user with when, so it can be
 // brought back until `deleteAfter` has passed; the next rotation's create deletes it after that.
@@ -12,6 +13,7 @@ import { implementRotator, type RotatorContext, type SecretValue, type StepDetai
 import { sleep } from '../../src/sleep.js';
 import descriptor from './descriptor.js';
 import { IamUser, label, type KeyFacts } from './iam.js';
+import { INTENT_WINDOW_MS, intentTagKey, orphanCandidates } from './intent.js';
 import type { AwsIamAccessKeyParams } from './schema.js';
 import { classify, planSlots, type ClassifiedKey } from './slots.js';
 import { callerArn, isUserArn } from './sts.js';
@@ -45,9 +47,13 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
 
   async generate(ctx, current) {
     const currentId = current ? keyIdOf(current, 'CURRENT') : undefined;
+    const tagKey = intentTagKey(ctx.secretId);
     const key = await withUser(ctx, async (iam) => {
-      await makeRoom(ctx, iam, currentId);
-      return iam.create();
+      await takeBackOrphans(ctx, iam, tagKey, currentId);
+      const known = await makeRoom(ctx, iam, currentId);
+      // Recorded before the call: if its answer never reaches the store, the next create step knows the key for its own.
+      await iam.markCreating(tagKey, { runId: ctx.runId, at: new Date(), known });
+      return iam.create(tagKey);
     });
     trackSecret(key);
     ctx.log.info({ accessKey: label(key.accessKeyId) }, `created access key ${label(key.accessKeyId)} for ${ctx.params.target.userName}`);
@@ -59,6 +65,8 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
     // CreateAccessKey made the key active; apply makes sure it still is (idempotent).
     const id = keyIdOf(next, 'the new credential');
     await withUser(ctx, async (iam) => {
+      // The engine stored the key (PENDING) before apply: the intent recorded for it has served.
+      await iam.unmarkCreating(intentTagKey(ctx.secretId));
       const key = (await iam.keys()).find((k) => k.id === id);
       // Not permanent: a retried create makes a fresh key.
       if (!key) throw new Error(`${ctx.secretId}: access key ${label(id)} is no longer on user ${iam.userName}`);
@@ -72,7 +80,8 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
 
   async revoke(ctx, revoke, keep) {
     const id = keyIdOf(revoke, 'the credential to revoke');
-    const keepId = keyIdOf(keep, 'the credential to keep');
+    // keep null: the undo of a first rotation's key (invariant 8), which no consumer was told to use.
+    const keepId = keep ? keyIdOf(keep, 'the credential to keep') : undefined;
     if (id === keepId) throw new PermanentError(`${ctx.secretId}: asked to revoke the access key it keeps (${label(id)})`);
     await withUser(ctx, async (iam) => {
       const keys = await iam.keys();
@@ -84,7 +93,7 @@ export default implementRotator<AwsIamAccessKeyParams>(descriptor, {
         return;
       }
       const kept = keys.find((k) => k.id === keepId);
-      if (kept && key.created.getTime() > kept.created.getTime()) {
+      if (!keep || (kept && key.created.getTime() > kept.created.getTime())) {
         // The newer key goes: a discarded or rolled-back credential, which consumers were told to leave.
         // Nobody will want it back, and its slot is needed for the next attempt.
         await iam.delete(id);
@@ -137,8 +146,40 @@ function keyIdOf(value: SecretValue, what: string): string {
   return id;
 }
 
-/** Deletes what may be deleted so that CreateAccessKey finds a free slot; refuses when nothing may. */
-async function makeRoom(ctx: Ctx, iam: IamUser, currentId: string | undefined): Promise<void> {
+/**
+ * Deletes the key an interrupted CreateAccessKey of this secret made (intent.ts): the user carries
+ * the intent rotor recorded before the call, and a key that fits it (not among the keys the user
+ * had, created within minutes of the call, active) and that IAM says was never used is that call's
+ * own: its secret was never stored, so nothing can use it. A key that was used is someone else's
+ * and is left alone (the slot rules then name it). The intent goes once it is settled.
+ */
+async function takeBackOrphans(ctx: Ctx, iam: IamUser, tagKey: string, currentId: string | undefined): Promise<void> {
+  const { found, intent } = await iam.intent(tagKey);
+  if (!found) return;
+  if (intent) {
+    for (const k of orphanCandidates(await iam.keys(), intent, currentId)) {
+      if (await iam.lastUsed(k.id)) {
+        ctx.log.warn(
+          { accessKey: k.id, created: k.created.toISOString() },
+          `access key ${k.id} appeared while run ${intent.runId}'s CreateAccessKey was in flight, but it has been used: not rotor's, left alone`,
+        );
+        continue;
+      }
+      await iam.delete(k.id);
+      ctx.log.warn(
+        { accessKey: label(k.id), created: k.created.toISOString(), interruptedRun: intent.runId },
+        `deleted access key ${label(k.id)}: run ${intent.runId}'s CreateAccessKey made it (within ${INTENT_WINDOW_MS / 60_000} minutes of ${intent.at.toISOString()}) and its answer never reached the store, so nothing can use it`,
+      );
+    }
+  }
+  await iam.unmarkCreating(tagKey);
+}
+
+/**
+ * Deletes what may be deleted so that CreateAccessKey finds a free slot; refuses when nothing may.
+ * Returns the ids of the keys the user keeps: none of them can be the coming call's.
+ */
+async function makeRoom(ctx: Ctx, iam: IamUser, currentId: string | undefined): Promise<string[]> {
   const holdMs = parseDuration(ctx.params.target.deleteAfter) ?? 7 * 86_400_000;
   const [keys, held] = await Promise.all([iam.keys(), iam.held()]);
   const now = new Date();
@@ -158,6 +199,7 @@ async function makeRoom(ctx: Ctx, iam: IamUser, currentId: string | undefined): 
   const deleted = new Set([...plan.expired, ...(plan.early ? [plan.early] : [])].map((k) => k.id));
   const present = new Set(keys.map((k) => k.id).filter((id) => !deleted.has(id)));
   await iam.unmarkHeld([...held.keys()].filter((id) => !present.has(id)));
+  return [...present];
 }
 
 function heldSince(k: ClassifiedKey): string | undefined {
@@ -188,7 +230,7 @@ function refusal(ctx: Ctx, blocked: ClassifiedKey[], hasCurrent: boolean): Perma
     {
       hint: onlyHeld
         ? `wait until the hold ends, lower deleteAfter, rotate with --emergency (which ends the hold), or delete the held key yourself: aws iam delete-access-key --user-name ${user} --access-key-id <id>`
-        : `rotor never deletes or deactivates a key it did not deactivate itself. When nothing uses the key${blocked.length > 1 ? 's' : ''} any more, deactivate or delete ${blocked.length > 1 ? 'them' : 'it'}: aws iam delete-access-key --user-name ${user} --access-key-id <id>${hasCurrent ? '' : "; if it is the key consumers use today, rotor's first rotation fits in the other slot once that one is free"}; then rotate again. A key made by a rotation interrupted inside its create step was never stored: nothing can use it, delete it`,
+        : `rotor never deletes or deactivates a key it did not deactivate itself. When nothing uses the key${blocked.length > 1 ? 's' : ''} any more, deactivate or delete ${blocked.length > 1 ? 'them' : 'it'}: aws iam delete-access-key --user-name ${user} --access-key-id <id>${hasCurrent ? '' : "; if it is the key consumers use today, rotor's first rotation fits in the other slot once that one is free"}; then rotate again. rotor deletes a key of its own whose CreateAccessKey answer never reached the store (docs/aws.md, Interrupted creates), and could not show that any key named here is one`,
     },
   );
 }

@@ -95,9 +95,17 @@ export default implementRotator<AwsRdsMasterParams>(descriptor, {
     if (who !== t.user) throw new Error(`${ctx.secretId}: logging in as ${t.user} gave current_user ${who ?? '(none)'}`);
   },
 
-  async revoke(ctx, _revoke, keep) {
+  async revoke(ctx, revoke, keep) {
     // One master password: revoking one credential means the other one is what RDS has applied.
-    await makeMasterPassword(ctx, keep, 'the master password to keep');
+    if (keep) return makeMasterPassword(ctx, keep, 'the master password to keep');
+    // The undo of a first rotation's password (invariant 8): nothing of rotor's stays. The password
+    // from before rotor was replaced when this one was applied, so a password nobody knows takes its
+    // place, never stored (set yours again with ModifyDB*). One RDS never applied is left as it was.
+    const facts = await waitUntilApplied(ctx.params.target, ctx.log, ctx.signal);
+    if (!(await canLogin(ctx, revoke, facts))) return;
+    const unknown = generatePassword(rdsPasswordRules(ctx.params.generate));
+    trackSecret(unknown);
+    await makeMasterPassword(ctx, { ...revoke, password: unknown }, "a password nobody knows, in place of the first rotation's");
   },
 });
 

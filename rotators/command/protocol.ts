@@ -24,8 +24,11 @@ export interface CommandRequest {
   value?: SecretValue;
   /** revoke: the credential to make stop working ... */
   old?: SecretValue;
-  /** ... while this one goes on working (revoke-inherited: the only one left working). */
-  keep?: SecretValue;
+  /**
+   * ... while this one goes on working (revoke-inherited: the only one left working). revoke:
+   * null when nothing of rotor's stays (a failed first rotation's credential is taken back).
+   */
+  keep?: SecretValue | null;
 }
 
 /** A flat credential, as stores keep it. */

@@ -42,7 +42,16 @@ export default implementRotator<HttpParams>(descriptor, {
   },
 
   async revoke(ctx, revoke, keep) {
-    await revokeKeeping(ctx, revoke, keep);
+    if (keep) {
+      await revokeKeeping(ctx, revoke, keep);
+      return;
+    }
+    // The undo of a first rotation's key (invariant 8): nothing of rotor's stays. The key in use
+    // before rotor (`initial`) is the one that stays; without one, the key being revoked stands in
+    // for `{{ next.* }}` (an API where a key manages keys lets it delete itself).
+    const initial = await initialValue(ctx);
+    if (initial && !sameKey(initial, revoke)) await revokeKeeping(ctx, revoke, initial);
+    else await sendStep(ctx, 'revoke', { current: revoke, next: revoke }, timeoutOf(ctx));
   },
 
   async revokeInherited(ctx, keep) {

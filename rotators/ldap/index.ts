@@ -102,8 +102,16 @@ export default implementRotator<LdapParams>(descriptor, {
 
   async revoke(ctx, revoke, keep) {
     const gone = credentialOf(ctx, revoke);
-    const kept = credentialOf(ctx, keep);
     const t = await resolveTarget(ctx);
+    if (!keep) {
+      // The undo of a first rotation's password (invariant 8): nothing of rotor's stays. Only a
+      // password that binds is rotor's to take back; otherwise apply never took, and the account
+      // keeps what it had before rotor.
+      if (!(await canBind(ctx, t, gone))) return;
+      await retire(ctx, t, gone.username, null);
+      return;
+    }
+    const kept = credentialOf(ctx, keep);
     const { directory } = ctx.params.target;
     if (sameDn(gone.username, kept.username)) {
       if (gone.password === kept.password) return;
@@ -128,10 +136,13 @@ export default implementRotator<LdapParams>(descriptor, {
   },
 });
 
-/** Alternating accounts: gives `dn` a password nobody knows (or disables it), once `kept` is known to bind. */
-async function retire(ctx: Ctx, t: Target, dn: string, kept: Credential): Promise<void> {
+/**
+ * Gives `dn` a password nobody knows (or disables it), once `kept` is known to bind (null: nothing
+ * of rotor's stays, the undo of a first rotation's password).
+ */
+async function retire(ctx: Ctx, t: Target, dn: string, kept: Credential | null): Promise<void> {
   // Never leave a directory where neither credential works.
-  if (!(await canBind(ctx, t, kept))) {
+  if (kept && !(await canBind(ctx, t, kept))) {
     throw new PermanentError(`${ctx.secretId}: refusing to revoke ${dn}: the credential to keep, for ${kept.username}, does not work`, {
       hint: `check ${kept.username}'s password in the directory against the store before revoking anything`,
     });

@@ -116,6 +116,7 @@ export default implementRotator<MysqlParams>(descriptor, {
   async revoke(ctx, revoke, keep) {
     const t = await resolveTarget(ctx);
     const gone = credentialOf(ctx, t, revoke);
+    if (!keep) return undoFirst(ctx, t, gone);
     const kept = credentialOf(ctx, t, keep);
     if (gone.username === kept.username) {
       if (gone.password === kept.password) return;
@@ -175,6 +176,43 @@ async function keepOnly(ctx: Ctx, t: Target, kept: Credential, gone: Credential 
     }
     ctx.log.info({ user: kept.username }, 'password removed; the credential kept is the only one');
   });
+}
+
+/**
+ * The undo of a first rotation's password (invariant 8): nothing of rotor's stays, so only `gone`
+ * goes, and only where the account has it; a password that never took leaves the account as it
+ * was before rotor. MariaDB: `gone`'s hash leaves the chain (the passwords from before rotor stay;
+ * an account left with none gets one nobody knows). MySQL: a password that logs in is replaced by
+ * one nobody knows; with dual password, the one from before rotor sits behind it as secondary,
+ * and MySQL cannot drop a primary while keeping its secondary, so rotor refuses and says how.
+ */
+async function undoFirst(ctx: Ctx, t: Target, gone: Credential): Promise<void> {
+  const acct = account(gone.username, ctx.params.target.accountHost);
+  const server = await asAdmin(ctx, t, 'reading the server version', readServer);
+  if (server.flavor === 'mariadb') {
+    return asAdmin(ctx, t, `removing a password of ${gone.username}`, async (c) => {
+      const auth = await requireAuth(ctx, c, server, gone.username);
+      const hash = nativeHash(gone.password);
+      if (!auth.hashes.includes(hash)) return;
+      const left = auth.hashes.filter((h) => h !== hash);
+      await setChain(ctx, c, acct, auth.hashes, left.length ? left : [unusableHash()]);
+      ctx.log.info({ user: gone.username }, "password removed: the first rotation's credential was discarded");
+    });
+  }
+  if (!(await canLogin(ctx, t, gone))) return;
+  if (ctx.params.strategy === 'dual-password') {
+    throw new PermanentError(
+      `${ctx.secretId}: cannot take back the first rotation's password of ${gone.username}: MySQL keeps the password from before rotor as the secondary one, and cannot drop a primary password while keeping it`,
+      {
+        hint: `set the password the consumers use again (ALTER USER ${acct} IDENTIFIED BY '<their password>'; then ALTER USER ${acct} DISCARD OLD PASSWORD), then: rotor repair ${ctx.secretId}`,
+      },
+    );
+  }
+  await asAdmin(ctx, t, `removing the password of ${gone.username}`, async (c) => {
+    await c.query(mysqlRandomPassword(acct));
+    if (atLeast(server, 8, 0, 14)) await c.query(mysqlDiscard(acct));
+  });
+  ctx.log.info({ user: gone.username }, "password replaced by one nobody knows: the first rotation's credential was discarded");
 }
 
 /** Alternating users: gives `user` a password nobody knows, once `kept` is known to log in. */

@@ -89,6 +89,15 @@ export default implementRotator<PostgresParams>(descriptor, {
   async revoke(ctx, revoke, keep) {
     const t = await resolveTarget(ctx);
     const gone = credentialOf(ctx, t, revoke);
+    if (!keep) {
+      // The undo of a first rotation's password (invariant 8): nothing of rotor's stays. Only a
+      // password that logs in is rotor's to remove; otherwise apply never took, and the role keeps
+      // what it had before rotor, which its consumers may still use.
+      if (!(await canLogin(ctx, t, gone))) return;
+      await asAdmin(ctx, t, `removing the password of ${gone.username}`, (c) => clearPassword(c, gone.username));
+      ctx.log.info({ role: gone.username }, "password removed: the first rotation's credential was discarded");
+      return;
+    }
     const kept = credentialOf(ctx, t, keep);
     if (gone.username === kept.username) {
       // One role, one password: revoking one credential means putting the other one back.

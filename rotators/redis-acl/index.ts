@@ -77,11 +77,13 @@ export default implementRotator<RedisAclParams>(descriptor, {
 
   async revoke(ctx, revoke, keep) {
     const gone = credentialOf(ctx, revoke);
-    const kept = credentialOf(ctx, keep);
-    if (gone.password === kept.password) return;
+    // keep null: the undo of a first rotation's password (invariant 8). Nothing of rotor's stays;
+    // removing exactly this password's hash leaves the passwords the user had before rotor.
+    const kept = keep ? credentialOf(ctx, keep) : null;
+    if (gone.password === kept?.password) return;
     // Never leave a node where neither password works: the one kept must log in everywhere first.
     const refused: string[] = [];
-    for (const node of ctx.params.target.nodes) if (!(await tryLogin(ctx, node, kept))) refused.push(nodeName(node));
+    if (kept) for (const node of ctx.params.target.nodes) if (!(await tryLogin(ctx, node, kept))) refused.push(nodeName(node));
     if (refused.length) {
       throw new PermanentError(
         `${ctx.secretId}: refusing to remove a password of ${gone.username}: the credential to keep does not log in on ${refused.join(', ')}`,

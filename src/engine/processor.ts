@@ -144,8 +144,8 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
   const stepId = await startStep(deps.pool, run.id, step, attempt);
   try {
     if (step === 'discard' || step === 'rollback') {
-      await (step === 'discard' ? discard(rc) : rollback(rc));
-      await endStep(deps.pool, stepId, 'succeeded');
+      const detail = await (step === 'discard' ? discard(rc) : rollback(rc));
+      await endStep(deps.pool, stepId, 'succeeded', { detail });
       await finishFailed(rc, owner, step === 'discard' ? 'discarded' : 'rolled-back');
       return 'ended';
     }

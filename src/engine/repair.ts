@@ -39,8 +39,10 @@ export async function repairSecret(deps: RepairDeps, secretId: string, actor: st
   if (!pending) return { repaired: false, reason: 'no PENDING version: nothing to repair' };
   trackSecret(pending.value);
   const current = await store.get(secret.store.location, 'CURRENT');
-  if (current && current.versionId !== pending.versionId) {
-    trackSecret(current.value);
+  if (current?.versionId !== pending.versionId) {
+    // With no CURRENT (a first rotation left it) nothing of rotor's is kept; the credential still
+    // stops working before it leaves the store (invariant 8).
+    if (current) trackSecret(current.value);
     const rotator = deps.rotator(secret.rotator.name);
     await rotator.revoke(
       {
@@ -52,7 +54,7 @@ export async function repairSecret(deps: RepairDeps, secretId: string, actor: st
         signal: new AbortController().signal,
       },
       pending.value,
-      current.value,
+      current?.value ?? null,
     );
   }
   await store.discardPending(secret.store.location, pending.versionId);

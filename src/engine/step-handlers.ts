@@ -44,9 +44,10 @@ const create: Handler = async (rc) => {
       );
     }
     // An earlier attempt of this run staged (and maybe applied) a credential: make it stop working
-    // and drop it, so no credential is left behind that nobody tracks.
+    // and drop it, so no credential is left behind that nobody tracks (invariant 8; on a first
+    // rotation nothing of rotor's is kept).
     trackSecret(pending.value);
-    if (current) await rotator.revoke(rotatorCtx, pending.value, current.value);
+    await rotator.revoke(rotatorCtx, pending.value, current?.value ?? null);
     await store.discardPending(location, pending.versionId);
   }
   let value = pending?.versionId === versionId ? pending.value : null;

@@ -42,7 +42,8 @@ export interface ConformanceCheck {
   name: string;
 }
 
-type CheckId = 'create' | 'wrong' | 'in-use' | 'terminate' | 'rotate' | 'revoke' | 'discard' | 'first-rotation' | 'no-values';
+type CheckId =
+  'create' | 'wrong' | 'in-use' | 'terminate' | 'rotate' | 'revoke' | 'discard' | 'discard-first' | 'first-rotation' | 'no-values';
 
 /** Thrown by a check that cannot run with what the harness gives; reported as not run, not as passed. */
 export class CheckNotRun extends Error {}
@@ -57,6 +58,10 @@ export function conformanceChecks(rotator: Pick<Rotator<unknown>, 'inUse' | 'ter
     { id: 'rotate', name: 'applies the next credential idempotently; the old one keeps working when the rotator promises overlap' },
     { id: 'revoke', name: 'revoke makes the old credential fail and keeps the new one; revoking twice is harmless' },
     { id: 'discard', name: 'revoke undoes a new credential (discard, rollback) and keeps the current one' },
+    {
+      id: 'discard-first',
+      name: "revoke with nothing to keep undoes a first rotation's credential, and only it (a failed first run)",
+    },
     {
       id: 'first-rotation',
       name: "the first rotation leaves only rotor's credential working: what the target had before rotor is refused",
@@ -114,6 +119,8 @@ export class ConformanceRun {
         return this.revoke();
       case 'discard':
         return this.discard();
+      case 'discard-first':
+        return this.discardFirst();
       case 'first-rotation':
         return this.firstRotation();
       case 'no-values':
@@ -202,6 +209,28 @@ export class ConformanceRun {
     await this.call('revoke', () => this.rotator.revoke(this.ctx, v3, v2));
     await this.expectFails(v3, 'a discarded credential');
     await this.expectWorks(v2, 'the current credential after a new one was discarded');
+  }
+
+  /**
+   * What the engine does when a secret's first run fails before its credential became CURRENT
+   * (invariant 8): revoke with nothing of rotor's to keep. The credential the target has now (v2)
+   * stands in for what it had before rotor: a first credential that never took leaves it alone,
+   * and one that took stops working while, where the rotator promises overlap, v2 goes on working.
+   */
+  private async discardFirst(): Promise<void> {
+    if (this.rotator.traits(this.ctx.params, this.ctx.secretId).storeIsTarget) return; // leaving the store is the undo
+    const v2 = this.need('v2');
+    const untried = await this.generate(null);
+    await this.call('revoke (never applied, nothing to keep)', () => this.rotator.revoke(this.ctx, untried, null));
+    await this.expectWorks(v2, 'the credential the target has, after revoking a first credential that was never applied');
+    const first = await this.generate(null);
+    await this.call('apply', () => this.rotator.apply(this.ctx, first, null));
+    await this.expectWorks(first, 'a first credential, before it is taken back');
+    await this.call('revoke (nothing to keep)', () => this.rotator.revoke(this.ctx, first, null));
+    await this.expectFails(first, 'a first credential taken back with nothing to keep');
+    await this.call('revoke (nothing to keep, again)', () => this.rotator.revoke(this.ctx, first, null));
+    if (this.rotator.traits(this.ctx.params, this.ctx.secretId).overlap)
+      await this.expectWorks(v2, 'the credential the target had, after a first credential was taken back (traits say overlap)');
   }
 
   private async firstRotation(): Promise<void> {

@@ -106,8 +106,15 @@ export interface Rotator<P = unknown> {
    * Makes `revoke` stop working while `keep` goes on working. Idempotent. Used for the old
    * credential after a successful run, and for the new one on discard and rollback (with
    * `keep` = the old one), so single-credential strategies restore `keep` here.
+   *
+   * `keep` is null when nothing of rotor's stays: the undo of a first rotation's credential (a run
+   * with no CURRENT that failed before its credential became CURRENT; docs/design.md, invariant 8).
+   * Then only `revoke` goes, and only if it is what the target has: a credential that never took
+   * (apply failed before it changed anything) leaves the target as it was, since what it has then
+   * is what consumers used before rotor. Never throw just because `keep` is null: the credential
+   * would stay live with nobody to track it.
    */
-  revoke(ctx: RotatorContext<P>, revoke: SecretValue, keep: SecretValue): Promise<void>;
+  revoke(ctx: RotatorContext<P>, revoke: SecretValue, keep: SecretValue | null): Promise<void>;
   /**
    * Makes every credential of the target other than `keep` stop working: those it had before
    * rotor, which rotor cannot name from the store. The engine calls it at the revoke step of a

@@ -35,6 +35,11 @@ export interface FakeSaas {
   readonly log: Array<{ method: string; path: string; status: number }>;
   /** Answers the next `n` requests with 503 (a provider having a bad minute). */
   failNext(n: number): void;
+  /**
+   * While on, keys created are never activated (a provider that holds new keys for review): a
+   * request that authenticates with one gets 401, though the key is listed and can be deleted.
+   */
+  holdNewKeys(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +51,8 @@ export async function startFakeSaas(opts: { keyLimit?: number; adminToken?: stri
   const log: FakeSaas['log'] = [];
   const issued: string[] = [];
   let failures = 0;
+  let holding = false;
+  const held = new Set<string>();
 
   const make = (name: string): FakeKey => {
     const k = {
@@ -56,6 +63,7 @@ export async function startFakeSaas(opts: { keyLimit?: number; adminToken?: stri
     };
     keys.set(k.id, k);
     issued.push(k.secret);
+    if (holding) held.add(k.id);
     return k;
   };
 
@@ -80,7 +88,7 @@ export async function startFakeSaas(opts: { keyLimit?: number; adminToken?: stri
     }
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const admin = token === adminToken;
-    const key = [...keys.values()].find((k) => k.secret === token);
+    const key = [...keys.values()].find((k) => k.secret === token && !held.has(k.id));
     if (!admin && !key) return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
 
     if (req.method === 'POST' && path === '/v1/keys') {
@@ -151,6 +159,9 @@ export async function startFakeSaas(opts: { keyLimit?: number; adminToken?: stri
     },
     failNext(n) {
       failures = n;
+    },
+    holdNewKeys(on) {
+      holding = on;
     },
     close: () =>
       new Promise<void>((resolve) => {

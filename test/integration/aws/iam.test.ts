@@ -272,6 +272,110 @@ describe('aws-iam-access-key rotations on the IAM fake', () => {
     expect(await sts(old.value)).toBe(true);
   });
 
+  it('a first rotation that fails before promote deletes the key it created: no key is left that nothing tracks', async () => {
+    // The local store: what the run staged is PENDING only (Secrets Manager, below, makes it CURRENT).
+    const { secret, user } = await iamSecret('first-discard', { settleTimeout: '1s' });
+    const local = { ...secret, store: { backend: 'local', location: secret.id, params: {} }, hash: `${secret.hash}-local` };
+    await syncSecrets(db.pool, [local], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    const localStore = runtime.deps.store('local');
+    // STS never accepts the new key within settleTimeout: verify-new fails, and the run discards.
+    await iam.setSettle(60_000);
+    let run: RunRow;
+    try {
+      run = await rotate(secret.id);
+    } finally {
+      await iam.setSettle(300);
+    }
+    expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    expect(run.error).toContain('verify-new failed');
+    expect(await iam.keys(user)).toEqual([]);
+    expect(await localStore.get(secret.id, 'PENDING')).toBeNull();
+    expect(await localStore.get(secret.id, 'CURRENT')).toBeNull();
+  });
+
+  it('Secrets Manager makes a first version AWSCURRENT as it is staged: a failed first rotation keeps its key there, tracked', async () => {
+    const { secret, user } = await iamSecret('first-sm', { settleTimeout: '1s' });
+    await iam.setSettle(60_000);
+    let run: RunRow;
+    try {
+      run = await rotate(secret.id);
+    } finally {
+      await iam.setSettle(300);
+    }
+    expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    const kept = await current(secret);
+    expect(kept.versionId).toBe(run.newVersion);
+    expect(await iam.keys(user)).toEqual([{ id: kept.value.accessKeyId, status: 'Active' }]);
+    expect(Object.values(await sm.labels(`prod/iam/${user}`))).toEqual([['AWSCURRENT']]);
+    const discard = (await listSteps(db.pool, run.id)).find((s) => s.step === 'discard')!;
+    expect(discard.detail).toMatchObject({ keptCurrent: run.newVersion });
+  });
+
+  /**
+   * Makes the next CreateAccessKey of `user` go wrong in the way a network does: `effect` runs in its
+   * place (AWS creating the key, or someone else's key appearing), then the caller sees a timeout.
+   */
+  function loseNextCreate(user: string, effect: () => Promise<unknown>): void {
+    const handle = iam.handle.bind(iam);
+    let armed = true;
+    iam.handle = async (action, input) => {
+      if (!armed || action !== 'CreateAccessKey' || input.UserName !== user) return handle(action, input);
+      armed = false;
+      iam.handle = handle;
+      await effect();
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    };
+  }
+
+  it("a key whose CreateAccessKey answer was lost is the run's own orphan: deleted, and a fresh key made (exactly rotor's keys left)", async () => {
+    const { secret, user } = await iamSecret('lost-answer', { deleteAfter: '0s' });
+    expect(await rotate(secret.id)).toMatchObject({ state: 'done' });
+    const old = await current(secret);
+    let orphan = '';
+    // AWS creates the key, and the answer (the only copy of its secret) never arrives.
+    loseNextCreate(user, async () => (orphan = (await iam.createKey(user)).accessKeyId));
+    const run = await rotate(secret.id);
+    expect(run).toMatchObject({ state: 'done', outcome: 'rotated' });
+    const next = await current(secret);
+    expect(orphan).not.toBe('');
+    expect(next.value.accessKeyId).not.toBe(orphan);
+    expect(await iam.keys(user)).toEqual([
+      { id: old.value.accessKeyId, status: 'Inactive' },
+      { id: next.value.accessKeyId, status: 'Active' },
+    ]);
+    // The intent rotor recorded before CreateAccessKey is gone once the key was stored.
+    expect(Object.keys(await iam.tags(user)).filter((t) => t.startsWith('rotor:creating'))).toEqual([]);
+    expect(logText).toContain(`deleted access key ${orphan.slice(0, 4)}…${orphan.slice(-4)}`);
+  });
+
+  it('a key someone else made and used while a create answer was lost is never touched: the run is refused, naming it', async () => {
+    const { secret, user } = await iamSecret('lost-foreign');
+    expect(await rotate(secret.id)).toMatchObject({ state: 'done' });
+    const mine = await current(secret);
+    let foreign: Key | undefined;
+    // rotor's request never reached IAM; in that moment someone else made a key in the free slot, and used it.
+    loseNextCreate(user, async () => {
+      foreign = await iam.createKey(user);
+      expect(await sts(foreign)).toBe(true);
+    });
+    // New keys work at once here: the foreign key's use is not held up by IAM's settling.
+    await iam.setSettle(0);
+    let run: RunRow;
+    try {
+      run = await rotate(secret.id);
+      expect(await sts(foreign!)).toBe(true);
+    } finally {
+      await iam.setSettle(300);
+    }
+    expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    expect(run.error).toContain(foreign!.accessKeyId);
+    expect(await iam.keys(user)).toEqual([
+      { id: mine.value.accessKeyId, status: 'Active' },
+      { id: foreign!.accessKeyId, status: 'Active' },
+    ]);
+    expect((await current(secret)).versionId).toBe(mine.versionId);
+  });
+
   it('a denied IAM call ends the run at once, naming the action and the user; nothing changes', async () => {
     const { secret, user } = await iamSecret('denied');
     await iam.deny('iam:CreateAccessKey', user);

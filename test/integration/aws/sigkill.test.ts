@@ -47,11 +47,12 @@ const BASE_POINTS = [
   'after:revoke',
 ];
 /**
- * For IAM: every step boundary, and inside every step the rotator acts in (inside promote and
- * distribute, only the store and consumers act: covered by the others). Inside grace stays: it is
- * where the test ends the grace window.
+ * For IAM: the moment CreateAccessKey has answered and the key is not stored yet (its secret exists
+ * only in the killed worker), every step boundary, and inside every step the rotator acts in (inside
+ * promote and distribute, only the store and consumers act: covered by the others). Inside grace
+ * stays: it is where the test ends the grace window.
  */
-const IAM_POINTS = BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute'].includes(p));
+const IAM_POINTS = ['created:create', ...BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute'].includes(p))];
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
 const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
 
@@ -209,7 +210,8 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     });
     const { old } = await killEverywhere(secret, 'aws-iam-access-key', IAM_POINTS);
     const current = (await createAwsSecretsManagerStore().get(secret.store.location, 'CURRENT'))!;
-    // A key created by a killed create attempt was deleted by the next one: two keys, rotor's two.
+    // The key of the attempt killed before it stored it (its secret lost), and the one staged by the
+    // attempt killed inside apply, were deleted by the attempts after them: two keys, rotor's two.
     expect(await iam.keys('kill-user')).toEqual([
       { id: old.value.accessKeyId, status: 'Inactive' },
       { id: current.value.accessKeyId, status: 'Active' },

@@ -1,8 +1,9 @@
 // A rotor worker in its own process with the AWS fakes, for tests that SIGKILL it. The fakes keep
 // their state in the test's database (postgresState), so AWS "survives" the kill as it would.
 // Configured by environment: DATABASE_URL, MASTER_KEY (hex), ROTATOR (aws-rds-master,
-// aws-iam-access-key or random-secret), RDS_DELAY_MS, KILL_AT (a point such as `inside:verify-new`, `after:create`, or
-// `modify-sent:create`: just after RDS accepted a new password, before it is applied), GATED=1 (wait
+// aws-iam-access-key or random-secret), RDS_DELAY_MS, KILL_AT (a point such as `inside:verify-new`, `after:create`,
+// `modify-sent:create`: just after RDS accepted a new password, before it is applied, or `created:create`: just after
+// generate returned, for IAM after CreateAccessKey answered, before the key is stored), GATED=1 (wait
 // for a line on stdin before taking jobs). On reaching KILL_AT it prints `at <point>` and hangs
 // until killed. Prints "ready" when its workers run.
 import pg from 'pg';
@@ -44,6 +45,12 @@ await loadRotators([name]);
 const real = rotatorFor(name);
 const rotator: Rotator<unknown> = {
   ...real,
+  // `created:create`: the value exists (for IAM, CreateAccessKey has answered) and is not stored yet.
+  generate: async (ctx, current) => {
+    const value = await real.generate(ctx, current);
+    await checkpoint('created:create');
+    return value;
+  },
   apply: inside('create', real.apply.bind(real)),
   verify: inside('verify-new', real.verify.bind(real)),
   revoke: inside('revoke', real.revoke.bind(real)),

@@ -8,7 +8,10 @@ export interface MemoryTarget {
   /** username → password currently accepted */
   accepted: Map<string, Set<string>>;
   calls: string[];
-  /** Names of operations that throw while set (simulates the target being down). */
+  /**
+   * Names of operations that throw while set (simulates the target being down). `apply-after`:
+   * apply takes effect, then throws (the answer lost on the way back).
+   */
   failing: Set<string>;
   sessions: Map<string, number>;
   works(v: SecretValue): boolean;
@@ -46,6 +49,7 @@ export function memoryRotator(target: MemoryTarget) {
     async apply(_ctx, next) {
       check('apply');
       target.accepted.set(String(next.username), new Set([String(next.password)]));
+      if (target.failing.has('apply-after')) throw new Error('the answer to apply was lost');
     },
     async verify(_ctx, value) {
       check('verify');
@@ -53,7 +57,9 @@ export function memoryRotator(target: MemoryTarget) {
     },
     async revoke(_ctx, revoke, keep) {
       check('revoke');
-      if (revoke.username !== keep.username) target.accepted.delete(String(revoke.username));
+      // Nothing of rotor's to keep (a failed first rotation): only this password goes.
+      if (!keep) target.accepted.get(String(revoke.username))?.delete(String(revoke.password));
+      else if (revoke.username !== keep.username) target.accepted.delete(String(revoke.username));
       else target.accepted.set(String(keep.username), new Set([String(keep.password)]));
     },
     async inUse(_ctx, value) {

@@ -109,6 +109,30 @@ describe('rotor repair', () => {
     expect((await rotate()).state).toBe('done');
   });
 
+  it("takes back a first rotation's staged credential on the target (no CURRENT to keep) before it clears it", async () => {
+    const secret = alternatingSecret('repair/first', 50);
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    // What a secret's first run that died after create leaves: a credential that works, PENDING only.
+    const rotator = rotatorFor('postgres');
+    const params = rotator.paramsSchema.parse(secret.rotator.params);
+    const ctx = {
+      secretId: secret.id,
+      runId: 'lost-first',
+      params,
+      resolveRef: async () => db.url,
+      log: silentLogger,
+      signal: new AbortController().signal,
+    };
+    const dangling = await rotator.generate(ctx, null);
+    await store.putPending(secret.id, 'lost-first-1', dangling);
+    await rotator.apply(ctx, dangling, null);
+    expect(await login(db, dangling.username, dangling.password)).toBe(true);
+    const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
+    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-first-1' });
+    expect(await login(db, dangling.username, dangling.password)).toBe('28P01');
+    expect(await store.get(secret.id, 'PENDING')).toBeNull();
+  });
+
   it('refuses to touch a secret whose run is still active', async () => {
     const secret = alternatingSecret('repair/busy', 60_000);
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });

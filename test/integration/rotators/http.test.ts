@@ -207,6 +207,38 @@ describe('http rotator runs through the engine, from the example policies', () =
     expect(saas.keys()).toHaveLength(1);
   });
 
+  it('a first rotation whose new key never works deletes it at the provider: with an admin token, and with the key from before rotor', async () => {
+    const tokens = await fake();
+    const admin = await exampleSecret('http-token-api.yaml', tokens);
+    resolvers.set(admin.id, refs(tokens));
+    const rolling = await fake();
+    const initial = rolling.seed('initial');
+    const own = await exampleSecret('http-rolling-keys.yaml', rolling);
+    resolvers.set(own.id, refs(rolling, initial));
+    for (const [secret, saas, left] of [
+      [admin, tokens, []],
+      [own, rolling, [initial.id]],
+    ] as const) {
+      // The provider holds every new key for review: verify-new is refused until the run discards.
+      saas.holdNewKeys(true);
+      await sync({
+        ...secret,
+        id: `${secret.id}-held`,
+        hash: `${secret.hash}-held`,
+        store: { ...secret.store, location: `${secret.id}-held` },
+      });
+      resolvers.set(`${secret.id}-held`, resolvers.get(secret.id)!);
+      const ended = await waitForRunEnd(db.pool, await start(`${secret.id}-held`), 20_000);
+      expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+      expect(ended.error).toContain('verify-new failed after 4 attempts');
+      // The provider holds no key rotor made: the one this run created was deleted.
+      expect(saas.keys().map((k) => k.id)).toEqual(left);
+      expect(saas.log.filter((l) => l.method === 'DELETE').map((l) => l.status)).toEqual([204]);
+      expect(await store.get(`${secret.id}-held`, 'PENDING')).toBeNull();
+    }
+    expect(await rolling.statusFor(initial.secret)).toBe(200);
+  });
+
   it('no key the provider issued appears in the state tables, Redis or the logs', async () => {
     const issued = fakes.flatMap((f) => f.issued());
     expect(issued.length).toBeGreaterThan(5);
