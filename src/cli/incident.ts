@@ -43,6 +43,7 @@ interface StartOptions {
   watch?: boolean;
   json?: boolean;
   actor?: string;
+  overrideFreeze?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--consumer <name>', 'secrets that tell this consumer (repeatable)', collect, [])
     .option('--ids <file>', 'secret ids, one per line (# comments; repeatable)', collect, [])
     .option('--per-target <n>', 'runs in flight on one target at once', String(DEFAULT_PER_TARGET))
+    .option('--override-freeze', 'start runs inside freeze windows too (each audited as run.freeze-overridden)')
     .option('--dry-run', 'print the plan only; start nothing')
     .option('--yes', 'do not ask to type the number of secrets (required without a terminal)')
     .option('--watch', 'follow the incident until it ends (exit 5 if a secret needs attention)')
@@ -160,7 +162,13 @@ async function start(opts: StartOptions): Promise<void> {
     }
     const kit = await openQueue(state);
     try {
-      const incident = await startIncident(state.pool, kit, { actor: cliActor(opts.actor), reason, selection, plan: withEstimate });
+      const incident = await startIncident(state.pool, kit, {
+        actor: cliActor(opts.actor),
+        reason,
+        selection,
+        plan: withEstimate,
+        overrideFreeze: opts.overrideFreeze === true,
+      });
       out(`incident ${incident.id} started: ${withEstimate.secrets.length} secrets (follow: rotor incident status ${incident.id} --watch)`);
       if (opts.watch) await follow(state.pool, incident.id, { json: opts.json === true, watch: true });
     } finally {

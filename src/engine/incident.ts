@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import type pg from 'pg';
-import { AlreadyInProgressError, InvalidInputError } from '../errors.js';
+import { AlreadyInProgressError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IncidentJobData, QueueKit, RunJobData } from '../queue/backend.js';
 import { INCIDENT_QUEUE, RUN_JOB_OPTIONS } from '../queue/names.js';
@@ -60,6 +60,8 @@ export interface PlannedSecret {
   /** 0 for secrets that depend on none of the incident's, else one more than their deepest dependency. */
   level: number;
   consumers: string[];
+  /** Its rotator: a `manual` secret cannot be started, the incident lists it for a person. */
+  rotator: string;
 }
 
 export interface IncidentPlan {
@@ -119,6 +121,7 @@ export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, 
     dependsOn: deps.get(s.id)!,
     level: level.get(s.id)!,
     consumers: s.policy.consumers.map((c) => c.name),
+    rotator: s.policy.rotator.name,
   }));
   const count = <T>(xs: T[]) => {
     const m = new Map<T, number>();
@@ -189,6 +192,8 @@ export interface StartIncidentRequest {
   reason: string;
   selection: IncidentSelection;
   plan: IncidentPlan;
+  /** Start its runs inside freeze windows (each audited as run.freeze-overridden). */
+  overrideFreeze?: boolean;
 }
 
 /** Records the incident with its plan and enqueues its driver. */
@@ -200,6 +205,7 @@ export async function startIncident(pool: pg.Pool, kit: QueueKit, req: StartInci
     reason: req.reason,
     selection: req.selection,
     perTarget: req.plan.perTarget,
+    overrideFreeze: req.overrideFreeze === true,
     items: req.plan.secrets,
   });
   await enqueueIncident(kit, incident.id);
@@ -291,7 +297,8 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
 
 /**
  * The canary: the plan's first secret rotates alone. The others start once its run no longer
- * holds a worker (it waits out grace or on its consumers, or it ended, whichever way), so the
+ * holds a worker (it waits out grace, on its consumers or a retry's backoff, or it ended, whichever
+ * way: a canary whose target is down must not hold up every other target), so the
  * first old credential is revoked within one unhurried run of the start, and the path (store,
  * rotator, consumers, queue) is proven once before hundreds of runs compete for the targets and
  * the workers. Returns the canary while it holds the others back, else null. Decided from the
@@ -325,6 +332,7 @@ async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: st
     actor: incident.actor,
     reason: `incident ${incident.id}: ${incident.reason}`,
     incidentId: incident.id,
+    overrideFreeze: incident.overrideFreeze,
   };
   try {
     const run = await requestRotation(opts.pool, opts.kit, req);
@@ -333,6 +341,13 @@ async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: st
     return true;
   } catch (err) {
     if (err instanceof IncidentItemTakenError) return false;
+    if (err instanceof InvalidInputError || err instanceof NotFoundError) {
+      // A secret no run can be started for (a manual one, one inside a freeze without
+      // --override-freeze, one retired since the plan): it needs a person, and must not hold up the
+      // incident, nor fail its driver. It counts as needs-attention, with why.
+      await skipIncidentSecrets(opts.pool, incident.id, [secretId], `not started: ${err.message}`);
+      return false;
+    }
     if (!(err instanceof AlreadyInProgressError)) throw err;
     // Another emergency (an operator's, or this driver's escalation before a crash) is rotating it: adopt it.
     const active = await activeRun(opts.pool, secretId);

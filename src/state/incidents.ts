@@ -24,6 +24,8 @@ export interface IncidentRow {
   reason: string;
   selection: IncidentSelection;
   perTarget: number;
+  /** Its runs start inside freeze windows (`--override-freeze`), each audited. */
+  overrideFreeze: boolean;
   state: IncidentState;
   startedAt: Date;
   endedAt: Date | null;
@@ -51,10 +53,11 @@ export interface NewIncident {
   reason: string;
   selection: IncidentSelection;
   perTarget: number;
+  overrideFreeze?: boolean;
   items: Array<Pick<IncidentItem, 'secretId' | 'position' | 'targetKey' | 'dependsOn'>>;
 }
 
-const INCIDENT_COLUMNS = `id, actor, reason, selection, per_target as "perTarget", state, started_at as "startedAt", ended_at as "endedAt"`;
+const INCIDENT_COLUMNS = `id, actor, reason, selection, per_target as "perTarget", override_freeze as "overrideFreeze", state, started_at as "startedAt", ended_at as "endedAt"`;
 
 /** Thrown by linkIncidentRun when the secret was started already (or skipped): its run is rolled back. */
 export class IncidentItemTakenError extends Error {
@@ -71,8 +74,9 @@ export class IncidentItemTakenError extends Error {
 export async function createIncident(pool: pg.Pool, inc: NewIncident): Promise<IncidentRow> {
   return inTransaction(pool, async (client) => {
     const r = await client.query<IncidentRow>(
-      `insert into incidents (id, actor, reason, selection, per_target) values ($1, $2, $3, $4, $5) returning ${INCIDENT_COLUMNS}`,
-      [inc.id, inc.actor, inc.reason, JSON.stringify(inc.selection), inc.perTarget],
+      `insert into incidents (id, actor, reason, selection, per_target, override_freeze) values ($1, $2, $3, $4, $5, $6)
+       returning ${INCIDENT_COLUMNS}`,
+      [inc.id, inc.actor, inc.reason, JSON.stringify(inc.selection), inc.perTarget, inc.overrideFreeze === true],
     );
     await client.query(
       `insert into incident_secrets (incident_id, secret_id, position, target_key, depends_on)
@@ -84,7 +88,13 @@ export async function createIncident(pool: pg.Pool, inc: NewIncident): Promise<I
       actor: inc.actor,
       action: 'incident.started',
       reason: inc.reason,
-      detail: { incidentId: inc.id, secrets: inc.items.length, perTarget: inc.perTarget, selection: inc.selection },
+      detail: {
+        incidentId: inc.id,
+        secrets: inc.items.length,
+        perTarget: inc.perTarget,
+        selection: inc.selection,
+        ...(inc.overrideFreeze ? { overrideFreeze: true } : {}),
+      },
     });
     return r.rows[0]!;
   });

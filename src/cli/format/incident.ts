@@ -1,6 +1,7 @@
 // What `rotor incident` prints: the plan before an incident starts, and its progress (a bar and the
 // counts per phase, then the secrets that need attention). Pure text: fed the plan and counts.
 import type { IncidentCounts, IncidentPlan } from '../../engine/incident.js';
+import { MANUAL_ROTATOR } from '../../rotator/catalogue.js';
 import { NO_COLOURS, type Palette } from './colour.js';
 import { duration } from './time.js';
 
@@ -23,6 +24,11 @@ export function planText(plan: IncidentPlan, reason: string): string {
   if (n > 1)
     lines.push(
       `  canary:      ${plan.secrets[0]!.secretId} rotates alone first; the other ${n - 1} start once it no longer holds a worker`,
+    );
+  const manual = plan.secrets.filter((s) => s.rotator === MANUAL_ROTATOR).length;
+  if (manual)
+    lines.push(
+      `  manual:      ${manual} secret${manual === 1 ? ' is' : 's are'} rotated by a person (then rotor attest); listed as needs attention`,
     );
   lines.push('', 'Targets:');
   for (const t of plan.targets) lines.push(`  ${t.targetKey}  ${t.secrets}`);

@@ -130,7 +130,7 @@ describe('rotor incident', () => {
     await c.end();
     process.env.INC_ADMIN_URL = db.url;
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
-    await loadRotators(['postgres']);
+    await loadRotators(['postgres', 'manual']);
   }, 60_000);
 
   afterAll(async () => {
@@ -360,5 +360,44 @@ describe('rotor incident', () => {
     );
     expect(actions.map((a) => a.action)).toEqual(['incident.started', 'incident.aborted', 'incident.ended']);
     expect(actions[2]!.detail).toMatchObject({ state: 'aborted' });
+  }, 120_000);
+  it('a secret no run can start (manual; frozen without --override-freeze) needs attention and holds nothing up', async () => {
+    runtime ??= await inProcessRuntime();
+    const groups = ['inc_f0', 'inc_f1'];
+    await createRoles(groups);
+    const now = Date.now();
+    const freeze = {
+      kind: 'range' as const,
+      start: now - 60_000,
+      end: now + 3_600_000,
+      tz: 'UTC',
+      text: 'test freeze',
+      reason: 'test freeze',
+    };
+    const secrets = [
+      // First by id: the canary, and a manual secret no run can be started for.
+      secretFixture('incf/a-manual', { tags: ['freeze-test'], rotator: { name: 'manual', params: {} } }),
+      secret('incf/b-frozen', 0, 'inc_f0', { tags: ['freeze-test'], freezes: [freeze] }),
+      secret('incf/c', 1, 'inc_f1', { tags: ['freeze-test'] }),
+    ];
+    await sync(secrets);
+    const selection = { ...EMPTY_SELECTION, tags: ['freeze-test'] };
+    const plan = planIncident(await listSecrets(db.pool), selection, 2, null);
+    expect(plan.secrets[0]!.secretId).toBe('incf/a-manual');
+    const first = await startIncident(db.pool, kit, { actor: 'test', reason: 'test: frozen', selection, plan });
+    await waitFor(async () => (await getIncident(db.pool, first.id))?.state === 'done', { timeoutMs: 60_000, message: 'incident done' });
+    const items = new Map((await incidentItems(db.pool, first.id)).map((i) => [i.secretId, i]));
+    expect(items.get('incf/a-manual')!.skipped).toMatch(/^not started: .*manual/);
+    expect(items.get('incf/b-frozen')!.skipped).toMatch(/^not started: .*freeze/);
+    expect(items.get('incf/c')!.runState).toBe('done');
+
+    // With --override-freeze the frozen one rotates (audited), the manual one still needs a person.
+    const again = await startIncident(db.pool, kit, { actor: 'test', reason: 'test: override', selection, plan, overrideFreeze: true });
+    await waitFor(async () => (await getIncident(db.pool, again.id))?.state === 'done', { timeoutMs: 60_000, message: 'incident done' });
+    const after = new Map((await incidentItems(db.pool, again.id)).map((i) => [i.secretId, i]));
+    expect(after.get('incf/b-frozen')!.runState).toBe('done');
+    expect(after.get('incf/a-manual')!.skipped).toMatch(/^not started/);
+    const overridden = await listAudit(db.pool, { actionPrefix: 'run.freeze-overridden', oldestFirst: true });
+    expect(overridden.map((a) => a.secretId)).toContain('incf/b-frozen');
   }, 120_000);
 });

@@ -12,7 +12,15 @@ function row(id: string, targetKey: string, over: Partial<SecretRow['policy']> =
     id,
     targetKey,
     status: 'active',
-    policy: { id, owner: 'team', className: undefined, tags: [], consumers: [], ...over } as SecretRow['policy'],
+    policy: {
+      id,
+      owner: 'team',
+      className: undefined,
+      tags: [],
+      consumers: [],
+      rotator: { name: 'postgres', params: {} },
+      ...over,
+    } as SecretRow['policy'],
   } as SecretRow;
 }
 
