@@ -35,14 +35,18 @@ type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 const RESOURCE: Record<Kind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
 
 /** Waiting reasons of a new pod's container that mean it will not start as the template stands. */
-const CANNOT_START = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError']);
+const CANNOT_START = new Set(['ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError']);
 /**
  * CrashLoopBackOff after this many restarts: the container crashed again after being restarted,
  * not once on the way up (a dependency not ready yet); with fewer it is still waited for.
  */
 const CRASH_LOOP_RESTARTS = 2;
 /** Waiting reasons that may pass (a first crash, a container runtime hiccup): said, and waited for. */
-const NOT_STARTING = new Set(['CrashLoopBackOff', 'CreateContainerError', 'RunContainerError']);
+// ErrImagePull is the first failed pull (a registry's 429 clears up); ImagePullBackOff follows it
+// when the kubelet gave up retrying at once, and that one is final.
+const NOT_STARTING = new Set(['CrashLoopBackOff', 'ErrImagePull', 'CreateContainerError', 'RunContainerError']);
+/** Their kubelet message can quote the container's command line after $(VAR) expansion: not kept. */
+const MESSAGE_WITHHELD = new Set(['CreateContainerError', 'RunContainerError']);
 
 interface Clients {
   apps: AppsV1Api;
@@ -195,18 +199,19 @@ function isReady(p: V1Pod): boolean {
  * containers first), and whether that is final: `final` when it will not start as it stands.
  */
 function notStarting(p: V1Pod): { why: string; final: boolean } | undefined {
+  let found: { why: string; final: boolean } | undefined;
   for (const s of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
     const waiting = s.state?.waiting;
     const reason = waiting?.reason;
     if (!reason || !(CANNOT_START.has(reason) || NOT_STARTING.has(reason))) continue;
     const restarts = s.restartCount ?? 0;
-    const message = waiting.message ? `: ${waiting.message.slice(0, 300)}` : '';
-    return {
-      why: `container ${s.name} ${reason}${message}, ${restarts} ${restarts === 1 ? 'restart' : 'restarts'}`,
-      final: CANNOT_START.has(reason) || (reason === 'CrashLoopBackOff' && restarts >= CRASH_LOOP_RESTARTS),
-    };
+    const message = waiting.message && !MESSAGE_WITHHELD.has(reason) ? `: ${waiting.message.slice(0, 300)}` : '';
+    const final = CANNOT_START.has(reason) || (reason === 'CrashLoopBackOff' && restarts >= CRASH_LOOP_RESTARTS);
+    // The first final reason wins over any container that may still start.
+    if (!found || (final && !found.final))
+      found = { why: `container ${s.name} ${reason}${message}, ${restarts} ${restarts === 1 ? 'restart' : 'restarts'}`, final };
   }
-  return undefined;
+  return found;
 }
 
 /** Not-done reason of the controller's own status, or undefined when it reports the rollout complete. */
