@@ -6,13 +6,13 @@
 // confirmations, and a rollback (the value before it CURRENT again, consumers told again) when they
 // do not confirm. The manual rotator has nothing to apply, verify or revoke (rotators/manual).
 import type pg from 'pg';
-import { InvalidInputError, PermanentError, UnavailableError, coerceError } from '../errors.js';
+import { AlreadyInProgressError, InvalidInputError, PermanentError, UnavailableError, coerceError } from '../errors.js';
 import type { ResolvedSecret } from '../policy/types.js';
 import type { QueueKit } from '../queue/backend.js';
 import { redactError, trackSecret } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
 import { MANUAL_ROTATOR, manualParamsSchema, parseManualValue } from '../rotator/catalogue.js';
-import type { RunRow } from '../state/runs.js';
+import { activeRun, type RunRow } from '../state/runs.js';
 import type { SecretStore } from '../store/contract.js';
 import { requestRotation } from './request.js';
 import type { RunContext } from './run-context.js';
@@ -53,7 +53,7 @@ export interface AttestRequest {
  * store holds an unfinished rotation's PENDING version or already has this value as CURRENT; then
  * the run is created (trigger `attest`, audited with actor and reason as `run.requested`), the
  * value staged as its PENDING version, and its job queued. A value the store refused is thrown on;
- * the run then ends in needs-attention at its create step, and nothing else changed.
+ * the run then ends in needs-attention at its create step (unless the store took the value and only its answer was lost: then the run goes on).
  */
 export async function requestAttestedRotation(
   pool: pg.Pool,
@@ -63,6 +63,9 @@ export async function requestAttestedRotation(
   req: AttestRequest,
 ): Promise<RunRow> {
   const location = secret.store.location;
+  // A run under way (an attested one before its promote holds its PENDING value): exit 4, as for rotate.
+  const active = await activeRun(pool, secret.id);
+  if (active) throw new AlreadyInProgressError(secret.id, active.id);
   const pending = (await store.describe(location)).find((v) => v.stages.includes('PENDING'));
   if (pending) {
     throw new InvalidInputError(
@@ -91,7 +94,7 @@ export async function requestAttestedRotation(
         await store.putPending(location, attestedVersionId(run.id), req.value);
       } catch (err) {
         throw new UnavailableError(
-          `the ${store.backend} store did not take the new value of ${secret.id}: ${redactError(coerceError(err)).message}; run ${run.id} ends in needs-attention and nothing else changed`,
+          `the ${store.backend} store did not take the new value of ${secret.id}: ${redactError(coerceError(err)).message}; run ${run.id} ends in needs-attention (if the store took the value after all and only its answer was lost, the run goes on: rotor status ${secret.id})`,
           { cause: err, hint: `fix the store, then hand the value over again: rotor attest ${secret.id} --reason TEXT --value-stdin` },
         );
       }
@@ -132,7 +135,8 @@ export async function adoptAttested(rc: RunContext): Promise<{ newVersion: strin
  * (`pin`, `passphrase`) need not look like secrets to the key-based rule of trackSecret.
  */
 function trackFields(value: SecretValue): void {
-  for (const v of Object.values(value)) trackSecret(v);
+  // Numbers too (a PIN as a number); a value under 6 characters cannot be scrubbed from text.
+  for (const v of Object.values(value)) trackSecret(String(v));
 }
 
 function sameValue(a: SecretValue, b: SecretValue): boolean {
