@@ -305,7 +305,7 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
  * recorded state alone, so a driver that takes over after a crash holds back exactly the same.
  */
 function canaryHolds(items: readonly IncidentItem[]): IncidentItem | null {
-  const canary = items.reduce<IncidentItem | undefined>((a, i) => (a === undefined || i.position < a.position ? i : a), undefined);
+  const canary = items[0]; // incidentItems reads them in plan order
   if (!canary || canary.skipped !== null) return null;
   if (!canary.runId || canary.runState === 'queued' || canary.runState === 'running') return canary;
   return null;

@@ -113,6 +113,15 @@ describe('aws-iam-access-key rotations on the IAM fake', () => {
 
   const rotate = async (id: string, trigger: 'manual' | 'emergency' = 'manual'): Promise<RunRow> =>
     waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: id, trigger, actor: 'test', reason: 'test' })).id, 30_000);
+  /** A rotation while STS never accepts a new key within settleTimeout: verify-new fails, the run discards. */
+  const rotateNeverSettling = async (id: string): Promise<RunRow> => {
+    await iam.setSettle(60_000);
+    try {
+      return await rotate(id);
+    } finally {
+      await iam.setSettle(300);
+    }
+  };
   const current = async (s: ResolvedSecret) => (await store.get(s.store.location, 'CURRENT'))!;
   const previous = async (s: ResolvedSecret) => (await store.get(s.store.location, 'PREVIOUS'))!;
 
@@ -278,14 +287,7 @@ describe('aws-iam-access-key rotations on the IAM fake', () => {
     const local = { ...secret, store: { backend: 'local', location: secret.id, params: {} }, hash: `${secret.hash}-local` };
     await syncSecrets(db.pool, [local], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
     const localStore = runtime.deps.store('local');
-    // STS never accepts the new key within settleTimeout: verify-new fails, and the run discards.
-    await iam.setSettle(60_000);
-    let run: RunRow;
-    try {
-      run = await rotate(secret.id);
-    } finally {
-      await iam.setSettle(300);
-    }
+    const run = await rotateNeverSettling(secret.id);
     expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
     expect(run.error).toContain('verify-new failed');
     expect(await iam.keys(user)).toEqual([]);
@@ -295,13 +297,7 @@ describe('aws-iam-access-key rotations on the IAM fake', () => {
 
   it('Secrets Manager makes a first version AWSCURRENT as it is staged: a failed first rotation keeps its key there, tracked', async () => {
     const { secret, user } = await iamSecret('first-sm', { settleTimeout: '1s' });
-    await iam.setSettle(60_000);
-    let run: RunRow;
-    try {
-      run = await rotate(secret.id);
-    } finally {
-      await iam.setSettle(300);
-    }
+    const run = await rotateNeverSettling(secret.id);
     expect(run).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
     const kept = await current(secret);
     expect(kept.versionId).toBe(run.newVersion);
