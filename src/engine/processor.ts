@@ -8,13 +8,13 @@ import {
   ACTIVE_STATES,
   LeaseLostError,
   claimRun,
+  beginStep,
   completeStep,
   endStep,
   getRun,
   markWaiting,
   releaseLease,
   renewLease,
-  startStep,
   updateRun,
   type RunRow,
   type RunState,
@@ -25,7 +25,7 @@ import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
 import { ROUTINE_YIELD_MS, givesWay, mustStepAside, reclaimAfterMs, type Lane } from './emergency.js';
 import { discard, rollback } from './failure.js';
-import { buildRunContext, type RunContext } from './run-context.js';
+import { buildRunContext, type RunContext, type ValueCache } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
 import { ForbiddenTransitionError, assertTransition } from './transitions.js';
 import type { STEPS } from './steps.js';
@@ -74,6 +74,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     if (waitFor) return await pause(deps, run, waitFor, opts);
     const secretRow = await getSecret(deps.pool, run.secretId);
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
+    const values: ValueCache = new Map();
     while (run.step !== 'finished') {
       if (lost.signal.aborted) throw lost.signal.reason;
       if (await mustStepAside(deps, run)) {
@@ -82,7 +83,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       }
       let rc: RunContext;
       try {
-        rc = buildRunContext(deps, run, secretRow.policy, signal);
+        rc = buildRunContext(deps, run, secretRow.policy, signal, values);
       } catch (thrown) {
         // An unknown rotator or store, or parameters it rejects: no step can run, so no retry can
         // help. Ending the run here (not failing the job) keeps the reaper from re-enqueueing it forever.
@@ -91,7 +92,8 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       }
       const outcome = await runStep(rc, opts);
       if (outcome === 'ended') return;
-      run = (await getRun(deps.pool, runId))!;
+      // A completed step returns the run as it wrote it; after a failure it is read again.
+      run = outcome === 'continue' ? (await getRun(deps.pool, runId))! : outcome;
       if (givesWay(opts.lane, run)) return; // escalated meanwhile: hand over at this boundary
     }
   } catch (err) {
@@ -124,8 +126,11 @@ class JobLostError extends Error {
   override name = 'JobLostError';
 }
 
-/** Runs the run's current step once; 'ended' when the run reached a terminal state. */
-async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'> {
+/**
+ * Runs the run's current step once; 'ended' when the run reached a terminal state, the run as it
+ * now is after a step that succeeded, 'continue' when the run must be read again.
+ */
+async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' | 'ended'> {
   const { deps, run } = rc;
   const owner = opts.leaseOwner;
   const step = run.step as Step;
@@ -139,9 +144,15 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
   }
   // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
   // a crash-looping rotation ends in needs-attention instead of looping forever.
-  await updateRun(deps.pool, run.id, owner, { state: moveTo(run, 'running'), stepAttempt: attempt, waitUntil: null, totalAttempts: 1 });
+  const stepId = await beginStep(
+    deps.pool,
+    run.id,
+    owner,
+    { state: moveTo(run, 'running'), stepAttempt: attempt, waitUntil: null, totalAttempts: 1 },
+    step,
+    attempt,
+  );
   rc.run = { ...run, stepAttempt: attempt };
-  const stepId = await startStep(deps.pool, run.id, step, attempt);
   try {
     if (step === 'discard' || step === 'rollback') {
       const detail = await (step === 'discard' ? discard(rc) : rollback(rc));
@@ -162,7 +173,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
-    await completeStep(
+    const advanced = await completeStep(
       deps.pool,
       stepId,
       result.detail,
@@ -177,7 +188,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<'continue' | 'ended'
       },
     );
     await deps.onStepDone?.(run.id, step);
-    return step === 'finish' ? 'ended' : 'continue';
+    return step === 'finish' ? 'ended' : advanced;
   } catch (thrown) {
     // A forbidden transition is a bug in rotor: no retry of the step can mend it.
     if (isDelayed(thrown) || thrown instanceof JobLostError || thrown instanceof ForbiddenTransitionError) throw thrown;

@@ -19,7 +19,20 @@ export interface RunContext {
   value(versionId: string): Promise<SecretValue>;
 }
 
-export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedSecret, signal: AbortSignal): RunContext {
+/**
+ * Values a pass has read, by version id. A version's value never changes once stored (a retried
+ * create stages a new version), so each step of one pass reads it from the store once. Lives as
+ * long as the pass: the worker's memory is one of the places a value may be (invariant 4).
+ */
+export type ValueCache = Map<string, SecretValue>;
+
+export function buildRunContext(
+  deps: EngineDeps,
+  run: RunRow,
+  secret: ResolvedSecret,
+  signal: AbortSignal,
+  values: ValueCache = new Map(),
+): RunContext {
   const rotator = deps.rotator(secret.rotator.name);
   const store = deps.store(secret.store.backend);
   const location = secret.store.location;
@@ -43,6 +56,8 @@ export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedS
     store,
     location,
     async value(versionId) {
+      const known = values.get(versionId);
+      if (known) return known;
       const v = await store.getVersion(location, versionId);
       if (!v) {
         throw new PermanentError(`version ${versionId} of ${run.secretId} is missing from the ${store.backend} store`, {
@@ -50,6 +65,7 @@ export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedS
         });
       }
       trackSecret(v.value);
+      values.set(versionId, v.value);
       return v.value;
     },
   };

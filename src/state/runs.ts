@@ -259,7 +259,8 @@ export async function updateRun(db: Queryable, runId: string, owner: string, pat
 /**
  * A step's success in one statement: the step row ends, the run advances, and the audit row is
  * appended together or not at all (a worker killed in between leaves no change without its audit
- * row), in one round trip instead of a transaction's four.
+ * row), in one round trip instead of a transaction's four. Returns the run as it now is, so the
+ * pass goes on without reading it again.
  */
 export async function completeStep(
   db: Queryable,
@@ -269,19 +270,23 @@ export async function completeStep(
   owner: string,
   patch: RunPatch,
   audit: Omit<AuditEntry, 'runId'>,
-): Promise<void> {
+): Promise<RunRow> {
   const { sets, args } = runUpdate(runId, patch);
   const at = (v: unknown) => `$${args.push(v)}`;
-  // All three hang on the run's update, which only the lease's holder can make.
-  const r = await db.query(
-    `with r as (update runs set ${sets} where id = $1 and lease_owner = ${at(owner)} returning id),
+  // All three hang on the run's update, which only the lease's holder can make. The audit insert
+  // is the statement's last write, so the chain's head row is locked only until its commit.
+  const r = await db.query<RunRow>(
+    `with r as (update runs set ${sets} where id = $1 and lease_owner = ${at(owner)} returning ${RUN_COLUMNS}),
           s as (update steps set status = 'succeeded', finished_at = now(), detail = ${at(detail ? JSON.stringify(detail) : null)}::jsonb
-                from r where steps.id = ${at(stepId)}::bigint)
-     insert into audit (actor, action, secret_id, run_id, reason, detail)
-     select ${at(audit.actor)}, ${at(audit.action)}, ${at(audit.secretId ?? null)}, r.id, ${at(audit.reason ?? null)}, ${at(audit.detail ? JSON.stringify(audit.detail) : null)}::jsonb from r`,
+                from r where steps.id = ${at(stepId)}::bigint),
+          a as (insert into audit (actor, action, secret_id, run_id, reason, detail)
+                select ${at(audit.actor)}, ${at(audit.action)}, ${at(audit.secretId ?? null)}, r.id, ${at(audit.reason ?? null)}, ${at(audit.detail ? JSON.stringify(audit.detail) : null)}::jsonb from r)
+     select * from r`,
     args,
   );
-  if (r.rowCount !== 1) throw new LeaseLostError(runId, owner);
+  const row = r.rows[0];
+  if (!row) throw new LeaseLostError(runId, owner);
+  return row;
 }
 
 export interface StepRow {
@@ -296,12 +301,29 @@ export interface StepRow {
   detail: Record<string, unknown> | null;
 }
 
-export async function startStep(db: Queryable, runId: string, step: string, attempt: number): Promise<number> {
+/**
+ * A step's start in one statement: the run takes `patch` (its state, the attempt counted before the
+ * step runs) and the step row is inserted, only while `owner` holds the lease (LeaseLostError
+ * otherwise). Returns the step row's id.
+ */
+export async function beginStep(
+  db: Queryable,
+  runId: string,
+  owner: string,
+  patch: RunPatch,
+  step: string,
+  attempt: number,
+): Promise<number> {
+  const { sets, args } = runUpdate(runId, patch);
+  const at = (v: unknown) => `$${args.push(v)}`;
   const r = await db.query<{ id: number }>(
-    `insert into steps (run_id, step, attempt, status) values ($1, $2, $3, 'started') returning id::int`,
-    [runId, step, attempt],
+    `with r as (update runs set ${sets} where id = $1 and lease_owner = ${at(owner)} returning id)
+     insert into steps (run_id, step, attempt, status) select r.id, ${at(step)}, ${at(attempt)}, 'started' from r returning id::int`,
+    args,
   );
-  return r.rows[0]!.id;
+  const row = r.rows[0];
+  if (!row) throw new LeaseLostError(runId, owner);
+  return row.id;
 }
 
 export async function endStep(
