@@ -25,6 +25,7 @@ import {
   type IncidentRow,
   type IncidentSelection,
 } from '../state/incidents.js';
+import { RunSettledFeed } from '../state/run-events.js';
 import { activeRun } from '../state/runs.js';
 import type { SecretRow } from '../state/secrets.js';
 import { enqueueRun, requestRotation } from './request.js';
@@ -221,8 +222,10 @@ export interface DriverOptions {
   pool: pg.Pool;
   kit: QueueKit;
   log: Logger;
-  /** How often the driver looks at its runs. @defaultValue 50 */
+  /** How often the driver looks at its runs when no notification comes. @defaultValue 50, or 1000 while `settled` is live */
   pollMs?: number;
+  /** Runs that stopped holding a worker, from any process: the driver looks at once. */
+  settled?: RunSettledFeed;
   /** Who starts the runs, in the audit trail. */
   actor: string;
 }
@@ -236,6 +239,16 @@ const ACTIVE = new Set(['queued', 'running', 'waiting']);
  * Returns 'interrupted' when `signal` aborts first; the incident is then driven by the next worker.
  */
 export async function driveIncident(opts: DriverOptions, incidentId: string, signal: AbortSignal): Promise<'ended' | 'interrupted'> {
+  const waker = new Waker();
+  const unsubscribe = opts.settled?.subscribe(() => waker.wake());
+  try {
+    return await drive(opts, incidentId, signal, waker);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+async function drive(opts: DriverOptions, incidentId: string, signal: AbortSignal, waker: Waker): Promise<'ended' | 'interrupted'> {
   const { pool, kit, log } = opts;
   let first = true;
   for (;;) {
@@ -271,17 +284,21 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
       const inFlight = new Map<string, number>();
       for (const i of items) if (i.runState && ACTIVE.has(i.runState)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
       const canary = canaryHolds(items);
+      const starting: IncidentItem[] = [];
       for (const i of items) {
         if (i.runId || i.skipped || blocked.includes(i)) continue;
         if (canary && i !== canary) continue;
         if ((inFlight.get(i.targetKey) ?? 0) >= incident.perTarget) continue;
         if (!i.dependsOn.every((d) => state.get(d)?.runState === 'done')) continue;
-        if (signal.aborted) return 'interrupted';
-        if (await startOne(opts, incident, i.secretId)) {
-          inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
-          started = true;
-        }
+        inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
+        starting.push(i);
       }
+      if (signal.aborted) return 'interrupted';
+      // Each start is its own transaction, linked to its secret only if not started yet: started
+      // together, they reach the workers together instead of one round trip after another.
+      const results = await Promise.allSettled(starting.map((i) => startOne(opts, incident, i.secretId)));
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      started = results.some((r) => r.status === 'fulfilled' && r.value);
     }
     // Nothing started and nothing in flight or pending as read: read again to end on what was
     // written since (skips, aborts); a pass that started a run is busy without reading again.
@@ -291,7 +308,7 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
       if (ended) log.info({ incidentId, state: ended }, 'incident ended');
       return 'ended';
     }
-    await pause(opts.pollMs ?? 50, signal);
+    await waker.sleep(opts.pollMs ?? (opts.settled?.live ? 1_000 : 50), signal);
   }
 }
 
@@ -311,17 +328,36 @@ function canaryHolds(items: readonly IncidentItem[]): IncidentItem | null {
   return null;
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/**
+ * The driver's sleep between passes: until the poll interval ends, `signal` aborts, or a run
+ * settled. A notification that came during a pass is kept, so the next sleep ends at once.
+ */
+class Waker {
+  private pending = false;
+  private resume: (() => void) | null = null;
+
+  wake(): void {
+    if (this.resume) this.resume();
+    else this.pending = true;
+  }
+
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending || signal.aborted) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.resume = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.resume = done;
+    });
+  }
 }
 
 /** Starts the secret's emergency run, linked to the incident; false when it could not be started now. */
@@ -372,11 +408,13 @@ export interface IncidentWorkerOptions extends Omit<DriverOptions, 'actor'> {
  * lost with Redis, say): enqueued under the incident's job id, so a job that exists is kept.
  */
 export async function startIncidentWorker(opts: IncidentWorkerOptions, shutdown: AbortSignal): Promise<Worker<RunJobData>> {
+  // One listening connection for every incident this process drives, open while one is driven.
+  const settled = new RunSettledFeed(opts.pool, opts.log);
   const worker = opts.kit.worker(
     INCIDENT_QUEUE,
     async (job: Job<RunJobData>, token?: string) => {
       const { incidentId } = job.data as unknown as IncidentJobData;
-      const outcome = await driveIncident({ ...opts, actor: opts.workerId }, incidentId, shutdown);
+      const outcome = await driveIncident({ settled, ...opts, actor: opts.workerId }, incidentId, shutdown);
       if (outcome === 'interrupted') {
         // Shutting down: hand the incident to the next worker.
         await job.moveToDelayed(Date.now() + 1000, token);

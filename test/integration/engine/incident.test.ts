@@ -12,7 +12,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { loadRotators, targetKeyOf } from '../../../src/rotator/catalogue.js';
-import { startRuntime, type Runtime } from '../../../src/runtime.js';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../../src/runtime.js';
 import { listAudit } from '../../../src/state/audit.js';
 import { getIncident, incidentItems, requestIncidentAbort } from '../../../src/state/incidents.js';
 import { migrate } from '../../../src/state/migrate.js';
@@ -95,9 +95,10 @@ describe('rotor incident', () => {
     return login({ host: db.host, port: db.port, name: targets[target]! }, String(v.username), String(v.password));
   }
 
-  async function inProcessRuntime(): Promise<Runtime> {
+  async function inProcessRuntime(over: Partial<RuntimeOptions> = {}): Promise<Runtime> {
     return startRuntime({
       ...TEST_TIMINGS,
+      ...over,
       pool: db.pool,
       kit,
       log: silentLogger,
@@ -166,7 +167,9 @@ describe('rotor incident', () => {
       }
       await createRoles(groups);
       await sync(secrets);
-      runtime = await inProcessRuntime();
+      // The driver polls once in ten minutes here: it can only keep up through the notifications
+      // of settled runs (src/state/run-events.ts).
+      runtime = await inProcessRuntime({ incidentPollMs: 600_000 });
       await bootstrap(secrets);
       const old = await currents(secrets.map((s) => s.id));
 
