@@ -75,6 +75,8 @@ export async function createRun(pool: pg.Pool, req: NewRun): Promise<RunRow> {
          values ($1, $2, $3, $4, $5, $6, $7) returning ${RUN_COLUMNS}`,
         [id, req.secretId, req.trigger, req.actor, req.reason ?? null, req.force ?? false, req.notBefore ?? null],
       );
+      if (req.incidentId) await linkIncidentRun(client, req.incidentId, req.secretId, id);
+      // The audit row last: its insert locks the chain's head row until the commit (0008_audit_chain.sql).
       await appendAudit(client, {
         actor: req.actor,
         action: 'run.requested',
@@ -83,7 +85,6 @@ export async function createRun(pool: pg.Pool, req: NewRun): Promise<RunRow> {
         reason: req.reason ?? null,
         detail: { trigger: req.trigger, force: req.force ?? false, ...(req.incidentId ? { incidentId: req.incidentId } : {}) },
       });
-      if (req.incidentId) await linkIncidentRun(client, req.incidentId, req.secretId, id);
       return r.rows[0]!;
     });
   } catch (err) {
