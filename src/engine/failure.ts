@@ -61,8 +61,9 @@ export async function rollback(rc: RunContext): Promise<FailureDetail | undefine
  * A first rotation has nothing to roll back to. Once its credential is CURRENT (verified, and
  * perhaps already what consumers use) it stays CURRENT and working, and what the target had before
  * rotor stays too (the revoke step never ran): revoking it now could only cut consumers off, and
- * the store still tracks it. A promote that never took leaves it PENDING, told to nobody: undone
- * as on discard.
+ * the store still tracks it. The secret has still never rotated, so the next run to reach its
+ * revoke step revokes what the target had before rotor (invariant 7). A promote that never took
+ * leaves it PENDING, told to nobody: undone as on discard.
  */
 async function rollbackFirst(rc: RunContext, newVersion: string): Promise<FailureDetail | undefined> {
   const current = await rc.store.get(rc.location, 'CURRENT');

@@ -213,7 +213,11 @@ export async function startIncident(pool: pg.Pool, kit: QueueKit, req: StartInci
   return incident;
 }
 
-/** One driver job per incident: its id is the incident's, so enqueueing again is harmless. */
+/**
+ * One driver job per incident: its id is the incident's, so enqueueing again is harmless, and a
+ * driver job that failed every attempt (the state database away for its whole backoff) is retried
+ * rather than left holding the id of an incident that would otherwise never resume (QueueHandle.add).
+ */
 export async function enqueueIncident(kit: QueueKit, incidentId: string): Promise<void> {
   await kit.queue(INCIDENT_QUEUE).add('incident', { incidentId }, { ...RUN_JOB_OPTIONS, jobId: `incident-${incidentId}` });
 }
@@ -258,7 +262,8 @@ async function drive(opts: DriverOptions, incidentId: string, signal: AbortSigna
     let items = await incidentItems(pool, incidentId);
     if (first) {
       // A driver killed between a run's creation and its enqueueing left it queued with no job;
-      // the job id is the run's, so a run that has its job is not enqueued twice.
+      // the job id is the run's, so a run that has its job is not enqueued twice, and one whose
+      // job failed every attempt gets it retried (QueueHandle.add).
       for (const i of items)
         if (i.runId && i.runState === 'queued') await enqueueRun(kit, { id: i.runId, trigger: 'emergency', notBefore: null });
       first = false;
@@ -405,7 +410,8 @@ export interface IncidentWorkerOptions extends Omit<DriverOptions, 'actor'> {
 
 /**
  * The worker that drives incidents, and a job for every unfinished incident (one whose job was
- * lost with Redis, say): enqueued under the incident's job id, so a job that exists is kept.
+ * lost with Redis, say, or failed every attempt): enqueued under the incident's job id, so a job
+ * that exists is kept, and a failed one is retried.
  */
 export async function startIncidentWorker(opts: IncidentWorkerOptions, shutdown: AbortSignal): Promise<Worker<RunJobData>> {
   // One listening connection for every incident this process drives, open while one is driven.

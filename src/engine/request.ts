@@ -83,7 +83,10 @@ export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: Rotatio
   }
 }
 
-/** Enqueues the run's job on its lane's queue, delayed until its notBefore. */
+/**
+ * Enqueues the run's job on its lane's queue, delayed until its notBefore. A job of that id that
+ * failed every attempt is retried at once (QueueHandle.add); its pass waits out notBefore itself.
+ */
 export async function enqueueRun(kit: QueueKit, run: Pick<RunRow, 'id' | 'trigger' | 'notBefore'>, jobId = run.id): Promise<void> {
   const delay = run.notBefore ? Math.max(0, run.notBefore.getTime() - Date.now()) : 0;
   await kit.queue(LANE_QUEUES[laneOf(run.trigger)]).add('run', { runId: run.id }, { ...RUN_JOB_OPTIONS, jobId, delay });

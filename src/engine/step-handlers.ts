@@ -2,7 +2,7 @@
 // that runs the same step again and converges to the same end.
 import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
-import { getSecret, recordSuccess } from '../state/secrets.js';
+import { getSecret, neverRotated, recordSuccess } from '../state/secrets.js';
 import { recordOldInUse, type RunPatch } from '../state/runs.js';
 import { PREVIOUS_FIELD } from '../rotator/contract.js';
 import { adoptAttested } from './attest.js';
@@ -150,19 +150,29 @@ const verifyConsumers: Handler = async (rc) => {
 };
 
 const revoke: Handler = async (rc) => {
+  const keep = await rc.value(requireVersion(rc, 'newVersion'));
+  // Invariant 7: what the target had before rotor (a password set by hand) stops working at the
+  // revoke step of the first run that gets there, under the same checks as the old credential.
+  // That is not always a run without an old version: a first rotation rolled back after promote
+  // kept its credential CURRENT (failure.ts), so the next run has one while the secret has still
+  // never rotated. A run with no old version revokes them whatever was recorded: nothing of
+  // rotor's is in the store to name (a store emptied or changed since). Before the old credential:
+  // a target that refuses (an API that will not delete the initial key) fails the step while
+  // rotor's old credential still works where the rotator keeps the two apart, so the rollback
+  // that follows returns consumers to a credential that works.
+  let detail: Record<string, unknown> | undefined;
+  if (rc.rotator.revokeInherited && (!rc.run.oldVersion || (await neverRotated(rc.deps.pool, rc.run.secretId)))) {
+    detail = { inheritedRevoked: await rc.rotator.revokeInherited(rc.rotatorCtx, keep) };
+  }
   if (rc.run.oldVersion) {
     const old = await rc.value(rc.run.oldVersion);
-    await rc.rotator.revoke(rc.rotatorCtx, old, await rc.value(requireVersion(rc, 'newVersion')));
+    await rc.rotator.revoke(rc.rotatorCtx, old, keep);
     // Where the store is the only target (random-secret), the old value stops working when it leaves PREVIOUS.
     const traits = rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId);
     if (traits.storeIsTarget && traits.publishesPrevious) await unpublishPrevious(rc);
     if (traits.storeIsTarget) await rc.store.clearPrevious(rc.location);
-  } else if (rc.rotator.revokeInherited) {
-    // The first rotation: what the target had before rotor (a password set by hand) stops working too.
-    const removed = await rc.rotator.revokeInherited(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
-    return next(undefined, { inheritedRevoked: removed });
   }
-  return next();
+  return next(undefined, detail);
 };
 
 /**

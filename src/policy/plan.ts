@@ -16,7 +16,7 @@ export type PlanFlag =
   | { flag: 'same-target-same-minute'; others: string[] }
   /** The policy chose a transport to the target that is not verified TLS (what it chose). */
   | { flag: 'weak-tls'; chosen: string }
-  /** The first rotation revokes what the target had before rotor (until rotor rotated it once). */
+  /** The next run to reach its revoke step revokes what the target had before rotor (until rotor rotated it once). */
   | { flag: 'revokes-inherited' };
 
 export interface PlanEntry {
@@ -96,7 +96,8 @@ export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date
   }
   if (!secret.owner) own.push(NO_OWNER);
   if (traits.weakTransport) own.push({ flag: 'weak-tls', chosen: traits.weakTransport });
-  // Only before rotor's first success: after it, nothing inherited is left to revoke.
+  // Only before rotor's first success, also after a failed first run (one rolled back after promote
+  // keeps its credential): the revoke step asks the same column (neverRotated, invariant 7).
   if (traits.revokesInherited && lastSuccessAt === null) own.push(REVOKES_INHERITED);
   const flags = sharedFlags(JSON.stringify(own));
   const strategy = secret.rotator.params.strategy;

@@ -30,6 +30,13 @@ export interface IncidentJobData {
 }
 
 export interface QueueHandle {
+  /**
+   * Adds a job. With `opts.jobId`, a job of that id that is waiting, delayed or active is kept as
+   * it is (BullMQ adds nothing under an id that exists), and one that failed (every attempt spent)
+   * is retried with its attempts reset: rotor adds a job only for work the state database still
+   * calls unfinished (a run, an incident), which a failed job of the same id would otherwise hold
+   * back for good.
+   */
   add(name: string, data: RunJobData | IncidentJobData, opts?: JobsOptions): Promise<void>;
   counts(): Promise<Record<string, number>>;
   /** The underlying BullMQ queue, for schedulers and metrics. */
@@ -127,6 +134,7 @@ function buildKit(kind: QueueBackendConfig['kind'], parts: KitParts): QueueKit {
           raw,
           async add(jobName, data, opts) {
             await raw.add(jobName, data, opts);
+            if (opts?.jobId !== undefined && (await raw.getJobState(opts.jobId)) === 'failed') await retryFailed(raw, opts.jobId);
           },
           async counts() {
             return raw.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed');
@@ -152,4 +160,17 @@ function buildKit(kind: QueueBackendConfig['kind'], parts: KitParts): QueueKit {
       return closing;
     },
   };
+}
+
+/**
+ * Moves a failed job back to waiting, its attempts counted afresh (Job.retry, on either backend).
+ * Another process may retry it (or remove it) first: a job no longer failed is left as it is.
+ */
+async function retryFailed(queue: Queue, jobId: string): Promise<void> {
+  const job = await queue.getJob(jobId);
+  try {
+    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+  } catch (err) {
+    if ((await queue.getJobState(jobId)) === 'failed') throw err;
+  }
 }

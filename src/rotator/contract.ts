@@ -42,8 +42,8 @@ export interface RotatorTraits {
    */
   weakTransport?: string;
   /**
-   * True when the first rotation revokes the credentials the target had before rotor (every other
-   * password of the user): `plan` says so, since whatever still uses them stops working.
+   * True when the first successful rotation revokes the credentials the target had before rotor
+   * (every other password of the user): `plan` says so, since whatever still uses them stops working.
    */
   revokesInherited?: boolean;
 }
@@ -117,11 +117,15 @@ export interface Rotator<P = unknown> {
   revoke(ctx: RotatorContext<P>, revoke: SecretValue, keep: SecretValue | null): Promise<void>;
   /**
    * Makes every credential of the target other than `keep` stop working: those it had before
-   * rotor, which rotor cannot name from the store. The engine calls it at the revoke step of a
-   * run with no old version (the first rotation), so that run ends with only rotor's credential
-   * valid. Rotators that implement it say `revokesInherited` in their traits (plan reports it);
-   * rotators whose apply already replaces the credential (a single-user password) need neither.
-   * Returns how many credentials it removed. Idempotent.
+   * rotor, which rotor cannot name from the store. The engine calls it at the revoke step, before
+   * the old credential's revoke (which must then still succeed: revoke is idempotent), of every
+   * run that gets there while the secret has never rotated successfully (its first rotation, or
+   * the next one after a first rotation was rolled back with its credential kept CURRENT) and of
+   * any run with no old version (docs/design.md, invariant 7): that run ends with only rotor's
+   * credential valid. Rotators that implement it say
+   * `revokesInherited` in their traits (plan reports it); rotators whose apply already replaces
+   * the credential (a single-user password) need neither. Returns how many credentials it
+   * removed. Idempotent.
    */
   revokeInherited?(ctx: RotatorContext<P>, keep: SecretValue): Promise<number>;
   /** Live sessions still using `value` (the drain check). Only when traits().drain. */

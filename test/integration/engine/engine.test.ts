@@ -237,6 +237,40 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
     expect(await listRuns(db.pool, secret.id)).toHaveLength(2);
   });
 
+  it('adding a job under the id of one that failed every attempt retries it, attempts reset; a job still waiting is kept', async () => {
+    // A queue of its own, so the engine's workers never take the job.
+    const queue = kit.queue('rotor-test-failed-ids');
+    const opts = { jobId: `failed-${backend}`, attempts: 2, removeOnComplete: true };
+    const failing = kit.worker(
+      queue.raw.name,
+      async () => {
+        throw new Error('the state database is unreachable (test)');
+      },
+      { concurrency: 1 },
+    );
+    await queue.add('run', { runId: 'r1' }, opts);
+    const failed = await waitFor(
+      async () => ((await queue.raw.getJobState(opts.jobId)) === 'failed' ? queue.raw.getJob(opts.jobId) : null),
+      {
+        message: 'the job to fail both attempts',
+      },
+    );
+    await failing.close();
+    expect(failed!.attemptsMade).toBe(2);
+
+    await queue.add('run', { runId: 'r1' }, opts);
+    await queue.add('run', { runId: 'r1' }, opts);
+    const retried = (await queue.raw.getJob(opts.jobId))!;
+    expect([await retried.getState(), retried.attemptsMade]).toEqual(['waiting', 0]);
+    expect(await queue.raw.getJobCounts('wait', 'failed')).toEqual({ wait: 1, failed: 0 });
+    // And it runs: a worker takes it to completion.
+    const ran: string[] = [];
+    const working = kit.worker(queue.raw.name, async (job) => void ran.push(job.data.runId), { concurrency: 1 });
+    await waitFor(async () => (await queue.raw.getJobState(opts.jobId)) === 'unknown', { message: 'the retried job to complete' });
+    await working.close();
+    expect(ran).toEqual(['r1']);
+  });
+
   it('answers 50 concurrent rotate requests for one secret with exactly one run', async () => {
     const secret = secretFixture(`app/concurrent-${backend}`, { graceMs: 200 });
     await sync(secret);

@@ -2,15 +2,18 @@
 // databases of the private PostgreSQL, checked with a real client (every old credential refused,
 // every new one working), in dependency order (the audit trail), never more than perTarget runs per
 // target at once (step timestamps); the incident's driver killed with SIGKILL mid-way and replaced
-// (no secret started twice); and abort (no secret left half-rotated).
+// (no secret started twice); abort (no secret left half-rotated); and a driver job that failed every
+// attempt, with the canary's run job it had started, resumed by a worker restart.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planIncident, startIncident, EMPTY_SELECTION } from '../../../src/engine/incident.js';
+import { driveIncident, planIncident, startIncident, EMPTY_SELECTION } from '../../../src/engine/incident.js';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
-import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { createQueueKit, type IncidentJobData, type QueueKit } from '../../../src/queue/backend.js';
+import { EMERGENCY_QUEUE, INCIDENT_QUEUE } from '../../../src/queue/names.js';
 import { loadRotators, targetKeyOf } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../../src/runtime.js';
 import { listAudit } from '../../../src/state/audit.js';
@@ -403,4 +406,66 @@ describe('rotor incident', () => {
     const overridden = await listAudit(db.pool, { actionPrefix: 'run.freeze-overridden', oldestFirst: true });
     expect(overridden.map((a) => a.secretId)).toContain('incf/b-frozen');
   }, 120_000);
+
+  it('a driver job that failed every attempt, and the canary run job it started: a worker restart resumes both and ends the incident', async () => {
+    await runtime?.close();
+    runtime = undefined;
+    const groups = ['inc_r0', 'inc_r1', 'inc_r2'];
+    await createRoles(groups);
+    const secrets = groups.map((g, i) => secret(`incr/s${i}`, i, g, { tags: ['retry-test'] }));
+    await sync(secrets);
+    // No rotor worker is up: these take the jobs and fail them for good, as after every attempt
+    // (UnrecoverableError: BullMQ's failed state without waiting out the backoff). The driver is
+    // rotor's own until it has started the canary, then it fails as if the state database went away.
+    const gone = () => new UnrecoverableError('the state database is unreachable (test)');
+    const failRuns = kit.worker(
+      EMERGENCY_QUEUE,
+      async () => {
+        throw gone();
+      },
+      { concurrency: 1 },
+    );
+    const failDriver = kit.worker(
+      INCIDENT_QUEUE,
+      async (job) => {
+        const { incidentId } = job.data as unknown as IncidentJobData;
+        const stop = new AbortController();
+        const canaryStarted = waitFor(async () => (await incidentItems(db.pool, incidentId))[0]?.runId, { message: 'canary started' });
+        void canaryStarted.finally(() => stop.abort()).catch(() => undefined);
+        await driveIncident({ pool: db.pool, kit, log: silentLogger, actor: 'test', pollMs: 20 }, incidentId, stop.signal);
+        await canaryStarted;
+        throw gone();
+      },
+      { concurrency: 1 },
+    );
+    const selection = { ...EMPTY_SELECTION, tags: ['retry-test'] };
+    const incident = await startIncident(db.pool, kit, {
+      actor: 'test',
+      reason: 'test: failed driver job',
+      selection,
+      plan: planIncident(await listSecrets(db.pool), selection, 2, null),
+    });
+    const canary = (await waitFor(async () => (await incidentItems(db.pool, incident.id))[0]?.runId, { message: 'canary started' }))!;
+    await waitFor(
+      async () =>
+        (await kit.queue(INCIDENT_QUEUE).raw.getJobState(`incident-${incident.id}`)) === 'failed' &&
+        (await kit.queue(EMERGENCY_QUEUE).raw.getJobState(canary)) === 'failed',
+      { message: 'the driver job and the canary run job failed' },
+    );
+    await failDriver.close();
+    await failRuns.close();
+    expect((await getIncident(db.pool, incident.id))?.state).toBe('running');
+    expect((await incidentItems(db.pool, incident.id)).map((i) => i.runState)).toEqual(['queued', null, null]);
+
+    // A worker restart: startIncidentWorker enqueues every unfinished incident again, and the
+    // driver's first pass every queued run of it.
+    runtime = await inProcessRuntime();
+    await waitFor(async () => (await getIncident(db.pool, incident.id))?.state === 'done', { timeoutMs: 30_000, message: 'incident done' });
+    const items = await incidentItems(db.pool, incident.id);
+    expect(items.map((i) => i.runState)).toEqual(['done', 'done', 'done']);
+    // The canary's run resumed; no secret got a second run.
+    expect(items[0]!.runId).toBe(canary);
+    const runs = await db.pool.query<{ n: number }>(`select count(*)::int as n from runs where secret_id like 'incr/%'`);
+    expect(runs.rows[0]!.n).toBe(secrets.length);
+  }, 60_000);
 });

@@ -2,9 +2,11 @@
 // tracks (docs/design.md, invariant 8). A run that fails after its create step applied the new
 // credential undoes it (the rotator's revoke, with nothing of rotor's to keep on a first rotation),
 // whether create itself, verify-new or promote failed; a first rotation rolled back after promote
-// keeps its credential CURRENT, since there is nothing to return to. On the memory target and on
-// PostgreSQL roles, checked by logging in.
+// keeps its credential CURRENT, since there is nothing to return to, and leaves what the target had
+// before rotor to the next run's revoke step (invariant 7). On the memory target, on PostgreSQL
+// roles and on a Redis ACL user, checked by logging in.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../../src/consumers/contract.js';
@@ -17,12 +19,14 @@ import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
+import { planEntry } from '../../../src/policy/plan.js';
 import { listSteps, type RunRow } from '../../../src/state/runs.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
+import { lastSuccessesOf, syncSecrets } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { startRedisServer, type RedisServerHandle } from '../../helpers/redis.js';
 import { TEST_TIMINGS, secretFixture, waitForRunEnd } from './fixtures.js';
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';
 
@@ -36,6 +40,8 @@ describe('a failed run undoes what its create step applied', () => {
   let store: SecretStore;
   let target: MemoryTarget;
   let failPromote = false;
+  let redis: RedisServerHandle | undefined;
+  const redisAdmin = randomBytes(12).toString('hex');
   const suffix = randomBytes(3).toString('hex');
   const roles = [`undo_${suffix}_g`, `undo_${suffix}_a`, `undo_${suffix}_b`, `undo_${suffix}_s`] as const;
 
@@ -47,7 +53,7 @@ describe('a failed run undoes what its create step applied', () => {
       `create role ${group} nologin; create role ${a} login in role ${group}; create role ${b} login in role ${group}; create role ${single} login`,
     );
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
-    await loadRotators(['postgres']);
+    await loadRotators(['postgres', 'redis-acl']);
     const postgres = rotatorFor('postgres');
     target = createMemoryTarget();
     store = createLocalStore({ pool: db.pool, key: randomBytes(32) });
@@ -70,13 +76,19 @@ describe('a failed run undoes what its create step applied', () => {
       stores: { local: store, flaky },
       rotators: {
         memory: memoryRotator(target),
+        // The memory target, where removing what it had before rotor is refused (an API that will not delete a key).
+        'memory-inherited-refused': {
+          ...memoryRotator(target),
+          name: 'memory-inherited-refused',
+          revokeInherited: refuse('removing what the target had before rotor refused'),
+        } as Rotator<unknown>,
         // The real postgres rotator, with verify-new refused (a pg_hba rule against rotor's host, say) ...
         'postgres-verify-refused': { ...postgres, name: 'postgres-verify-refused', verify: refuse('verify refused') } as Rotator<unknown>,
         // ... or with apply refused before it changed anything.
         'postgres-apply-refused': { ...postgres, name: 'postgres-apply-refused', apply: refuse('apply refused') } as Rotator<unknown>,
       },
       consumers: { stubborn },
-      resolveRef: async () => db.url,
+      resolveRef: async (ref) => (ref === 'env:REDIS_ADMIN' ? `redis://rotor-admin:${redisAdmin}@127.0.0.1:${redis!.port}` : db.url),
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       ...TEST_TIMINGS,
     });
@@ -85,6 +97,7 @@ describe('a failed run undoes what its create step applied', () => {
   afterAll(async () => {
     await runtime?.close();
     await kit?.close();
+    await redis?.stop();
     for (const r of roles.slice(1)) await db?.pool.query(`drop role if exists ${pg.escapeIdentifier(r)}`).catch(() => undefined);
     await db?.pool.query(`drop role if exists ${pg.escapeIdentifier(roles[0])}`).catch(() => undefined);
     await db?.drop();
@@ -179,6 +192,62 @@ describe('a failed run undoes what its create step applied', () => {
     expect(rollback.detail).toMatchObject({ keptCurrent: ended.newVersion });
   });
 
+  it('redis-acl: after a first rotation rolled back after promote, the next rotation revokes the password set by hand', async () => {
+    redis = await startRedisServer();
+    const byHand = { username: 'app', password: `by-hand-${randomBytes(9).toString('hex')}` };
+    const c = new Redis(redis.port, '127.0.0.1');
+    await c.call('ACL', 'SETUSER', 'rotor-admin', 'on', `>${redisAdmin}`, '+@all', '~*');
+    await c.call('ACL', 'SETUSER', 'app', 'on', `>${byHand.password}`, '~app:*', '+@read', '+ping');
+    c.disconnect();
+    const target = { user: 'app', nodes: [{ host: '127.0.0.1', port: redis.port }], admin: 'env:REDIS_ADMIN' };
+    const secret = (over: Partial<ResolvedSecret> = {}) =>
+      secretFixture('undo/redis-first-rollback', { rotator: { name: 'redis-acl', params: { target } }, ...over });
+    const flagged = async () => {
+      const last = (await lastSuccessesOf(db.pool, [secret().id])).get(secret().id)!.lastSuccessAt;
+      return planEntry(secret(), new Date(), last).flags.some((f) => f.flag === 'revokes-inherited');
+    };
+    const works = (v: { username?: unknown; password?: unknown }) => redisLogin(redis!, v);
+
+    // The first rotation: promoted, then rolled back (a consumer never confirmed). Its credential stays CURRENT.
+    const stubbornConsumer = { name: 'batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 200, params: {} };
+    const first = await rotate(secret({ consumers: [stubbornConsumer] }));
+    expect(first).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    const kept = (await store.get(secret().store.location, 'CURRENT'))!;
+    expect(kept.versionId).toBe(first.newVersion);
+    expect([await works(kept.value), await works(byHand)]).toEqual(['ok', 'ok']);
+    // Never rotated yet: plan still says the next rotation revokes what the target had before rotor.
+    expect(await flagged()).toBe(true);
+
+    // The next rotation has an old version (the kept one) and is still the secret's first success.
+    const second = await rotate(secret());
+    expect(second).toMatchObject({ state: 'done', outcome: 'rotated', oldVersion: first.newVersion });
+    const current = (await store.get(secret().store.location, 'CURRENT'))!;
+    expect([await works(current.value), await works(kept.value), await works(byHand)]).toEqual(['ok', 'WRONGPASS', 'WRONGPASS']);
+    const revoked = (await listSteps(db.pool, second.id)).find((s) => s.step === 'revoke' && s.status === 'succeeded')!;
+    // Every hash but rotor's new one: the hand-set password, and the old one with it.
+    expect(revoked.detail).toMatchObject({ inheritedRevoked: expect.any(Number) as number });
+    expect(await flagged()).toBe(false);
+  });
+
+  it('a target that refuses to give up what it had before rotor fails the revoke step before the old credential goes: the rollback returns to one that works', async () => {
+    const { secret } = memorySecret('inherited_refused', {
+      consumers: [{ name: 'batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 200, params: {} }],
+    });
+    const first = await rotate(secret);
+    expect(first).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    const kept = (await store.get(secret.store.location, 'CURRENT'))!;
+    const second = await rotate({
+      ...secret,
+      consumers: [],
+      rotator: { ...secret.rotator, name: 'memory-inherited-refused' },
+      hash: `${secret.hash}-refused`,
+    });
+    expect(second).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back', oldVersion: kept.versionId });
+    expect(second.error).toContain('revoke failed');
+    expect((await store.get(secret.store.location, 'CURRENT'))!.versionId).toBe(kept.versionId);
+    expect(target.works(kept.value)).toBe(true);
+  });
+
   const pgTarget = () => ({ host: db.host, port: db.port, database: db.name, admin: 'env:ADMIN', sslmode: 'disable' });
   const setByHand = async (role: string) => {
     const password = `by-hand-${randomBytes(9).toString('hex')}`;
@@ -219,3 +288,18 @@ describe('a failed run undoes what its create step applied', () => {
     expect(await store.get(secret.store.location, 'PENDING')).toBeNull();
   });
 });
+
+/** Logs in to the Redis node as an application would: 'ok' or the error code (WRONGPASS). */
+async function redisLogin(s: RedisServerHandle, v: { username?: unknown; password?: unknown }): Promise<string> {
+  const c = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.call('AUTH', String(v.username), String(v.password));
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message.split(' ')[0] ?? 'error';
+  } finally {
+    c.disconnect();
+  }
+}
