@@ -33,7 +33,7 @@ import { inventoryPage } from './page-inventory.js';
 import { auditPageView, queuesPage } from './page-misc.js';
 import { runPage } from './page-run.js';
 import { getIncident, incidentAudit, incidentItems, listIncidents } from '../state/incidents.js';
-import { startIncidentFromDashboard, type IncidentInput } from './incident-actions.js';
+import { IncidentNotConfirmedError, startIncidentFromDashboard, type IncidentInput } from './incident-actions.js';
 import { incidentPage, incidentsPage, type IncidentFormState } from './page-incident.js';
 import { secretPage, type EmergencyFormState } from './page-secret.js';
 import { auditFilter, calendarFilter, inventoryQuery, targetsQuery } from './query-params.js';
@@ -192,7 +192,10 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     const body = await c.req.parseBody();
     const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
     const values = Object.fromEntries(
-      ['operator', 'reason', 'tags', 'owners', 'classes', 'targets', 'consumers', 'ids', 'perTarget'].map((k) => [k, field(k)]),
+      ['operator', 'reason', 'tags', 'owners', 'classes', 'targets', 'consumers', 'ids', 'perTarget', 'overrideFreeze'].map((k) => [
+        k,
+        field(k),
+      ]),
     );
     const refusal =
       guard.checkEnabled() ??
@@ -210,7 +213,9 @@ export function createDashboardApp(deps: DashboardDeps): DashboardApp {
     } catch (err) {
       const status = errorStatus(err);
       if (status === 500) throw err;
-      return renderIncidents(c, { values, error: (err as Error).message }, status);
+      // Not confirmed yet: the form says how many of the secrets are frozen, and offers to override.
+      const frozen = err instanceof IncidentNotConfirmedError ? { secrets: err.frozen, of: err.secrets } : undefined;
+      return renderIncidents(c, { values, error: (err as Error).message, frozen }, status);
     }
   });
 

@@ -1,8 +1,9 @@
 // Starting an incident from the dashboard: the same plan and start as `rotor incident start`
 // (src/engine/incident.ts), the operator recorded as the actor, confirmed by typing the number of
-// secrets the plan selects.
+// secrets the plan selects. Freezes are overridden only when the operator ticks the box the form
+// offers once the plan has frozen secrets (`--override-freeze` on the command line).
 import type pg from 'pg';
-import { DEFAULT_PER_TARGET, EMPTY_SELECTION, planIncident, selectionIsEmpty, startIncident } from '../engine/incident.js';
+import { DEFAULT_PER_TARGET, EMPTY_SELECTION, frozenCount, planIncident, selectionIsEmpty, startIncident } from '../engine/incident.js';
 import { InvalidInputError } from '../errors.js';
 import type { QueueKit } from '../queue/backend.js';
 import { recentRunMs, type IncidentRow, type IncidentSelection } from '../state/incidents.js';
@@ -22,6 +23,21 @@ export interface IncidentInput {
   perTarget: unknown;
   /** The number of secrets the plan selects, typed again by the operator. */
   confirm: unknown;
+  /** Start runs inside freeze windows too (true, or a ticked form box): each audited as run.freeze-overridden. */
+  overrideFreeze?: unknown;
+}
+
+/** The typed count is missing or wrong: says what the plan selects, so the form can say it too. */
+export class IncidentNotConfirmedError extends InvalidInputError {
+  constructor(
+    readonly secrets: number,
+    /** How many of them are inside a freeze now. */
+    readonly frozen: number,
+  ) {
+    super(
+      `not confirmed: the selection has ${secrets} secrets${frozen ? ` (${frozen} inside a freeze now)` : ''}; type that number to confirm. Nothing was changed`,
+    );
+  }
 }
 
 const MAX_REASON = 500;
@@ -63,11 +79,7 @@ export async function startIncidentFromDashboard(pool: pg.Pool, kit: QueueKit, i
     throw new InvalidInputError(`no active secret: ${first.unknownIds.slice(0, 5).join(', ')}; nothing was started`);
   if (!first.secrets.length) throw new InvalidInputError('the selection matches no active secret: nothing to rotate');
   const confirm = typeof input.confirm === 'string' ? input.confirm.trim() : '';
-  if (confirm !== String(first.secrets.length)) {
-    throw new InvalidInputError(
-      `not confirmed: the selection has ${first.secrets.length} secrets; type that number to confirm. Nothing was changed`,
-    );
-  }
+  if (confirm !== String(first.secrets.length)) throw new IncidentNotConfirmedError(first.secrets.length, frozenCount(first));
   const plan = planIncident(
     secrets,
     selection,
@@ -77,5 +89,11 @@ export async function startIncidentFromDashboard(pool: pg.Pool, kit: QueueKit, i
       first.secrets.map((s) => s.secretId),
     ),
   );
-  return startIncident(pool, kit, { actor: `dashboard:${operator}`, reason, selection, plan });
+  return startIncident(pool, kit, {
+    actor: `dashboard:${operator}`,
+    reason,
+    selection,
+    plan,
+    overrideFreeze: input.overrideFreeze === true || input.overrideFreeze === 'on',
+  });
 }

@@ -1,6 +1,6 @@
 // The incident pages: the list of incidents with the form that starts one (operator token, the
-// number of secrets typed to confirm), and one incident's live progress, failures first, with its
-// audit rows.
+// number of secrets typed to confirm, and an override of freezes offered when some of them are
+// frozen), and one incident's live progress, failures first, with its audit rows.
 import { countPhases, itemPhase, type ItemPhase } from '../engine/incident.js';
 import type { AuditRow } from '../state/audit.js';
 import type { IncidentItem, IncidentRow } from '../state/incidents.js';
@@ -12,6 +12,24 @@ export interface IncidentFormState {
   error?: string | undefined;
   /** The operator's input, kept after a refusal. */
   values?: Record<string, string | undefined>;
+  /** From the plan, once a submit without the count was answered: how many of its secrets are frozen now. */
+  frozen?: { secrets: number; of: number } | undefined;
+}
+
+/**
+ * The freeze override: offered only when the plan has secrets inside a freeze now (or the operator
+ * ticked it before a refusal), never ticked by default. Without it they are not started.
+ */
+function freezeOverride(form: IncidentFormState): Html {
+  const ticked = form.values?.overrideFreeze === 'on';
+  const f = form.frozen;
+  if (!f?.secrets && !ticked) return html``;
+  const one = f?.secrets === 1;
+  const count = f?.secrets
+    ? html`<p id="incident-frozen" data-frozen="${f.secrets}"><b>${f.secrets} of the ${f.of} selected secrets ${one ? 'is' : 'are'} inside a freeze window now.</b> Without the override ${one ? 'it is' : 'they are'} not started (listed as needing attention).</p>`
+    : '';
+  return html`${count}
+<label class="wide"><input type="checkbox" name="overrideFreeze"${ticked ? html` checked` : ''}> Override freezes: start runs inside freeze windows too (each run audited as run.freeze-overridden)</label>`;
 }
 
 const FIELDS: Array<[name: string, label: string, hint: string]> = [
@@ -38,7 +56,7 @@ ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}
 ${FIELDS.map(([name, label, hint]) => html`<label>${label} <input name="${name}" value="${v[name] ?? ''}" placeholder="${hint}"></label>`)}
 <label>Runs per target <input name="perTarget" inputmode="numeric" value="${v.perTarget ?? '2'}"></label>
 <label>Type the number of secrets to confirm <input name="confirm" inputmode="numeric" value=""></label>
-<button type="submit" class="danger">Start the incident</button></form>`;
+${freezeOverride(form)}<button type="submit" class="danger">Start the incident</button></form>`;
 }
 
 export function incidentsPage(meta: PageMeta, incidents: IncidentRow[], now: Date, form?: IncidentFormState): Html {
@@ -75,6 +93,7 @@ export function incidentPage(meta: PageMeta, incident: IncidentRow, items: Incid
     html`<h1><span class="muted">incident</span> <code>${incident.id}</code></h1>
 <section id="incident-summary" data-live><p>${statusBadge(incident.state)} started ${time(incident.startedAt, now)} by <b>${incident.actor}</b>${incident.endedAt ? html`, ended ${time(incident.endedAt, now)}` : ''}</p>
 <p>Reason: ${incident.reason}. At most ${String(incident.perTarget)} runs per target at once.</p>
+${incident.overrideFreeze ? html`<p data-override-freeze><span class="badge">overrides freezes</span> its runs start inside freeze windows too, each audited as run.freeze-overridden.</p>` : ''}
 <p><progress id="incident-progress" max="${String(c.total)}" value="${String(ended)}">${String(pct)}%</progress> <span data-ended="${String(ended)}">${String(ended)}/${String(c.total)}</span></p>
 <table class="facts"><tr><th>done</th><td data-count="done">${String(c.done)}</td></tr><tr><th>rotating</th><td data-count="rotating">${String(c.rotating)}</td></tr>
 <tr><th>waiting on consumers</th><td data-count="waiting-on-consumers">${String(c['waiting-on-consumers'])}</td></tr><tr><th>needs attention</th><td data-count="needs-attention">${String(c['needs-attention'])}</td></tr>

@@ -1,5 +1,6 @@
 // The run page: what was asked, by whom and why; the timeline of steps with their times; consumer
 // confirmations; errors; and the audit rows of the run.
+import { FAILURE_STEPS } from '../engine/steps.js';
 import type { StepRow } from '../state/runs.js';
 import type { RunDetail } from './details.js';
 import { fields } from './fields.js';
@@ -95,12 +96,17 @@ function timeline(d: RunDetail, now: Date): Html {
 function consumers(d: RunDetail, now: Date): Html {
   if (!d.consumers.length) return html`<p class="muted">No consumer was notified in this run.</p>`;
   const promoted = d.run.promotedAt?.getTime();
+  // Why a consumer is not confirmed is a failure only once the run gave up on it (it ended, or is
+  // on its failure path); while the run still waits for it, it is pending: muted, not red.
+  const failing = d.run.finishedAt !== null || (FAILURE_STEPS as readonly string[]).includes(d.run.step);
+  const lastError = (e: string) =>
+    html`<span class="${failing ? 'error' : 'muted'}" data-consumer-error="${failing ? 'failed' : 'pending'}">${e}</span>`;
   return html`<table class="grid"><thead><tr><th>Consumer</th><th>Wave</th><th>Notified</th><th>Confirmed</th><th>After promote</th><th>Version</th><th>Last error</th></tr></thead><tbody>
 ${d.consumers.map(
   (
     c,
   ) => html`<tr><td>${c.consumer}</td><td>${c.wave}</td><td>${time(c.notifiedAt, now)}</td><td>${c.confirmedAt ? time(c.confirmedAt, now) : html`<span class="muted">not yet</span>`}</td>
-<td>${c.confirmedAt && promoted ? duration(c.confirmedAt.getTime() - promoted) : '-'}</td><td><code>${c.confirmedVersion ?? ''}</code></td><td>${c.lastError ? html`<span class="error">${c.lastError}</span>` : ''}</td></tr>`,
+<td>${c.confirmedAt && promoted ? duration(c.confirmedAt.getTime() - promoted) : '-'}</td><td><code>${c.confirmedVersion ?? ''}</code></td><td>${c.lastError ? lastError(c.lastError) : ''}</td></tr>`,
 )}
 </tbody></table>`;
 }

@@ -28,6 +28,7 @@ import {
 import { RunSettledFeed } from '../state/run-events.js';
 import { activeRun } from '../state/runs.js';
 import type { SecretRow } from '../state/secrets.js';
+import { freezeDecision } from './freeze.js';
 import { enqueueRun, requestRotation } from './request.js';
 
 /** Runs in flight on one target at once, unless the incident says otherwise. */
@@ -63,6 +64,11 @@ export interface PlannedSecret {
   consumers: string[];
   /** Its rotator: a `manual` secret cannot be started, the incident lists it for a person. */
   rotator: string;
+  /**
+   * When the freeze it is inside at planning time ends (ISO 8601); null when it is not frozen. Its
+   * run starts only when the incident overrides freezes, else it is listed as `not started: …`.
+   */
+  frozenUntil: string | null;
 }
 
 export interface IncidentPlan {
@@ -81,11 +87,18 @@ export interface IncidentPlan {
 
 /**
  * Selects and orders: a secret comes after every secret of the incident it depends on; within a
- * level, secrets are interleaved across targets so every target starts working at once. Throws
- * InvalidInputError on a dependency cycle (validate refuses those, so only a state database
- * synced from unvalidated policies can hold one).
+ * level, secrets are interleaved across targets so every target starts working at once. Each
+ * secret says whether it is inside a freeze at `now`, decided as its run's start will decide it
+ * (freeze.ts). Throws InvalidInputError on a dependency cycle (validate refuses those, so only a
+ * state database synced from unvalidated policies can hold one).
  */
-export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, perTarget: number, runMs: number | null): IncidentPlan {
+export function planIncident(
+  all: readonly SecretRow[],
+  sel: IncidentSelection,
+  perTarget: number,
+  runMs: number | null,
+  now: Date = new Date(),
+): IncidentPlan {
   const chosen = all.filter((s) => s.status === 'active' && selects(sel, s));
   const known = new Set(all.filter((s) => s.status === 'active').map((s) => s.id));
   const inside = new Map(chosen.map((s) => [s.id, s]));
@@ -123,6 +136,7 @@ export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, 
     level: level.get(s.id)!,
     consumers: s.policy.consumers.map((c) => c.name),
     rotator: s.policy.rotator.name,
+    frozenUntil: frozenUntil(s, now),
   }));
   const count = <T>(xs: T[]) => {
     const m = new Map<T, number>();
@@ -138,6 +152,16 @@ export function planIncident(all: readonly SecretRow[], sel: IncidentSelection, 
     runMs,
     estimateMs: runMs === null ? null : simulate(secrets, perTarget, runMs),
   };
+}
+
+function frozenUntil(s: SecretRow, now: Date): string | null {
+  const d = freezeDecision(s.policy, now, { trigger: 'emergency' });
+  return d.frozen ? d.until.toISOString() : null;
+}
+
+/** How many of the plan's secrets are inside a freeze now. */
+export function frozenCount(plan: Pick<IncidentPlan, 'secrets'>): number {
+  return plan.secrets.filter((s) => s.frozenUntil !== null).length;
 }
 
 /**

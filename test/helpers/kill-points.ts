@@ -2,8 +2,34 @@
 // the worker prints `at <point>` and hangs until it is killed.
 import type { Consumer } from '../../src/consumers/contract.js';
 import { envFileConsumer } from '../../src/consumers/env-file/index.js';
+import { STEPS } from '../../src/engine/steps.js';
 import type { RuntimeOptions } from '../../src/runtime.js';
 import type { SecretStore } from '../../src/store/contract.js';
+
+/** A step of a run that has kill points: every one of src/engine/steps.ts but `finish`. */
+export type KillStep = Exclude<(typeof STEPS)[number], 'finish'>;
+
+export const KILL_STEPS: readonly KillStep[] = STEPS.filter((s): s is KillStep => s !== 'finish');
+
+export interface KillPointsOptions {
+  /** The steps with the point `inside:<step>` (a rotator, store or consumer call wrapped by inside()). @defaultValue none */
+  inside?: readonly KillStep[];
+  /** Points of a step's own (`applied:revoke`, a worker's checkpoint()), after `inside:<step>`, before `after:<step>`. */
+  within?: Partial<Record<KillStep, readonly string[]>>;
+}
+
+/**
+ * The kill points of a run in the order it meets them, derived from the steps (src/engine/steps.ts):
+ * for each step, `inside:<step>` when asked for, the step's own points, then `after:<step>` (each
+ * step boundary, KILLABLE_RUNTIME's onStepDone).
+ */
+export function killPoints(opts: KillPointsOptions = {}): string[] {
+  return KILL_STEPS.flatMap((step) => [
+    ...(opts.inside?.includes(step) ? [`inside:${step}`] : []),
+    ...(opts.within?.[step] ?? []),
+    `after:${step}`,
+  ]);
+}
 
 export async function checkpoint(point: string): Promise<void> {
   if (process.env.KILL_AT !== point) return;

@@ -21,6 +21,7 @@ import { FakeRds, emptyRds } from '../../helpers/aws/rds.js';
 import { awsStore, createMasterRole, dropRole, rdsMasterRotator } from '../../helpers/aws/rig.js';
 import { FAKE_REGION, FakeSecretsManager, emptySecretsManager } from '../../helpers/aws/secrets-manager.js';
 import { dropFakeSchema, postgresState } from '../../helpers/aws/state.js';
+import { KILL_STEPS, killPoints } from '../../helpers/kill-points.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -31,21 +32,8 @@ import { expectConverged, killAtEachPoint, type KillRig } from '../engine/kill-l
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
 /** Every step boundary, and a moment inside every step that has effects (verify-consumers has none without a drain check). */
-const BASE_POINTS = [
-  'inside:create',
-  'after:create',
-  'inside:verify-new',
-  'after:verify-new',
-  'inside:promote',
-  'after:promote',
-  'inside:distribute',
-  'after:distribute',
-  'inside:grace',
-  'after:grace',
-  'after:verify-consumers',
-  'inside:revoke',
-  'after:revoke',
-];
+const INSIDE = KILL_STEPS.filter((s) => s !== 'verify-consumers');
+const BASE_POINTS = killPoints({ inside: INSIDE });
 /**
  * For IAM: the moment CreateAccessKey has answered and the key is not stored yet (its secret exists
  * only in the killed worker), every step boundary, and inside every step the rotator acts in (inside
@@ -54,7 +42,7 @@ const BASE_POINTS = [
  */
 const IAM_POINTS = ['created:create', ...BASE_POINTS.filter((p) => !['inside:promote', 'inside:distribute'].includes(p))];
 /** For RDS, also the moment RDS has accepted the new password and not applied it yet. */
-const RDS_POINTS = ['inside:create', 'modify-sent:create', ...BASE_POINTS.slice(1)];
+const RDS_POINTS = killPoints({ inside: INSIDE, within: { create: ['modify-sent:create'] } });
 
 describe('AWS rotators with a worker killed by SIGKILL', () => {
   let db: TestDatabase;

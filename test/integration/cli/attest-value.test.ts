@@ -4,36 +4,31 @@
 // consumer that refuses it rolls the run back to the value before. Bad input exits 2 and changes
 // nothing. A worker runs in this process, on Redis, as `rotor start` would.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestedVersionId } from '../../../src/engine/attest.js';
 import { createLogger } from '../../../src/log.js';
-import { loadPolicies } from '../../../src/policy/load.js';
 import { nextDue } from '../../../src/policy/schedule.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { trackSecret } from '../../../src/redact.js';
 import { loadRotators } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { listAudit } from '../../../src/state/audit.js';
-import { migrate } from '../../../src/state/migrate.js';
 import { listRuns } from '../../../src/state/runs.js';
-import { getSecret, syncSecrets } from '../../../src/state/secrets.js';
+import { getSecret } from '../../../src/state/secrets.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
-import { rotor, type CliResult } from '../../helpers/cli.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 import { findLeaksInDatabase, findLeaksInRedis, redisKeysWithContent } from '../../helpers/leak-scan.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis } from '../../helpers/redis.js';
 
 /** A Redis database of this file's own on the shared server: the CLI uses BullMQ's default prefix. */
 const REDIS_DB = 9;
 
 describe('rotor attest --value-stdin', () => {
-  let db: TestDatabase;
-  let dir: string;
+  let fx: CliFixture;
   let kit: QueueKit;
   let runtime: Runtime;
   let store: SecretStore;
@@ -44,13 +39,12 @@ describe('rotor attest --value-stdin', () => {
   const values: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('attest');
-    await migrate(db.pool);
-    dir = await mkdtemp(join(tmpdir(), 'rotor-attest-'));
-    await mkdir(join(dir, 'policies'));
-    await writeFile(
-      join(dir, 'policies', 'partners.yaml'),
-      `secrets:
+    redisUrl = `${privateRedis().url}/${REDIS_DB}`;
+    fx = await cliFixture('attest', {
+      env: { ROTOR_REDIS_URL: redisUrl, ROTOR_MASTER_KEY: key.toString('base64'), ROTOR_LOG_LEVEL: 'debug' },
+    });
+    await fx.write({
+      'policies/partners.yaml': `secrets:
   - id: p/portal
     owner: partners-team
     rotator: manual
@@ -58,7 +52,7 @@ describe('rotor attest --value-stdin', () => {
     grace: 0s
     target: { url: "https://partner.example/keys" }
     consumers:
-      - { name: app, type: env-file, path: "${join(dir, 'portal.env')}", key: ACME }
+      - { name: app, type: env-file, path: "${join(fx.dir, 'portal.env')}", key: ACME }
   - id: p/pair
     rotator: manual
     cadence: 30d
@@ -66,7 +60,7 @@ describe('rotor attest --value-stdin', () => {
     retry: { attempts: 1 }
     target: { fields: [keyId, secret] }
     consumers:
-      - { name: file, type: env-file, path: "${join(dir, 'pair.env')}" }
+      - { name: file, type: env-file, path: "${join(fx.dir, 'pair.env')}" }
       # Takes any value but one with "reject" in it, as an application whose health check fails.
       - { name: picky, type: command, run: /bin/sh, args: ['-c', 'case "$(cat)" in *reject*) exit 3;; esac'], passValue: true }
   - id: p/frozen
@@ -77,20 +71,13 @@ describe('rotor attest --value-stdin', () => {
     rotator: random-secret
     cadence: 30d
 `,
-    );
-    const loaded = await loadPolicies(join(dir, 'policies'));
-    expect(loaded.problems).toEqual([]);
-    await syncSecrets(db.pool, loaded.secrets, {
-      actor: 'test',
-      targetKeyOf: (s) => s.id,
-      nextDueOf: () => new Date(Date.now() + 86_400_000),
     });
-    redisUrl = `${privateRedis().url}/${REDIS_DB}`;
+    await fx.syncPolicies('policies', () => new Date(Date.now() + 86_400_000));
     kit = await createQueueKit({ kind: 'redis', url: redisUrl }, createLogger({ level: 'silent' }));
     await loadRotators(['manual', 'random-secret']);
-    store = createLocalStore({ pool: db.pool, key });
+    store = createLocalStore({ pool: fx.db.pool, key });
     runtime = await startRuntime({
-      pool: db.pool,
+      pool: fx.db.pool,
       kit,
       log: createLogger({ level: 'debug', destination: { write: (line: string) => void workerLog.push(line) } }),
       stores: { local: store },
@@ -111,23 +98,10 @@ describe('rotor attest --value-stdin', () => {
       await r.flushdb();
       r.disconnect();
     }
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
-  const cli = (args: string[], stdin?: string): Promise<CliResult> =>
-    rotor(
-      args,
-      {
-        ROTOR_DATABASE_URL: db.url,
-        ROTOR_REDIS_URL: redisUrl,
-        ROTOR_MASTER_KEY: key.toString('base64'),
-        ROTOR_HOME: join(dir, 'home'),
-        ROTOR_LOG_LEVEL: 'debug',
-      },
-      dir,
-      stdin,
-    );
+  const cli = (args: string[], stdin?: string) => fx.cli(args, stdin);
 
   /** A value as a portal might issue it, tracked for the leak scans (the database's at drop, too). */
   const issued = (prefix: string): string => {
@@ -160,10 +134,10 @@ describe('rotor attest --value-stdin', () => {
       expect(r.stderr).toContain(cases[i]!.says);
       expect(r.stdout + r.stderr).not.toContain(leaked);
     });
-    expect((await db.pool.query('select 1 from runs')).rowCount).toBe(0);
-    expect((await db.pool.query('select 1 from store_versions')).rowCount).toBe(0);
-    expect(await listAudit(db.pool, { actionPrefix: 'run.' })).toEqual([]);
-    expect(await listAudit(db.pool, { actionPrefix: 'secret.attested' })).toEqual([]);
+    expect((await fx.db.pool.query('select 1 from runs')).rowCount).toBe(0);
+    expect((await fx.db.pool.query('select 1 from store_versions')).rowCount).toBe(0);
+    expect(await listAudit(fx.db.pool, { actionPrefix: 'run.' })).toEqual([]);
+    expect(await listAudit(fx.db.pool, { actionPrefix: 'secret.attested' })).toEqual([]);
   });
 
   it('stores the value as CURRENT, tells the consumers and records who and why, never the value', async () => {
@@ -178,7 +152,7 @@ describe('rotor attest --value-stdin', () => {
     expect(r.stdout).toContain(': done (rotated)');
     expect(r.stdout + r.stderr).not.toContain(value);
 
-    const [run] = await listRuns(db.pool, 'p/portal');
+    const [run] = await listRuns(fx.db.pool, 'p/portal');
     expect(run).toMatchObject({
       trigger: 'attest',
       actor: 'alice',
@@ -189,14 +163,14 @@ describe('rotor attest --value-stdin', () => {
     const version = attestedVersionId(run!.id);
     // One trailing newline (what echo and text files end with) is not part of the key.
     expect(await store.get('p/portal', 'CURRENT')).toEqual({ versionId: version, value: { value } });
-    const env = await readFile(join(dir, 'portal.env'), 'utf8');
+    const env = await readFile(join(fx.dir, 'portal.env'), 'utf8');
     expect(env).toContain(`# rotor-version: ${version}\n`);
     expect(env).toContain(`ACME_VALUE='${value}'\n`);
-    expect((await db.pool.query('select confirmed_version from run_consumers where run_id = $1', [run!.id])).rows).toEqual([
+    expect((await fx.db.pool.query('select confirmed_version from run_consumers where run_id = $1', [run!.id])).rows).toEqual([
       { confirmed_version: version },
     ]);
 
-    const audit = await listAudit(db.pool, { runId: run!.id, oldestFirst: true });
+    const audit = await listAudit(fx.db.pool, { runId: run!.id, oldestFirst: true });
     expect(audit[0]).toMatchObject({
       action: 'run.requested',
       actor: 'alice',
@@ -206,7 +180,7 @@ describe('rotor attest --value-stdin', () => {
     expect(audit.at(-1)).toMatchObject({ action: 'run.done' });
     expect(JSON.stringify(audit)).not.toContain(value);
     // The clock reset as after any rotation.
-    const secret = (await getSecret(db.pool, 'p/portal'))!;
+    const secret = (await getSecret(fx.db.pool, 'p/portal'))!;
     expect(secret.lastSuccessAt!.getTime()).toBeGreaterThanOrEqual(before);
     expect(secret.nextDueAt!.getTime() - secret.lastSuccessAt!.getTime()).toBe(30 * 86_400_000);
     expect(await statusOf('p/portal')).toBe('healthy');
@@ -218,7 +192,7 @@ describe('rotor attest --value-stdin', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const v1 = (await store.get('p/pair', 'CURRENT'))!;
     expect(v1.value).toEqual(first);
-    expect(await readFile(join(dir, 'pair.env'), 'utf8')).toContain(`KEYID='AKID-1'\nSECRET='${first.secret}'\n`);
+    expect(await readFile(join(fx.dir, 'pair.env'), 'utf8')).toContain(`KEYID='AKID-1'\nSECRET='${first.secret}'\n`);
 
     const again = await cli(['attest', 'p/pair', '--reason', 'same key', '--value-stdin'], JSON.stringify(first));
     expect(again.code).toBe(2);
@@ -233,7 +207,7 @@ describe('rotor attest --value-stdin', () => {
     expect(r.stdout + r.stderr).not.toContain(refused.secret);
     // The value before is CURRENT again and the consumers were told again; the refused one holds no stage.
     expect(await store.get('p/pair', 'CURRENT')).toEqual(v1);
-    expect(await readFile(join(dir, 'pair.env'), 'utf8')).toContain(`# rotor-version: ${v1.versionId}\nKEYID='AKID-1'\n`);
+    expect(await readFile(join(fx.dir, 'pair.env'), 'utf8')).toContain(`# rotor-version: ${v1.versionId}\nKEYID='AKID-1'\n`);
     expect((await store.describe('p/pair')).find((v) => v.versionId === attestedVersionId(end.id))?.stages ?? []).toEqual([]);
     expect(await statusOf('p/pair')).toBe('needs-attention');
   });
@@ -245,7 +219,7 @@ describe('rotor attest --value-stdin', () => {
     for await (const { key } of redisKeysWithContent(redisUrl)) keys.push(key);
     expect(keys.filter((k) => k.startsWith('rotor:rotor-runs:')).length).toBeGreaterThan(0);
     expect(await findLeaksInRedis(redisUrl, values)).toEqual([]);
-    expect(await findLeaksInDatabase(db.pool, values)).toEqual([]);
+    expect(await findLeaksInDatabase(fx.db.pool, values)).toEqual([]);
     // The worker's log as an operator reads it (debug level, after rotor's redaction).
     expect(workerLog.length).toBeGreaterThan(0);
     expect(workerLog.filter((line) => values.some((v) => line.includes(v)))).toEqual([]);

@@ -1,44 +1,35 @@
 // The tamper-evident audit trail: rows chained by migration 0008 and by every insert, concurrent
 // writers that never fork the chain, `rotor audit verify` finding an edited, a deleted and a
 // truncated row, and `rotor audit export` streaming every row as JSON lines or CSV.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../../../src/state/audit.js';
 import { inTransaction } from '../../../src/state/db.js';
 import { listMigrations, migrate } from '../../../src/state/migrate.js';
-import { rotor, type CliResult } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 
 describe('the audit hash chain', () => {
-  let db: TestDatabase;
-  let home: string;
+  let fx: CliFixture;
 
   beforeAll(async () => {
-    db = await createTestDatabase('audit_chain');
+    fx = await cliFixture('audit_chain', { migrate: false });
     // Rows written before the chain existed are chained by the migration.
     await migrate(
-      db.pool,
+      fx.db.pool,
       listMigrations().filter((m) => m.version < 8),
     );
-    await db.pool.query(
+    await fx.db.pool.query(
       `insert into audit (actor, action, secret_id, reason) values ('alice', 'secret.added', 'db/a', 'before'), ('bob', 'run.requested', 'db/a', null)`,
     );
-    await migrate(db.pool);
-    home = await mkdtemp(join(tmpdir(), 'rotor-audit-chain-'));
+    await migrate(fx.db.pool);
   });
 
-  afterAll(async () => {
-    await db?.drop();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => fx?.close());
 
-  const cli = (args: string[]): Promise<CliResult> => rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: home });
+  const cli = (args: string[]) => fx.cli(args);
 
   /** Changes the trail as someone with the table owner's rights could: triggers off for one session. */
   async function tamper(sql: string, args: unknown[] = []): Promise<void> {
-    const c = await db.pool.connect();
+    const c = await fx.db.pool.connect();
     try {
       await c.query('set session_replication_role = replica');
       await c.query(sql, args);
@@ -49,7 +40,7 @@ describe('the audit hash chain', () => {
   }
 
   it('chains old rows, and concurrent writers (autocommit and in transactions) never fork the chain', async () => {
-    const old = await db.pool.query<{ id: number; prev_hash: string | null; hash: string }>(
+    const old = await fx.db.pool.query<{ id: number; prev_hash: string | null; hash: string }>(
       'select id::int, prev_hash, hash from audit order by id',
     );
     expect(old.rows).toHaveLength(2);
@@ -58,14 +49,14 @@ describe('the audit hash chain', () => {
 
     const writes = Array.from({ length: 40 }, (_, i) =>
       i % 2
-        ? appendAudit(db.pool, { actor: `w${i}`, action: 'test.write', reason: `r${i}`, detail: { i } })
-        : inTransaction(db.pool, async (c) => {
+        ? appendAudit(fx.db.pool, { actor: `w${i}`, action: 'test.write', reason: `r${i}`, detail: { i } })
+        : inTransaction(fx.db.pool, async (c) => {
             await appendAudit(c, { actor: `t${i}`, action: 'test.write', detail: { i, first: true } });
             await appendAudit(c, { actor: `t${i}`, action: 'test.write', detail: { i, second: true } });
           }),
     );
     await Promise.all(writes);
-    const links = await db.pool.query<{ n: number; forks: number }>(
+    const links = await fx.db.pool.query<{ n: number; forks: number }>(
       `select count(*)::int as n, (count(prev_hash) - count(distinct prev_hash))::int as forks from audit`,
     );
     expect(links.rows[0]).toEqual({ n: 62, forks: 0 });
@@ -76,9 +67,10 @@ describe('the audit hash chain', () => {
   });
 
   it('verify names an edited row, a deleted row and deleted rows at the end, exiting 7', async () => {
-    const ids = (await db.pool.query<{ id: number }>('select id::int from audit order by id')).rows.map((r) => r.id);
+    const ids = (await fx.db.pool.query<{ id: number }>('select id::int from audit order by id')).rows.map((r) => r.id);
     const edited = ids[10]!;
-    const original = (await db.pool.query<{ reason: string | null }>('select reason from audit where id = $1', [edited])).rows[0]!.reason;
+    const original = (await fx.db.pool.query<{ reason: string | null }>('select reason from audit where id = $1', [edited])).rows[0]!
+      .reason;
     await tamper(`update audit set reason = 'nothing to see' where id = $1`, [edited]);
     let r = await cli(['audit', 'verify', '--json']);
     expect(r.code, r.stderr).toBe(7);
@@ -107,19 +99,16 @@ describe('the audit hash chain', () => {
 });
 
 describe('rotor audit export', () => {
-  let db: TestDatabase;
-  let home: string;
+  let fx: CliFixture;
 
   beforeAll(async () => {
-    db = await createTestDatabase('audit_export');
-    await migrate(db.pool);
-    home = await mkdtemp(join(tmpdir(), 'rotor-audit-export-'));
+    fx = await cliFixture('audit_export');
     // More rows than one batch (1000), so export pages.
-    await db.pool.query(
+    await fx.db.pool.query(
       `insert into audit (actor, action, secret_id, reason, detail)
        select 'scheduler', 'run.requested', 'db/s' || g, 'batch', jsonb_build_object('n', g) from generate_series(1, 2400) g`,
     );
-    await appendAudit(db.pool, {
+    await appendAudit(fx.db.pool, {
       actor: 'carol',
       action: 'run.requested',
       secretId: 'db/x',
@@ -128,12 +117,9 @@ describe('rotor audit export', () => {
     });
   });
 
-  afterAll(async () => {
-    await db?.drop();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => fx?.close());
 
-  const cli = (args: string[]): Promise<CliResult> => rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: home });
+  const cli = (args: string[]) => fx.cli(args);
 
   it('streams every row as JSON lines, oldest first, each linked to the one before', async () => {
     const r = await cli(['audit', 'export', '--format', 'jsonl']);

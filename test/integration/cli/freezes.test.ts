@@ -2,27 +2,19 @@
 // shows due times after a file's range freeze and a class's recurring one (and says which freeze
 // moved each, until when), `rotor rotate` is refused during a freeze unless an emergency says
 // --override-freeze (audited), and a scheduler tick defers a due frozen secret instead of starting it.
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTick } from '../../../src/engine/scheduler.js';
 import { createLogger } from '../../../src/log.js';
-import { loadPolicies } from '../../../src/policy/load.js';
 import { nextDue } from '../../../src/policy/schedule.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { listAudit } from '../../../src/state/audit.js';
-import { migrate } from '../../../src/state/migrate.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
-import { rotor, type CliResult } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 
 const DAY = 86_400_000;
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 describe('freeze windows', () => {
-  let db: TestDatabase;
-  let dir: string;
+  let fx: CliFixture;
   let kit: QueueKit | undefined;
   const now = Date.now();
   // A range over the whole of today and the next 9 days (UTC), and a daily freeze that began at
@@ -32,13 +24,9 @@ describe('freeze windows', () => {
   const cronStart = Date.parse(new Date(now - 3_600_000).toISOString().slice(0, 13) + ':00:00Z');
 
   beforeAll(async () => {
-    db = await createTestDatabase('freezes');
-    await migrate(db.pool);
-    dir = await mkdtemp(join(tmpdir(), 'rotor-freezes-'));
-    await mkdir(join(dir, 'policies'));
-    await writeFile(
-      join(dir, 'policies', 'frozen.yaml'),
-      `freezes:
+    fx = await cliFixture('freezes', { env: { ROTOR_LOG_LEVEL: 'warn' } });
+    await fx.write({
+      'policies/frozen.yaml': `freezes:
   - { from: ${isoDate(now - DAY)}, to: ${isoDate(now + 9 * DAY)}, tz: UTC, reason: year-end }
 secrets:
   - id: f/range
@@ -46,10 +34,7 @@ secrets:
     cadence: 1d
     store: { backend: local }
 `,
-    );
-    await writeFile(
-      join(dir, 'policies', 'classes.yaml'),
-      `classes:
+      'policies/classes.yaml': `classes:
   closing:
     cadence: 7d
     freezes:
@@ -65,11 +50,7 @@ secrets:
     rotator: random-secret
     store: { backend: local }
 `,
-    );
-    await mkdir(join(dir, 'bad'));
-    await writeFile(
-      join(dir, 'bad', 'bad.yaml'),
-      `freezes:
+      'bad/bad.yaml': `freezes:
   - { from: 2026-12-20, to: 2026-12-01 }
 secrets:
   - id: b/one
@@ -78,24 +59,16 @@ secrets:
     freezes:
       - { cron: "0 0 * * *", duration: 2d }
 `,
-    );
-    const loaded = await loadPolicies(join(dir, 'policies'));
-    expect(loaded.problems).toEqual([]);
-    await syncSecrets(db.pool, loaded.secrets, {
-      actor: 'test',
-      targetKeyOf: (s) => s.id,
-      nextDueOf: (s, last) => nextDue({ secret: s, lastSuccessAt: last, now: new Date() }),
     });
+    await fx.syncPolicies('policies', (s, last) => nextDue({ secret: s, lastSuccessAt: last, now: new Date() }));
   });
 
   afterAll(async () => {
     await kit?.close();
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
-  const cli = (args: string[]): Promise<CliResult> =>
-    rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn' }, dir);
+  const cli = (args: string[]) => fx.cli(args);
 
   it('validate reports a bad freeze where it is, exit 2', async () => {
     const r = await cli(['validate', 'bad']);
@@ -144,13 +117,13 @@ secrets:
     const emergency = await cli(['rotate', 'f/cron', '--emergency', '--reason', 'leak', '--yes']);
     expect(emergency.code).toBe(2);
     expect(emergency.stderr).toMatch(/f\/cron is frozen until .*daily close.*\n.*--override-freeze/);
-    expect(await db.pool.query('select 1 from runs')).toHaveProperty('rowCount', 0);
+    expect(await fx.db.pool.query('select 1 from runs')).toHaveProperty('rowCount', 0);
     const notEmergency = await cli(['rotate', 'f/cron', '--override-freeze']);
     expect(notEmergency.code).toBe(2);
 
     const ok = await cli(['rotate', 'f/cron', '--emergency', '--reason', 'leak', '--yes', '--override-freeze', '--actor', 'alice']);
     expect(ok.code, ok.stderr).toBe(0);
-    const [row] = await listAudit(db.pool, { secretId: 'f/cron', actionPrefix: 'run.freeze-overridden' });
+    const [row] = await listAudit(fx.db.pool, { secretId: 'f/cron', actionPrefix: 'run.freeze-overridden' });
     expect(row).toMatchObject({
       actor: 'alice',
       reason: 'leak',
@@ -160,13 +133,13 @@ secrets:
   });
 
   it('a scheduler tick defers a due frozen secret past its freeze and starts the others', async () => {
-    await db.pool.query(`update secrets set next_due_at = now() - interval '1 minute' where id in ('f/range', 'f/free')`);
-    kit = await createQueueKit({ kind: 'postgres', url: db.url, schema: 'freeze_q' }, createLogger({ level: 'silent' }));
-    const tick = await runTick(db.pool, kit, createLogger({ level: 'silent' }), new Date());
+    await fx.db.pool.query(`update secrets set next_due_at = now() - interval '1 minute' where id in ('f/range', 'f/free')`);
+    kit = await createQueueKit({ kind: 'postgres', url: fx.db.url, schema: 'freeze_q' }, createLogger({ level: 'silent' }));
+    const tick = await runTick(fx.db.pool, kit, createLogger({ level: 'silent' }), new Date());
     expect(tick.frozen).toEqual(['f/range']);
     expect(tick.started).toEqual(['f/free']);
-    const row = await db.pool.query<{ next_due_at: Date }>(`select next_due_at from secrets where id = 'f/range'`);
+    const row = await fx.db.pool.query<{ next_due_at: Date }>(`select next_due_at from secrets where id = 'f/range'`);
     expect(row.rows[0]!.next_due_at.getTime()).toBeGreaterThanOrEqual(rangeEnd);
-    expect(await db.pool.query(`select 1 from runs where secret_id = 'f/range'`)).toHaveProperty('rowCount', 0);
+    expect(await fx.db.pool.query(`select 1 from runs where secret_id = 'f/range'`)).toHaveProperty('rowCount', 0);
   });
 });

@@ -1,33 +1,21 @@
 // Manual secrets (rotator: manual) through the CLI: the scheduler starts no run for them but marks
 // them overdue, `rotor rotate` refuses them, and `rotor attest` records a person's rotation
 // (audited), after which status shows them healthy like any other secret.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTick } from '../../../src/engine/scheduler.js';
 import { createLogger } from '../../../src/log.js';
-import { loadPolicies } from '../../../src/policy/load.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { listAudit } from '../../../src/state/audit.js';
-import { migrate } from '../../../src/state/migrate.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
-import { rotor, type CliResult } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 
 describe('manual secrets', () => {
-  let db: TestDatabase;
-  let dir: string;
+  let fx: CliFixture;
   let kit: QueueKit | undefined;
 
   beforeAll(async () => {
-    db = await createTestDatabase('manual');
-    await migrate(db.pool);
-    dir = await mkdtemp(join(tmpdir(), 'rotor-manual-'));
-    await mkdir(join(dir, 'policies'));
-    await writeFile(
-      join(dir, 'policies', 'partners.yaml'),
-      `secrets:
+    fx = await cliFixture('manual', { env: { ROTOR_LOG_LEVEL: 'warn' } });
+    await fx.write({
+      'policies/partners.yaml': `secrets:
   - id: m/portal
     owner: partners-team
     rotator: manual
@@ -38,25 +26,17 @@ describe('manual secrets', () => {
     cadence: 30d
     store: { backend: local }
 `,
-    );
-    const loaded = await loadPolicies(join(dir, 'policies'));
-    expect(loaded.problems).toEqual([]);
-    // Both due two hours ago: past the default overdue tolerance (1h).
-    await syncSecrets(db.pool, loaded.secrets, {
-      actor: 'test',
-      targetKeyOf: (s) => s.id,
-      nextDueOf: () => new Date(Date.now() - 2 * 3_600_000),
     });
+    // Both due two hours ago: past the default overdue tolerance (1h).
+    await fx.syncPolicies('policies', () => new Date(Date.now() - 2 * 3_600_000));
   });
 
   afterAll(async () => {
     await kit?.close();
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
-  const cli = (args: string[]): Promise<CliResult> =>
-    rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: join(dir, 'home'), ROTOR_LOG_LEVEL: 'warn' }, dir);
+  const cli = (args: string[]) => fx.cli(args);
 
   const statusOf = async (id: string): Promise<string> => {
     const r = await cli(['status', '--json']);
@@ -65,11 +45,11 @@ describe('manual secrets', () => {
   };
 
   it('the scheduler starts no run for a manual secret, but marks it overdue; rotate refuses it', async () => {
-    kit = await createQueueKit({ kind: 'postgres', url: db.url, schema: 'manual_q' }, createLogger({ level: 'silent' }));
-    const tick = await runTick(db.pool, kit, createLogger({ level: 'silent' }), new Date());
+    kit = await createQueueKit({ kind: 'postgres', url: fx.db.url, schema: 'manual_q' }, createLogger({ level: 'silent' }));
+    const tick = await runTick(fx.db.pool, kit, createLogger({ level: 'silent' }), new Date());
     expect(tick.started).toEqual(['r/key']);
     expect(tick.overdue.sort()).toEqual(['m/portal', 'r/key']);
-    expect(await db.pool.query(`select 1 from runs where secret_id = 'm/portal'`)).toHaveProperty('rowCount', 0);
+    expect(await fx.db.pool.query(`select 1 from runs where secret_id = 'm/portal'`)).toHaveProperty('rowCount', 0);
     expect(await statusOf('m/portal')).toBe('overdue');
 
     for (const args of [
@@ -81,7 +61,7 @@ describe('manual secrets', () => {
       expect(r.stderr).toContain('m/portal is rotated by a person (rotator: manual)');
       expect(r.stderr).toContain('rotor attest m/portal --reason');
     }
-    expect(await db.pool.query(`select 1 from runs where secret_id = 'm/portal'`)).toHaveProperty('rowCount', 0);
+    expect(await fx.db.pool.query(`select 1 from runs where secret_id = 'm/portal'`)).toHaveProperty('rowCount', 0);
   });
 
   it('attest records the rotation, audited, and the secret is healthy again; wrong uses exit 2 or 3', async () => {
@@ -91,7 +71,7 @@ describe('manual secrets', () => {
     expect(notManual.code).toBe(2);
     expect(notManual.stderr).toContain('r/key is rotated by rotor');
     expect((await cli(['attest', 'no/such', '--reason', 'x'])).code).toBe(3);
-    expect(await listAudit(db.pool, { actionPrefix: 'secret.attested' })).toEqual([]);
+    expect(await listAudit(fx.db.pool, { actionPrefix: 'secret.attested' })).toEqual([]);
 
     const before = Date.now();
     const r = await cli(['attest', 'm/portal', '--reason', 'new key issued in the portal', '--actor', 'bob', '--json']);
@@ -99,7 +79,7 @@ describe('manual secrets', () => {
     const said = JSON.parse(r.stdout) as { attestedAt: string; nextDueAt: string };
     expect(Date.parse(said.nextDueAt) - Date.parse(said.attestedAt)).toBe(30 * 86_400_000);
     expect(Date.parse(said.attestedAt)).toBeGreaterThanOrEqual(before - 1000);
-    const [row] = await listAudit(db.pool, { secretId: 'm/portal', actionPrefix: 'secret.attested' });
+    const [row] = await listAudit(fx.db.pool, { secretId: 'm/portal', actionPrefix: 'secret.attested' });
     expect(row).toMatchObject({ actor: 'bob', reason: 'new key issued in the portal', detail: { nextDueAt: said.nextDueAt } });
     expect(await statusOf('m/portal')).toBe('healthy');
     expect((await cli(['audit', 'verify'])).code).toBe(0);

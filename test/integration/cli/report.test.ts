@@ -1,66 +1,49 @@
 // rotor report: per secret its cadence, CURRENT's age, last rotation, overdue days, failures and
 // consumers confirmed; totals per owner and class; --owner/--class filters; CSV and a
 // self-contained HTML file with an SVG bar per secret.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicies } from '../../../src/policy/load.js';
-import { migrate } from '../../../src/state/migrate.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
-import { rotor, type CliResult } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 
 const DAY = 86_400_000;
 
 describe('rotor report', () => {
-  let db: TestDatabase;
-  let dir: string;
+  let fx: CliFixture;
 
   beforeAll(async () => {
-    db = await createTestDatabase('report');
-    await migrate(db.pool);
-    dir = await mkdtemp(join(tmpdir(), 'rotor-report-'));
-    await mkdir(join(dir, 'policies'));
-    await writeFile(
-      join(dir, 'policies', 'p.yaml'),
-      `classes:
+    fx = await cliFixture('report');
+    await fx.write({
+      'policies/p.yaml': `classes:
   monthly: { cadence: 30d }
 secrets:
   - { id: a/old, owner: team-a, class: monthly, rotator: random-secret, store: { backend: local } }
   - { id: a/fresh, owner: team-a, class: monthly, rotator: random-secret, store: { backend: local } }
   - { id: b/never, owner: team-b, rotator: random-secret, cadence: 7d, store: { backend: local } }
 `,
-    );
-    const loaded = await loadPolicies(join(dir, 'policies'));
-    expect(loaded.problems).toEqual([]);
+    });
     const now = Date.now();
-    await syncSecrets(db.pool, loaded.secrets, { actor: 'test', targetKeyOf: (s) => s.id, nextDueOf: () => new Date(now - 2 * DAY) });
+    await fx.syncPolicies('policies', () => new Date(now - 2 * DAY));
     // a/old: rotated 40 days ago by alice (manual), one failure since, 1 of 2 consumers confirmed; due 10 days ago.
     // a/fresh: rotated 5 days ago by the scheduler, due in 25 days.
     const t = (d: number) => new Date(now - d * DAY);
-    await db.pool.query(
+    await fx.db.pool.query(
       `insert into runs (id, secret_id, trigger, actor, state, step, outcome, created_at, finished_at) values
           ('00000000-0000-0000-0000-000000000001', 'a/old', 'manual', 'alice', 'done', 'finished', 'rotated', $1, $1),
           ('00000000-0000-0000-0000-000000000002', 'a/old', 'schedule', 'scheduler', 'needs-attention', 'finished', 'discarded', $2, $2),
           ('00000000-0000-0000-0000-000000000003', 'a/fresh', 'schedule', 'scheduler', 'done', 'finished', 'rotated', $3, $3)`,
       [t(40), t(3), t(5)],
     );
-    await db.pool.query(
+    await fx.db.pool.query(
       `insert into run_consumers (run_id, consumer, wave, notified_at, confirmed_at) values
           ('00000000-0000-0000-0000-000000000001', 'web', 1, $1, $1), ('00000000-0000-0000-0000-000000000001', 'jobs', 1, $1, null)`,
       [t(40)],
     );
-    await db.pool.query(`update secrets set last_success_at = $1, next_due_at = $2 where id = 'a/old'`, [t(40), t(10)]);
-    await db.pool.query(`update secrets set last_success_at = $1, next_due_at = $2 where id = 'a/fresh'`, [t(5), t(-25)]);
+    await fx.db.pool.query(`update secrets set last_success_at = $1, next_due_at = $2 where id = 'a/old'`, [t(40), t(10)]);
+    await fx.db.pool.query(`update secrets set last_success_at = $1, next_due_at = $2 where id = 'a/fresh'`, [t(5), t(-25)]);
   });
 
-  afterAll(async () => {
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fx?.close());
 
-  const cli = (args: string[]): Promise<CliResult> => rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: join(dir, 'home') }, dir);
+  const cli = (args: string[]) => fx.cli(args);
 
   it('reports each secret and the totals per owner and class as JSON', async () => {
     const r = await cli(['report', '--format', 'json']);

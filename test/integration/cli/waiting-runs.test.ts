@@ -1,33 +1,23 @@
 // A run staggered behind another on the same target says what it waits for and until when, in
 // `rotor status`, `rotor status <id>`, `rotor history` and their --json.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../../src/state/migrate.js';
 import { createRun, type RunRow } from '../../../src/state/runs.js';
-import { syncSecrets } from '../../../src/state/secrets.js';
-import { rotor } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { cliFixture, type CliFixture } from '../../helpers/cli-fixture.js';
 import { secretFixture } from '../engine/fixtures.js';
 
 describe('a staggered run in the CLI', () => {
-  let db: TestDatabase;
-  let home: string;
+  let fx: CliFixture;
   let first: RunRow;
   let second: RunRow;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool);
-    home = await mkdtemp(join(tmpdir(), 'rotor-waiting-'));
-    await syncSecrets(db.pool, [secretFixture('db/app'), secretFixture('db/reports')], {
-      actor: 'test',
+    fx = await cliFixture('waiting');
+    await fx.sync([secretFixture('db/app'), secretFixture('db/reports')], {
       targetKeyOf: () => 'postgres://db.internal:5432',
       nextDueOf: () => new Date(Date.now() - 60_000),
     });
-    first = await createRun(db.pool, { secretId: 'db/app', trigger: 'schedule', actor: 'scheduler' });
-    second = await createRun(db.pool, {
+    first = await createRun(fx.db.pool, { secretId: 'db/app', trigger: 'schedule', actor: 'scheduler' });
+    second = await createRun(fx.db.pool, {
       secretId: 'db/reports',
       trigger: 'schedule',
       actor: 'scheduler',
@@ -35,13 +25,10 @@ describe('a staggered run in the CLI', () => {
     });
   });
 
-  afterAll(async () => {
-    await db?.drop();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => fx?.close());
 
   async function cli(args: string[]): Promise<string> {
-    const r = await rotor(args, { ROTOR_DATABASE_URL: db.url, ROTOR_HOME: home });
+    const r = await fx.cli(args);
     expect(r.code, r.stderr).toBe(0);
     return r.stdout;
   }

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a running
 // rotor: load the inventory, open a secret, start an emergency rotation through the page and watch
-// the run page update live until the run is done; its target and the calendar. Each page's
-// screenshot goes to test-artifacts/ (inventory, secret, run, target, calendar, audit, queues).
+// the run page update live until the run is done; its target and the calendar; incidents, one of
+// them overriding a freeze. Each page's screenshot goes to test-artifacts/ (inventory, secret, run,
+// target, calendar, audit, queues, incident-start, incident, incident-freeze, incident-override).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trackedSecrets } from '../../../src/redact.js';
-import { startDashboardEnv, type DashboardEnv } from './setup.js';
+import { secretFixture } from '../engine/fixtures.js';
+import { freezeNow, startDashboardEnv, type DashboardEnv } from './setup.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve('test-artifacts');
@@ -173,6 +175,41 @@ describe('the dashboard in Chromium', () => {
     expect(audit).toContain('incident.ended');
     await shot('incident');
     // The submit without a count was answered 400 on purpose; nothing else may fail.
+    const refusedOnPurpose = '/incidents: Failed to load resource: the server responded with a status of 400 (Bad Request)';
+    expect(problems.filter((p) => !p.includes('fonts.googleapis.com') && !p.endsWith(refusedOnPurpose))).toEqual([]);
+    expect(trackedSecrets().filter((v) => seen.some((html) => html.includes(v)))).toEqual([]);
+  }, 60_000);
+
+  it('incidents: a selection with a frozen secret offers to override the freeze; the incident says so and rotates it', async () => {
+    await env.addSecrets([
+      secretFixture('close/ledger', { tags: ['close'], freezes: [freezeNow('quarter-end close')] }),
+      secretFixture('close/report', { tags: ['close'] }),
+    ]);
+    await page.goto(env.server.url + '/incidents');
+    await page.waitForSelector('#incident-start');
+    const box = page.locator('#incident-start input[name=overrideFreeze]');
+    expect(await box.count()).toBe(0); // offered only once the plan has frozen secrets
+    await page.fill('#incident-start input[name=operator]', 'frank');
+    await page.fill('#incident-start input[name=token]', TOKEN);
+    await page.fill('#incident-start input[name=reason]', 'quarter-end drill');
+    await page.fill('#incident-start input[name=tags]', 'close');
+    await Promise.all([page.waitForNavigation(), page.click('#incident-start button[type=submit]')]);
+    expect(await page.locator('#incident-frozen').textContent()).toContain('1 of the 2 selected secrets is inside a freeze window now');
+    expect(await box.isChecked()).toBe(false);
+    await page.fill('#incident-start input[name=token]', TOKEN);
+    await page.fill('#incident-start input[name=confirm]', '2');
+    await box.check();
+    await shot('incident-freeze');
+    await Promise.all([page.waitForNavigation(), page.click('#incident-start button[type=submit]')]);
+    const refusal = page.locator('#incident-start .error');
+    if (await refusal.count()) throw new Error(`the incident form was refused: ${await refusal.textContent()}`);
+    expect(page.url()).toMatch(/\/incidents\/[0-9a-f-]{36}$/);
+    expect(await page.locator('#incident-summary [data-override-freeze]').textContent()).toContain('overrides freezes');
+    // The frozen secret rotates too, its run audited as overriding the freeze.
+    await page.waitForSelector('tr[data-secret="close/ledger"][data-phase="done"]', { timeout: 20_000 });
+    await expect.poll(() => page.locator('#incident-summary .badge').first().textContent(), { timeout: 10_000 }).toBe('done');
+    await expect.poll(() => page.locator('#incident-audit').textContent()).toContain('run.freeze-overridden');
+    await shot('incident-override');
     const refusedOnPurpose = '/incidents: Failed to load resource: the server responded with a status of 400 (Bad Request)';
     expect(problems.filter((p) => !p.includes('fonts.googleapis.com') && !p.endsWith(refusedOnPurpose))).toEqual([]);
     expect(trackedSecrets().filter((v) => seen.some((html) => html.includes(v)))).toEqual([]);

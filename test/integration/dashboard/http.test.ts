@@ -13,10 +13,11 @@ import { silentLogger } from '../../../src/log.js';
 import { trackedSecrets } from '../../../src/redact.js';
 import { REFUSED_EMERGENCY_ACTION } from '../../../src/dashboard/refusal-audit.js';
 import { appendAudit, listAudit } from '../../../src/state/audit.js';
+import { getIncident, incidentItems } from '../../../src/state/incidents.js';
 import { createRun } from '../../../src/state/runs.js';
 import { waitFor } from '../../helpers/wait.js';
-import { waitForRunEnd } from '../engine/fixtures.js';
-import { recordRunEnd, startDashboardEnv, type DashboardEnv } from './setup.js';
+import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
+import { freezeNow, recordRunEnd, startDashboardEnv, type DashboardEnv } from './setup.js';
 
 const TOKEN = 'test-operator-token-0123456789abcdef';
 const bodies: string[] = [];
@@ -44,14 +45,17 @@ async function json<T = Record<string, unknown>>(path: string, base = env.server
   return JSON.parse(r.body) as T;
 }
 
-/** A browser session on the secret page: its cookie and the form's CSRF token. */
-async function session(id: string): Promise<{ cookie: string; csrf: string }> {
-  const r = await get(`/secrets/${id}`);
+/** A browser session on a page with a form: its cookie, the form's CSRF token and the page. */
+async function pageSession(path: string): Promise<{ cookie: string; csrf: string; body: string }> {
+  const r = await get(path);
   const cookie = /rotor_sid=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1];
   const csrf = /name="csrf" value="([^"]+)"/.exec(r.body)?.[1];
   expect(cookie && csrf).toBeTruthy();
-  return { cookie: `rotor_sid=${cookie}`, csrf: csrf! };
+  return { cookie: `rotor_sid=${cookie}`, csrf: csrf!, body: r.body };
 }
+
+/** A browser session on the secret page. */
+const session = (id: string) => pageSession(`/secrets/${id}`);
 
 function form(fields: Record<string, string>): URLSearchParams {
   return new URLSearchParams(fields);
@@ -652,6 +656,65 @@ describe('the read token', () => {
   it('refuses a short read token, or one that is the operator token', () => {
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_READ_TOKEN: 'short' })).toThrow(/ROTOR_DASHBOARD_READ_TOKEN is 5 characters/);
     expect(() => dashboardSettings({ ROTOR_DASHBOARD_TOKEN: TOKEN, ROTOR_DASHBOARD_READ_TOKEN: TOKEN })).toThrow(/is the operator token/);
+  });
+});
+
+describe('an incident over secrets inside a freeze', () => {
+  const FIELDS = { operator: 'erin', token: TOKEN, reason: 'quarter-end drill', tags: 'close' };
+  let page: { cookie: string; csrf: string; body: string };
+  const post = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    get('/incidents', {
+      method: 'POST',
+      body: form(fields),
+      headers: { cookie: page.cookie, origin: env.server.url, 'sec-fetch-site': 'same-origin', ...headers },
+    });
+  const incidents = async () => (await env.db.pool.query<{ n: number }>('select count(*)::int as n from incidents')).rows[0]!.n;
+
+  beforeAll(async () => {
+    await env.addSecrets([
+      secretFixture('close/ledger', { tags: ['close'], freezes: [freezeNow('quarter-end close')] }),
+      secretFixture('close/report', { tags: ['close'] }),
+    ]);
+    page = await pageSession('/incidents');
+  });
+
+  it('offers the override only once the plan has frozen secrets, behind the same token, origin and CSRF checks', async () => {
+    expect(page.body).toContain('id="incident-start"');
+    expect(page.body).not.toContain('overrideFreeze');
+    const before = await incidents();
+    // Without the count: how many secrets, how many of them frozen, and the box, not ticked.
+    const asked = await post({ ...FIELDS, csrf: page.csrf });
+    expect(asked.status).toBe(400);
+    expect(asked.body).toContain('the selection has 2 secrets (1 inside a freeze now); type that number to confirm');
+    expect(asked.body).toContain('data-frozen="1"><b>1 of the 2 selected secrets is inside a freeze window now.</b>');
+    expect(asked.body).toContain('<input type="checkbox" name="overrideFreeze"> Override freezes');
+    // Ticked and confirmed, it is refused exactly as the start without it.
+    const ticked = { ...FIELDS, confirm: '2', overrideFreeze: 'on', csrf: page.csrf };
+    const wrong = await post({ ...ticked, token: 'wrong-token-wrong-token' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toContain('<input type="checkbox" name="overrideFreeze" checked>'); // the operator's choice is kept
+    expect((await post(ticked, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(ticked, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await post({ ...ticked, csrf: '' })).status).toBe(403);
+    expect((await post(ticked, { cookie: '' })).status).toBe(403);
+    expect((await get('/incidents', { method: 'POST', body: form(ticked) }, readOnly.url)).status).toBe(403);
+    expect(await incidents()).toBe(before);
+  });
+
+  it('without the box, the frozen secret is not started and says why; the others rotate', async () => {
+    const r = await post({ ...FIELDS, confirm: '2', csrf: page.csrf });
+    expect(r.status, r.body).toBe(303);
+    const id = /\/incidents\/([0-9a-f-]{36})$/.exec(r.headers.get('location') ?? '')![1]!;
+    await waitFor(async () => (await getIncident(env.db.pool, id))?.state === 'done', { message: 'the incident to end' });
+    expect(await getIncident(env.db.pool, id)).toMatchObject({ overrideFreeze: false, actor: 'dashboard:erin' });
+    const items = new Map((await incidentItems(env.db.pool, id)).map((i) => [i.secretId, i]));
+    expect(items.get('close/report')).toMatchObject({ runState: 'done', skipped: null });
+    expect(items.get('close/ledger')).toMatchObject({ runId: null });
+    expect(items.get('close/ledger')!.skipped).toMatch(/^not started: close\/ledger is frozen until \S+ \(quarter-end close: /);
+    expect(await listAudit(env.db.pool, { actionPrefix: 'run.freeze-overridden' })).toEqual([]);
+    const shown = await get(`/incidents/${id}`);
+    expect(shown.body).toContain('not started: close/ledger is frozen until');
+    expect(shown.body).not.toContain('data-override-freeze');
   });
 });
 

@@ -13,6 +13,7 @@ import { startObserve, type Observe } from '../../../src/observe/start.js';
 import type { RunTracer } from '../../../src/observe/tracing.js';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
+import type { Freeze } from '../../../src/policy/freeze.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { RUNS_QUEUE, RUN_JOB_OPTIONS } from '../../../src/queue/names.js';
@@ -42,6 +43,8 @@ export interface DashboardEnv {
   rotatable: string;
   /** The queued run of ops/deploy-key, whose job is delayed by an hour. */
   rotatingRunId: string;
+  /** Syncs these secrets beside the seeds (due in a day unless a seed), as a policy change would. */
+  addSecrets(secrets: ResolvedSecret[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,7 +121,8 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
       nextDueOf: (s) => new Date(Date.now() + (due.get(s.id) ?? DAY)),
     });
   await sync(seeds.map((s) => s.secret));
-  await sync(seeds.map((s) => s.secret).filter((s) => s.id !== 'legacy/old-db')); // retired
+  let synced = seeds.map((s) => s.secret).filter((s) => s.id !== 'legacy/old-db');
+  await sync(synced); // retired
   // A first rotation, so the secret has versions (CURRENT) and values exist to leak.
   const rotatable = 'payments/db-app';
   const first = await requestRotation(db.pool, kit, { secretId: rotatable, trigger: 'manual', actor: 'test', reason: 'bootstrap' });
@@ -163,6 +167,10 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
     token: opts.token,
     rotatable,
     rotatingRunId: rotating.id,
+    async addSecrets(secrets) {
+      synced = [...synced, ...secrets];
+      await sync(synced);
+    },
     stop() {
       stopped ??= (async () => {
         await observe.close();
@@ -175,6 +183,12 @@ export async function startDashboardEnv(opts: EnvOptions): Promise<DashboardEnv>
       return stopped;
     },
   };
+}
+
+/** A freeze window that holds from yesterday to tomorrow: only an override starts a run inside it. */
+export function freezeNow(reason: string): Freeze {
+  const now = Date.now();
+  return { kind: 'range', start: now - DAY, end: now + DAY, tz: 'UTC', text: 'yesterday to tomorrow UTC', reason };
 }
 
 /** Records a run's end directly, as the pass holding its lease would (no worker needed). */

@@ -15,21 +15,13 @@ import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
 import { startFakeSaas, type FakeSaas } from '../../helpers/fake-saas.js';
 import { httpExampleSecret } from '../../helpers/http-examples.js';
+import { killPoints } from '../../helpers/kill-points.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { killWorker, type WorkerHandle } from '../../helpers/worker-child.js';
 import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint } from './kill-loop.js';
 
 /** Every step boundary, and the moment the provider deleted the old key but the step is not recorded. */
-const KILL_POINTS = [
-  'after:create',
-  'after:verify-new',
-  'after:promote',
-  'after:distribute',
-  'after:grace',
-  'after:verify-consumers',
-  'applied:revoke',
-  'after:revoke',
-];
+const KILL_POINTS = killPoints({ within: { revoke: ['applied:revoke'] } });
 
 describe('an http rotator run whose worker is killed with SIGKILL', () => {
   let db: TestDatabase;

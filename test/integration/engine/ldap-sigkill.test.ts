@@ -17,6 +17,7 @@ import type { SecretValue } from '../../../src/rotator/contract.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
+import { killPoints } from '../../helpers/kill-points.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { startSlapd, type SlapdHandle } from '../../helpers/slapd-server.js';
@@ -29,17 +30,7 @@ import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint, leaksOf,
  * the directory changed, before the engine records the step. Kills inside the other steps are the
  * engine's business and covered by sigkill.test.ts; kept out here so the file stays lean.
  */
-const KILL_POINTS = [
-  'applied:create',
-  'after:create',
-  'after:verify-new',
-  'after:promote',
-  'after:distribute',
-  'after:grace',
-  'after:verify-consumers',
-  'applied:revoke',
-  'after:revoke',
-];
+const KILL_POINTS = killPoints({ within: { create: ['applied:create'], revoke: ['applied:revoke'] } });
 
 describe('an ldap-rotating worker killed with SIGKILL', () => {
   let db: TestDatabase;

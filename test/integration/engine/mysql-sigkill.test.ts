@@ -12,6 +12,7 @@ import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
+import { KILL_STEPS, killPoints } from '../../helpers/kill-points.js';
 import { startMariadbServer, type MariadbServerHandle } from '../../helpers/mariadb-server.js';
 import { mysqlLogin } from '../../helpers/mysql-login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
@@ -20,24 +21,7 @@ import { secretFixture } from './fixtures.js';
 import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint } from './kill-loop.js';
 
 /** In the order a run meets them. `applied:*` fall inside apply and revoke, after the server changed. */
-const KILL_POINTS = [
-  'inside:create',
-  'applied:create',
-  'after:create',
-  'inside:verify-new',
-  'after:verify-new',
-  'inside:promote',
-  'after:promote',
-  'inside:distribute',
-  'after:distribute',
-  'inside:grace',
-  'after:grace',
-  'inside:verify-consumers',
-  'after:verify-consumers',
-  'inside:revoke',
-  'applied:revoke',
-  'after:revoke',
-];
+const KILL_POINTS = killPoints({ inside: KILL_STEPS, within: { create: ['applied:create'], revoke: ['applied:revoke'] } });
 
 describe('a mysql-rotating worker killed with SIGKILL', () => {
   let db: TestDatabase;

@@ -15,6 +15,7 @@ import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import type { StoredVersion } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
+import { KILL_STEPS, killPoints } from '../../helpers/kill-points.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { killWorker, type WorkerHandle } from '../../helpers/worker-child.js';
@@ -22,22 +23,7 @@ import { secretFixture } from './fixtures.js';
 import { ENGINE_WORKER, bootRotation, expectConverged, killAtEachPoint, leaksOf, type KillRig } from './kill-loop.js';
 
 /** Every step boundary, and a moment inside every step that has effects. */
-const KILL_POINTS = [
-  'inside:create',
-  'after:create',
-  'inside:verify-new',
-  'after:verify-new',
-  'inside:promote',
-  'after:promote',
-  'inside:distribute',
-  'after:distribute',
-  'inside:grace',
-  'after:grace',
-  'inside:verify-consumers',
-  'after:verify-consumers',
-  'inside:revoke',
-  'after:revoke',
-];
+const KILL_POINTS = killPoints({ inside: KILL_STEPS });
 
 /**
  * random-secret publishing previous: every step boundary, and two moments inside the revoke step's
@@ -46,17 +32,7 @@ const KILL_POINTS = [
  * file's notify (settled CURRENT, the consumer not told yet). Kills inside the other steps are the
  * engine's business, covered by the case above.
  */
-const SETTLE_POINTS = [
-  'after:create',
-  'after:verify-new',
-  'after:promote',
-  'after:distribute',
-  'after:grace',
-  'after:verify-consumers',
-  'inside:promote',
-  'inside:distribute',
-  'after:revoke',
-];
+const SETTLE_POINTS = killPoints({ within: { revoke: ['inside:promote', 'inside:distribute'] } });
 
 const nextDueOf = () => new Date(Date.now() + 86_400_000);
 

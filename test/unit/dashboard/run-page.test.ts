@@ -114,6 +114,30 @@ describe('the run timeline', () => {
   });
 });
 
+describe('consumer confirmations', () => {
+  const consumer = {
+    consumer: 'web',
+    wave: 1,
+    notifiedAt: at(2.2),
+    confirmedAt: null,
+    confirmedVersion: null,
+    confirmedAfterMs: null,
+    lastError: 'reports version v1',
+  };
+  const reason = (html: string) => /<td>(<span class="[^"]*" data-consumer-error="[^"]*">reports version v1<\/span>)<\/td>/.exec(html)?.[1];
+
+  it('shows why a consumer has not confirmed yet as pending (muted) while the run waits for it, red once the run gave up', () => {
+    const waiting = reason(render({ consumers: [consumer], run: run({ step: 'verify-consumers' }) }, at(40)));
+    expect(waiting).toBe('<span class="muted" data-consumer-error="pending">reports version v1</span>');
+    const rollingBack = reason(render({ consumers: [consumer], run: run({ state: 'running', step: 'rollback' }) }, at(40)));
+    expect(rollingBack).toBe('<span class="error" data-consumer-error="failed">reports version v1</span>');
+    const ended = run({ state: 'needs-attention', step: 'finished', outcome: 'rolled-back', finishedAt: at(50), waitUntil: null });
+    expect(reason(render({ consumers: [consumer], run: ended }, at(60)))).toBe(
+      '<span class="error" data-consumer-error="failed">reports version v1</span>',
+    );
+  });
+});
+
 describe('labelled fields', () => {
   it('labels keys in words and reads durations, times, lists and nested maps', () => {
     expect(label('graceUntil')).toBe('grace until');

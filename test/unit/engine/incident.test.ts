@@ -84,6 +84,17 @@ describe('planIncident', () => {
     const cyclic = [row('a', 't', { dependsOn: ['b'] }), row('b', 't', { dependsOn: ['a'] })];
     expect(() => planIncident(cyclic, { ...EMPTY_SELECTION, targets: ['t'] }, 2, null)).toThrow(/cycle/);
   });
+
+  it('says which secrets are inside a freeze at the planning time, and until when', () => {
+    const now = new Date('2026-12-03T11:00:00Z');
+    const closing = { kind: 'cron', expression: '0 0 * * *', tz: 'UTC', durationMs: 86_400_000 / 2, text: '12h from "0 0 * * *" UTC' };
+    const secrets = [row('f/ledger', 't', { freezes: [closing as never] }), row('f/free', 't')];
+    const plan = planIncident(secrets, { ...EMPTY_SELECTION, targets: ['t'] }, 2, null, now);
+    expect(plan.secrets.map((s) => [s.secretId, s.frozenUntil])).toEqual([
+      ['f/free', null],
+      ['f/ledger', '2026-12-03T12:00:00.000Z'],
+    ]);
+  });
 });
 
 describe('incident phases', () => {
