@@ -54,3 +54,8 @@ export function buildRunContext(deps: EngineDeps, run: RunRow, secret: ResolvedS
     },
   };
 }
+
+/** When a step waiting on something outside (a consumer's confirmation, a drain) looks again. */
+export function pollAt(rc: RunContext): Date {
+  return new Date(rc.deps.now().getTime() + rc.deps.pollMs);
+}
