@@ -22,5 +22,6 @@ export function describeWait(w: RunWait, now: Date): string {
     return `waits ${until} for ${behind} on the same target`;
   }
   if (w.step === 'grace') return `grace ${until}`;
+  if (w.step === 'rollback') return `rollback: waits for the consumers to confirm the old version, next look ${until}`;
   return `paused at ${w.step} ${until}`;
 }
