@@ -58,7 +58,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { term: 'secret', summary: 'read a secret value (local store)', load: () => import('./secret.js') },
   {
     term: 'repair [options] <secretId>',
-    summary: 'clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)',
+    summary:
+      'clear a PENDING version left by an unfinished rotation, or the new credential a rollback kept working (it stops working; CURRENT is untouched)',
     load: () => import('./repair.js'),
   },
   {

@@ -9,6 +9,7 @@ import { getSecret } from '../state/secrets.js';
 import { registerAuditChain } from './audit-chain.js';
 import { openState, out } from './context.js';
 import { absolute, relative } from './format/time.js';
+import { rollbackPart } from './format/describe.js';
 import { describeWait } from './format/wait.js';
 import { oldCredentialUse } from './secret-detail.js';
 import { unknownSecret } from './unknown-secret.js';
@@ -61,7 +62,9 @@ export function register(program: Command): void {
               : c.notifiedAt
                 ? 'notified, not confirmed'
                 : 'not notified';
-            out(`    consumer ${c.consumer} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}`);
+            out(
+              `    consumer ${c.consumer} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}${rollbackPart(c)}`,
+            );
           }
           if (r.oldCredential.lastSeenAt) {
             out(`    old credential last seen in use ${after(r.oldCredential.lastSeenAfterPromoteMs)} after promote`);

@@ -11,7 +11,9 @@ import { unknownSecret } from './unknown-secret.js';
 export function register(program: Command): void {
   program
     .command('repair <secretId>')
-    .description('clear a PENDING version left by an unfinished rotation (it stops working; CURRENT is untouched)')
+    .description(
+      'clear a PENDING version left by an unfinished rotation, or the new credential a rollback kept working (it stops working; CURRENT is untouched)',
+    )
     .option('--yes', 'do not ask for confirmation (required without a terminal)')
     .option('--actor <name>', 'who repairs (default: $USER)')
     .action(async (secretId: string, opts: { yes?: boolean; actor?: string }) => {
@@ -22,7 +24,9 @@ export function register(program: Command): void {
         await loadRotators([row.policy.rotator.name]);
         if (!opts.yes) {
           await confirmByTypingId(secretId, {
-            action: `Clear the PENDING version of ${secretId}?`,
+            action:
+              `Revoke and clear what an unfinished rotation of ${secretId} left: a PENDING version, or the new credential a rollback kept ` +
+              'because a consumer did not confirm the old version (make sure every consumer uses CURRENT first)?',
             noTerminal: 'repair without a terminal needs --yes',
             hint: `rotor repair ${secretId} --yes`,
           });
@@ -42,11 +46,14 @@ export function register(program: Command): void {
           secretId,
           cliActor(opts.actor),
         );
-        out(
-          result.repaired
-            ? `cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched`
-            : `${secretId}: ${result.reason}`,
-        );
+        if (!result.repaired) out(`${secretId}: ${result.reason}`);
+        else if (result.stage === 'PENDING')
+          out(`cleared PENDING version ${result.clearedVersion} of ${secretId}; CURRENT was left untouched`);
+        else {
+          out(
+            `revoked version ${result.clearedVersion} of ${secretId}, kept working by the rollback of run ${result.keptBy}, and cleared it from PREVIOUS; CURRENT was left untouched`,
+          );
+        }
       } finally {
         await state.close();
       }

@@ -86,6 +86,9 @@ export async function secretDetail(state: StateHandle, s: SecretRow, rules: Stat
         confirmedAt: c.confirmedAt,
         confirmedAfterPromoteMs: c.confirmedAfterMs,
         lastError: c.lastError,
+        rollbackNotifiedAt: c.rollbackNotifiedAt,
+        rollbackConfirmedAt: c.rollbackConfirmedAt,
+        rollbackError: c.rollbackError,
       })),
     })),
   );

@@ -1,10 +1,18 @@
 // Telling consumers about a new version, wave by wave, and collecting their confirmations.
 import { CannotConfirmError, type ConsumerContext, type ConsumerNotice } from '../consumers/contract.js';
 import { PermanentError } from '../errors.js';
+import { formatDuration } from '../policy/duration.js';
 import type { ResolvedConsumer, ResolvedSecret } from '../policy/types.js';
 import { redactError } from '../redact.js';
 import type { SecretValue } from '../rotator/contract.js';
-import { markConfirmed, markNotified, recordConsumerError, waveConsumers, type ConsumerMark } from '../state/consumers.js';
+import {
+  markConfirmed,
+  markNotified,
+  recordConsumerError,
+  waveConsumers,
+  type ConsumerMark,
+  type ConsumerPhase,
+} from '../state/consumers.js';
 import type { RunContext } from './run-context.js';
 
 export interface Wave {
@@ -42,34 +50,61 @@ export function consumerCtx(rc: RunContext, c: ResolvedConsumer): ConsumerContex
   };
 }
 
-function rowsFor(rc: RunContext, wave: Wave): Promise<Map<string, ConsumerMark>> {
+function rowsFor(rc: RunContext, wave: Wave, phase: ConsumerPhase): Promise<Map<string, ConsumerMark>> {
   return waveConsumers(
     rc.deps.pool,
     rc.run.id,
     wave.number,
     wave.consumers.map((c) => c.name),
+    phase,
   );
 }
 
-/** Notifies every consumer of the wave not yet notified in this run. */
-export async function notifyWave(rc: RunContext, wave: Wave, value: SecretValue, revokeAfter: Date): Promise<void> {
-  const rows = await rowsFor(rc, wave);
-  const notice = noticeFor(rc, rc.run.newVersion!, revokeAfter);
+/**
+ * Notifies every consumer of the wave not yet notified of this notice in this run: the new version
+ * (distribute), or the old one again (phase `rollback`). A notify repeated after a crash between it
+ * and its mark is harmless: notify is idempotent by contract.
+ */
+export async function notifyWave(
+  rc: RunContext,
+  wave: Wave,
+  notice: ConsumerNotice,
+  value: SecretValue,
+  phase: ConsumerPhase = 'new',
+): Promise<void> {
+  const rows = await rowsFor(rc, wave, phase);
   for (const c of wave.consumers) {
     if (rows.get(c.name)?.notifiedAt) continue;
     const impl = rc.deps.consumer(c.type);
     await impl.notify(consumerCtx(rc, c), notice, impl.carriesValue ? value : undefined);
-    await markNotified(rc.deps.pool, rc.run.id, c.name);
+    await markNotified(rc.deps.pool, rc.run.id, c.name, phase);
   }
 }
 
+/** A consumer given up on: it said it can never confirm (CannotConfirmError), or its confirmTimeout passed. */
+export interface Refusal {
+  consumer: ResolvedConsumer;
+  /** Why, never a value: the consumer's redacted error, or the version it reports instead. */
+  why: string;
+  /** True for a CannotConfirmError; false when the bound passed. */
+  cannot: boolean;
+  /** The consumer's own hint, when its CannotConfirmError carried one. */
+  hint: string | undefined;
+}
+
+/** A pass over one wave: who has not confirmed yet, and the consumer given up on, if any. */
+export interface WaveAnswer {
+  unconfirmed: string[];
+  refusal: Refusal | null;
+}
+
 /**
- * Asks each unconfirmed consumer of the wave which version it uses. Returns the names still
- * unconfirmed; throws (leading to rollback) once one has exceeded its confirmation timeout.
+ * Asks each consumer of the wave not yet confirmed which version it uses, against `notice`'s version.
+ * Each is bounded by its own confirmTimeout from when it was notified in this phase. Under `force`
+ * nobody is given up on: what they answer is recorded, and the step decides what to wait for.
  */
-export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]> {
-  const rows = await rowsFor(rc, wave);
-  const notice = noticeFor(rc, rc.run.newVersion!, revokeNoticeAt(rc));
+export async function askWave(rc: RunContext, wave: Wave, notice: ConsumerNotice, phase: ConsumerPhase = 'new'): Promise<WaveAnswer> {
+  const rows = await rowsFor(rc, wave, phase);
   const unconfirmed: string[] = [];
   let value: Promise<SecretValue> | undefined;
   for (const c of wave.consumers) {
@@ -86,26 +121,45 @@ export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]>
       error = redactError(err as Error).message;
       // A consumer that says it can never confirm (a rollout that failed) is not waited for.
       if (err instanceof CannotConfirmError && !rc.run.force) {
-        await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error);
-        throw new PermanentError(`consumer ${c.name} (${c.type}) cannot confirm version ${notice.versionId}: ${error}`, {
-          hint: err.hint ?? `fix ${c.name}; the run rolled back and the old credential stays current`,
-        });
+        await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error, phase);
+        return { unconfirmed, refusal: { consumer: c, why: error, cannot: true, hint: err.hint } };
       }
     }
     if (version === notice.versionId) {
-      await markConfirmed(rc.deps.pool, rc.run.id, c.name, version);
+      await markConfirmed(rc.deps.pool, rc.run.id, c.name, version, phase);
       continue;
     }
-    await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error ?? `reports version ${version ?? 'unknown'}`);
+    await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error ?? `reports version ${version ?? 'unknown'}`, phase);
     const since = row?.notifiedAt ?? rc.deps.now();
     if (rc.deps.now().getTime() - since.getTime() > c.confirmTimeoutMs && !rc.run.force) {
-      throw new PermanentError(
-        `consumer ${c.name} (${c.type}) did not confirm version ${notice.versionId} within ${Math.round(c.confirmTimeoutMs / 1000)}s` +
-          (error ? `: ${error}` : `; it reports ${version ?? 'no version'}`),
-        { hint: `check that ${c.name} reloads its credential; the run rolled back and the old credential stays current` },
-      );
+      const why = error ?? `it reports ${version ?? 'no version'}`;
+      return { unconfirmed, refusal: { consumer: c, why, cannot: false, hint: undefined } };
     }
     unconfirmed.push(c.name);
   }
-  return unconfirmed;
+  return { unconfirmed, refusal: null };
+}
+
+/** The consumer's bound as a message says it, in the policy's words: `within 15m (its confirmTimeout)`. */
+export function withinTimeout(c: ResolvedConsumer): string {
+  return `within ${formatDuration(c.confirmTimeoutMs)} (its confirmTimeout)`;
+}
+
+/**
+ * Asks each unconfirmed consumer of the wave whether it uses the run's new version. Returns the names
+ * still unconfirmed; throws (leading to rollback) once one said it never will or exceeded its timeout.
+ */
+export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]> {
+  const notice = noticeFor(rc, rc.run.newVersion!, revokeNoticeAt(rc));
+  const { unconfirmed, refusal } = await askWave(rc, wave, notice);
+  if (!refusal) return unconfirmed;
+  const { consumer: c, why } = refusal;
+  if (refusal.cannot) {
+    throw new PermanentError(`consumer ${c.name} (${c.type}) cannot confirm version ${notice.versionId}: ${why}`, {
+      hint: refusal.hint ?? `fix ${c.name}; the run rolled back and the old credential stays current`,
+    });
+  }
+  throw new PermanentError(`consumer ${c.name} (${c.type}) did not confirm version ${notice.versionId} ${withinTimeout(c)}: ${why}`, {
+    hint: `check that ${c.name} reloads its credential; the run rolled back and the old credential stays current`,
+  });
 }

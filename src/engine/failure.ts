@@ -1,14 +1,31 @@
 // What happens when a run fails: before promote the new credential is discarded; after promote the
-// run rolls back (old credential current again, consumers told again, new credential revoked).
-// The old credential is never revoked on either path, and the new one never outlives the run
-// untracked (invariant 8): it stops working on the target before it leaves the store, first
-// rotations included (the rotator's revoke with nothing of rotor's to keep).
+// run rolls back (old credential current again, consumers told again and, once they confirm it,
+// the new credential revoked). The old credential is never revoked on either path, and the new one
+// never outlives the run untracked (invariant 8): it stops working on the target before it leaves
+// the store, first rotations included (the rotator's revoke with nothing of rotor's to keep). A
+// rollback whose consumers do not all confirm the old version keeps the new credential working and
+// in the store instead: revoking it could cut off a consumer still using it.
 import { trackSecret } from '../redact.js';
-import type { RunContext } from './run-context.js';
-import { consumerCtx, noticeFor, wavesOf } from './consumers.js';
+import type { RunOutcome } from '../state/runs.js';
+import { pollAt, type RunContext } from './run-context.js';
+import { askWave, noticeFor, notifyWave, wavesOf, withinTimeout, type Refusal } from './consumers.js';
 
 /** What a failure step records about itself (`rotor history`); never a value. */
-export type FailureDetail = Record<string, string | number | boolean>;
+export type FailureDetail = Record<string, string | number | boolean | string[]>;
+
+/**
+ * How a failure step ends the run (its outcome; `error` when it could not do all it should), or a
+ * wait: a rollback waiting for consumers to confirm the old version, a delayed job like any other.
+ */
+export type FailureResult =
+  | { kind: 'ended'; outcome: Exclude<RunOutcome, 'rotated' | 'rollback-failed'>; detail?: FailureDetail | undefined; error?: string }
+  | { kind: 'wait'; until: Date; detail: FailureDetail };
+
+const ended = (outcome: 'discarded' | 'rolled-back', detail: FailureDetail | undefined): FailureResult => ({
+  kind: 'ended',
+  outcome,
+  detail,
+});
 
 /**
  * Undoes create: the credential the run staged stops working on the target, then leaves PENDING.
@@ -34,27 +51,77 @@ export async function discard(rc: RunContext): Promise<FailureDetail | undefined
   return { keptCurrent: current.versionId, firstRotation: true };
 }
 
-/** Puts the old credential back as CURRENT, tells every consumer, then revokes the new one. */
-export async function rollback(rc: RunContext): Promise<FailureDetail | undefined> {
+/**
+ * Puts the old credential back as CURRENT, tells every consumer (wave by wave, all of them: any may
+ * have read the new one from the store), waits until every one confirms the old version, then
+ * revokes the new one. Re-entered at each poll and after a crash: the promote is skipped once done,
+ * each consumer is told once (a repeat after a crash is harmless, notify is idempotent), only the
+ * unconfirmed are asked again. Each consumer is bounded by its own confirmTimeout, counted from when
+ * the rollback told it, as on the way forward.
+ *
+ * A consumer that does not confirm the old version within its bound (or says it never will, a
+ * CannotConfirmError) may still hold the new credential: a pod that became ready with it and is not
+ * replaced yet. Revoking it then would be an outage. So it is not revoked: it stays in the store
+ * (PREVIOUS; PENDING when the promote never took) and working, invariant 8 holds, and the run ends
+ * `rollback-unconfirmed`, naming the consumer. Once it uses the old version, `rotor repair` takes
+ * the new credential back (engine/repair.ts); until then no rotation of the secret starts a create.
+ *
+ * A forced run asks once and revokes whatever the answers, as its verify-consumers step does. A
+ * strategy without overlap (a single-user password) cannot keep both working: its revoke is what
+ * makes the old password work again, so it comes right after the consumers are told.
+ */
+export async function rollback(rc: RunContext): Promise<FailureResult> {
   const { run, store, location, rotator, rotatorCtx } = rc;
-  if (!run.newVersion) return discard(rc);
-  if (!run.oldVersion) return rollbackFirst(rc, run.newVersion);
+  if (!run.newVersion) return ended('rolled-back', await discard(rc));
+  if (!run.oldVersion) return ended('rolled-back', await rollbackFirst(rc, run.newVersion));
   const old = await rc.value(run.oldVersion);
   const current = await store.get(location, 'CURRENT');
   if (current?.versionId !== run.oldVersion) await store.promote(location, run.oldVersion);
   const notice = noticeFor(rc, run.oldVersion, rc.deps.now());
-  for (const wave of wavesOf(rc.secret)) {
-    for (const c of wave.consumers) {
-      const impl = rc.deps.consumer(c.type);
-      await impl.notify(consumerCtx(rc, c), notice, impl.carriesValue ? old : undefined);
+  const waves = wavesOf(rc.secret);
+  for (const wave of waves) await notifyWave(rc, wave, notice, old, 'rollback');
+  const unconfirmed: string[] = [];
+  if (rotator.traits(rotatorCtx.params, rotatorCtx.secretId).overlap) {
+    for (const wave of waves) {
+      const answer = await askWave(rc, wave, notice, 'rollback');
+      if (answer.refusal) return keepNew(rc, answer.refusal, [...unconfirmed, ...answer.unconfirmed]);
+      unconfirmed.push(...answer.unconfirmed);
     }
+    if (unconfirmed.length && !run.force) return { kind: 'wait', until: pollAt(rc), detail: { restoring: run.oldVersion, unconfirmed } };
   }
-  // Consumers were told first: revoking the new credential before they switch back would be an outage.
+  // Every consumer confirmed the old version (or the run is forced): the new credential can go.
   await rotator.revoke(rotatorCtx, await rc.value(run.newVersion), old);
   // A promote that failed before it took left the new version PENDING: it goes too.
   await store.discardPending(location, run.newVersion);
   await store.clearPrevious(location);
-  return { revoked: run.newVersion, restored: run.oldVersion };
+  return ended('rolled-back', {
+    revoked: run.newVersion,
+    restored: run.oldVersion,
+    ...(unconfirmed.length ? { forced: true, unconfirmed } : {}),
+  });
+}
+
+/** The end of a rollback a consumer did not confirm: the new credential stays working and tracked. */
+async function keepNew(rc: RunContext, refusal: Refusal, unconfirmed: string[]): Promise<FailureResult> {
+  const { run, store, location } = rc;
+  const [newVersion, oldVersion] = [run.newVersion!, run.oldVersion!];
+  const stage = (await store.get(location, 'PENDING'))?.versionId === newVersion ? 'PENDING' : 'PREVIOUS';
+  const { consumer: c } = refusal;
+  const what = refusal.cannot
+    ? `cannot confirm the old version ${oldVersion}`
+    : `did not confirm the old version ${oldVersion} ${withinTimeout(c)}`;
+  const others = unconfirmed.filter((n) => n !== c.name);
+  return {
+    kind: 'ended',
+    outcome: 'rollback-unconfirmed',
+    detail: { restored: oldVersion, keptNew: newVersion, stage, unconfirmed: [c.name, ...others] },
+    error:
+      `rollback kept version ${newVersion} working: consumer ${c.name} (${c.type}) ${what}: ${refusal.why}` +
+      (refusal.hint ? ` (${refusal.hint})` : '') +
+      (others.length ? `; not confirmed yet either: ${others.join(', ')}` : '') +
+      ` (version ${oldVersion} is CURRENT again; the new credential stays ${stage} in the store and works on the target,` +
+      ` since ${c.name} may still use it. Once ${c.name} uses version ${oldVersion}, take it back with: rotor repair ${run.secretId})`,
+  };
 }
 
 /**

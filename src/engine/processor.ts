@@ -16,6 +16,7 @@ import {
   releaseLease,
   renewLease,
   updateRun,
+  type RunOutcome,
   type RunRow,
   type RunState,
 } from '../state/runs.js';
@@ -24,7 +25,7 @@ import { deferAfterFailure, getSecret } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
 import { ROUTINE_YIELD_MS, givesWay, mustStepAside, reclaimAfterMs, type Lane } from './emergency.js';
-import { discard, rollback } from './failure.js';
+import { discard, rollback, type FailureResult } from './failure.js';
 import { buildRunContext, type RunContext, type ValueCache } from './run-context.js';
 import { HANDLERS } from './step-handlers.js';
 import { ForbiddenTransitionError, assertTransition } from './transitions.js';
@@ -155,20 +156,18 @@ async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' 
   rc.run = { ...run, stepAttempt: attempt };
   try {
     if (step === 'discard' || step === 'rollback') {
-      const detail = await (step === 'discard' ? discard(rc) : rollback(rc));
-      await endStep(deps.pool, stepId, 'succeeded', { detail });
-      await finishFailed(rc, owner, step === 'discard' ? 'discarded' : 'rolled-back');
+      const result: FailureResult =
+        step === 'discard' ? { kind: 'ended', outcome: 'discarded', detail: await discard(rc) } : await rollback(rc);
+      if (result.kind === 'wait') return await waitInStep(rc, stepId, attempt, result, opts);
+      // A rollback that had to keep the new credential did not do all it should: its step says why.
+      await endStep(deps.pool, stepId, result.error ? 'failed' : 'succeeded', { detail: result.detail, error: result.error });
+      await finishFailed(rc, owner, result.outcome, result.error);
       return 'ended';
     }
     const handler = HANDLERS[step];
     if (!handler) throw new PermanentError(`run ${run.id} is at unknown step ${step}`);
     const result = await handler(rc);
-    if (result.kind === 'wait') {
-      await endStep(deps.pool, stepId, 'waiting', { detail: result.detail });
-      // Waiting is not an attempt: give it back so only failures (and deaths inside a step) count.
-      await updateRun(deps.pool, run.id, owner, { stepAttempt: attempt - 1, totalAttempts: -1 });
-      return await pause(deps, run, result.until, opts);
-    }
+    if (result.kind === 'wait') return await waitInStep(rc, stepId, attempt, result, opts);
     if (result.patch?.state) moveTo(run, result.patch.state);
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // One statement: a worker killed in between must not leave a change of state with no audit row
@@ -205,6 +204,21 @@ async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' 
   }
 }
 
+/** Ends a step that must wait (grace, a confirmation, a drain): recorded, its attempt given back, the job delayed. */
+async function waitInStep(
+  rc: RunContext,
+  stepId: number,
+  attempt: number,
+  wait: { until: Date; detail?: Record<string, unknown> },
+  opts: Pass,
+): Promise<never> {
+  const { deps, run } = rc;
+  await endStep(deps.pool, stepId, 'waiting', { detail: wait.detail });
+  // Waiting is not an attempt: give it back so only failures (and deaths inside a step) count.
+  await updateRun(deps.pool, run.id, opts.leaseOwner, { stepAttempt: attempt - 1, totalAttempts: -1 });
+  return pause(deps, run, wait.until, opts);
+}
+
 async function onStepFailure(
   rc: RunContext,
   step: Step,
@@ -238,18 +252,26 @@ async function onStepFailure(
 /** How long the scheduler leaves a secret alone after its run needed attention. */
 const FAILURE_DEFER_MS = 3_600_000;
 
-async function finishFailed(rc: RunContext, owner: string, outcome: 'discarded' | 'rolled-back' | 'rollback-failed'): Promise<void> {
+/** Ends a run that failed; `more` (what its failure step could not do) is added to its error. */
+async function finishFailed(rc: RunContext, owner: string, outcome: Exclude<RunOutcome, 'rotated'>, more?: string): Promise<void> {
   const { deps, run } = rc;
   const latest = await getRun(deps.pool, run.id);
+  const error = more ? `${latest?.error ?? ''}; ${more}` : (latest?.error ?? null);
   await inTransaction(deps.pool, async (c) => {
-    await updateRun(c, run.id, owner, { state: moveTo(run, 'needs-attention'), step: 'finished', outcome, finishedAt: deps.now() });
+    await updateRun(c, run.id, owner, {
+      state: moveTo(run, 'needs-attention'),
+      step: 'finished',
+      outcome,
+      finishedAt: deps.now(),
+      ...(more ? { error } : {}),
+    });
     await deferAfterFailure(c, run.secretId, FAILURE_DEFER_MS);
     await appendAudit(c, {
       actor: deps.workerId,
       action: 'run.needs-attention',
       secretId: run.secretId,
       runId: run.id,
-      reason: latest?.error ?? null,
+      reason: error,
       detail: { outcome },
     });
   });

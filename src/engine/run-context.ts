@@ -70,3 +70,8 @@ export function buildRunContext(
     },
   };
 }
+
+/** When a step waiting on something outside (a consumer's confirmation, a drain) looks again. */
+export function pollAt(rc: RunContext): Date {
+  return new Date(rc.deps.now().getTime() + rc.deps.pollMs);
+}

@@ -3,12 +3,12 @@
 import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
 import { getSecret, neverRotated, recordSuccess } from '../state/secrets.js';
-import { recordOldInUse, type RunPatch } from '../state/runs.js';
+import { lastKeptByRollback, recordOldInUse, type RunPatch } from '../state/runs.js';
 import { PREVIOUS_FIELD } from '../rotator/contract.js';
 import { adoptAttested } from './attest.js';
 import { confirmWave, consumerCtx, noticeFor, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
 import { graceEnd } from './emergency.js';
-import type { RunContext } from './run-context.js';
+import { pollAt, type RunContext } from './run-context.js';
 import type { Step } from './steps.js';
 
 export type StepResult =
@@ -33,6 +33,7 @@ const create: Handler = async (rc) => {
   const current = await store.get(location, 'CURRENT');
   if (current) trackSecret(current.value);
   if (rotator.preflight) await rotator.preflight(rotatorCtx, current?.value ?? null);
+  await refuseKeptByRollback(rc);
 
   const versionId = versionIdFor(run.id, run.stepAttempt);
   const pending = await store.get(location, 'PENDING');
@@ -61,6 +62,22 @@ const create: Handler = async (rc) => {
   return next({ newVersion: versionId, oldVersion: current?.versionId ?? null }, { version: versionId });
 };
 
+/**
+ * A rollback whose consumer did not confirm the old version kept the new credential working, as
+ * PREVIOUS (failure.ts). A promote would push it out of the store while it still works on the target
+ * (invariant 8), so no create runs until `rotor repair` took it back.
+ */
+async function refuseKeptByRollback(rc: RunContext): Promise<void> {
+  const kept = await lastKeptByRollback(rc.deps.pool, rc.run.secretId);
+  const previous = kept && (await rc.store.get(rc.location, 'PREVIOUS'));
+  if (previous) trackSecret(previous.value);
+  if (!kept || previous?.versionId !== kept.newVersion) return;
+  throw new PermanentError(
+    `version ${kept.newVersion} of ${rc.run.secretId} still works on the target: run ${kept.runId} rolled back without revoking it, since a consumer did not confirm the old version`,
+    { hint: `once every consumer uses the CURRENT version, take it back with: rotor repair ${rc.run.secretId}` },
+  );
+}
+
 const verifyNew: Handler = async (rc) => {
   const detail = await rc.rotator.verify(rc.rotatorCtx, await rc.value(requireVersion(rc, 'newVersion')));
   return next(undefined, detail ?? undefined);
@@ -74,9 +91,10 @@ const promote: Handler = async (rc) => {
 };
 
 const distribute: Handler = async (rc) => {
-  const value = await rc.value(requireVersion(rc, 'newVersion'));
+  const version = requireVersion(rc, 'newVersion');
+  const value = await rc.value(version);
   for (const wave of wavesOf(rc.secret)) {
-    await notifyWave(rc, wave, value, revokeNoticeAt(rc));
+    await notifyWave(rc, wave, noticeFor(rc, version, revokeNoticeAt(rc)), value);
     const unconfirmed = await confirmWave(rc, wave);
     if (unconfirmed.length) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
   }
@@ -207,10 +225,6 @@ function requireVersion(rc: RunContext, key: 'newVersion' | 'oldVersion'): strin
   const v = rc.run[key];
   if (!v) throw new PermanentError(`run ${rc.run.id} reached ${rc.run.step} without a ${key}`);
   return v;
-}
-
-function pollAt(rc: RunContext): Date {
-  return new Date(rc.deps.now().getTime() + rc.deps.pollMs);
 }
 
 export const HANDLERS: Partial<Record<Step, Handler>> = {

@@ -113,7 +113,7 @@ export function createMetrics(opts: MetricsOptions): RotorMetrics {
 
   new Counter({
     name: 'rotor_runs_total',
-    help: 'Ended runs by trigger and result (rotated, discarded, rolled-back, rollback-failed).',
+    help: 'Ended runs by trigger and result (rotated, discarded, rolled-back, rollback-failed, rollback-unconfirmed).',
     labelNames: ['trigger', 'result'],
     registers,
     async collect() {

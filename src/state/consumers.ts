@@ -1,6 +1,16 @@
 // run_consumers: each consumer's part in a run (notified, confirmed, the version it reported, its
 // last error), written by the distribute and verify-consumers steps and read by status and pages.
+// A rollback keeps marks of its own (told the old version again, confirmed it, its last error), so
+// what the consumer did with the new version stays on record.
 import type { Queryable } from './db.js';
+
+/** Which notice a mark is about: the run's new version, or the old one a rollback made CURRENT again. */
+export type ConsumerPhase = 'new' | 'rollback';
+
+const COLUMNS: Readonly<Record<ConsumerPhase, { notified: string; confirmed: string; error: string }>> = {
+  new: { notified: 'notified_at', confirmed: 'confirmed_at', error: 'last_error' },
+  rollback: { notified: 'rollback_notified_at', confirmed: 'rollback_confirmed_at', error: 'rollback_error' },
+};
 
 export interface ConsumerMark {
   consumer: string;
@@ -17,25 +27,41 @@ export async function waveConsumers(
   runId: string,
   wave: number,
   names: readonly string[],
+  phase: ConsumerPhase = 'new',
 ): Promise<Map<string, ConsumerMark>> {
+  const col = COLUMNS[phase];
   await db.query(
     `insert into run_consumers (run_id, consumer, wave) select $1, c, $3 from unnest($2::text[]) as c
      on conflict do nothing`,
     [runId, names, wave],
   );
   const r = await db.query<ConsumerMark>(
-    `select consumer, notified_at as "notifiedAt", confirmed_at as "confirmedAt" from run_consumers
+    `select consumer, ${col.notified} as "notifiedAt", ${col.confirmed} as "confirmedAt" from run_consumers
      where run_id = $1 and wave = $2`,
     [runId, wave],
   );
   return new Map(r.rows.map((row) => [row.consumer, row]));
 }
 
-export async function markNotified(db: Queryable, runId: string, consumer: string): Promise<void> {
-  await db.query('update run_consumers set notified_at = now() where run_id = $1 and consumer = $2', [runId, consumer]);
+export async function markNotified(db: Queryable, runId: string, consumer: string, phase: ConsumerPhase = 'new'): Promise<void> {
+  await db.query(`update run_consumers set ${COLUMNS[phase].notified} = now() where run_id = $1 and consumer = $2`, [runId, consumer]);
 }
 
-export async function markConfirmed(db: Queryable, runId: string, consumer: string, version: string): Promise<void> {
+/** The consumer reports the version the phase is about: the new one (kept as confirmed_version), or the old one again. */
+export async function markConfirmed(
+  db: Queryable,
+  runId: string,
+  consumer: string,
+  version: string,
+  phase: ConsumerPhase = 'new',
+): Promise<void> {
+  if (phase === 'rollback') {
+    await db.query('update run_consumers set rollback_confirmed_at = now(), rollback_error = null where run_id = $1 and consumer = $2', [
+      runId,
+      consumer,
+    ]);
+    return;
+  }
   await db.query(
     `update run_consumers set confirmed_at = now(), confirmed_version = $3, last_error = null
      where run_id = $1 and consumer = $2`,
@@ -44,8 +70,14 @@ export async function markConfirmed(db: Queryable, runId: string, consumer: stri
 }
 
 /** Why the consumer is not confirmed yet: its error, or the version it reports instead. */
-export async function recordConsumerError(db: Queryable, runId: string, consumer: string, error: string): Promise<void> {
-  await db.query('update run_consumers set last_error = $3 where run_id = $1 and consumer = $2', [runId, consumer, error]);
+export async function recordConsumerError(
+  db: Queryable,
+  runId: string,
+  consumer: string,
+  error: string,
+  phase: ConsumerPhase = 'new',
+): Promise<void> {
+  await db.query(`update run_consumers set ${COLUMNS[phase].error} = $3 where run_id = $1 and consumer = $2`, [runId, consumer, error]);
 }
 
 /** One consumer's part in a run: when it was told, when it confirmed, and how long after promote. */
@@ -59,6 +91,12 @@ export interface ConsumerStaleness {
   /** confirmed_at - promoted_at in milliseconds; null while unconfirmed. */
   confirmedAfterMs: number | null;
   lastError: string | null;
+  /** A rollback told it the old version again at; null when the run did not roll back (or not yet). */
+  rollbackNotifiedAt: Date | null;
+  /** When it confirmed the old version in a rollback; null while it has not. */
+  rollbackConfirmedAt: Date | null;
+  /** Why it has not confirmed the old version yet. */
+  rollbackError: string | null;
 }
 
 /** Every consumer of a run, wave by wave: `rotor status <id>`, `rotor history` and the run page. */
@@ -67,7 +105,8 @@ export async function runConsumers(db: Queryable, runId: string): Promise<Consum
     `select c.consumer, c.wave, c.notified_at as "notifiedAt", c.confirmed_at as "confirmedAt",
        c.confirmed_version as "confirmedVersion",
        (extract(epoch from (c.confirmed_at - r.promoted_at)) * 1000)::float8 as "confirmedAfterMs",
-       c.last_error as "lastError"
+       c.last_error as "lastError", c.rollback_notified_at as "rollbackNotifiedAt",
+       c.rollback_confirmed_at as "rollbackConfirmedAt", c.rollback_error as "rollbackError"
      from run_consumers c join runs r on r.id = c.run_id where c.run_id = $1 order by c.wave, c.consumer`,
     [runId],
   );

@@ -12,7 +12,11 @@ export { ACTIVE_STATES, type RunState } from './run-states.js';
 
 /** What started a run: the scheduler, `rotor rotate`, an emergency, or `rotor attest --value-stdin` (a manual secret's new value). */
 export type RunTrigger = 'schedule' | 'manual' | 'emergency' | 'attest';
-export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed';
+/**
+ * How a run ended. `rollback-unconfirmed`: rolled back, but a consumer did not confirm the old version, so the
+ * new credential was kept working and in the store (src/engine/failure.ts; `rotor repair` takes it back).
+ */
+export type RunOutcome = 'rotated' | 'discarded' | 'rolled-back' | 'rollback-failed' | 'rollback-unconfirmed';
 
 export interface RunRow {
   id: string;
@@ -119,6 +123,20 @@ export async function listRuns(db: Queryable, secretId: string, limit = 50): Pro
     limit,
   ]);
   return r.rows;
+}
+
+/**
+ * The new version the secret's latest `rollback-unconfirmed` run kept working (a consumer did not
+ * confirm the old version), with that run; null when no run of the secret ended so. Whether the
+ * store still holds it is the store's to say: `rotor repair` takes it back.
+ */
+export async function lastKeptByRollback(db: Queryable, secretId: string): Promise<{ runId: string; newVersion: string } | null> {
+  const r = await db.query<{ runId: string; newVersion: string }>(
+    `select id as "runId", new_version as "newVersion" from runs
+     where secret_id = $1 and outcome = 'rollback-unconfirmed' and new_version is not null order by created_at desc limit 1`,
+    [secretId],
+  );
+  return r.rows[0] ?? null;
 }
 
 /**

@@ -23,6 +23,17 @@ export interface DetailConsumer {
   confirmedAt: Date | null;
   confirmedAfterPromoteMs: number | null;
   lastError: string | null;
+  /** Set when the run rolled back: when it was told the old version again, and confirmed it. */
+  rollbackNotifiedAt?: Date | null;
+  rollbackConfirmedAt?: Date | null;
+  rollbackError?: string | null;
+}
+
+/** What a consumer did in a rollback, to follow its line: `; rollback: confirmed the old version`. */
+export function rollbackPart(c: Pick<DetailConsumer, 'rollbackNotifiedAt' | 'rollbackConfirmedAt' | 'rollbackError'>): string {
+  if (!c.rollbackNotifiedAt) return '';
+  if (c.rollbackConfirmedAt) return '; rollback: confirmed the old version';
+  return `; rollback: told the old version, not confirmed${c.rollbackError ? `: ${c.rollbackError}` : ''}`;
 }
 
 export interface DetailRun {
@@ -147,7 +158,9 @@ export function describeSecret(d: SecretDetail, opts: DescribeOptions): string[]
         : c.notifiedAt
           ? 'notified, not confirmed'
           : 'not notified';
-      lines.push(fit(`    consumer ${c.name} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}`));
+      lines.push(
+        fit(`    consumer ${c.name} (wave ${c.wave}): ${what}${c.lastError && !c.confirmedAt ? `: ${c.lastError}` : ''}${rollbackPart(c)}`),
+      );
     }
   }
   return lines;

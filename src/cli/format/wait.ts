@@ -22,5 +22,9 @@ export function describeWait(w: RunWait, now: Date): string {
     return `waits ${until} for ${behind} on the same target`;
   }
   if (w.step === 'grace') return `grace ${until}`;
+  if (w.step === 'rollback') {
+    // Before the new credential is revoked (docs/design.md, invariant 8); each poll is a wait.
+    return `rolling back: waits for the consumers to confirm the old version, looks again at ${clock(w.until, now)} (${relative(w.until, now)})`;
+  }
   return `paused at ${w.step} ${until}`;
 }

@@ -207,7 +207,7 @@ describe('AWS rotations on the fakes', () => {
     expect(blocked.error).toContain(`rotor repair ${secret.id}`);
 
     const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => '' };
-    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: lostVersion });
+    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: lostVersion, stage: 'PENDING' });
     expect(await pendingOf(store, secret.store.location, null)).toBeNull();
     expect(await login(db, master, current.value.password)).toBe(true);
     expect(await login(db, master, dangling.password)).toBe('28P01');

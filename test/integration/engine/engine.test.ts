@@ -24,7 +24,10 @@ import { INITIAL_RUN_STATE, canTransition } from '../../../src/engine/transition
 import { createMemoryTarget, memoryRotator, type MemoryTarget } from './memory-target.js';
 import { randomBytes } from 'node:crypto';
 
-/** A consumer that reports whatever version it was last told, or never confirms when stubborn. */
+/**
+ * A consumer that reports whatever version it was last told; when stubborn, it never takes a version
+ * the run made and reports the one it still uses (so a rollback to it is confirmed).
+ */
 function recordingConsumer(log: Array<{ name: string; version: string; at: number }>, stubborn = false): Consumer<{ name?: string }> {
   const seen = new Map<string, string>();
   return {
@@ -35,8 +38,9 @@ function recordingConsumer(log: Array<{ name: string; version: string; at: numbe
       seen.set(name, notice.versionId);
       log.push({ name, version: notice.versionId, at: Date.now() });
     },
-    async confirm(ctx) {
-      return stubborn ? 'still-the-old-one' : (seen.get(ctx.params.name ?? 'anon') ?? null);
+    async confirm(ctx, notice) {
+      if (stubborn) return notice.versionId.startsWith(notice.runId) ? 'still-the-old-one' : notice.versionId;
+      return seen.get(ctx.params.name ?? 'anon') ?? null;
     },
   };
 }

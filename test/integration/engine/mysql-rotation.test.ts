@@ -16,6 +16,7 @@ import { startMariadbServer, type MariadbServerHandle } from '../../helpers/mari
 import { mysqlLogin } from '../../helpers/mysql-login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
+import { stubbornConsumer } from '../../helpers/stubborn-consumer.js';
 import { waitFor } from '../../helpers/wait.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
 
@@ -54,7 +55,7 @@ describe.each(['postgres', 'redis'] as const)('MariaDB rotations on the %s queue
       resolveRef: async () => maria.url,
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
-      consumers: { stubborn: { type: 'stubborn', carriesValue: false, notify: async () => undefined, confirm: async () => null } },
+      consumers: { stubborn: stubbornConsumer },
     });
   });
 

@@ -1,23 +1,64 @@
 // Full runs with the real PostgreSQL rotator, both strategies, both queue backends, checked the way
-// an application would: by logging in with a real client.
+// an application would: by logging in with a real client. Rollbacks too: the new credential is
+// revoked only once the consumers confirm the old version, and kept when one does not.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CannotConfirmError, type Consumer } from '../../../src/consumers/contract.js';
+import { repairSecret } from '../../../src/engine/repair.js';
 import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
-import { loadRotators } from '../../../src/rotator/catalogue.js';
+import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
+import type { ResolvedSecret } from '../../../src/policy/types.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { createLocalStore } from '../../../src/store/local/store.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { freePort } from '../../helpers/ports.js';
+import { stubbornConsumer } from '../../helpers/stubborn-consumer.js';
 import { waitFor } from '../../helpers/wait.js';
-import { listSteps } from '../../../src/state/runs.js';
+import { getRun, listSteps } from '../../../src/state/runs.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
+
+/** What a `restarting` consumer saw when it first confirmed the old version of a run. */
+interface Back {
+  /** Whether the run's new credential still logged in at that moment, before the consumer answered. */
+  newWorked: true | string;
+  /** How many times it was told the old version. */
+  toldOld: number;
+}
+
+/**
+ * Pods restarted for each version they are told (the kubernetes consumer's way): those of the run's
+ * new version never start, a rollout that cannot finish (CannotConfirmError at once, so the run rolls
+ * back at once); those of the old version are ready `backMs` after they were told it, never when
+ * `backMs` is unset. Until then the old version is "not yet": the pods that took the new one are
+ * still there.
+ */
+function restartingConsumer(newWorks: (runId: string) => Promise<true | string>, backs: Map<string, Back>): Consumer<{ backMs?: number }> {
+  const toldOld = new Map<string, { at: number; count: number }>();
+  return {
+    type: 'restarting',
+    carriesValue: false,
+    async notify(_ctx, notice) {
+      if (notice.versionId.startsWith(notice.runId)) return;
+      const told = toldOld.get(notice.runId);
+      toldOld.set(notice.runId, { at: told?.at ?? Date.now(), count: (told?.count ?? 0) + 1 });
+    },
+    async confirm(ctx, notice) {
+      if (notice.versionId.startsWith(notice.runId)) throw new CannotConfirmError('new pods crash-loop (CrashLoopBackOff)');
+      const told = toldOld.get(notice.runId);
+      const { backMs } = ctx.params;
+      if (!told || backMs === undefined || Date.now() - told.at < backMs) return null;
+      if (!backs.has(notice.runId)) backs.set(notice.runId, { newWorked: await newWorks(notice.runId), toldOld: told.count });
+      return notice.versionId;
+    },
+  };
+}
 
 describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s queue backend', (backend) => {
   let db: TestDatabase;
@@ -25,12 +66,16 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
   let runtime: Runtime;
   let store: SecretStore;
   const p = `pr_${backend.slice(0, 2)}`;
+  /** Roles of alternating-user pairs, two per test. */
+  const PAIRED = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const backs = new Map<string, Back>();
 
   beforeAll(async () => {
     db = await createTestDatabase(`pgrot_${backend}`);
     await migrate(db.pool);
     await db.pool.query(
-      `create role ${p}_app nologin; create role ${p}_a login in role ${p}_app; create role ${p}_b login in role ${p}_app; create role ${p}_single login; create role ${p}_c login in role ${p}_app; create role ${p}_d login in role ${p}_app`,
+      `create role ${p}_app nologin; create role ${p}_single login; ` +
+        PAIRED.map((r) => `create role ${p}_${r} login in role ${p}_app`).join('; '),
     );
     kit = await createQueueKit(
       backend === 'redis' ? { kind: 'redis', url: privateRedis().url, prefix: uniquePrefix('pgrot') } : { kind: 'postgres', url: db.url },
@@ -47,8 +92,15 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
       resolveRef: async (ref) => (ref === 'env:DOWN' ? `postgres://admin:x@127.0.0.1:${await freePort()}/down` : db.url),
       nextDue: (_s, last) => new Date(last.getTime() + 86_400_000),
       pollMs: 50,
-      // A consumer that is told but never takes the new version (a batch job nobody restarted).
-      consumers: { stubborn: { type: 'stubborn', carriesValue: false, notify: async () => undefined, confirm: async () => null } },
+      consumers: {
+        // Told the new version, never takes it (a batch job nobody restarted): it goes on with the old one.
+        stubborn: stubbornConsumer,
+        restarting: restartingConsumer(async (runId) => {
+          const run = (await getRun(db.pool, runId))!;
+          const value = (await store.getVersion(run.secretId, run.newVersion!))!.value;
+          return login(db, value.username, value.password);
+        }, backs) as Consumer<unknown>,
+      },
     });
   });
 
@@ -57,7 +109,9 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     await kit?.close();
     await db?.pool
       .query(
-        `drop role if exists ${p}_a; drop role if exists ${p}_b; drop role if exists ${p}_c; drop role if exists ${p}_d; drop role if exists ${p}_app; drop role if exists ${p}_single`,
+        [...PAIRED.map((r) => `drop role if exists ${p}_${r}`), `drop role if exists ${p}_app`, `drop role if exists ${p}_single`].join(
+          '; ',
+        ),
       )
       .catch(() => undefined);
     await db?.drop();
@@ -126,6 +180,90 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     const rejected = (await store.getVersion(secret.id, ended.newVersion!))!.value;
     expect(rejected.username).not.toBe(old.value.username);
     expect(await login(db, rejected.username, rejected.password)).toBe('28P01');
+  });
+
+  /** A secret on the pair `<p>_<a>`/`<p>_<b>` with `consumers`, rotated once without them: it has an old credential. */
+  async function rotatedOnce(id: string, [a, b]: [string, string], consumers: ResolvedSecret['consumers']) {
+    const secret = secretFixture(id, {
+      graceMs: 100,
+      rotator: {
+        name: 'postgres',
+        params: { strategy: 'alternating-users', target: { ...target(), users: [`${p}_${a}`, `${p}_${b}`], group: `${p}_app` } },
+      },
+      consumers,
+    });
+    const sync = (s: ResolvedSecret) =>
+      syncSecrets(db.pool, [s], { actor: 'test', targetKeyOf: (x) => x.id, nextDueOf: () => new Date(Date.now() + 86_400_000) });
+    await sync({ ...secret, consumers: [], hash: 'bootstrap' });
+    expect((await rotate(secret.id)).state).toBe('done');
+    await sync(secret);
+    return { secret, old: (await store.get(secret.id, 'CURRENT'))! };
+  }
+  const rotate = async (secretId: string) =>
+    waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId, trigger: 'manual', actor: 'test' })).id, 20_000);
+  const pods = (name: string, confirmTimeoutMs: number, backMs?: number) => ({
+    name,
+    type: 'restarting',
+    wave: 1,
+    cacheTtlMs: undefined,
+    confirmTimeoutMs,
+    params: backMs === undefined ? {} : { backMs },
+  });
+
+  it('a rollback revokes the new credential only once the consumer confirms the old version: until then it still logs in', async () => {
+    const { secret, old } = await rotatedOnce(`pg/back-${backend}`, ['e', 'f'], [pods('api-pods', 5_000, 400)]);
+    const ended = await rotate(secret.id);
+    expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+    expect(ended.error).toContain('consumer api-pods (restarting) cannot confirm version');
+    // When the pods confirmed the old version, 400 ms after they were told it, the new credential still worked.
+    expect(backs.get(ended.id)).toEqual({ newWorked: true, toldOld: 1 });
+    const rejected = (await store.getVersion(secret.id, ended.newVersion!))!.value;
+    expect(await login(db, rejected.username, rejected.password)).toBe('28P01');
+    expect(await login(db, old.value.username, old.value.password)).toBe(true);
+    expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(old.versionId);
+    expect(await store.get(secret.id, 'PREVIOUS')).toBeNull();
+    // The rollback waited as a delayed job, polled, told the pods once, and revoked after they confirmed.
+    const rollback = (await listSteps(db.pool, ended.id)).filter((s) => s.step === 'rollback');
+    expect(rollback.length).toBeGreaterThan(2);
+    expect(rollback.slice(0, -1).every((s) => s.status === 'waiting')).toBe(true);
+    expect(rollback.at(-1)).toMatchObject({ status: 'succeeded', detail: { revoked: ended.newVersion, restored: old.versionId } });
+    expect(rollback.at(-1)!.finishedAt!.getTime() - rollback[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a consumer that never confirms the old version: the new credential is kept working and tracked, the consumer named; repair takes it back', async () => {
+    const { secret, old } = await rotatedOnce(`pg/stuck-${backend}`, ['g', 'h'], [pods('stuck-pods', 300)]);
+    const ended = await rotate(secret.id);
+    expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rollback-unconfirmed' });
+    expect(ended.error).toContain(
+      `rollback kept version ${ended.newVersion} working: consumer stuck-pods (restarting) did not confirm the old version ${old.versionId} within 300ms (its confirmTimeout)`,
+    );
+    expect(ended.error).toContain(`rotor repair ${secret.id}`);
+    const kept = (await store.getVersion(secret.id, ended.newVersion!))!.value;
+    expect(await login(db, kept.username, kept.password)).toBe(true);
+    expect(await login(db, old.value.username, old.value.password)).toBe(true);
+    expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(old.versionId);
+    expect((await store.get(secret.id, 'PREVIOUS'))!.versionId).toBe(ended.newVersion);
+    expect(backs.has(ended.id)).toBe(false);
+
+    // No rotation pushes it out of the store while it works: refused at create, nothing changed.
+    const refused = await rotate(secret.id);
+    expect(refused).toMatchObject({ state: 'needs-attention', outcome: 'discarded' });
+    expect(refused.error).toContain(`run ${ended.id} rolled back without revoking it`);
+    expect((await store.get(secret.id, 'PREVIOUS'))!.versionId).toBe(ended.newVersion);
+    expect(await login(db, kept.username, kept.password)).toBe(true);
+
+    // The pods are fixed: repair revokes it and clears it from the store; CURRENT goes on working.
+    const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
+    expect(await repairSecret(deps, secret.id, 'test')).toEqual({
+      repaired: true,
+      clearedVersion: ended.newVersion,
+      stage: 'PREVIOUS',
+      keptBy: ended.id,
+    });
+    expect(await login(db, kept.username, kept.password)).toBe('28P01');
+    expect(await login(db, old.value.username, old.value.password)).toBe(true);
+    expect(await store.get(secret.id, 'PREVIOUS')).toBeNull();
+    expect(await repairSecret(deps, secret.id, 'test')).toMatchObject({ repaired: false });
   });
 
   it('single user: the password changes in place; the old one is refused and the new accepted', async () => {

@@ -97,7 +97,7 @@ describe('rotor repair', () => {
     expect(await login(db, current.value.username, current.value.password)).toBe(true);
 
     const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
-    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-run-1' });
+    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-run-1', stage: 'PENDING' });
     expect(await store.get(secret.id, 'PENDING')).toBeNull();
     expect(await login(db, dangling.username, dangling.password)).toBe('28P01');
     expect(await login(db, current.value.username, current.value.password)).toBe(true);
@@ -128,7 +128,7 @@ describe('rotor repair', () => {
     await rotator.apply(ctx, dangling, null);
     expect(await login(db, dangling.username, dangling.password)).toBe(true);
     const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
-    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-first-1' });
+    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-first-1', stage: 'PENDING' });
     expect(await login(db, dangling.username, dangling.password)).toBe('28P01');
     expect(await store.get(secret.id, 'PENDING')).toBeNull();
   });

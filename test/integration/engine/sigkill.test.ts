@@ -2,14 +2,17 @@
 // worker finishes the run, once. With the postgres rotator (alternating users: one working CURRENT,
 // the old login refused), and with random-secret publishing previous (CURRENT carries the old value
 // through grace; the revoke step settles CURRENT without it, tells the consumers and clears PREVIOUS).
+// And a rollback killed inside itself: it converges to the old credential, the new one revoked.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
+import { runConsumers } from '../../../src/state/consumers.js';
 import { listSteps } from '../../../src/state/runs.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
@@ -48,7 +51,7 @@ describe('a worker killed with SIGKILL', () => {
     db = await createTestDatabase('sigkill');
     await migrate(db.pool);
     await db.pool.query(
-      'create role kill_app nologin; create role kill_a login in role kill_app; create role kill_b login in role kill_app',
+      ['create role kill_app nologin', ...['a', 'b', 'c', 'd'].map((r) => `create role kill_${r} login in role kill_app`)].join('; '),
     );
     kit = await createQueueKit({ kind: 'postgres', url: db.url }, silentLogger);
     dir = await mkdtemp(join(tmpdir(), 'rotor-sigkill-'));
@@ -64,9 +67,28 @@ describe('a worker killed with SIGKILL', () => {
   afterAll(async () => {
     for (const w of workers) await killWorker(w);
     await kit?.close();
-    await db?.pool.query('drop role if exists kill_a; drop role if exists kill_b; drop role if exists kill_app').catch(() => undefined);
+    await db?.pool
+      .query([...['a', 'b', 'c', 'd'].map((r) => `drop role if exists kill_${r}`), 'drop role if exists kill_app'].join('; '))
+      .catch(() => undefined);
     await db?.drop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Alternating users `kill_<a>`/`kill_<b>` on the test database, the admin URL from KILL_ADMIN_URL. */
+  const pgRotator = (a: string, b: string) => ({
+    name: 'postgres',
+    params: {
+      strategy: 'alternating-users',
+      target: {
+        host: db.host,
+        port: db.port,
+        database: db.name,
+        users: [`kill_${a}`, `kill_${b}`],
+        group: 'kill_app',
+        admin: 'env:KILL_ADMIN_URL',
+        sslmode: 'disable',
+      },
+    },
   });
 
   it('at every step boundary and inside every step: a new worker finishes the run, once, with one working CURRENT', async () => {
@@ -74,21 +96,7 @@ describe('a worker killed with SIGKILL', () => {
       // Long enough to outlast the kills between promote and grace, so the run is seen waiting in it.
       graceMs: 20_000,
       retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
-      rotator: {
-        name: 'postgres',
-        params: {
-          strategy: 'alternating-users',
-          target: {
-            host: db.host,
-            port: db.port,
-            database: db.name,
-            users: ['kill_a', 'kill_b'],
-            group: 'kill_app',
-            admin: 'env:KILL_ADMIN_URL',
-            sslmode: 'disable',
-          },
-        },
-      },
+      rotator: pgRotator('a', 'b'),
       consumers: [
         {
           name: 'app-env',
@@ -112,6 +120,55 @@ describe('a worker killed with SIGKILL', () => {
     expect(await login(db, String(current.value.username), String(current.value.password))).toBe(true);
     expect(await login(db, String(old.value.username), String(old.value.password))).toBe('28P01');
   }, 240_000);
+
+  it('a rollback killed after it told the consumer the old version: a new worker tells it again and finishes, the old credential back', async () => {
+    const envFile = join(dir, 'rollback.env');
+    const secret = secretFixture('kill/rollback', {
+      graceMs: 200,
+      retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
+      // The old credential still has a session when revoke is decided: the run rolls back.
+      drain: { mode: 'fail', timeoutMs: 1_000 },
+      rotator: pgRotator('c', 'd'),
+      consumers: [
+        { name: 'app-env', type: 'env-file', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 30_000, params: { path: envFile } },
+      ],
+    });
+    await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg-rollback', nextDueOf });
+    const r = rig({ KILL_ADMIN_URL: db.url });
+    await bootRotation(r, secret.id);
+    const store = createLocalStore({ pool: db.pool, key });
+    const old = (await store.get(secret.id, 'CURRENT'))!;
+    const session = new pg.Client({
+      host: db.host,
+      port: db.port,
+      database: db.name,
+      user: String(old.value.username),
+      password: String(old.value.password),
+    });
+    await session.connect();
+    try {
+      const ended = await killAtEachPoint(r, secret.id, ['notified:rollback']);
+      expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
+      expect(ended.error).toContain('drain mode is fail');
+      expect((await store.get(secret.id, 'CURRENT'))!.versionId).toBe(old.versionId);
+      expect(await store.get(secret.id, 'PREVIOUS')).toBeNull();
+      expect(await store.get(secret.id, 'PENDING')).toBeNull();
+      expect(await readFile(envFile, 'utf8')).toContain(`# rotor-version: ${old.versionId}`);
+      const rejected = (await store.getVersion(secret.id, ended.newVersion!))!.value;
+      expect(await login(db, String(rejected.username), String(rejected.password))).toBe('28P01');
+      expect(await login(db, String(old.value.username), String(old.value.password))).toBe(true);
+      // The rollback ran to its end once: the attempt killed inside it was never recorded as ended.
+      const rollbacks = (await listSteps(db.pool, ended.id)).filter((s) => s.step === 'rollback');
+      expect(rollbacks.map((s) => [s.attempt, s.status])).toEqual([
+        [1, 'started'],
+        [2, 'succeeded'],
+      ]);
+      const [consumer] = await runConsumers(db.pool, ended.id);
+      expect(consumer).toMatchObject({ rollbackNotifiedAt: expect.any(Date), rollbackConfirmedAt: expect.any(Date) });
+    } finally {
+      await session.end();
+    }
+  }, 120_000);
 
   it('random-secret publishing previous: previous rides in CURRENT until the revoke step settles it, once, and the consumer is told', async () => {
     const envFile = join(dir, 'sessions.env');

@@ -1,7 +1,8 @@
 // A rotor worker in its own process, for tests that SIGKILL it. Configured by environment:
 // DATABASE_URL, REDIS_URL (optional), MASTER_KEY (hex), ROTATOR (default postgres), KILL_AT (a point
-// such as `inside:verify-new`, `after:create`, or `applied:create` / `applied:revoke`: the target
-// changed, the step not yet recorded), LOG_FILE (optional: rotor's log at debug level, appended, for
+// such as `inside:verify-new`, `after:create`, `applied:create` / `applied:revoke`: the target
+// changed, the step not yet recorded, or `notified:rollback`: a rollback told the env-file consumer
+// the old version and has not recorded it), LOG_FILE (optional: rotor's log at debug level, appended, for
 // leak scans), GATED=1 (a spare: wait for a line on stdin before taking jobs). On reaching KILL_AT it
 // prints `at <point>` and hangs until killed. Prints "ready" when its workers run.
 import { pino } from 'pino';
@@ -9,6 +10,7 @@ import pg from 'pg';
 import { KILLABLE_RUNTIME, checkpoint, gate, inside, killableEnvFile, killableStore } from '../../helpers/kill-points.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
 import { createQueueKit } from '../../../src/queue/backend.js';
+import type { Consumer } from '../../../src/consumers/contract.js';
 import type { Rotator } from '../../../src/rotator/contract.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
 import { startRuntime } from '../../../src/runtime.js';
@@ -46,6 +48,16 @@ const rotator: Rotator<unknown> = {
   },
   revoke: inside('revoke', thenPoint('revoke', real.revoke.bind(real))),
 };
+/** The env-file consumer: `inside:distribute` before each notify, `notified:rollback` after a rollback's. */
+const envFile: Consumer<unknown> = {
+  ...killableEnvFile,
+  notify: async (ctx, notice, value) => {
+    await killableEnvFile.notify(ctx, notice, value);
+    if (env.KILL_AT !== 'notified:rollback') return;
+    const step = (await pool.query<{ step: string }>('select step from runs where id = $1', [notice.runId])).rows[0]?.step;
+    if (step === 'rollback') await checkpoint('notified:rollback');
+  },
+};
 await gate();
 await startRuntime({
   ...KILLABLE_RUNTIME,
@@ -56,7 +68,7 @@ await startRuntime({
     : silentLogger,
   stores: { local: killableStore(createLocalStore({ pool, key: Buffer.from(env.MASTER_KEY!, 'hex') })) },
   rotators: { [name]: rotator },
-  consumers: { 'env-file': killableEnvFile },
+  consumers: { 'env-file': envFile },
   resolveRef: async (ref) => env[ref.slice('env:'.length)] ?? '',
 });
 process.stdout.write('ready\n');

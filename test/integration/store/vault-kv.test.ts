@@ -25,6 +25,7 @@ import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { rejectionOf } from '../../helpers/rejection.js';
 import { storeContract } from '../../helpers/store-contract.js';
+import { stubbornConsumer } from '../../helpers/stubborn-consumer.js';
 import { FakeVault } from '../../helpers/vault-fake.js';
 import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
 
@@ -179,7 +180,7 @@ describe('PostgreSQL rotations whose store is Vault KV', () => {
       resolveRef: async () => db.url,
       nextDue: (_s, l) => new Date(l.getTime() + 86_400_000),
       pollMs: 50,
-      consumers: { stubborn: { type: 'stubborn', carriesValue: false, notify: async () => undefined, confirm: async () => null } },
+      consumers: { stubborn: stubbornConsumer },
     });
   });
 
@@ -263,7 +264,7 @@ describe('PostgreSQL rotations whose store is Vault KV', () => {
     expect((await rotate(secret.id)).error).toContain('rotor repair');
 
     const deps = { pool: db.pool, store: () => store, rotator: rotatorFor, resolveRef: async () => db.url };
-    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-run-1' });
+    expect(await repairSecret(deps, secret.id, 'cli:alice')).toEqual({ repaired: true, clearedVersion: 'lost-run-1', stage: 'PENDING' });
     expect(await store.get(secret.store.location, 'PENDING')).toBeNull();
     expect(vault.latest('secret', 'app/repair')).toEqual(current.value);
     expect(await login(db, dangling.username, dangling.password)).toBe('28P01');

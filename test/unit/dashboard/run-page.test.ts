@@ -123,6 +123,9 @@ describe('consumer confirmations', () => {
     confirmedVersion: null,
     confirmedAfterMs: null,
     lastError: 'reports version v1',
+    rollbackNotifiedAt: null,
+    rollbackConfirmedAt: null,
+    rollbackError: null,
   };
   const reason = (html: string) => /<td>(<span class="[^"]*" data-consumer-error="[^"]*">reports version v1<\/span>)<\/td>/.exec(html)?.[1];
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { COLOURS, visibleLength } from '../../../../src/cli/format/colour.js';
 import { describeSecret } from '../../../../src/cli/format/describe.js';
 import { statusTable } from '../../../../src/cli/format/status-table.js';
-import { DETAIL, NOW, ROWS } from './fixtures.js';
+import { DETAIL, NOW, ROWS, STAGGER } from './fixtures.js';
 
 describe('rotor status, the table', () => {
   for (const width of [80, 160]) {
@@ -67,6 +67,40 @@ describe('rotor status <id>, the detail', () => {
     expect(text).toContain('consumer orders-api (wave 1): confirmed 2s after promote');
     expect(text).toContain('consumer reporting (wave 2): notified, not confirmed: HTTP 503 from the hook');
     expect(text).not.toContain('{');
+  });
+
+  it('says what a rollback waits for, and what each consumer did with the old version', () => {
+    const [active, last, ...rest] = DETAIL.runs;
+    const consumers = last!.consumers;
+    const at = new Date(NOW.getTime() - 1_000);
+    const rolledBack = {
+      ...DETAIL,
+      activeRun: {
+        ...DETAIL.activeRun!,
+        step: 'rollback',
+        state: 'waiting',
+        wait: { ...STAGGER, kind: 'wait' as const, step: 'rollback' },
+      },
+      runs: [
+        active!,
+        {
+          ...last!,
+          consumers: [
+            { ...consumers[0]!, rollbackNotifiedAt: at, rollbackConfirmedAt: at, rollbackError: null },
+            { ...consumers[1]!, rollbackNotifiedAt: at, rollbackConfirmedAt: null, rollbackError: 'reports version v2' },
+          ],
+        },
+        ...rest,
+      ],
+    };
+    const text = describeSecret(rolledBack, { now: NOW }).join('\n');
+    expect(text).toMatch(
+      /Waiting:\s+rolling back: waits for the consumers to confirm the old version, looks again at 12:01:40Z \(in 1m 40s\)/,
+    );
+    expect(text).toContain('consumer orders-api (wave 1): confirmed 2s after promote; rollback: confirmed the old version');
+    expect(text).toContain(
+      'consumer reporting (wave 2): notified, not confirmed: HTTP 503 from the hook; rollback: told the old version, not confirmed: reports version v2',
+    );
   });
 
   it('says why the versions are unknown when the store cannot be read here', () => {
