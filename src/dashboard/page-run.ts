@@ -101,12 +101,25 @@ function consumers(d: RunDetail, now: Date): Html {
   const failing = d.run.finishedAt !== null || (FAILURE_STEPS as readonly string[]).includes(d.run.step);
   const lastError = (e: string) =>
     html`<span class="${failing ? 'error' : 'muted'}" data-consumer-error="${failing ? 'failed' : 'pending'}">${e}</span>`;
-  return html`<table class="grid"><thead><tr><th>Consumer</th><th>Wave</th><th>Notified</th><th>Confirmed</th><th>After promote</th><th>Version</th><th>Last error</th></tr></thead><tbody>
+  // A rollback tells every consumer the old version and waits for it before revoking the new one:
+  // what each did then is its own column, shown once a rollback told anyone.
+  const rolledBack = d.consumers.some((c) => c.rollbackNotifiedAt);
+  const ended = d.run.finishedAt !== null;
+  const rollback = (c: RunDetail['consumers'][number]) => {
+    if (!c.rollbackNotifiedAt) return html`<span class="muted">not told</span>`;
+    if (c.rollbackConfirmedAt)
+      return html`<span data-rollback="confirmed">old version confirmed ${time(c.rollbackConfirmedAt, now)}</span>`;
+    const why = c.rollbackError ? `: ${c.rollbackError}` : '';
+    return ended
+      ? html`<span class="error" data-rollback="unconfirmed">old version not confirmed${why}</span>`
+      : html`<span class="muted" data-rollback="pending">told the old version ${time(c.rollbackNotifiedAt, now)}, not confirmed yet${why}</span>`;
+  };
+  return html`<table class="grid"><thead><tr><th>Consumer</th><th>Wave</th><th>Notified</th><th>Confirmed</th><th>After promote</th><th>Version</th><th>Last error</th>${rolledBack ? html`<th>Rollback</th>` : ''}</tr></thead><tbody>
 ${d.consumers.map(
   (
     c,
   ) => html`<tr><td>${c.consumer}</td><td>${c.wave}</td><td>${time(c.notifiedAt, now)}</td><td>${c.confirmedAt ? time(c.confirmedAt, now) : html`<span class="muted">not yet</span>`}</td>
-<td>${c.confirmedAt && promoted ? duration(c.confirmedAt.getTime() - promoted) : '-'}</td><td><code>${c.confirmedVersion ?? ''}</code></td><td>${c.lastError ? lastError(c.lastError) : ''}</td></tr>`,
+<td>${c.confirmedAt && promoted ? duration(c.confirmedAt.getTime() - promoted) : '-'}</td><td><code>${c.confirmedVersion ?? ''}</code></td><td>${c.lastError ? lastError(c.lastError) : ''}</td>${rolledBack ? html`<td>${rollback(c)}</td>` : ''}</tr>`,
 )}
 </tbody></table>`;
 }

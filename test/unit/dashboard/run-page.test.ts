@@ -139,6 +139,20 @@ describe('consumer confirmations', () => {
       '<span class="error" data-consumer-error="failed">reports version v1</span>',
     );
   });
+
+  it('shows what each consumer did in a rollback: confirmed the old version, pending while it waits, red once the run ended', () => {
+    const told = { ...consumer, rollbackNotifiedAt: at(41), rollbackError: 'reports version v2' };
+    const confirmed = { ...consumer, consumer: 'worker', rollbackNotifiedAt: at(41), rollbackConfirmedAt: at(42) };
+    const waiting = render({ consumers: [told, confirmed], run: run({ state: 'waiting', step: 'rollback' }) }, at(45));
+    expect(waiting).toContain('<th>Rollback</th>');
+    expect(waiting).toMatch(/data-rollback="pending">told the old version .*?, not confirmed yet: reports version v2</);
+    expect(waiting).toContain('data-rollback="confirmed">old version confirmed');
+    const ended = run({ state: 'needs-attention', step: 'finished', outcome: 'rollback-unconfirmed', finishedAt: at(50), waitUntil: null });
+    expect(render({ consumers: [told], run: ended }, at(60))).toContain(
+      '<span class="error" data-rollback="unconfirmed">old version not confirmed: reports version v2</span>',
+    );
+    expect(render({ consumers: [consumer], run: ended }, at(60))).not.toContain('<th>Rollback</th>');
+  });
 });
 
 describe('labelled fields', () => {
