@@ -268,7 +268,10 @@ const ACTIVE = new Set(['queued', 'running', 'waiting']);
  */
 export async function driveIncident(opts: DriverOptions, incidentId: string, signal: AbortSignal): Promise<'ended' | 'interrupted'> {
   const waker = new Waker();
-  const unsubscribe = opts.settled?.subscribe(() => waker.wake());
+  // Only this incident's runs wake it (every run in the database notifies); '' is a reconnect.
+  const unsubscribe = opts.settled?.subscribe((runId) => {
+    if (runId === '' || waker.runs.has(runId)) waker.wake();
+  });
   try {
     return await drive(opts, incidentId, signal, waker);
   } finally {
@@ -281,9 +284,11 @@ async function drive(opts: DriverOptions, incidentId: string, signal: AbortSigna
   let first = true;
   for (;;) {
     if (signal.aborted) return 'interrupted';
+    waker.passStarts();
     const incident = await getIncident(pool, incidentId);
     if (!incident || incident.state === 'done' || incident.state === 'aborted') return 'ended';
     let items = await incidentItems(pool, incidentId);
+    for (const i of items) if (i.runId && i.runState && ACTIVE.has(i.runState)) waker.runs.add(i.runId);
     if (first) {
       // A driver killed between a run's creation and its enqueueing left it queued with no job;
       // the job id is the run's, so a run that has its job is not enqueued twice, and one whose
@@ -327,6 +332,7 @@ async function drive(opts: DriverOptions, incidentId: string, signal: AbortSigna
       // together, they reach the workers together instead of one round trip after another.
       const results = await Promise.allSettled(starting.map((i) => startOne(opts, incident, i.secretId)));
       for (const r of results) if (r.status === 'rejected') throw r.reason;
+      for (const r of results) if (r.status === 'fulfilled' && r.value) waker.runs.add(r.value);
       started = results.some((r) => r.status === 'fulfilled' && r.value);
     }
     // Nothing started and nothing in flight or pending as read: read again to end on what was
@@ -357,40 +363,55 @@ function canaryHolds(items: readonly IncidentItem[]): IncidentItem | null {
   return null;
 }
 
+/** Passes start at most this often, however many runs settle: a pass reads every item. */
+const MIN_PASS_GAP_MS = 50;
+
 /**
- * The driver's sleep between passes: until the poll interval ends, `signal` aborts, or a run
- * settled. A notification that came during a pass is kept, so the next sleep ends at once.
+ * The driver's sleep between passes: until the poll interval ends, `signal` aborts, or one of the
+ * incident's runs settled (then no sooner than MIN_PASS_GAP_MS after the last pass started). A
+ * notification that came during a pass is kept, so the next sleep is the short one.
  */
 class Waker {
+  /** The incident's runs that were in flight when last read, or started since: those that wake it. */
+  readonly runs = new Set<string>();
   private pending = false;
   private resume: (() => void) | null = null;
+  private lastPass = 0;
+
+  passStarts(): void {
+    this.lastPass = Date.now();
+  }
 
   wake(): void {
     if (this.resume) this.resume();
     else this.pending = true;
   }
 
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.pending || signal.aborted) {
-      this.pending = false;
-      return Promise.resolve();
-    }
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (!this.pending) await this.wait(ms, signal, true);
+    this.pending = false;
+    const gap = this.lastPass + MIN_PASS_GAP_MS - Date.now();
+    if (gap > 0) await this.wait(gap, signal, false);
+  }
+
+  private wait(ms: number, signal: AbortSignal, wakeable: boolean): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        this.resume = null;
+        if (wakeable) this.resume = null;
         resolve();
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done, { once: true });
-      this.resume = done;
+      if (wakeable) this.resume = done;
     });
   }
 }
 
-/** Starts the secret's emergency run, linked to the incident; false when it could not be started now. */
-async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: string): Promise<boolean> {
+/** Starts the secret's emergency run, linked to the incident: its id, or null when it could not be started now. */
+async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: string): Promise<string | null> {
   const req = {
     secretId,
     trigger: 'emergency' as const,
@@ -403,22 +424,22 @@ async function startOne(opts: DriverOptions, incident: IncidentRow, secretId: st
     const run = await requestRotation(opts.pool, opts.kit, req);
     // A routine run under way was escalated instead of created: it is this secret's rotation.
     if (run.escalated) await linkIncidentRun(opts.pool, incident.id, secretId, run.id).catch(ignoreTaken);
-    return true;
+    return run.id;
   } catch (err) {
-    if (err instanceof IncidentItemTakenError) return false;
+    if (err instanceof IncidentItemTakenError) return null;
     if (err instanceof InvalidInputError || err instanceof NotFoundError) {
       // A secret no run can be started for (a manual one, one inside a freeze without
       // --override-freeze, one retired since the plan): it needs a person, and must not hold up the
       // incident, nor fail its driver. It counts as needs-attention, with why.
       await skipIncidentSecrets(opts.pool, incident.id, [secretId], `not started: ${err.message}`);
-      return false;
+      return null;
     }
     if (!(err instanceof AlreadyInProgressError)) throw err;
     // Another emergency (an operator's, or this driver's escalation before a crash) is rotating it: adopt it.
     const active = await activeRun(opts.pool, secretId);
-    if (!active || active.trigger !== 'emergency') return false; // ended in between: the next pass starts it
+    if (!active || active.trigger !== 'emergency') return null; // ended in between, or rolling back: a later pass starts it
     await linkIncidentRun(opts.pool, incident.id, secretId, active.id).catch(ignoreTaken);
-    return true;
+    return active.id;
   }
 }
 

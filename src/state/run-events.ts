@@ -11,7 +11,7 @@ const CHANNEL = 'rotor_run_settled';
 const RECONNECT_MS = 1_000;
 
 export class RunSettledFeed {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(runId: string) => void>();
   private client: pg.Client | null = null;
   private opening: Promise<void> | null = null;
   private retry: NodeJS.Timeout | null = null;
@@ -26,8 +26,11 @@ export class RunSettledFeed {
     return this.client !== null;
   }
 
-  /** Calls `fn` on every notification until the returned function is called. */
-  subscribe(fn: () => void): () => void {
+  /**
+   * Calls `fn` with the run's id on every notification until the returned function is called; with
+   * '' once the connection (re)opens, for whatever settled while nobody listened.
+   */
+  subscribe(fn: (runId: string) => void): () => void {
     this.listeners.add(fn);
     if (this.listeners.size === 1) this.open();
     return () => {
@@ -49,8 +52,8 @@ export class RunSettledFeed {
     };
     client.on('error', lost);
     client.on('end', () => lost());
-    client.on('notification', () => {
-      for (const fn of this.listeners) fn();
+    client.on('notification', (n) => {
+      for (const fn of this.listeners) fn(n.payload ?? '');
     });
     this.opening = client
       .connect()
@@ -61,7 +64,7 @@ export class RunSettledFeed {
           if (!this.listeners.size) return void client.end().catch(() => undefined);
           this.client = client;
           // Whatever settled while the connection opened went unheard: wake everyone once.
-          for (const fn of this.listeners) fn();
+          for (const fn of this.listeners) fn('');
         },
         (err: Error) => {
           this.opening = null;
