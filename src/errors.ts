@@ -27,8 +27,10 @@ export class AlreadyInProgressError extends RotorError {
   constructor(
     readonly secretId: string,
     readonly runId: string,
+    /** What the run is doing, when that is why nothing else may start: `it is rolling back`. */
+    doing?: string,
   ) {
-    super(`secret ${secretId} is already being rotated by run ${runId}`, {
+    super(`secret ${secretId} is already being rotated by run ${runId}${doing ? ` (${doing})` : ''}`, {
       hint: `follow it with: rotor status ${secretId}  (or rotor history ${secretId})`,
     });
   }

@@ -81,6 +81,26 @@ export async function notifyWave(
   }
 }
 
+/**
+ * When every consumer of `waves` that caches the value (`cacheTtl`) has read the store again since
+ * it was told in `phase`: its notify time plus its cacheTtl, the latest of them. Null when none
+ * caches. A rollback waits for it before revoking the new credential, as grace does on the way
+ * forward: such a consumer may hold the new value until its cache expires, whatever it confirms.
+ */
+export async function cachesClearAt(rc: RunContext, waves: readonly Wave[], phase: ConsumerPhase): Promise<Date | null> {
+  let latest: number | null = null;
+  for (const wave of waves) {
+    const cached = wave.consumers.filter((c) => c.cacheTtlMs !== undefined);
+    if (!cached.length) continue;
+    const rows = await rowsFor(rc, wave, phase);
+    for (const c of cached) {
+      const told = rows.get(c.name)?.notifiedAt ?? rc.deps.now();
+      latest = Math.max(latest ?? 0, told.getTime() + c.cacheTtlMs!);
+    }
+  }
+  return latest === null ? null : new Date(latest);
+}
+
 /** A consumer given up on: it said it can never confirm (CannotConfirmError), or its confirmTimeout passed. */
 export interface Refusal {
   consumer: ResolvedConsumer;
@@ -118,11 +138,12 @@ export async function askWave(rc: RunContext, wave: Wave, notice: ConsumerNotice
       if (impl.carriesValue) value ??= rc.value(notice.versionId);
       version = await impl.confirm(consumerCtx(rc, c), notice, impl.carriesValue ? await value : undefined);
     } catch (err) {
-      error = redactError(err as Error).message;
+      const redacted = redactError(err as Error) as Error & { hint?: string };
+      error = redacted.message;
       // A consumer that says it can never confirm (a rollout that failed) is not waited for.
       if (err instanceof CannotConfirmError && !rc.run.force) {
         await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error, phase);
-        return { unconfirmed, refusal: { consumer: c, why: error, cannot: true, hint: err.hint } };
+        return { unconfirmed, refusal: { consumer: c, why: error, cannot: true, hint: redacted.hint } };
       }
     }
     if (version === notice.versionId) {

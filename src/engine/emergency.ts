@@ -9,6 +9,7 @@ import type { QueueKit, RunJobData } from '../queue/backend.js';
 import { EMERGENCY_QUEUE, RUNS_QUEUE } from '../queue/names.js';
 import { appendAudit } from '../state/audit.js';
 import { inTransaction } from '../state/db.js';
+import { FAILURE_STEPS } from './steps.js';
 import { emergencyNeedsCapacity, lockActiveRun, markEscalated } from '../state/emergency-runs.js';
 import type { RunRow, RunTrigger } from '../state/runs.js';
 import { getSecret } from '../state/secrets.js';
@@ -65,6 +66,11 @@ export async function escalateRun(
     if (!run) return null;
     // An attested rotation carries a person's value, not one an emergency could make afresh: it is left to finish.
     if (run.trigger === 'emergency' || run.trigger === 'attest') throw new AlreadyInProgressError(secretId, run.id);
+    // A run on its failure path is undoing its credential, perhaps waiting for consumers to take the
+    // old one back: an emergency (a force above all) must not cut that short. A new run starts once it ends.
+    if ((FAILURE_STEPS as readonly string[]).includes(run.step)) {
+      throw new AlreadyInProgressError(secretId, run.id, `it is on its ${run.step} step; an emergency rotation can start once it ends`);
+    }
     const policy = (await getSecret(client, secretId))?.policy;
     const graceUntil = graceEnd(
       { ...run, trigger: 'emergency' },

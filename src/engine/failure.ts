@@ -8,7 +8,7 @@
 import { trackSecret } from '../redact.js';
 import type { RunOutcome } from '../state/runs.js';
 import { pollAt, type RunContext } from './run-context.js';
-import { askWave, noticeFor, notifyWave, wavesOf, withinTimeout, type Refusal } from './consumers.js';
+import { askWave, cachesClearAt, noticeFor, notifyWave, wavesOf, withinTimeout, type Refusal } from './consumers.js';
 
 /** What a failure step records about itself (`rotor history`); never a value. */
 export type FailureDetail = Record<string, string | number | boolean | string[]>;
@@ -57,7 +57,8 @@ export async function discard(rc: RunContext): Promise<FailureDetail | undefined
  * revokes the new one. Re-entered at each poll and after a crash: the promote is skipped once done,
  * each consumer is told once (a repeat after a crash is harmless, notify is idempotent), only the
  * unconfirmed are asked again. Each consumer is bounded by its own confirmTimeout, counted from when
- * the rollback told it, as on the way forward.
+ * the rollback told it, as on the way forward. A consumer that caches the value (cacheTtl) may hold
+ * the new one until its cache expires: the revoke also waits out each one's cacheTtl from then.
  *
  * A consumer that does not confirm the old version within its bound (or says it never will, a
  * CannotConfirmError) may still hold the new credential: a pod that became ready with it and is not
@@ -88,6 +89,11 @@ export async function rollback(rc: RunContext): Promise<FailureResult> {
       unconfirmed.push(...answer.unconfirmed);
     }
     if (unconfirmed.length && !run.force) return { kind: 'wait', until: pollAt(rc), detail: { restoring: run.oldVersion, unconfirmed } };
+    // A consumer that caches the value may hold the new one until its cache expires.
+    const cachesClear = run.force ? null : await cachesClearAt(rc, waves, 'rollback');
+    if (cachesClear && cachesClear.getTime() > rc.deps.now().getTime()) {
+      return { kind: 'wait', until: cachesClear, detail: { restoring: run.oldVersion, cachesClearAt: cachesClear.toISOString() } };
+    }
   }
   // Every consumer confirmed the old version (or the run is forced): the new credential can go.
   await rotator.revoke(rotatorCtx, await rc.value(run.newVersion), old);

@@ -5,7 +5,7 @@ import type { Queryable } from './db.js';
 import { ACTIVE_IN } from './run-states.js';
 
 /** What escalation needs to know of the active run, read under a row lock. */
-export type LockedRun = Pick<RunRow, 'id' | 'secretId' | 'trigger' | 'promotedAt' | 'graceUntil'>;
+export type LockedRun = Pick<RunRow, 'id' | 'secretId' | 'trigger' | 'step' | 'promotedAt' | 'graceUntil'>;
 
 /**
  * The secret's active run, locked (`for update`) until the caller's transaction ends, so its
@@ -13,7 +13,7 @@ export type LockedRun = Pick<RunRow, 'id' | 'secretId' | 'trigger' | 'promotedAt
  */
 export async function lockActiveRun(client: Queryable, secretId: string): Promise<LockedRun | null> {
   const r = await client.query<LockedRun>(
-    `select id, secret_id as "secretId", trigger, promoted_at as "promotedAt", grace_until as "graceUntil"
+    `select id, secret_id as "secretId", trigger, step, promoted_at as "promotedAt", grace_until as "graceUntil"
      from runs where secret_id = $1 and state in ${ACTIVE_IN} for update`,
     [secretId],
   );

@@ -133,7 +133,7 @@ export async function listRuns(db: Queryable, secretId: string, limit = 50): Pro
 export async function lastKeptByRollback(db: Queryable, secretId: string): Promise<{ runId: string; newVersion: string } | null> {
   const r = await db.query<{ runId: string; newVersion: string }>(
     `select id as "runId", new_version as "newVersion" from runs
-     where secret_id = $1 and outcome = 'rollback-unconfirmed' and new_version is not null order by created_at desc limit 1`,
+     where secret_id = $1 and outcome in ('rollback-unconfirmed', 'rollback-failed') and new_version is not null order by created_at desc limit 1`,
     [secretId],
   );
   return r.rows[0] ?? null;

@@ -210,9 +210,22 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     params: backMs === undefined ? {} : { backMs },
   });
 
-  it('a rollback revokes the new credential only once the consumer confirms the old version: until then it still logs in', async () => {
-    const { secret, old } = await rotatedOnce(`pg/back-${backend}`, ['e', 'f'], [pods('api-pods', 5_000, 400)]);
-    const ended = await rotate(secret.id);
+  it('a rollback revokes the new credential only once the consumer confirms the old version and its cache has expired; no emergency cuts it short', async () => {
+    // The pods confirm the old version 400 ms after they are told it; they cache the value for 700 ms.
+    const { secret, old } = await rotatedOnce(`pg/back-${backend}`, ['e', 'f'], [{ ...pods('api-pods', 5_000, 400), cacheTtlMs: 700 }]);
+    const { id } = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    await waitFor(async () => (await getRun(db.pool, id))?.step === 'rollback', { timeoutMs: 20_000, message: 'the run rolls back' });
+    // An operator's forced emergency while it rolls back would revoke the new credential unconfirmed: refused.
+    const emergency = requestRotation(db.pool, kit, {
+      secretId: secret.id,
+      trigger: 'emergency',
+      actor: 'test',
+      reason: 'drill',
+      force: true,
+    });
+    await expect(emergency).rejects.toThrow(`run ${id} (it is on its rollback step; an emergency rotation can start once it ends)`);
+    const ended = await waitForRunEnd(db.pool, id, 20_000);
+    expect(ended.trigger).toBe('manual');
     expect(ended).toMatchObject({ state: 'needs-attention', outcome: 'rolled-back' });
     expect(ended.error).toContain('consumer api-pods (restarting) cannot confirm version');
     // When the pods confirmed the old version, 400 ms after they were told it, the new credential still worked.
@@ -227,7 +240,8 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     expect(rollback.length).toBeGreaterThan(2);
     expect(rollback.slice(0, -1).every((s) => s.status === 'waiting')).toBe(true);
     expect(rollback.at(-1)).toMatchObject({ status: 'succeeded', detail: { revoked: ended.newVersion, restored: old.versionId } });
-    expect(rollback.at(-1)!.finishedAt!.getTime() - rollback[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(400);
+    expect(rollback.at(-1)!.finishedAt!.getTime() - rollback[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(700);
+    expect(rollback.some((s) => s.status === 'waiting' && typeof s.detail?.cachesClearAt === 'string')).toBe(true);
   });
 
   it('a consumer that never confirms the old version: the new credential is kept working and tracked, the consumer named; repair takes it back', async () => {
