@@ -98,13 +98,13 @@ function consumers(d: RunDetail, now: Date): Html {
   const promoted = d.run.promotedAt?.getTime();
   // Why a consumer is not confirmed is a failure only once the run gave up on it (it ended, or is
   // on its failure path); while the run still waits for it, it is pending: muted, not red.
-  const failing = d.run.finishedAt !== null || (FAILURE_STEPS as readonly string[]).includes(d.run.step);
+  const ended = d.run.finishedAt !== null;
+  const failing = ended || (FAILURE_STEPS as readonly string[]).includes(d.run.step);
   const lastError = (e: string) =>
     html`<span class="${failing ? 'error' : 'muted'}" data-consumer-error="${failing ? 'failed' : 'pending'}">${e}</span>`;
   // A rollback tells every consumer the old version and waits for it before revoking the new one:
   // what each did then is its own column, shown once a rollback told anyone.
   const rolledBack = d.consumers.some((c) => c.rollbackNotifiedAt);
-  const ended = d.run.finishedAt !== null;
   const rollback = (c: RunDetail['consumers'][number]) => {
     if (!c.rollbackNotifiedAt) return html`<span class="muted">not told</span>`;
     if (c.rollbackConfirmedAt)
