@@ -1,6 +1,7 @@
 // Databases for integration tests: each test file gets its own on the run's private PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { PreparingClient } from '../../src/state/db.js';
 import { trackedSecrets } from '../../src/redact.js';
 import { findLeaksInDatabase } from './leak-scan.js';
 import { inject } from 'vitest';
@@ -56,7 +57,8 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   const name = `t_${slug}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
   await asSuperuser(server, (c) => c.query(`create database ${pg.escapeIdentifier(name)}`));
   const url = server.url(name);
-  const pool = new pg.Pool({ connectionString: url });
+  // As rotor's own pool (createStatePool): parameterised statements prepared once per connection.
+  const pool = new pg.Pool({ connectionString: url, Client: PreparingClient });
   // drop() terminates sessions; an idle client's error must not crash the test process.
   pool.on('error', () => undefined);
   let dropped: Promise<void> | undefined;
