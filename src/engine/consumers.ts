@@ -63,7 +63,8 @@ function rowsFor(rc: RunContext, wave: Wave, phase: ConsumerPhase): Promise<Map<
 /**
  * Notifies every consumer of the wave not yet notified of this notice in this run: the new version
  * (distribute), or the old one again (phase `rollback`). A notify repeated after a crash between it
- * and its mark is harmless: notify is idempotent by contract.
+ * and its mark is harmless: notify is idempotent by contract. Returns the wave's marks as they now
+ * are, for the confirmations that follow (askWave) without reading them again.
  */
 export async function notifyWave(
   rc: RunContext,
@@ -71,14 +72,17 @@ export async function notifyWave(
   notice: ConsumerNotice,
   value: SecretValue,
   phase: ConsumerPhase = 'new',
-): Promise<void> {
+): Promise<Map<string, ConsumerMark>> {
   const rows = await rowsFor(rc, wave, phase);
   for (const c of wave.consumers) {
-    if (rows.get(c.name)?.notifiedAt) continue;
+    const row = rows.get(c.name);
+    if (row?.notifiedAt) continue;
     const impl = rc.deps.consumer(c.type);
     await impl.notify(consumerCtx(rc, c), notice, impl.carriesValue ? value : undefined);
-    await markNotified(rc.deps.pool, rc.run.id, c.name, phase);
+    const notifiedAt = await markNotified(rc.deps.pool, rc.run.id, c.name, phase);
+    rows.set(c.name, { consumer: c.name, notifiedAt, confirmedAt: row?.confirmedAt ?? null });
   }
+  return rows;
 }
 
 /**
@@ -123,8 +127,14 @@ export interface WaveAnswer {
  * Each is bounded by its own confirmTimeout from when it was notified in this phase. Under `force`
  * nobody is given up on: what they answer is recorded, and the step decides what to wait for.
  */
-export async function askWave(rc: RunContext, wave: Wave, notice: ConsumerNotice, phase: ConsumerPhase = 'new'): Promise<WaveAnswer> {
-  const rows = await rowsFor(rc, wave, phase);
+export async function askWave(
+  rc: RunContext,
+  wave: Wave,
+  notice: ConsumerNotice,
+  phase: ConsumerPhase = 'new',
+  marks?: Map<string, ConsumerMark>,
+): Promise<WaveAnswer> {
+  const rows = marks ?? (await rowsFor(rc, wave, phase));
   const unconfirmed: string[] = [];
   let value: Promise<SecretValue> | undefined;
   for (const c of wave.consumers) {
@@ -170,9 +180,9 @@ export function withinTimeout(c: ResolvedConsumer): string {
  * Asks each unconfirmed consumer of the wave whether it uses the run's new version. Returns the names
  * still unconfirmed; throws (leading to rollback) once one said it never will or exceeded its timeout.
  */
-export async function confirmWave(rc: RunContext, wave: Wave): Promise<string[]> {
+export async function confirmWave(rc: RunContext, wave: Wave, marks?: Map<string, ConsumerMark>): Promise<string[]> {
   const notice = noticeFor(rc, rc.run.newVersion!, revokeNoticeAt(rc));
-  const { unconfirmed, refusal } = await askWave(rc, wave, notice);
+  const { unconfirmed, refusal } = await askWave(rc, wave, notice, 'new', marks);
   if (!refusal) return unconfirmed;
   const { consumer: c, why } = refusal;
   if (refusal.cannot) {

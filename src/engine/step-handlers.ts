@@ -94,8 +94,8 @@ const distribute: Handler = async (rc) => {
   const version = requireVersion(rc, 'newVersion');
   const value = await rc.value(version);
   for (const wave of wavesOf(rc.secret)) {
-    await notifyWave(rc, wave, noticeFor(rc, version, revokeNoticeAt(rc)), value);
-    const unconfirmed = await confirmWave(rc, wave);
+    const marks = await notifyWave(rc, wave, noticeFor(rc, version, revokeNoticeAt(rc)), value);
+    const unconfirmed = await confirmWave(rc, wave, marks);
     if (unconfirmed.length) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
   }
   return next();

@@ -20,7 +20,9 @@ export interface ConsumerMark {
 
 /**
  * The rows of one wave of a run, created on first sight (a pass that resumes after a crash finds
- * the marks of the pass before it), by consumer name.
+ * the marks of the pass before it), by consumer name. One statement: the rows it inserts come from
+ * the insert, the rows that were there from the table (the statement's snapshot predates its insert,
+ * so none is read twice).
  */
 export async function waveConsumers(
   db: Queryable,
@@ -30,21 +32,25 @@ export async function waveConsumers(
   phase: ConsumerPhase = 'new',
 ): Promise<Map<string, ConsumerMark>> {
   const col = COLUMNS[phase];
-  await db.query(
-    `insert into run_consumers (run_id, consumer, wave) select $1, c, $3 from unnest($2::text[]) as c
-     on conflict do nothing`,
-    [runId, names, wave],
-  );
   const r = await db.query<ConsumerMark>(
-    `select consumer, ${col.notified} as "notifiedAt", ${col.confirmed} as "confirmedAt" from run_consumers
-     where run_id = $1 and wave = $2`,
-    [runId, wave],
+    `with made as (insert into run_consumers (run_id, consumer, wave) select $1, c, $3 from unnest($2::text[]) as c
+                   on conflict do nothing returning consumer, ${col.notified}, ${col.confirmed})
+     select consumer, ${col.notified} as "notifiedAt", ${col.confirmed} as "confirmedAt" from made
+     union all
+     select consumer, ${col.notified}, ${col.confirmed} from run_consumers where run_id = $1 and wave = $3`,
+    [runId, names, wave],
   );
   return new Map(r.rows.map((row) => [row.consumer, row]));
 }
 
-export async function markNotified(db: Queryable, runId: string, consumer: string, phase: ConsumerPhase = 'new'): Promise<void> {
-  await db.query(`update run_consumers set ${COLUMNS[phase].notified} = now() where run_id = $1 and consumer = $2`, [runId, consumer]);
+/** Marks the consumer told in this phase; returns when, as the database recorded it. */
+export async function markNotified(db: Queryable, runId: string, consumer: string, phase: ConsumerPhase = 'new'): Promise<Date> {
+  const col = COLUMNS[phase].notified;
+  const r = await db.query<{ at: Date }>(
+    `update run_consumers set ${col} = now() where run_id = $1 and consumer = $2 returning ${col} as at`,
+    [runId, consumer],
+  );
+  return r.rows[0]?.at ?? new Date();
 }
 
 /** The consumer reports the version the phase is about: the new one (kept as confirmed_version), or the old one again. */
