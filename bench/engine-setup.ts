@@ -7,6 +7,7 @@ import type { ResolvedSecret } from '../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../src/queue/backend.js';
 import { loadRotators } from '../src/rotator/catalogue.js';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.js';
+import { createStatePool } from '../src/state/db.js';
 import { migrate } from '../src/state/migrate.js';
 import { syncSecrets } from '../src/state/secrets.js';
 import { createLocalStore } from '../src/store/local/store.js';
@@ -29,8 +30,7 @@ export async function benchEnv(): Promise<BenchEnv> {
   await admin.connect();
   await admin.query('create database bench');
   await admin.end();
-  const pool = new pg.Pool({ connectionString: url('bench'), max: 30 });
-  pool.on('error', () => undefined);
+  const pool = createStatePool({ url: url('bench'), max: 30, applicationName: 'rotor-bench' });
   await migrate(pool);
   return {
     server,

@@ -19,6 +19,8 @@ import { alternatingSecret, benchEnv, benchRuntime, createRolePairs, table, type
 const TARGETS = Number(process.env.BENCH_INCIDENT_TARGETS ?? 10);
 const SECRETS = Number(process.env.BENCH_INCIDENT_SECRETS ?? 300);
 const PER_TARGET = 2;
+/** Rounds of raw, PostgreSQL-queue incident and Redis-queue incident, interleaved: a ratio is taken within its round, and the medians are reported. */
+const ROUNDS = Number(process.env.BENCH_INCIDENT_ROUNDS ?? 3);
 
 /** CPU seconds so far: this process, and the private PostgreSQL (postmaster and its exited backends). */
 interface CpuMeter {
@@ -79,12 +81,13 @@ function cpuPerRotation(meter: CpuMeter, before: { node: number; pg: number }): 
   return { node: (after.node - before.node) / SECRETS, pg: (after.pg - before.pg) / SECRETS };
 }
 
-async function raw(env: BenchEnv, meter: CpuMeter): Promise<Timed> {
-  await createRolePairs(env.pool, 'ir', SECRETS);
+async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed> {
+  const prefix = `ir${round}_`;
+  await createRolePairs(env.pool, prefix, SECRETS);
   await loadRotators(['postgres']);
   const rotator = rotatorFor('postgres');
   const log = createLogger({ level: 'silent' });
-  const secrets = secretsFor(env, 'ir', 'raw');
+  const secrets = secretsFor(env, prefix, 'raw');
   const current = new Map<string, SecretValue>();
   const rotate = async (s: ResolvedSecret) => {
     const ctx: RotatorContext<unknown> = {
@@ -130,8 +133,9 @@ async function incident(
   env: BenchEnv,
   meter: CpuMeter,
   kind: 'redis' | 'postgres',
+  round: number,
 ): Promise<Timed & { firstRevokeMs: number; steps: string }> {
-  const prefix = kind === 'redis' ? 'iq' : 'ip';
+  const prefix = `${kind === 'redis' ? 'iq' : 'ip'}${round}_`;
   await createRolePairs(env.pool, prefix, SECRETS);
   const secrets = secretsFor(env, prefix, prefix).map((s) => ({
     ...s,
@@ -202,37 +206,59 @@ async function incident(
   };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 export async function runIncidentBench(): Promise<string> {
   const env = await benchEnv();
   try {
     await createTargets(env);
     const meter = await cpuMeter(env);
-    const rawRun = await raw(env, meter);
-    const rawMs = rawRun.ms;
     const cpuText = (c: Timed['cpu']) => `${(c.node * 1000).toFixed(0)} + ${(c.pg * 1000).toFixed(0)}`;
-    const rows = [];
+    const kinds = ['postgres', 'redis'] as const;
+    const raws: Timed[] = [];
+    const runs: Record<(typeof kinds)[number], Array<Awaited<ReturnType<typeof incident>>>> = { postgres: [], redis: [] };
+    const perRound = [];
     const notes: string[] = [];
-    for (const kind of ['postgres', 'redis'] as const) {
-      const r = await incident(env, meter, kind);
-      rows.push({
+    // Interleaved, so a change in the machine's speed (another process, a VM's neighbours) weighs
+    // on a round's raw and incident alike; each ratio is taken within its round.
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = await raw(env, meter, round);
+      raws.push(r);
+      const row: Record<string, string | number> = { round: round + 1, 'raw s': (r.ms / 1000).toFixed(2) };
+      for (const kind of kinds) {
+        const i = await incident(env, meter, kind, round);
+        runs[kind].push(i);
+        row[`${kind} s`] = (i.ms / 1000).toFixed(2);
+        row[`${kind} ratio`] = (i.ms / r.ms).toFixed(2);
+        row[`${kind} first revoke ms`] = i.firstRevokeMs.toFixed(0);
+        if (round === 0) notes.push(`${kind}: median ms per run: ${i.steps}`, `${kind}: per rotation: ${i.sessions}`);
+      }
+      perRound.push(row);
+    }
+    const rows = kinds.map((kind) => {
+      const ratios = runs[kind].map((i, n) => i.ms / raws[n]!.ms);
+      return {
         'queue backend': kind,
         secrets: SECRETS,
         targets: TARGETS,
         'per target': PER_TARGET,
-        'raw s': (rawMs / 1000).toFixed(2),
-        'incident s': (r.ms / 1000).toFixed(2),
-        'ratio (target ≤ 1.3)': (r.ms / rawMs).toFixed(2),
-        'start → first revoke ms (target ≤ 1000)': r.firstRevokeMs.toFixed(0),
-        'CPU ms per rotation, raw: node + pg': cpuText(rawRun.cpu),
-        'incident: node + pg': cpuText(r.cpu),
-      });
-      notes.push(`${kind}: median ms per run: ${r.steps}`, `${kind}: per rotation: ${r.sessions}`);
-    }
+        rounds: ROUNDS,
+        'raw s (median)': (median(raws.map((r) => r.ms)) / 1000).toFixed(2),
+        'incident s (median)': (median(runs[kind].map((i) => i.ms)) / 1000).toFixed(2),
+        'ratio, median of rounds (target ≤ 1.3)': median(ratios).toFixed(2),
+        'ratio range': `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
+        'start → first revoke ms, median (target ≤ 1000)': median(runs[kind].map((i) => i.firstRevokeMs)).toFixed(0),
+        'CPU ms per rotation, raw: node + pg': cpuText(raws[0]!.cpu),
+        'incident: node + pg': cpuText(runs[kind][0]!.cpu),
+      };
+    });
     return [
-      `Incident vs raw rotator script: ${SECRETS} alternating-user secrets on ${TARGETS} target databases, grace 0`,
+      `Incident vs raw rotator script: ${SECRETS} alternating-user secrets on ${TARGETS} target databases, grace 0 (CPU and per-run figures from round 1)`,
       table(rows),
       '',
-      `raw: per rotation: ${rawRun.sessions}`,
+      table(perRound),
+      '',
+      `raw: per rotation: ${raws[0]!.sessions}`,
       ...notes,
       '',
     ].join('\n');
