@@ -6,13 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestRotation } from '../../../src/engine/request.js';
 import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
-import { RUNS_QUEUE } from '../../../src/queue/names.js';
 import { migrate } from '../../../src/state/migrate.js';
-import { listSteps } from '../../../src/state/runs.js';
 import { syncSecrets } from '../../../src/state/secrets.js';
 import { createAwsSecretsManagerStore } from '../../../src/store/aws-secrets-manager/store.js';
 import { FakeIam, emptyIam } from '../../helpers/aws/iam.js';
@@ -24,10 +21,9 @@ import { dropFakeSchema, postgresState } from '../../helpers/aws/state.js';
 import { KILL_STEPS, killPoints } from '../../helpers/kill-points.js';
 import { login } from '../../helpers/login.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
-import { waitFor } from '../../helpers/wait.js';
-import { killWorker, spawnWorker, type WorkerHandle } from '../../helpers/worker-child.js';
-import { secretFixture, waitForRunEnd } from '../engine/fixtures.js';
-import { expectConverged, killAtEachPoint, type KillRig } from '../engine/kill-loop.js';
+import { killWorker, type WorkerHandle } from '../../helpers/worker-child.js';
+import { secretFixture } from '../engine/fixtures.js';
+import { bootRotation, expectConverged, killAtEachPoint, type KillRig } from '../engine/kill-loop.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
@@ -81,20 +77,6 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /**
-   * Grace is long (so slow resumes on a busy machine never outrun it before it is seen waiting);
-   * once it has been, the clock is moved on: grace ends now and the delayed job is due.
-   */
-  async function endGraceNow(runId: string, workerAlive: boolean): Promise<void> {
-    const job = (await kit.queue(RUNS_QUEUE).raw.getJob(runId))!;
-    // A live worker records the waiting step a moment before it moves the job to the delayed set.
-    if (workerAlive) await waitFor(async () => (await job.getState()) === 'delayed', { message: 'the grace job delayed' });
-    await db.pool.query('update runs set grace_until = now(), wait_until = null where id = $1', [runId]);
-    // A worker killed before it delayed the job left it active: it stalls back to waiting, and the
-    // next worker finds grace over in the state database.
-    if ((await job.getState()) === 'delayed') await job.promote();
-  }
-
   async function killEverywhere(
     secret: ResolvedSecret,
     rotator: string,
@@ -111,24 +93,14 @@ describe('AWS rotators with a worker killed by SIGKILL', () => {
       startTimeoutMs: 60_000,
     };
     // A first, undisturbed rotation gives the secret an old credential to protect.
-    const boot = await spawnWorker(WORKER, { ...rig.env, KILL_AT: 'none' }, rig.startTimeoutMs);
-    workers.push(boot);
-    const bootRun = await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' });
-    await waitFor(async () => (await listSteps(db.pool, bootRun.id)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
-      timeoutMs: 40_000,
-      message: 'first grace',
-    });
-    await endGraceNow(bootRun.id, true);
-    const first = await waitForRunEnd(db.pool, bootRun.id, 40_000);
-    expect(first.state).toBe('done');
+    await bootRotation(rig, secret.id, 40_000, { endGrace: true });
     const store = createAwsSecretsManagerStore();
     const old = (await store.get(secret.store.location, 'CURRENT'))!;
-    await killWorker(boot);
 
     const ended = await killAtEachPoint(rig, secret.id, points, {
       timeoutMs: 40_000,
       // Killed with the run waiting in grace: grace ends now, and the next worker finds it over.
-      afterKill: async (point, runId) => (point === 'inside:grace' ? endGraceNow(runId, false) : undefined),
+      endGrace: true,
     });
     await expectConverged(rig, store, secret.store.location, secret.id, ended);
     // One AWSCURRENT, the run's version; no AWSPENDING left anywhere.

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { expect } from 'vitest';
 import { requestRotation } from '../../../src/engine/request.js';
 import type { QueueKit } from '../../../src/queue/backend.js';
+import { RUNS_QUEUE } from '../../../src/queue/names.js';
 import { listRuns, listSteps, type RunRow } from '../../../src/state/runs.js';
 import type { SecretStore } from '../../../src/store/contract.js';
 import { findLeaksInDatabase, redisKeysWithContent } from '../../helpers/leak-scan.js';
@@ -31,11 +32,39 @@ export interface KillRig {
 const rotate = async (rig: KillRig, secretId: string) =>
   (await requestRotation(rig.pool, rig.kit, { secretId, trigger: 'manual', actor: 'test' })).id;
 
-/** A first rotation with a worker that is never killed (then it is): the secret gets an old credential to protect. */
-export async function bootRotation(rig: KillRig, secretId: string, timeoutMs = 30_000): Promise<RunRow> {
+const graceWaiting = (rig: KillRig, runId: string, timeoutMs: number) =>
+  waitFor(async () => (await listSteps(rig.pool, runId)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
+    timeoutMs,
+    message: 'the run waiting in grace',
+  });
+
+/**
+ * A suite's grace is long, so that a slow resume on a busy machine never outruns it before the run
+ * is seen waiting in it; once it has been, the clock is moved on: grace ends now, and the delayed
+ * job is due. `workerAlive`: a live worker records the waiting step a moment before it delays the job.
+ */
+export async function endGraceNow(rig: KillRig, runId: string, workerAlive: boolean): Promise<void> {
+  const job = (await rig.kit.queue(RUNS_QUEUE).raw.getJob(runId))!;
+  if (workerAlive) await waitFor(async () => (await job.getState()) === 'delayed', { message: 'the grace job delayed' });
+  await rig.pool.query('update runs set grace_until = now(), wait_until = null where id = $1', [runId]);
+  // A worker killed before it delayed the job left it active: it stalls back to waiting, and the
+  // next worker finds grace over in the state database.
+  if ((await job.getState()) === 'delayed') await job.promote();
+}
+
+/**
+ * A first rotation with a worker that is never killed (then it is): the secret gets an old credential
+ * to protect. With `endGrace`, its (long) grace ends once the run is seen waiting in it.
+ */
+export async function bootRotation(rig: KillRig, secretId: string, timeoutMs = 30_000, opts: { endGrace?: boolean } = {}): Promise<RunRow> {
   const worker = await spawnWorker(rig.script, { ...rig.env, KILL_AT: 'none' }, rig.startTimeoutMs);
   rig.workers.push(worker);
-  const ended = await waitForRunEnd(rig.pool, await rotate(rig, secretId), timeoutMs);
+  const runId = await rotate(rig, secretId);
+  if (opts.endGrace) {
+    await graceWaiting(rig, runId, timeoutMs);
+    await endGraceNow(rig, runId, true);
+  }
+  const ended = await waitForRunEnd(rig.pool, runId, timeoutMs);
   await killWorker(worker);
   expect(ended).toMatchObject({ state: 'done', outcome: 'rotated' });
   return ended;
@@ -48,6 +77,8 @@ export interface KillOptions {
   afterKill?(point: string, runId: string): Promise<void>;
   /** How long to wait for each point. @defaultValue 30_000 */
   timeoutMs?: number;
+  /** Once the worker killed with the run waiting in grace is dead, grace ends now (endGraceNow). */
+  endGrace?: boolean;
 }
 
 /**
@@ -70,10 +101,7 @@ export async function killAtEachPoint(rig: KillRig, secretId: string, points: re
   const killedAt: string[] = [];
   for (const [i, point] of points.entries()) {
     if (point === 'inside:grace') {
-      await waitFor(async () => (await listSteps(rig.pool, runId)).some((s) => s.step === 'grace' && s.status === 'waiting'), {
-        timeoutMs,
-        message: point,
-      });
+      await graceWaiting(rig, runId, timeoutMs);
     } else {
       const w = current;
       await waitFor(() => w.output.includes(`at ${point}`), { timeoutMs, message: `worker reaching ${point}` });
@@ -81,6 +109,7 @@ export async function killAtEachPoint(rig: KillRig, secretId: string, points: re
     await opts.atPoint?.(point, runId);
     await killWorker(current);
     killedAt.push(point);
+    if (opts.endGrace && point === 'inside:grace') await endGraceNow(rig, runId, false);
     await opts.afterKill?.(point, runId);
     current = await next.start();
     next = spare(i + 2);

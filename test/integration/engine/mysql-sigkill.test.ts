@@ -55,6 +55,7 @@ describe('a mysql-rotating worker killed with SIGKILL', () => {
     '%s: a new worker finishes the run, once, with exactly the new credential working',
     async (strategy, accounts, points) => {
       const secret = secretFixture(`kill/mysql-${strategy}`, {
+        // Outlasts the kills before grace, so the run is seen waiting in it; then it ends at once (endGrace).
         graceMs: 20_000,
         retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
         rotator: {
@@ -81,10 +82,11 @@ describe('a mysql-rotating worker killed with SIGKILL', () => {
         workers,
       };
 
-      await bootRotation(rig, secret.id);
+      await bootRotation(rig, secret.id, 30_000, { endGrace: true });
       const store = createLocalStore({ pool: db.pool, key });
       const old = (await store.get(secret.id, 'CURRENT'))!;
       const ended = await killAtEachPoint(rig, secret.id, points, {
+        endGrace: true,
         async atPoint(point) {
           // Whatever the moment, the credential the store calls CURRENT logs in.
           const now = (await store.get(secret.id, 'CURRENT'))!.value;

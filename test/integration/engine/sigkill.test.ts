@@ -93,7 +93,8 @@ describe('a worker killed with SIGKILL', () => {
 
   it('at every step boundary and inside every step: a new worker finishes the run, once, with one working CURRENT', async () => {
     const secret = secretFixture('kill/app-db', {
-      // Long enough to outlast the kills between promote and grace, so the run is seen waiting in it.
+      // Long enough to outlast the kills between promote and grace, so the run is seen waiting in it;
+      // then it ends at once (endGrace).
       graceMs: 20_000,
       retry: { attempts: 4, backoffMs: 20, maxBackoffMs: 50 },
       rotator: pgRotator('a', 'b'),
@@ -111,10 +112,10 @@ describe('a worker killed with SIGKILL', () => {
     await syncSecrets(db.pool, [secret], { actor: 'test', targetKeyOf: () => 'pg', nextDueOf });
     const r = rig({ KILL_ADMIN_URL: db.url });
 
-    await bootRotation(r, secret.id);
+    await bootRotation(r, secret.id, 30_000, { endGrace: true });
     const store = createLocalStore({ pool: db.pool, key });
     const old = (await store.get(secret.id, 'CURRENT'))!;
-    const ended = await killAtEachPoint(r, secret.id, KILL_POINTS);
+    const ended = await killAtEachPoint(r, secret.id, KILL_POINTS, { endGrace: true });
     await expectConverged(r, store, secret.id, secret.id, ended);
     const current = (await store.get(secret.id, 'CURRENT'))!;
     expect(await login(db, String(current.value.username), String(current.value.password))).toBe(true);
