@@ -103,13 +103,19 @@ export const ROUTINE_YIELD_MS = 250;
 /** How soon an emergency job looks again when another worker holds its run's lease. */
 const EMERGENCY_RECLAIM_MS = 250;
 
+/** A moment past the holder's lease, so the claim finds it expired. */
+const LEASE_EXPIRY_MARGIN_MS = 50;
+
 /**
  * How long a job from `lane` waits before it tries again to claim a run whose lease another pass
- * holds: until that lease would have expired, or, for an emergency, much sooner (the holder may be
- * a routine pass finishing its step before giving way).
+ * holds: until that lease expires (`leaseLeftMs`, by the database's clock; a live holder renews it,
+ * a dead one does not, and its run should resume then, not a whole lease later), never longer than
+ * a lease; for an emergency, much sooner (the holder may be a routine pass finishing its step
+ * before giving way).
  */
-export function reclaimAfterMs(lane: Lane | undefined, leaseMs: number): number {
-  return lane === 'emergency' ? EMERGENCY_RECLAIM_MS : leaseMs;
+export function reclaimAfterMs(lane: Lane | undefined, leaseMs: number, leaseLeftMs: number | null = null): number {
+  if (lane === 'emergency') return EMERGENCY_RECLAIM_MS;
+  return leaseLeftMs === null ? leaseMs : Math.min(leaseMs, Math.max(0, leaseLeftMs) + LEASE_EXPIRY_MARGIN_MS);
 }
 /** Many routine runs ask at once; one answer serves them all for this long. */
 const EMERGENCY_CHECK_TTL_MS = 100;

@@ -12,6 +12,7 @@ import {
   completeStep,
   endStep,
   getRun,
+  leaseLeftMs,
   markWaiting,
   releaseLease,
   renewLease,
@@ -55,8 +56,9 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     const current = await getRun(deps.pool, runId);
     if (!current || !ACTIVE_STATES.includes(current.state)) return; // ended: nothing to do
     if (givesWay(opts.lane, current)) return; // escalated: its emergency job owns it
-    // Another worker holds the lease; look again once it would have expired (an emergency sooner).
-    return opts.delay(new Date(deps.now().getTime() + reclaimAfterMs(opts.lane, deps.leaseMs)));
+    // Another pass holds the lease; look again once it expires (an emergency sooner).
+    const left = opts.lane === 'emergency' ? null : await leaseLeftMs(deps.pool, runId);
+    return opts.delay(new Date(deps.now().getTime() + reclaimAfterMs(opts.lane, deps.leaseMs, left)));
   }
   // A renewal that finds the lease gone means this pass stalled past it and another claimed the run:
   // the step in flight is told (its signal aborts) and the pass stops at the next write or boundary.

@@ -207,6 +207,15 @@ export async function renewLease(db: Queryable, runId: string, owner: string, le
   return r.rowCount === 1;
 }
 
+/** How long the run's lease has left, by the database's clock (negative once expired); null when none is held. */
+export async function leaseLeftMs(db: Queryable, runId: string): Promise<number | null> {
+  const r = await db.query<{ ms: number | null }>(
+    `select (extract(epoch from lease_until - now()) * 1000)::float8 as ms from runs where id = $1 and lease_owner is not null`,
+    [runId],
+  );
+  return r.rows[0]?.ms ?? null;
+}
+
 export async function releaseLease(db: Queryable, runId: string, owner: string): Promise<void> {
   await db.query('update runs set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2', [runId, owner]);
 }

@@ -165,6 +165,34 @@ describe('leases and attempts', () => {
   const stealLease = (runId: string) =>
     db.pool.query(`update runs set lease_owner = 'worker:other:1', lease_until = now() + interval '1 minute' where id = $1`, [runId]);
 
+  it("a job that finds the run's lease held looks again when that lease expires, not a whole lease later", async () => {
+    const run = await createRun(db.pool, { secretId: secret.id, trigger: 'manual', actor: 'test' });
+    // What a worker killed 58 s into a 60 s lease leaves: its pass's lease, 2 s left to run.
+    await db.pool.query(
+      `update runs set state = 'running', started_at = now(), lease_owner = 'worker:dead:1', lease_until = now() + interval '2 seconds'
+       where id = $1`,
+      [run.id],
+    );
+    let until: Date | undefined;
+    const asked = Date.now();
+    await processRun(deps(60_000), run.id, {
+      signal: new AbortController().signal,
+      delay: async (at) => {
+        until = at;
+        throw new DelayedError();
+      },
+    }).catch((err: unknown) => {
+      if (!(err instanceof DelayedError)) throw err;
+    });
+    const waitMs = until!.getTime() - asked;
+    expect(waitMs).toBeGreaterThanOrEqual(1_500);
+    expect(waitMs).toBeLessThan(3_000); // was 60 s: the whole lease, from when the job looked
+    expect(target.calls).toHaveLength(0); // nothing ran while the lease was held
+    // Once it has expired, the job that looks again takes the run and finishes it.
+    await sleep(Math.max(0, until!.getTime() - Date.now()));
+    expect(await drive(deps(60_000), run.id)).toMatchObject({ state: 'done', outcome: 'rotated' });
+  });
+
   it('a pass whose lease was taken while a step ran records nothing of that step; the new holder goes on', async () => {
     const run = await createRun(db.pool, { secretId: secret.id, trigger: 'manual', actor: 'test' });
     // The step ignores its signal and finishes after another pass took the run (a stall past the lease).

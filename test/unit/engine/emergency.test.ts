@@ -46,4 +46,11 @@ describe('emergency lanes', () => {
     expect(reclaimAfterMs('emergency', 60_000)).toBeLessThan(1_000);
     expect(reclaimAfterMs('routine', 60_000)).toBe(60_000);
   });
+
+  it("lets a routine job look again when the holder's lease expires, never later than a lease", () => {
+    expect(reclaimAfterMs('routine', 60_000, 2_000)).toBe(2_050);
+    expect(reclaimAfterMs(undefined, 60_000, -500)).toBe(50); // expired meanwhile: at once
+    expect(reclaimAfterMs('routine', 60_000, 90_000)).toBe(60_000); // a clock that says more: one lease at most
+    expect(reclaimAfterMs('emergency', 60_000, 30_000)).toBeLessThan(1_000);
+  });
 });
