@@ -5,8 +5,10 @@
 // the store, first rotations included (the rotator's revoke with nothing of rotor's to keep). A
 // rollback whose consumers do not all confirm the old version keeps the new credential working and
 // in the store instead: revoking it could cut off a consumer still using it.
-import { trackSecret } from '../redact.js';
-import type { RunOutcome } from '../state/runs.js';
+import { coerceError } from '../errors.js';
+import { redactError, trackSecret } from '../redact.js';
+import { listSteps, type RunOutcome } from '../state/runs.js';
+import type { SecretValue } from '../rotator/contract.js';
 import { pollAt, type RunContext } from './run-context.js';
 import { askWave, cachesClearAt, noticeFor, notifyWave, wavesOf, withinTimeout, type Refusal } from './consumers.js';
 
@@ -18,7 +20,7 @@ export type FailureDetail = Record<string, string | number | boolean | string[]>
  * wait: a rollback waiting for consumers to confirm the old version, a delayed job like any other.
  */
 export type FailureResult =
-  | { kind: 'ended'; outcome: Exclude<RunOutcome, 'rotated' | 'rollback-failed'>; detail?: FailureDetail | undefined; error?: string }
+  | { kind: 'ended'; outcome: Exclude<RunOutcome, 'rotated'>; detail?: FailureDetail | undefined; error?: string }
   | { kind: 'wait'; until: Date; detail: FailureDetail };
 
 const ended = (outcome: 'discarded' | 'rolled-back', detail: FailureDetail | undefined): FailureResult => ({
@@ -77,7 +79,11 @@ export async function rollback(rc: RunContext): Promise<FailureResult> {
   if (!run.oldVersion) return ended('rolled-back', await rollbackFirst(rc, run.newVersion));
   const old = await rc.value(run.oldVersion);
   const current = await store.get(location, 'CURRENT');
-  if (current?.versionId !== run.oldVersion) await store.promote(location, run.oldVersion);
+  if (current?.versionId !== run.oldVersion) {
+    const gone = await oldGone(rc, old);
+    if (gone !== null) return keepNewCurrent(rc, gone);
+    await store.promote(location, run.oldVersion);
+  }
   const notice = noticeFor(rc, run.oldVersion, rc.deps.now());
   const waves = wavesOf(rc.secret);
   for (const wave of waves) await notifyWave(rc, wave, notice, old, 'rollback');
@@ -105,6 +111,44 @@ export async function rollback(rc: RunContext): Promise<FailureResult> {
     restored: run.oldVersion,
     ...(unconfirmed.length ? { forced: true, unconfirmed } : {}),
   });
+}
+
+/**
+ * Why the old credential no longer works, or null when it does (or cannot have been revoked). A run
+ * that failed in its revoke step may have revoked it before failing: a revoke that took effect and
+ * then lost its connection, or the settle after it (a consumer not told, the store not written).
+ * Putting it back would hand every consumer a credential the target refuses: an outage. So once the
+ * run reached revoke, a rotator whose two credentials work side by side (overlap) verifies the old
+ * one first. Without overlap the old one works again only after the rollback's own revoke.
+ */
+async function oldGone(rc: RunContext, old: SecretValue): Promise<string | null> {
+  const { rotator, rotatorCtx } = rc;
+  if (!rotator.traits(rotatorCtx.params, rotatorCtx.secretId).overlap) return null;
+  if (!(await listSteps(rc.deps.pool, rc.run.id)).some((s) => s.step === 'revoke')) return null;
+  try {
+    await rotator.verify(rotatorCtx, old);
+    return null;
+  } catch (err) {
+    return redactError(coerceError(err)).message;
+  }
+}
+
+/**
+ * The end of a rollback that found the old credential gone: the new one stays CURRENT (it was
+ * verified, and every consumer confirmed it before revoke began), no consumer is told anything,
+ * and a person looks at the target.
+ */
+function keepNewCurrent(rc: RunContext, why: string): FailureResult {
+  const [newVersion, oldVersion] = [rc.run.newVersion!, rc.run.oldVersion!];
+  return {
+    kind: 'ended',
+    outcome: 'rollback-failed',
+    detail: { keptCurrent: newVersion, oldGone: oldVersion },
+    error:
+      `rollback stopped: version ${oldVersion} no longer works on the target (${why}); its revoke took effect before the step failed.` +
+      ` Version ${newVersion} stays CURRENT and working, as every consumer confirmed it. Find why the revoke step failed on the target;` +
+      ` the next rotation of ${rc.run.secretId} starts from version ${newVersion}`,
+  };
 }
 
 /** The end of a rollback a consumer did not confirm: the new credential stays working and tracked. */

@@ -16,7 +16,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { ResolvedSecret } from '../../../src/policy/types.js';
 import { createQueueKit, type QueueKit } from '../../../src/queue/backend.js';
 import { loadRotators, rotatorFor } from '../../../src/rotator/catalogue.js';
-import type { Rotator } from '../../../src/rotator/contract.js';
+import type { Rotator, SecretValue } from '../../../src/rotator/contract.js';
 import { startRuntime, type Runtime } from '../../../src/runtime.js';
 import { migrate } from '../../../src/state/migrate.js';
 import { planEntry } from '../../../src/policy/plan.js';
@@ -81,6 +81,15 @@ describe('a failed run undoes what its create step applied', () => {
           ...memoryRotator(target),
           name: 'memory-inherited-refused',
           revokeInherited: refuse('removing what the target had before rotor refused'),
+        } as Rotator<unknown>,
+        // The memory target, where the old credential's revoke takes effect and then its connection is lost, every time.
+        'memory-revoke-lost': {
+          ...memoryRotator(target),
+          name: 'memory-revoke-lost',
+          async revoke(ctx: Parameters<Rotator<unknown>['revoke']>[0], revoke: SecretValue, keep: SecretValue | null) {
+            await (memoryRotator(target) as Rotator<unknown>).revoke(ctx, revoke, keep);
+            throw new Error('the connection was lost after the revoke (injected)');
+          },
         } as Rotator<unknown>,
         // The real postgres rotator, with verify-new refused (a pg_hba rule against rotor's host, say) ...
         'postgres-verify-refused': { ...postgres, name: 'postgres-verify-refused', verify: refuse('verify refused') } as Rotator<unknown>,
@@ -246,6 +255,27 @@ describe('a failed run undoes what its create step applied', () => {
     expect(second.error).toContain('revoke failed');
     expect((await store.get(secret.store.location, 'CURRENT'))!.versionId).toBe(kept.versionId);
     expect(target.works(kept.value)).toBe(true);
+  });
+
+  it('a revoke that took effect and then failed: the rollback finds the old credential gone and keeps the new one CURRENT, instead of handing consumers a dead one', async () => {
+    const { secret } = memorySecret('revoke_lost');
+    const first = await rotate(secret);
+    expect(first).toMatchObject({ state: 'done', outcome: 'rotated' });
+    const old = (await store.get(secret.store.location, 'CURRENT'))!;
+    const second = await rotate({ ...secret, rotator: { ...secret.rotator, name: 'memory-revoke-lost' }, hash: `${secret.hash}-lost` });
+    expect(second).toMatchObject({ state: 'needs-attention', outcome: 'rollback-failed', oldVersion: old.versionId });
+    expect(second.error).toContain(`version ${old.versionId} no longer works on the target`);
+    expect(second.error).toContain(`Version ${second.newVersion} stays CURRENT`);
+    const current = (await store.get(secret.store.location, 'CURRENT'))!;
+    expect(current.versionId).toBe(second.newVersion);
+    expect(target.works(current.value)).toBe(true);
+    expect(target.works(old.value)).toBe(false);
+    const steps = await listSteps(db.pool, second.id);
+    expect(steps.filter((s) => s.step === 'revoke').every((s) => s.status === 'failed')).toBe(true);
+    expect(steps.at(-1)).toMatchObject({ step: 'rollback', status: 'failed' });
+    // Nothing is held back: the next rotation starts from the version kept.
+    const third = await rotate({ ...secret, hash: `${secret.hash}-next` });
+    expect(third).toMatchObject({ state: 'done', outcome: 'rotated', oldVersion: second.newVersion });
   });
 
   const pgTarget = () => ({ host: db.host, port: db.port, database: db.name, admin: 'env:ADMIN', sslmode: 'disable' });
