@@ -81,7 +81,7 @@ export async function rollback(rc: RunContext): Promise<FailureResult> {
   const current = await store.get(location, 'CURRENT');
   if (current?.versionId !== run.oldVersion) {
     const gone = await oldGone(rc, old);
-    if (gone !== null) return keepNewCurrent(rc, gone);
+    if (gone !== null) return keepNewCurrent(rc, gone, current?.versionId ?? run.newVersion);
     await store.promote(location, run.oldVersion);
   }
   const notice = noticeFor(rc, run.oldVersion, rc.deps.now());
@@ -135,11 +135,12 @@ async function oldGone(rc: RunContext, old: SecretValue): Promise<string | null>
 
 /**
  * The end of a rollback that found the old credential gone: the new one stays CURRENT (it was
- * verified, and every consumer confirmed it before revoke began), no consumer is told anything,
- * and a person looks at the target.
+ * verified, and every consumer confirmed it before revoke began; `currentVersion`, the run's new
+ * version or the one a revoke step's settle staged for it), no consumer is told anything, and a
+ * person looks at the target.
  */
-function keepNewCurrent(rc: RunContext, why: string): FailureResult {
-  const [newVersion, oldVersion] = [rc.run.newVersion!, rc.run.oldVersion!];
+function keepNewCurrent(rc: RunContext, why: string, currentVersion: string): FailureResult {
+  const [newVersion, oldVersion] = [currentVersion, rc.run.oldVersion!];
   return {
     kind: 'ended',
     outcome: 'rollback-failed',

@@ -43,7 +43,7 @@ const graceWaiting = (rig: KillRig, runId: string, timeoutMs: number) =>
  * is seen waiting in it; once it has been, the clock is moved on: grace ends now, and the delayed
  * job is due. `workerAlive`: a live worker records the waiting step a moment before it delays the job.
  */
-export async function endGraceNow(rig: KillRig, runId: string, workerAlive: boolean): Promise<void> {
+async function endGraceNow(rig: KillRig, runId: string, workerAlive: boolean): Promise<void> {
   const job = (await rig.kit.queue(RUNS_QUEUE).raw.getJob(runId))!;
   if (workerAlive) await waitFor(async () => (await job.getState()) === 'delayed', { message: 'the grace job delayed' });
   await rig.pool.query('update runs set grace_until = now(), wait_until = null where id = $1', [runId]);
@@ -73,8 +73,6 @@ export async function bootRotation(rig: KillRig, secretId: string, timeoutMs = 3
 export interface KillOptions {
   /** With the worker stopped at `point` (or the run waiting in grace), before it is killed. */
   atPoint?(point: string, runId: string): Promise<void>;
-  /** Once the worker stopped at `point` is dead, before the next one starts. */
-  afterKill?(point: string, runId: string): Promise<void>;
   /** How long to wait for each point. @defaultValue 30_000 */
   timeoutMs?: number;
   /** Once the worker killed with the run waiting in grace is dead, grace ends now (endGraceNow). */
@@ -110,7 +108,6 @@ export async function killAtEachPoint(rig: KillRig, secretId: string, points: re
     await killWorker(current);
     killedAt.push(point);
     if (opts.endGrace && point === 'inside:grace') await endGraceNow(rig, runId, false);
-    await opts.afterKill?.(point, runId);
     current = await next.start();
     next = spare(i + 2);
   }

@@ -55,21 +55,27 @@ describe('leases and attempts', () => {
     };
   }
 
+  /** One pass that may end in a delay, as a queue job would run it: when it asked to be run again, if it did. */
+  async function passUntil(d: EngineDeps, runId: string): Promise<Date | undefined> {
+    let until: Date | undefined;
+    try {
+      await processRun(d, runId, {
+        signal: new AbortController().signal,
+        delay: async (at) => {
+          until = at;
+          throw new DelayedError();
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof DelayedError)) throw err;
+    }
+    return until;
+  }
+
   /** Runs passes as the queue would: each delay ends the pass, the next starts when it is due. */
   async function drive(d: EngineDeps, runId: string): Promise<RunRow> {
     for (let pass = 0; pass < 100; pass++) {
-      let until: Date | undefined;
-      try {
-        await processRun(d, runId, {
-          signal: new AbortController().signal,
-          delay: async (at) => {
-            until = at;
-            throw new DelayedError();
-          },
-        });
-      } catch (err) {
-        if (!(err instanceof DelayedError)) throw err;
-      }
+      const until = await passUntil(d, runId);
       const run = (await getRun(db.pool, runId))!;
       if (run.state === 'done' || run.state === 'needs-attention') return run;
       await sleep(Math.max(0, (until?.getTime() ?? Date.now()) - Date.now()));
@@ -173,17 +179,8 @@ describe('leases and attempts', () => {
        where id = $1`,
       [run.id],
     );
-    let until: Date | undefined;
     const asked = Date.now();
-    await processRun(deps(60_000), run.id, {
-      signal: new AbortController().signal,
-      delay: async (at) => {
-        until = at;
-        throw new DelayedError();
-      },
-    }).catch((err: unknown) => {
-      if (!(err instanceof DelayedError)) throw err;
-    });
+    const until = await passUntil(deps(60_000), run.id);
     const waitMs = until!.getTime() - asked;
     expect(waitMs).toBeGreaterThanOrEqual(1_500);
     expect(waitMs).toBeLessThan(3_000); // was 60 s: the whole lease, from when the job looked
