@@ -23,7 +23,10 @@ export interface BenchEnv {
 }
 
 export async function benchEnv(): Promise<BenchEnv> {
-  const [server, redis] = await Promise.all([startPrivatePostgres(), spawnRedisServer()]);
+  // BENCH_PROFILE=1: the server records every statement's calls and time (pg_stat_statements).
+  const profile = process.env.BENCH_PROFILE === '1';
+  const settings = profile ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : undefined;
+  const [server, redis] = await Promise.all([startPrivatePostgres({ settings }), spawnRedisServer()]);
   const f = server.facts;
   const url = (db: string) => `postgres://${encodeURIComponent(f.user)}:${encodeURIComponent(f.password)}@${f.host}:${f.port}/${db}`;
   const admin = new pg.Client({ connectionString: url('postgres') });
@@ -32,6 +35,7 @@ export async function benchEnv(): Promise<BenchEnv> {
   await admin.end();
   const pool = createStatePool({ url: url('bench'), max: 30, applicationName: 'rotor-bench' });
   await migrate(pool);
+  if (profile) await pool.query('create extension pg_stat_statements');
   return {
     server,
     redis,

@@ -3,7 +3,7 @@
 // per target), against a raw script that calls the same rotator (the same ALTERs) with the same
 // per-target concurrency and no state database, store or queue. Also: the time from the incident's
 // start to the first old credential revoked.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EMPTY_SELECTION, planIncident, startIncident } from '../src/engine/incident.js';
@@ -22,11 +22,42 @@ const PER_TARGET = 2;
 /** Rounds of raw, PostgreSQL-queue incident and Redis-queue incident, interleaved: a ratio is taken within its round, and the medians are reported. */
 const ROUNDS = Number(process.env.BENCH_INCIDENT_ROUNDS ?? 3);
 
-/** CPU seconds so far: this process, and the private PostgreSQL (postmaster and its exited backends). */
+/** CPU seconds so far: this process, the private PostgreSQL (every server process), and Redis. */
 interface CpuMeter {
-  read(): { node: number; pg: number };
+  read(): Promise<Cpu>;
   /** Sessions opened and transactions committed so far: the target databases, and the state database. */
   sessions(): Promise<string>;
+}
+
+interface Cpu {
+  node: number;
+  pg: number;
+  /** Of `pg`: the sessions open on the state database (rotor's pool and the PostgreSQL queue's). */
+  pgState: number;
+  redis: number;
+}
+
+/** /proc/PID/stat's utime + stime (fields 14 and 15), with cutime + cstime (16 and 17) when `children`, in seconds. */
+function procCpu(pid: number | string, children: boolean): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (children ? [11, 12, 13, 14] : [11, 12]).reduce((a, i) => a + Number(f[i]), 0) / 100;
+  } catch {
+    return 0; // it exited between the listing and the read: its time is in its parent's cutime now
+  }
+}
+
+/** The ids of `parent`'s live child processes. */
+function childrenOf(parent: string): string[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === parent;
+      } catch {
+        return false;
+      }
+    });
 }
 
 async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
@@ -43,12 +74,15 @@ async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
       last = Object.fromEntries(r.map((x) => [x.k, x.n]));
       return text;
     },
-    read() {
-      // /proc/PID/stat: fields 14-17 are utime, stime, cutime, cstime in clock ticks (100 per second).
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      const ticks = [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0);
+    async read() {
+      const { rows: state } = await env.pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = 'bench'");
+      // PostgreSQL: the postmaster with its exited backends, and every backend still running (the
+      // pools' sessions), so a backend that exits between two reads is counted once either way.
+      const pg = procCpu(pid, true) + childrenOf(pid).reduce((a, c) => a + procCpu(c, false), 0);
+      const pgState = state.reduce((a, r) => a + procCpu(r.pid, false), 0);
+      const redisPid = env.redis.pid();
       const u = process.cpuUsage();
-      return { node: (u.user + u.system) / 1e6, pg: ticks / 100 };
+      return { node: (u.user + u.system) / 1e6, pg, pgState, redis: redisPid ? procCpu(redisPid, false) : 0 };
     },
   };
 }
@@ -70,15 +104,16 @@ async function createTargets(env: BenchEnv): Promise<void> {
 
 interface Timed {
   ms: number;
-  /** CPU seconds per rotation: this process (rotor or the raw script), and PostgreSQL. */
-  cpu: { node: number; pg: number };
+  /** CPU seconds per rotation: this process (rotor or the raw script), PostgreSQL and Redis. */
+  cpu: Cpu;
   /** Sessions and commits per rotation, on the targets and the state database. */
   sessions: string;
 }
 
-function cpuPerRotation(meter: CpuMeter, before: { node: number; pg: number }): Timed['cpu'] {
-  const after = meter.read();
-  return { node: (after.node - before.node) / SECRETS, pg: (after.pg - before.pg) / SECRETS };
+async function cpuPerRotation(meter: CpuMeter, before: Cpu): Promise<Cpu> {
+  const after = await meter.read();
+  const per = (k: keyof Cpu) => (after[k] - before[k]) / SECRETS;
+  return { node: per('node'), pg: per('pg'), pgState: per('pgState'), redis: per('redis') };
 }
 
 async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed> {
@@ -121,12 +156,12 @@ async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed
     );
   };
   await runAll(); // bootstrap: each timed rotation also revokes
-  const cpu = meter.read();
+  const cpu = await meter.read();
   await meter.sessions();
   const started = performance.now();
   await runAll();
   const ms = performance.now() - started;
-  return { ms, cpu: cpuPerRotation(meter, cpu), sessions: await meter.sessions() };
+  return { ms, cpu: await cpuPerRotation(meter, cpu), sessions: await meter.sessions() };
 }
 
 async function incident(
@@ -134,7 +169,7 @@ async function incident(
   meter: CpuMeter,
   kind: 'redis' | 'postgres',
   round: number,
-): Promise<Timed & { firstRevokeMs: number; steps: string }> {
+): Promise<Timed & { firstRevokeMs: number; steps: string; profile: string[] }> {
   const prefix = `${kind === 'redis' ? 'iq' : 'ip'}${round}_`;
   await createRolePairs(env.pool, prefix, SECRETS);
   const secrets = secretsFor(env, prefix, prefix).map((s) => ({
@@ -168,7 +203,8 @@ async function incident(
   const plan = planIncident(all, selection, PER_TARGET, null);
   if (plan.secrets.length !== SECRETS) throw new Error(`the plan has ${plan.secrets.length} secrets, not ${SECRETS}`);
   timing = true;
-  const cpu = meter.read();
+  await profileReset(env);
+  const cpu = await meter.read();
   await meter.sessions();
   const started = performance.now();
   const inc = await startIncident(env.pool, kit, { actor: 'bench', reason: 'bench', selection, plan });
@@ -178,7 +214,8 @@ async function incident(
     await new Promise((r) => setTimeout(r, 50));
   }
   const ms = performance.now() - started;
-  const cpuUsed = cpuPerRotation(meter, cpu);
+  const cpuUsed = await cpuPerRotation(meter, cpu);
+  const profile = await profileRead(env);
   const sessions = await meter.sessions();
   const { rows } = await env.pool.query<{ n: number }>(
     "select count(*)::int as n from incident_secrets i join runs r on r.id = i.run_id where i.incident_id = $1 and r.state = 'done'",
@@ -203,7 +240,29 @@ async function incident(
     sessions,
     firstRevokeMs: (firstRevoke ?? NaN) - started,
     steps: steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', '),
+    profile,
   };
+}
+
+const PROFILE = process.env.BENCH_PROFILE === '1';
+
+/** BENCH_PROFILE=1: the statement counts start from zero (pg_stat_statements, loaded by benchEnv). */
+async function profileReset(env: BenchEnv): Promise<void> {
+  if (PROFILE) await env.pool.query('select pg_stat_statements_reset()');
+}
+
+/** BENCH_PROFILE=1: the state database's statements since the reset, per rotation, most called first. */
+async function profileRead(env: BenchEnv): Promise<string[]> {
+  if (!PROFILE) return [];
+  // Top-level statements only (a trigger's are inside its statement's time); time includes lock waits.
+  const { rows } = await env.pool.query<{ calls: number; ms: number; query: string }>(
+    `select s.calls::float8 as calls, s.total_exec_time::float8 as ms, regexp_replace(s.query, '\\s+', ' ', 'g') as query
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'bench' and s.toplevel order by s.calls desc`,
+  );
+  const total = rows.reduce((a, r) => ({ calls: a.calls + r.calls, ms: a.ms + r.ms }), { calls: 0, ms: 0 });
+  const line = (r: { calls: number; ms: number }, text: string) =>
+    `${(r.calls / SECRETS).toFixed(2).padStart(6)} calls ${((r.ms / SECRETS) * 1000).toFixed(0).padStart(6)} µs  ${text}`;
+  return [line(total, 'all statements, per rotation'), ...rows.slice(0, 60).map((r) => line(r, r.query.slice(0, 150)))];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -213,7 +272,8 @@ export async function runIncidentBench(): Promise<string> {
   try {
     await createTargets(env);
     const meter = await cpuMeter(env);
-    const cpuText = (c: Timed['cpu']) => `${(c.node * 1000).toFixed(0)} + ${(c.pg * 1000).toFixed(0)}`;
+    const ms = (x: number) => (x * 1000).toFixed(0);
+    const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state ${ms(c.pgState)}) + ${ms(c.redis)}`;
     const kinds = ['postgres', 'redis'] as const;
     const raws: Timed[] = [];
     const runs: Record<(typeof kinds)[number], Array<Awaited<ReturnType<typeof incident>>>> = { postgres: [], redis: [] };
@@ -231,7 +291,7 @@ export async function runIncidentBench(): Promise<string> {
         row[`${kind} s`] = (i.ms / 1000).toFixed(2);
         row[`${kind} ratio`] = (i.ms / r.ms).toFixed(2);
         row[`${kind} first revoke ms`] = i.firstRevokeMs.toFixed(0);
-        if (round === 0) notes.push(`${kind}: median ms per run: ${i.steps}`, `${kind}: per rotation: ${i.sessions}`);
+        if (round === 0) notes.push(`${kind}: median ms per run: ${i.steps}`, `${kind}: per rotation: ${i.sessions}`, ...i.profile);
       }
       perRound.push(row);
     }
@@ -248,8 +308,8 @@ export async function runIncidentBench(): Promise<string> {
         'ratio, median of rounds (target ≤ 1.3)': median(ratios).toFixed(2),
         'ratio range': `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
         'start → first revoke ms, median (target ≤ 1000)': median(runs[kind].map((i) => i.firstRevokeMs)).toFixed(0),
-        'CPU ms per rotation, raw: node + pg': cpuText(raws[0]!.cpu),
-        'incident: node + pg': cpuText(runs[kind][0]!.cpu),
+        'CPU ms per rotation, raw: node + pg (of which state db) + redis': cpuText(raws[0]!.cpu),
+        'incident: node + pg + redis': cpuText(runs[kind][0]!.cpu),
       };
     });
     return [

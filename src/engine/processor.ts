@@ -86,7 +86,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       }
       let rc: RunContext;
       try {
-        rc = buildRunContext(deps, run, secretRow.policy, signal, values);
+        rc = buildRunContext(deps, run, secretRow.policy, signal, values, secretRow.lastSuccessAt === null);
       } catch (thrown) {
         // An unknown rotator or store, or parameters it rejects: no step can run, so no retry can
         // help. Ending the run here (not failing the job) keeps the reaper from re-enqueueing it forever.

@@ -15,8 +15,16 @@ export interface RunContext {
   rotatorCtx: RotatorContext<unknown>;
   store: SecretStore;
   location: string;
+  /**
+   * The secret had never rotated when the pass began (no last success): the revoke step also
+   * revokes what the target had before rotor (invariant 7). Nothing else changes it during a pass:
+   * a secret has one active run at a time.
+   */
+  neverRotated: boolean;
   /** Loads a version's value from the store; PermanentError when it is gone (never guess). */
   value(versionId: string): Promise<SecretValue>;
+  /** A version's value the step has just read or stored itself: later steps of the pass need not read it again. */
+  remember(versionId: string, value: SecretValue): void;
 }
 
 /**
@@ -32,6 +40,7 @@ export function buildRunContext(
   secret: ResolvedSecret,
   signal: AbortSignal,
   values: ValueCache = new Map(),
+  neverRotated = false,
 ): RunContext {
   const rotator = deps.rotator(secret.rotator.name);
   const store = deps.store(secret.store.backend);
@@ -55,6 +64,7 @@ export function buildRunContext(
     rotatorCtx,
     store,
     location,
+    neverRotated,
     async value(versionId) {
       const known = values.get(versionId);
       if (known) return known;
@@ -67,6 +77,9 @@ export function buildRunContext(
       trackSecret(v.value);
       values.set(versionId, v.value);
       return v.value;
+    },
+    remember(versionId, value) {
+      values.set(versionId, value);
     },
   };
 }

@@ -2,7 +2,7 @@
 // that runs the same step again and converges to the same end.
 import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
-import { getSecret, neverRotated, recordSuccess } from '../state/secrets.js';
+import { getSecret, recordSuccess } from '../state/secrets.js';
 import { lastKeptByRollback, recordOldInUse, type RunPatch } from '../state/runs.js';
 import { PREVIOUS_FIELD } from '../rotator/contract.js';
 import { adoptAttested } from './attest.js';
@@ -31,7 +31,10 @@ const create: Handler = async (rc) => {
   }
   const { run, store, location, rotator, rotatorCtx } = rc;
   const current = await store.get(location, 'CURRENT');
-  if (current) trackSecret(current.value);
+  if (current) {
+    trackSecret(current.value);
+    rc.remember(current.versionId, current.value); // revoke's old credential, should this pass get there
+  }
   if (rotator.preflight) await rotator.preflight(rotatorCtx, current?.value ?? null);
   await refuseKeptByRollback(rc);
 
@@ -58,6 +61,7 @@ const create: Handler = async (rc) => {
     // Stored before it is applied: a credential that works on the target is never untracked.
     await store.putPending(location, versionId, value);
   }
+  rc.remember(versionId, value);
   await rotator.apply(rotatorCtx, value, current?.value ?? null);
   return next({ newVersion: versionId, oldVersion: current?.versionId ?? null }, { version: versionId });
 };
@@ -179,7 +183,7 @@ const revoke: Handler = async (rc) => {
   // rotor's old credential still works where the rotator keeps the two apart, so the rollback
   // that follows returns consumers to a credential that works.
   let detail: Record<string, unknown> | undefined;
-  if (rc.rotator.revokeInherited && (!rc.run.oldVersion || (await neverRotated(rc.deps.pool, rc.run.secretId)))) {
+  if (rc.rotator.revokeInherited && (!rc.run.oldVersion || rc.neverRotated)) {
     detail = { inheritedRevoked: await rc.rotator.revokeInherited(rc.rotatorCtx, keep) };
   }
   if (rc.run.oldVersion) {

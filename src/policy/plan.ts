@@ -97,7 +97,7 @@ export function planEntry(secret: ResolvedSecret, now: Date, lastSuccessAt: Date
   if (!secret.owner) own.push(NO_OWNER);
   if (traits.weakTransport) own.push({ flag: 'weak-tls', chosen: traits.weakTransport });
   // Only before rotor's first success, also after a failed first run (one rolled back after promote
-  // keeps its credential): the revoke step asks the same column (neverRotated, invariant 7).
+  // keeps its credential): the revoke step asks the same column (RunContext.neverRotated, invariant 7).
   if (traits.revokesInherited && lastSuccessAt === null) own.push(REVOKES_INHERITED);
   const flags = sharedFlags(JSON.stringify(own));
   const strategy = secret.rotator.params.strategy;

@@ -199,17 +199,6 @@ export async function deferAfterFailure(db: Queryable, id: string, deferMs: numb
   );
 }
 
-/**
- * True until a rotation of the secret has succeeded (`last_success_at`, written by the finish step,
- * and by `rotor attest` for manual secrets): until then the target may still hold credentials from
- * before rotor, and the next run to reach its revoke step revokes them (docs/design.md, invariant 7).
- * `rotor plan` flags `revokes-inherited` from the same column (lastSuccessesOf, planEntry).
- */
-export async function neverRotated(db: Queryable, id: string): Promise<boolean> {
-  const r = await db.query<{ never: boolean }>('select last_success_at is null as never from secrets where id = $1', [id]);
-  return r.rows[0]?.never ?? true;
-}
-
 /** The last successes of these secrets (those in the database): what `rotor plan` plans from. */
 export async function lastSuccessesOf(db: Queryable, ids: readonly string[]): Promise<Map<string, { lastSuccessAt: Date | null }>> {
   const r = await db.query<{ id: string; lastSuccessAt: Date | null }>(

@@ -29,7 +29,12 @@ const SETTINGS = {
   max_connections: '300',
 };
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /** More server settings (`-c name=value`), after the defaults: the benchmarks' statement profile loads pg_stat_statements. */
+  settings?: Record<string, string>;
+}
+
+export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(scratchRoot(), 'pg-'));
   const dataDir = join(dir, 'data');
   prepareDataDir(dir, dataDir);
@@ -49,7 +54,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       authMethod: 'scram-sha-256',
       persistent: true, // we remove the whole dir ourselves, once, in stop()
       initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-      postgresFlags: Object.entries(SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      postgresFlags: Object.entries({ ...SETTINGS, ...opts.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       onLog: (line: string) => void log.push(line),
       onError: (err: unknown) => void log.push(String(err)),
     });

@@ -18,6 +18,8 @@ export interface RedisServerHandle {
   kill(): Promise<void>;
   /** Stops the server if it runs (gracefully) and starts it again on the same port and dir. */
   restart(): Promise<void>;
+  /** The server's process id while it runs (the benchmarks read its CPU time). */
+  pid(): number | undefined;
 }
 
 export interface RedisServerOptions {
@@ -58,6 +60,7 @@ export async function spawnRedisServer(opts: RedisServerOptions = {}): Promise<R
     port,
     url: `redis://${HOST}:${port}`,
     kill: () => end('SIGKILL'),
+    pid: () => current?.pid,
     async restart() {
       if (stopped) throw new Error(`redis-server on port ${port} was stopped; start a new one instead`);
       await end('SIGTERM');

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { InvalidInputError, NotFoundError, PermanentError } from '../../errors.js';
 import { inTransaction } from '../../state/db.js';
 import type { SecretStore, Stage, StoredVersion, VersionInfo } from '../contract.js';
-import { encodeValue, openValue, sameValue, sealValue, sealingKey, type SealedValue, type SealingKey } from './crypto.js';
+import { openValue, sameValue, sealValue, sealingKey, type SealedValue, type SealingKey } from './crypto.js';
 import { isConsistent, ordered, promoteStages, removeStage, STAGES, stageUpdates, type StageTable } from './stages.js';
 
 export interface LocalStoreOptions {
@@ -55,17 +55,21 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
    */
   async function restage(location: string, transition: (table: StageTable) => StageTable): Promise<void> {
     await inTransaction(pool, async (c) => {
-      const exists = await lockLocation(c, location, false);
-      const before = exists ? await readStages(c, location) : new Map<string, Stage[]>();
+      // Never written: nothing to lock, and the transition says what that means (promote refuses).
+      const before = (await lockAndReadStages(c, location)) ?? new Map<string, Stage[]>();
       const after = transition(before);
       if (!isConsistent(after)) throw new Error(`local store: a stage change of ${location} would leave a stage on two versions`);
       const { removals, additions } = stageUpdates(before, after);
-      for (const change of [...removals, ...additions]) {
-        await c.query('update store_versions set stages = $3 where location = $1 and version_id = $2', [
-          location,
-          change.versionId,
-          change.after,
-        ]);
+      // PostgreSQL checks the one-version-per-stage indexes row by row, so every removal is written
+      // (one statement) before any addition (another): a swap never has a stage on two rows.
+      for (const changes of [removals, additions]) {
+        if (changes.length === 0) continue;
+        await c.query(
+          `update store_versions v set stages = x.stages
+             from (select unnest($2::text[]) as version_id, unnest($3::text[])::text[] as stages) x
+            where v.location = $1 and v.version_id = x.version_id`,
+          [location, changes.map((ch) => ch.versionId), changes.map((ch) => stagesLiteral(ch.after))],
+        );
       }
       if (removals.length > 0) await prune(c, location, keep);
     });
@@ -99,9 +103,19 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
     async putPending(location, versionId, value) {
       checkId('location', location);
       checkId('version id', versionId);
-      encodeValue(value).fill(0); // refuse a malformed value before taking the lock
+      const sealed = sealValue(key, location, versionId, value); // refuses a malformed value before any write
+      // The usual case in one statement: a new version where no PENDING is staged. The primary key
+      // and the one-PENDING index decide, so nothing is written when either holds another row.
+      const { rowCount } = await pool.query(
+        `with l as (insert into store_locations (location) values ($1) on conflict (location) do nothing)
+         insert into store_versions (location, version_id, ciphertext, nonce, auth_tag, key_id, stages)
+         values ($1, $2, $3, $4, $5, $6, array['PENDING']::text[]) on conflict do nothing`,
+        [location, versionId, sealed.ciphertext, sealed.nonce, sealed.authTag, sealed.keyId],
+      );
+      if (rowCount === 1) return;
+      // Not inserted: this version is there already (a retry), or another holds PENDING. Under the lock, say which.
       await inTransaction(pool, async (c) => {
-        await lockLocation(c, location, true);
+        await lockLocation(c, location);
         const { rows } = await c.query<SealedRow>(`select ${SEALED_COLUMNS} from store_versions where location = $1 and version_id = $2`, [
           location,
           versionId,
@@ -126,7 +140,7 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
             { hint: `if that rotation is abandoned, clear it with: rotor repair ${location}  (it discards PENDING version ${other})` },
           );
         }
-        const sealed = sealValue(key, location, versionId, value);
+        // The other PENDING was discarded in between: stage this one now, under the lock.
         await c.query(
           `insert into store_versions (location, version_id, ciphertext, nonce, auth_tag, key_id, stages)
            values ($1, $2, $3, $4, $5, $6, array['PENDING']::text[])`,
@@ -171,22 +185,29 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
   };
 }
 
-/**
- * Takes the location's row lock for the rest of the transaction; with `create`, makes the row first.
- * Returns false when the location has never been written (nothing to lock, nothing to change).
- */
-async function lockLocation(c: pg.PoolClient, location: string, create: boolean): Promise<boolean> {
-  if (create) await c.query('insert into store_locations (location) values ($1) on conflict (location) do nothing', [location]);
+/** Takes the location's row lock for the rest of the transaction; false when the location has never been written. */
+async function lockLocation(c: pg.PoolClient, location: string): Promise<boolean> {
   const { rowCount } = await c.query('select 1 from store_locations where location = $1 for update', [location]);
   return (rowCount ?? 0) > 0;
 }
 
-async function readStages(c: pg.PoolClient, location: string): Promise<StageTable> {
+/**
+ * Takes the location's row lock for the rest of the transaction, then reads its versions' stages:
+ * two statements, since a statement that waited for the lock would still read from the snapshot it
+ * began with, before the holder's changes. Null when the location has never been written.
+ */
+async function lockAndReadStages(c: pg.PoolClient, location: string): Promise<StageTable | null> {
+  if (!(await lockLocation(c, location))) return null;
   const { rows } = await c.query<{ version_id: string; stages: Stage[] }>(
     'select version_id, stages from store_versions where location = $1',
     [location],
   );
   return new Map(rows.map((r) => [r.version_id, r.stages]));
+}
+
+/** A text[] literal of stages (their names are fixed words: no quoting needed), for unnest() of text. */
+function stagesLiteral(stages: readonly Stage[]): string {
+  return `{${stages.join(',')}}`;
 }
 
 /** Deletes stageless versions beyond the newest `keep`; the stage condition is in the SQL itself. */
