@@ -3,7 +3,7 @@
 // per target), against a raw script that calls the same rotator (the same ALTERs) with the same
 // per-target concurrency and no state database, store or queue. Also: the time from the incident's
 // start to the first old credential revoked.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EMPTY_SELECTION, planIncident, startIncident } from '../src/engine/incident.js';
@@ -204,6 +204,7 @@ async function incident(
   if (plan.secrets.length !== SECRETS) throw new Error(`the plan has ${plan.secrets.length} secrets, not ${SECRETS}`);
   timing = true;
   await profileReset(env);
+  const cpuProfile = await startCpuProfile(`${kind}-${round}`);
   const cpu = await meter.read();
   await meter.sessions();
   const started = performance.now();
@@ -215,6 +216,7 @@ async function incident(
   }
   const ms = performance.now() - started;
   const cpuUsed = await cpuPerRotation(meter, cpu);
+  await cpuProfile();
   const profile = await profileRead(env);
   const sessions = await meter.sessions();
   const { rows } = await env.pool.query<{ n: number }>(
@@ -245,6 +247,26 @@ async function incident(
 }
 
 const PROFILE = process.env.BENCH_PROFILE === '1';
+
+/**
+ * BENCH_CPUPROF=DIR: a V8 CPU profile of this process during each timed incident, written to
+ * DIR/incident-<queue>-<round>.cpuprofile (open it in Chrome's DevTools). Returns the stop function.
+ */
+async function startCpuProfile(name: string): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_CPUPROF;
+  if (!dir) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `incident-${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
 
 /** BENCH_PROFILE=1: the statement counts start from zero (pg_stat_statements, loaded by benchEnv). */
 async function profileReset(env: BenchEnv): Promise<void> {

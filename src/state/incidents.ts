@@ -136,11 +136,18 @@ export async function incidentItems(db: Queryable, incidentId: string): Promise<
  * the run back. This is what makes a restarted driver never start a secret twice.
  */
 export async function linkIncidentRun(client: Queryable, incidentId: string, secretId: string, runId: string): Promise<void> {
-  const r = await client.query(
-    `update incident_secrets set run_id = $3 where incident_id = $1 and secret_id = $2 and run_id is null and skipped is null`,
-    [incidentId, secretId, runId],
-  );
+  const r = await client.query(incidentLinkSql('$1', '$2', '$3'), [incidentId, secretId, runId]);
   if (r.rowCount !== 1) throw new IncidentItemTakenError(incidentId, secretId);
+}
+
+/**
+ * The statement that links a run to its secret's row of an incident, with the placeholders given:
+ * only a row neither started nor skipped takes it. linkIncidentRun runs it; createRun makes it part
+ * of the statement that inserts the run.
+ */
+export function incidentLinkSql(incidentId: string, secretId: string, runId: string): string {
+  return `update incident_secrets set run_id = ${runId}
+          where incident_id = ${incidentId} and secret_id = ${secretId} and run_id is null and skipped is null`;
 }
 
 /** Marks secrets that will not be started, with why. Secrets started meanwhile keep their run. */

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
 import { staleWhen } from './active-runs.js';
-import { appendAudit, type AuditEntry } from './audit.js';
-import { inTransaction, type Queryable } from './db.js';
-import { linkIncidentRun } from './incidents.js';
+import type { AuditEntry } from './audit.js';
+import type { Queryable } from './db.js';
+import { IncidentItemTakenError, incidentLinkSql } from './incidents.js';
 import { ACTIVE_IN, type RunState } from './run-states.js';
 
 export { ACTIVE_STATES, type RunState } from './run-states.js';
@@ -72,25 +72,30 @@ export interface NewRun {
  */
 export async function createRun(pool: pg.Pool, req: NewRun): Promise<RunRow> {
   const id = randomUUID();
+  const detail = { trigger: req.trigger, force: req.force ?? false, ...(req.incidentId ? { incidentId: req.incidentId } : {}) };
+  const args: unknown[] = [id, req.secretId, req.trigger, req.actor, req.reason ?? null, req.force ?? false, req.notBefore ?? null];
+  args.push(JSON.stringify(detail));
+  // One statement: the run, its incident link (the run is inserted only if the link took), and its
+  // audit row, together or not at all. The audit insert locks the chain's head row until the commit
+  // (0008_audit_chain.sql), which here ends the statement.
+  const link = req.incidentId
+    ? `l as (${incidentLinkSql(`$${args.push(req.incidentId)}::uuid`, '$2::text', '$1::uuid')} returning 1),`
+    : '';
   try {
-    return await inTransaction(pool, async (client) => {
-      const r = await client.query<RunRow>(
-        `insert into runs (id, secret_id, trigger, actor, reason, force, not_before)
-         values ($1, $2, $3, $4, $5, $6, $7) returning ${RUN_COLUMNS}`,
-        [id, req.secretId, req.trigger, req.actor, req.reason ?? null, req.force ?? false, req.notBefore ?? null],
-      );
-      if (req.incidentId) await linkIncidentRun(client, req.incidentId, req.secretId, id);
-      // The audit row last: its insert locks the chain's head row until the commit (0008_audit_chain.sql).
-      await appendAudit(client, {
-        actor: req.actor,
-        action: 'run.requested',
-        secretId: req.secretId,
-        runId: id,
-        reason: req.reason ?? null,
-        detail: { trigger: req.trigger, force: req.force ?? false, ...(req.incidentId ? { incidentId: req.incidentId } : {}) },
-      });
-      return r.rows[0]!;
-    });
+    const r = await pool.query<RunRow>(
+      `with ${link}
+         r as (insert into runs (id, secret_id, trigger, actor, reason, force, not_before)
+               select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::timestamptz
+               ${link ? 'where exists (select from l)' : ''}
+               returning ${RUN_COLUMNS}),
+         a as (insert into audit (actor, action, secret_id, run_id, reason, detail)
+               select $4::text, 'run.requested', $2::text, r.id, $5::text, $8::jsonb from r)
+       select * from r`,
+      args,
+    );
+    const row = r.rows[0];
+    if (!row) throw new IncidentItemTakenError(req.incidentId!, req.secretId);
+    return row;
   } catch (err) {
     const pgErr = err as { code?: string; constraint?: string };
     if (pgErr.code === '23505' && pgErr.constraint === 'runs_one_active_per_secret') {
