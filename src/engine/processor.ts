@@ -78,9 +78,14 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     const secretRow = await getSecret(deps.pool, run.secretId);
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
     const values: ValueCache = new Map();
+    // The step the last completion started (its row's id), when it started one: see runStep.
+    let begun: number | null = null;
     while (run.step !== 'finished') {
-      if (lost.signal.aborted) throw lost.signal.reason;
-      if (await mustStepAside(deps, run)) {
+      if (lost.signal.aborted) {
+        if (begun !== null) await abandonStep(deps, begun, "this pass lost the run's lease before the step ran");
+        throw lost.signal.reason;
+      }
+      if (begun === null && (await mustStepAside(deps, run))) {
         // Give the CPU and connections to the emergency: routine work resumes in a moment, no attempt spent.
         return await pause(deps, run, new Date(deps.now().getTime() + ROUTINE_YIELD_MS), opts);
       }
@@ -90,14 +95,23 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
       } catch (thrown) {
         // An unknown rotator or store, or parameters it rejects: no step can run, so no retry can
         // help. Ending the run here (not failing the job) keeps the reaper from re-enqueueing it forever.
+        if (begun !== null) await abandonStep(deps, begun, 'the run cannot proceed');
         await cannotRun(deps, run, owner, redactError(coerceError(thrown)));
         return;
       }
-      const outcome = await runStep(rc, opts);
+      const outcome = await runStep(rc, opts, begun);
       if (outcome === 'ended') return;
-      // A completed step returns the run as it wrote it; after a failure it is read again.
-      run = outcome === 'continue' ? (await getRun(deps.pool, runId))! : outcome;
-      if (givesWay(opts.lane, run)) return; // escalated meanwhile: hand over at this boundary
+      // A completed step returns the run as it wrote it (and the next step, when it started it);
+      // after a failure it is read again.
+      if (outcome === 'continue') {
+        run = (await getRun(deps.pool, runId))!;
+        begun = null;
+      } else {
+        const { nextStepId, ...advanced } = outcome;
+        run = advanced;
+        begun = nextStepId;
+      }
+      if (givesWay(opts.lane, run)) return; // escalated meanwhile: hand over at this boundary (nothing was started)
     }
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
@@ -131,31 +145,43 @@ class JobLostError extends Error {
 
 /**
  * Runs the run's current step once; 'ended' when the run reached a terminal state, the run as it
- * now is after a step that succeeded, 'continue' when the run must be read again.
+ * now is after a step that succeeded, 'continue' when the run must be read again. `begun` is the
+ * step's row when the last step's completion started it (its attempt already counted).
  */
-async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' | 'ended'> {
+async function runStep(
+  rc: RunContext,
+  opts: Pass,
+  begun: number | null,
+): Promise<(RunRow & { nextStepId: number | null }) | 'continue' | 'ended'> {
   const { deps, run } = rc;
   const owner = opts.leaseOwner;
   const step = run.step as Step;
-  const attempt = run.stepAttempt + 1;
-  if (run.stepAttempt >= rc.secret.retry.attempts) {
-    // Every attempt allowed was started and none recorded an end: each time the worker died inside
-    // the step (killed, out of memory, a rotator that crashes the process). Another try would only
-    // loop, so the run fails over to discard or rollback as if the last attempt had failed.
-    const err = new Error(`${step} never finished: the worker stopped during each of its ${run.stepAttempt} attempts`);
-    return onStepFailure(rc, step, run.stepAttempt, err, err, opts);
+  let attempt: number;
+  let stepId: number;
+  if (begun !== null) {
+    attempt = run.stepAttempt;
+    stepId = begun;
+  } else {
+    attempt = run.stepAttempt + 1;
+    if (run.stepAttempt >= rc.secret.retry.attempts) {
+      // Every attempt allowed was started and none recorded an end: each time the worker died inside
+      // the step (killed, out of memory, a rotator that crashes the process). Another try would only
+      // loop, so the run fails over to discard or rollback as if the last attempt had failed.
+      const err = new Error(`${step} never finished: the worker stopped during each of its ${run.stepAttempt} attempts`);
+      return onStepFailure(rc, step, run.stepAttempt, err, err, opts);
+    }
+    // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
+    // a crash-looping rotation ends in needs-attention instead of looping forever.
+    stepId = await beginStep(
+      deps.pool,
+      run.id,
+      owner,
+      { state: moveTo(run, 'running'), stepAttempt: attempt, waitUntil: null, totalAttempts: 1 },
+      step,
+      attempt,
+    );
+    rc.run = { ...run, stepAttempt: attempt };
   }
-  // Counted before the step runs, so a worker that dies inside a step still spends an attempt:
-  // a crash-looping rotation ends in needs-attention instead of looping forever.
-  const stepId = await beginStep(
-    deps.pool,
-    run.id,
-    owner,
-    { state: moveTo(run, 'running'), stepAttempt: attempt, waitUntil: null, totalAttempts: 1 },
-    step,
-    attempt,
-  );
-  rc.run = { ...run, stepAttempt: attempt };
   try {
     if (step === 'discard' || step === 'rollback') {
       const result: FailureResult =
@@ -172,6 +198,9 @@ async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' 
     if (result.kind === 'wait') return await waitInStep(rc, stepId, attempt, result, opts);
     if (result.patch?.state) moveTo(run, result.patch.state);
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
+    // The next step starts in the same statement when this pass goes straight on to it (a routine
+    // run stepping aside for an emergency does not): one round trip per step boundary, not two.
+    const goesOn = following !== 'finished' && !result.patch?.state && !(await mustStepAside(deps, run));
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
     const advanced = await completeStep(
@@ -187,6 +216,7 @@ async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' 
         secretId: run.secretId,
         detail: { attempt, ...(result.detail ?? {}) },
       },
+      goesOn ? { routineLane: opts.lane === 'routine' } : undefined,
     );
     await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : advanced;
@@ -204,6 +234,11 @@ async function runStep(rc: RunContext, opts: Pass): Promise<RunRow | 'continue' 
     await endStep(deps.pool, stepId, 'failed', { error: err.message });
     return onStepFailure(rc, step, attempt, thrown, err, opts);
   }
+}
+
+/** Ends a step the last completion started but this pass will not run: recorded as failed, with why. */
+async function abandonStep(deps: EngineDeps, stepId: number, why: string): Promise<void> {
+  await endStep(deps.pool, stepId, 'failed', { error: why }).catch(() => undefined);
 }
 
 /** Ends a step that must wait (grace, a confirmation, a drain): recorded, its attempt given back, the job delayed. */

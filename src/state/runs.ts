@@ -294,6 +294,11 @@ export async function updateRun(db: Queryable, runId: string, owner: string, pat
  * appended together or not at all (a worker killed in between leaves no change without its audit
  * row), in one round trip instead of a transaction's four. Returns the run as it now is, so the
  * pass goes on without reading it again.
+ *
+ * With `startNext`, the same statement also starts the run's next step (`patch.step`), as
+ * beginStep would: its first attempt counted and its step row inserted, and `nextStepId` names that
+ * row. A pass from the routine lane starts nothing on a run escalated meanwhile (its emergency job
+ * owns it now): `nextStepId` is then null, as without `startNext`.
  */
 export async function completeStep(
   db: Queryable,
@@ -303,18 +308,27 @@ export async function completeStep(
   owner: string,
   patch: RunPatch,
   audit: Omit<AuditEntry, 'runId'>,
-): Promise<RunRow> {
-  const { sets, args } = runUpdate(runId, patch);
+  startNext?: { routineLane: boolean },
+): Promise<RunRow & { nextStepId: number | null }> {
+  const { sets: patchSets, args } = runUpdate(
+    runId,
+    startNext ? { ...patch, stepAttempt: undefined, totalAttempts: undefined, waitUntil: null } : patch,
+  );
   const at = (v: unknown) => `$${args.push(v)}`;
-  // All three hang on the run's update, which only the lease's holder can make. The audit insert
+  // The attempt the next step starts with: 1, or 0 (nothing started) for a routine pass whose run became an emergency.
+  const started = startNext?.routineLane ? "(case when trigger = 'emergency' then 0 else 1 end)" : '1';
+  const sets = startNext ? `${patchSets}, step_attempt = ${started}, total_attempts = total_attempts + ${started}` : patchSets;
+  // All hang on the run's update, which only the lease's holder can make. The audit insert
   // is the statement's last write, so the chain's head row is locked only until its commit.
-  const r = await db.query<RunRow>(
+  const r = await db.query<RunRow & { nextStepId: number | null }>(
     `with r as (update runs set ${sets} where id = $1 and lease_owner = ${at(owner)} returning ${RUN_COLUMNS}),
           s as (update steps set status = 'succeeded', finished_at = now(), detail = ${at(detail ? JSON.stringify(detail) : null)}::jsonb
                 from r where steps.id = ${at(stepId)}::bigint),
+          n as (insert into steps (run_id, step, attempt, status)
+                select r.id, r.step, 1, 'started' from r where ${startNext ? 'r."stepAttempt" = 1' : 'false'} returning id::int),
           a as (insert into audit (actor, action, secret_id, run_id, reason, detail)
                 select ${at(audit.actor)}, ${at(audit.action)}, ${at(audit.secretId ?? null)}, r.id, ${at(audit.reason ?? null)}, ${at(audit.detail ? JSON.stringify(audit.detail) : null)}::jsonb from r)
-     select * from r`,
+     select r.*, (select id from n) as "nextStepId" from r`,
     args,
   );
   const row = r.rows[0];

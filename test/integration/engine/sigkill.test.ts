@@ -265,12 +265,15 @@ describe('a worker killed with SIGKILL', () => {
     );
     expect(await store.describe(secret.id)).toHaveLength(3);
     expect(fileLabel(await readFile(envFile, 'utf8'))).toBe('settled');
-    // The revoke step ran to its end once: the two attempts killed inside it were never recorded as ended.
+    // The revoke step ran to its end once: the attempts killed never recorded an end. The first was
+    // started by verify-consumers' completion (one statement ends a step and starts the next), and
+    // the worker killed at after:verify-consumers died with it; the next two were killed inside it.
     const revokes = (await listSteps(db.pool, ended.id)).filter((s) => s.step === 'revoke');
     expect(revokes.map((s) => [s.attempt, s.status])).toEqual([
       [1, 'started'],
       [2, 'started'],
-      [3, 'succeeded'],
+      [3, 'started'],
+      [4, 'succeeded'],
     ]);
     // Neither value in the state tables, the queue's job data among them (rotor logs nothing of a run
     // without failures, so there is no log to scan; the env file holds the value by design).
