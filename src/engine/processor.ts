@@ -22,7 +22,7 @@ import {
   type RunState,
 } from '../state/runs.js';
 import { inTransaction } from '../state/db.js';
-import { deferAfterFailure, getSecret } from '../state/secrets.js';
+import { deferAfterFailure } from '../state/secrets.js';
 import { backoffMs } from './backoff.js';
 import type { DelayFn, EngineDeps } from './deps.js';
 import { ROUTINE_YIELD_MS, givesWay, mustStepAside, reclaimAfterMs, type Lane } from './emergency.js';
@@ -43,6 +43,8 @@ export interface PassOptions {
 /** One pass: its options and who holds the run's lease during it. */
 interface Pass extends PassOptions {
   leaseOwner: string;
+  /** Set once a write gave the lease up with the run's end (the finish step's completion). */
+  leaseReleased?: boolean;
 }
 
 export async function processRun(deps: EngineDeps, runId: string, passOpts: PassOptions): Promise<void> {
@@ -51,8 +53,8 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
   // second would "re-claim" the lease the first holds and run the same steps at the same time.
   const owner = `${deps.workerId}:${randomBytes(4).toString('hex')}`;
   const opts: Pass = { ...passOpts, leaseOwner: owner };
-  let run = await claimRun(deps.pool, runId, owner, deps.leaseMs, opts.lane === 'routine');
-  if (!run) {
+  const claimed = await claimRun(deps.pool, runId, owner, deps.leaseMs, opts.lane === 'routine');
+  if (!claimed) {
     const current = await getRun(deps.pool, runId);
     if (!current || !ACTIVE_STATES.includes(current.state)) return; // ended: nothing to do
     if (givesWay(opts.lane, current)) return; // escalated: its emergency job owns it
@@ -60,6 +62,8 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     const left = opts.lane === 'emergency' ? null : await leaseLeftMs(deps.pool, runId);
     return opts.delay(new Date(deps.now().getTime() + reclaimAfterMs(opts.lane, deps.leaseMs, left)));
   }
+  const { secret: secretRow, ...claimedRun } = claimed;
+  let run: RunRow = claimedRun;
   // A renewal that finds the lease gone means this pass stalled past it and another claimed the run:
   // the step in flight is told (its signal aborts) and the pass stops at the next write or boundary.
   const lost = new AbortController();
@@ -75,7 +79,6 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
   try {
     const waitFor = [run.notBefore, run.waitUntil].find((d) => d && d.getTime() > deps.now().getTime());
     if (waitFor) return await pause(deps, run, waitFor, opts);
-    const secretRow = await getSecret(deps.pool, run.secretId);
     if (!secretRow) throw new PermanentError(`run ${run.id} names secret ${run.secretId}, which is not in the state database`);
     const values: ValueCache = new Map();
     // The step the last completion started (its row's id), when it started one: see runStep.
@@ -119,7 +122,7 @@ export async function processRun(deps: EngineDeps, runId: string, passOpts: Pass
     deps.log.warn({ runId, err: err.message }, 'pass stopped: lease lost');
   } finally {
     clearInterval(renew);
-    await releaseLease(deps.pool, runId, owner).catch(() => undefined);
+    if (!opts.leaseReleased) await releaseLease(deps.pool, runId, owner).catch(() => undefined);
   }
 }
 
@@ -209,7 +212,8 @@ async function runStep(
       result.detail,
       run.id,
       owner,
-      { ...result.patch, step: following, stepAttempt: 0 },
+      // The run's end gives the lease up in the same write.
+      { ...result.patch, step: following, stepAttempt: 0, ...(step === 'finish' ? { releaseLease: true as const } : {}) },
       {
         actor: deps.workerId,
         action: step === 'finish' ? 'run.done' : `step.${step}`,
@@ -218,6 +222,7 @@ async function runStep(
       },
       goesOn ? { routineLane: opts.lane === 'routine' } : undefined,
     );
+    if (step === 'finish') opts.leaseReleased = true;
     await deps.onStepDone?.(run.id, step);
     return step === 'finish' ? 'ended' : advanced;
   } catch (thrown) {

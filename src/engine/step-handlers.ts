@@ -3,7 +3,7 @@
 import { PermanentError } from '../errors.js';
 import { redactError, trackSecret } from '../redact.js';
 import { getSecret, recordSuccess } from '../state/secrets.js';
-import { lastKeptByRollback, recordOldInUse, type RunPatch } from '../state/runs.js';
+import { lastKeptByRollback, oldInUsePatch, recordOldInUse, type RunPatch } from '../state/runs.js';
 import { PREVIOUS_FIELD } from '../rotator/contract.js';
 import { adoptAttested } from './attest.js';
 import { confirmWave, consumerCtx, noticeFor, notifyWave, revokeNoticeAt, wavesOf } from './consumers.js';
@@ -147,18 +147,21 @@ const verifyConsumers: Handler = async (rc) => {
 
   const old = await rc.value(rc.run.oldVersion);
   const sessions = await rotator.inUse(rotatorCtx, old);
-  await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
-  if (sessions === 0 || rc.run.force) return next(undefined, { oldSessions: sessions });
+  // Written with the step's completion when the run goes on, alone when it fails or waits.
+  const seen = oldInUsePatch(sessions, rc.deps.now());
+  if (sessions === 0 || rc.run.force) return next(seen, { oldSessions: sessions });
   switch (secret.drain.mode) {
     case 'terminate': {
       const ended = rotator.terminate ? await rotator.terminate(rotatorCtx, old) : 0;
-      return next(undefined, { oldSessions: sessions, terminated: ended });
+      return next(seen, { oldSessions: sessions, terminated: ended });
     }
     case 'fail':
+      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       throw new PermanentError(`the old credential still has ${sessions} live session(s) and drain mode is fail`, {
         hint: 'find the client still using the old credential, or set drain.mode to wait or terminate',
       });
     case 'wait': {
+      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       const deadline = (rc.run.graceUntil ?? rc.deps.now()).getTime() + secret.drain.timeoutMs;
       if (rc.deps.now().getTime() > deadline) {
         throw new PermanentError(

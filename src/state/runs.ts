@@ -1,6 +1,7 @@
 // Runs and their steps: creation under the one-active-run-per-secret index, leases, step records.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { ResolvedSecret } from '../policy/types.js';
 import { AlreadyInProgressError, NotFoundError } from '../errors.js';
 import { staleWhen } from './active-runs.js';
 import type { AuditEntry } from './audit.js';
@@ -145,16 +146,18 @@ export async function lastKeptByRollback(db: Queryable, secretId: string): Promi
 }
 
 /**
- * Records one sample of the old credential's use: its session count, and the time when non-zero.
- * Called during grace and drain; the last sample with sessions is when it was last seen in use.
+ * One sample of the old credential's use, as a run patch: its session count, and the time when
+ * non-zero (oldLastSeenAt only moves forward: runUpdate writes the later of the two). The last
+ * sample with sessions is when it was last seen in use. Recorded alone during grace and drain
+ * (recordOldInUse), or with the step's completion.
  */
+export function oldInUsePatch(sessions: number, at: Date): RunPatch {
+  return sessions > 0 ? { oldSessionsSeen: sessions, oldLastSeenAt: at } : { oldSessionsSeen: sessions };
+}
+
 export async function recordOldInUse(db: Queryable, runId: string, sessions: number, at: Date): Promise<void> {
-  await db.query(
-    `update runs set old_sessions_seen = $2,
-       old_last_seen_at = case when $2 > 0 then greatest(old_last_seen_at, $3) else old_last_seen_at end
-     where id = $1`,
-    [runId, sessions, at],
-  );
+  const { sets, args } = runUpdate(runId, oldInUsePatch(sessions, at));
+  await db.query(`update runs set ${sets} where id = $1`, args);
 }
 
 /** Active runs not touched for `staleMs`: their job may be lost (Redis restarted without AOF). */
@@ -169,23 +172,40 @@ export async function staleActiveRuns(db: Queryable, staleMs: number, now: Date)
 /**
  * Takes the run's lease for `owner`; returns the run, or null when another worker holds it.
  * Two jobs for one run (a re-enqueued job next to a slow one) can then never run steps at once.
+ * `routineOnly` (a job of the routine queue) does not take a run that was escalated to an
+ * emergency: that run's job on the emergency queue owns it now. The run comes with what the pass
+ * needs of its secret (null when the secret's row is gone), read in the same statement.
  */
-/**
- * Takes the run's lease. `routineOnly` (a job of the routine queue) does not take a run that was
- * escalated to an emergency: that run's job on the emergency queue owns it now.
- */
-export async function claimRun(db: Queryable, runId: string, owner: string, leaseMs: number, routineOnly = false): Promise<RunRow | null> {
-  const r = await db.query<RunRow>(
-    `update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
-       state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
-       started_at = coalesce(started_at, now()), updated_at = now()
-     where id = $1 and state in ${ACTIVE_IN}
-       and (lease_owner is null or lease_owner = $2 or lease_until < now())
-       and not ($4 and trigger = 'emergency')
-     returning ${RUN_COLUMNS}`,
+export async function claimRun(
+  db: Queryable,
+  runId: string,
+  owner: string,
+  leaseMs: number,
+  routineOnly = false,
+): Promise<(RunRow & { secret: ClaimedSecret | null }) | null> {
+  const r = await db.query<RunRow & { secretPolicy: ResolvedSecret | null; secretLastSuccessAt: Date | null }>(
+    `with r as (
+       update runs set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
+         state = case when state = 'queued' or state = 'waiting' then 'running' else state end,
+         started_at = coalesce(started_at, now()), updated_at = now()
+       where id = $1 and state in ${ACTIVE_IN}
+         and (lease_owner is null or lease_owner = $2 or lease_until < now())
+         and not ($4 and trigger = 'emergency')
+       returning ${RUN_COLUMNS})
+     select r.*, s.policy as "secretPolicy", s.last_success_at as "secretLastSuccessAt"
+       from r left join secrets s on s.id = r."secretId"`,
     [runId, owner, leaseMs, routineOnly],
   );
-  return r.rows[0] ?? null;
+  const row = r.rows[0];
+  if (!row) return null;
+  const { secretPolicy, secretLastSuccessAt, ...run } = row;
+  return { ...run, secret: secretPolicy ? { policy: secretPolicy, lastSuccessAt: secretLastSuccessAt } : null };
+}
+
+/** What a pass needs of its run's secret: the policy it rotates by, and whether it ever rotated. */
+export interface ClaimedSecret {
+  policy: ResolvedSecret;
+  lastSuccessAt: Date | null;
 }
 
 /**
@@ -239,10 +259,14 @@ export type RunPatch = Partial<
     | 'outcome'
     | 'error'
     | 'finishedAt'
+    | 'oldSessionsSeen'
+    | 'oldLastSeenAt'
   >
 > & {
   /** Added to total_attempts: 1 when a step starts, -1 when it turned out to be a wait. */
   totalAttempts?: 1 | -1;
+  /** The pass gives the run's lease up with this write (the run ended). */
+  releaseLease?: true;
 };
 
 const PATCH_COLUMNS: Record<string, string> = {
@@ -257,6 +281,8 @@ const PATCH_COLUMNS: Record<string, string> = {
   outcome: 'outcome',
   error: 'error',
   finishedAt: 'finished_at',
+  oldSessionsSeen: 'old_sessions_seen',
+  oldLastSeenAt: 'old_last_seen_at',
 };
 
 /** The SET list and arguments of a run update; `args[0]` is the run id. */
@@ -265,9 +291,13 @@ function runUpdate(runId: string, patch: RunPatch): { sets: string; args: unknow
   const args: unknown[] = [runId];
   for (const [key, column] of Object.entries(PATCH_COLUMNS)) {
     const value = (patch as Record<string, unknown>)[key];
-    if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
+    if (value === undefined) continue;
+    // A later sample never moves the time the old credential was last seen in use back.
+    if (key === 'oldLastSeenAt') sets.push(`${column} = greatest(${column}, $${args.push(value)}::timestamptz)`);
+    else sets.push(`${column} = $${args.push(value)}`);
   }
   if (patch.totalAttempts) sets.push(`total_attempts = greatest(total_attempts + $${args.push(patch.totalAttempts)}, 0)`);
+  if (patch.releaseLease) sets.push('lease_owner = null, lease_until = null');
   return { sets: sets.join(', '), args };
 }
 
