@@ -34,6 +34,8 @@ interface Cpu {
   pg: number;
   /** Of `pg`: the sessions open on the state database (rotor's pool and the PostgreSQL queue's). */
   pgState: number;
+  /** Of `pg`: the server's other live processes (WAL writer, checkpointer, autovacuum launcher...). */
+  pgOther: number;
   redis: number;
 }
 
@@ -78,11 +80,14 @@ async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
       const { rows: state } = await env.pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = 'bench'");
       // PostgreSQL: the postmaster with its exited backends, and every backend still running (the
       // pools' sessions), so a backend that exits between two reads is counted once either way.
-      const pg = procCpu(pid, true) + childrenOf(pid).reduce((a, c) => a + procCpu(c, false), 0);
+      const live = childrenOf(pid).reduce((a, c) => a + procCpu(c, false), 0);
+      const pg = procCpu(pid, true) + live;
       const pgState = state.reduce((a, r) => a + procCpu(r.pid, false), 0);
+      const targets = await env.pool.query<{ pid: number }>("select pid from pg_stat_activity where datname like 'bench_t%'");
+      const pgOther = live - pgState - targets.rows.reduce((a, r) => a + procCpu(r.pid, false), 0);
       const redisPid = env.redis.pid();
       const u = process.cpuUsage();
-      return { node: (u.user + u.system) / 1e6, pg, pgState, redis: redisPid ? procCpu(redisPid, false) : 0 };
+      return { node: (u.user + u.system) / 1e6, pg, pgState, pgOther, redis: redisPid ? procCpu(redisPid, false) : 0 };
     },
   };
 }
@@ -113,7 +118,7 @@ interface Timed {
 async function cpuPerRotation(meter: CpuMeter, before: Cpu): Promise<Cpu> {
   const after = await meter.read();
   const per = (k: keyof Cpu) => (after[k] - before[k]) / SECRETS;
-  return { node: per('node'), pg: per('pg'), pgState: per('pgState'), redis: per('redis') };
+  return { node: per('node'), pg: per('pg'), pgState: per('pgState'), pgOther: per('pgOther'), redis: per('redis') };
 }
 
 async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed> {
@@ -234,6 +239,14 @@ async function incident(
        from steps where run_id in (select run_id from i) group by step`,
     [inc.id],
   );
+  // How full the per-target slots were: the runs' time from creation to their end, over the
+  // incident's wall time times the slots (targets × per target). The raw script's lanes never idle.
+  const busy = await env.pool.query<{ ms: number }>(
+    `select sum(extract(epoch from r.finished_at - r.created_at) * 1000)::float8 as ms
+       from incident_secrets i join runs r on r.id = i.run_id where i.incident_id = $1`,
+    [inc.id],
+  );
+  const occupancy = busy.rows[0]!.ms / (ms * TARGETS * PER_TARGET);
   await runtime.close();
   await kit.close();
   return {
@@ -241,7 +254,7 @@ async function incident(
     cpu: cpuUsed,
     sessions,
     firstRevokeMs: (firstRevoke ?? NaN) - started,
-    steps: steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', '),
+    steps: `${steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', ')}; slots busy ${(occupancy * 100).toFixed(0)}%`,
     profile,
   };
 }
@@ -295,7 +308,7 @@ export async function runIncidentBench(): Promise<string> {
     await createTargets(env);
     const meter = await cpuMeter(env);
     const ms = (x: number) => (x * 1000).toFixed(0);
-    const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state ${ms(c.pgState)}) + ${ms(c.redis)}`;
+    const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state ${ms(c.pgState)}, background ${ms(c.pgOther)}) + ${ms(c.redis)}`;
     const kinds = ['postgres', 'redis'] as const;
     const raws: Timed[] = [];
     const runs: Record<(typeof kinds)[number], Array<Awaited<ReturnType<typeof incident>>>> = { postgres: [], redis: [] };
@@ -338,7 +351,7 @@ export async function runIncidentBench(): Promise<string> {
         'ratio, median of rounds (target ≤ 1.3)': median(r).toFixed(2),
         'ratio range': `${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}`,
         'start → first revoke ms, median (target ≤ 1000)': median(runs[kind].map((i) => i.firstRevokeMs)).toFixed(0),
-        'CPU ms per rotation, raw: node + pg (of which state db) + redis': cpuText(raws[0]!.cpu),
+        'CPU ms per rotation, raw: node + pg (of which state db, background) + redis': cpuText(raws[0]!.cpu),
         'incident: node + pg + redis': cpuText(runs[kind][0]!.cpu),
       };
     });

@@ -280,14 +280,89 @@ export async function driveIncident(opts: DriverOptions, incidentId: string, sig
 }
 
 async function drive(opts: DriverOptions, incidentId: string, signal: AbortSignal, waker: Waker): Promise<'ended' | 'interrupted'> {
+  const starts = new Starts();
+  try {
+    return await passes(opts, incidentId, signal, waker, starts);
+  } finally {
+    await starts.settled();
+  }
+}
+
+/**
+ * The starts a driver has under way: a pass does not wait for its starts (each creates a run and
+ * enqueues its job) before the next pass may read, so a slot freed meanwhile is refilled at once.
+ * Until a read that began after a start ended has seen it, the secret counts as in flight on its
+ * target and is not started again: a pass never puts more than perTarget runs on a target.
+ */
+class Starts {
+  private readonly pending = new Map<string, { targetKey: string; endedAt: number | null; done: Promise<void> }>();
+  private failure: unknown = null;
+
+  /**
+   * `onStarted` gets the run's id; `onFailure` is told of an unexpected failure (the next pass
+   * throws it). A start that found nothing to start (taken, skipped, a routine run rolling back)
+   * wakes nobody: the next pass, woken by a run or the poll, looks again.
+   */
+  begin(item: IncidentItem, start: () => Promise<string | null>, onStarted: (runId: string) => void, onFailure: () => void): void {
+    const entry = { targetKey: item.targetKey, endedAt: null as number | null, done: Promise.resolve() };
+    const ended = () => (entry.endedAt = performance.now());
+    entry.done = start().then(
+      (runId) => {
+        ended();
+        if (runId) onStarted(runId);
+      },
+      (err: unknown) => {
+        ended();
+        this.failure ??= err;
+        onFailure();
+      },
+    );
+    this.pending.set(item.secretId, entry);
+  }
+
+  /** Forgets the starts that ended before `readAt` (the read shows them); throws a start's unexpected failure. */
+  seen(readAt: number): void {
+    if (this.failure !== null) throw this.failure;
+    for (const [id, e] of this.pending) if (e.endedAt !== null && e.endedAt < readAt) this.pending.delete(id);
+  }
+
+  has(secretId: string): boolean {
+    return this.pending.has(secretId);
+  }
+
+  /** Starts not yet seen by a read, by target. */
+  perTarget(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const e of this.pending.values()) m.set(e.targetKey, (m.get(e.targetKey) ?? 0) + 1);
+    return m;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()].map((e) => e.done));
+  }
+}
+
+async function passes(
+  opts: DriverOptions,
+  incidentId: string,
+  signal: AbortSignal,
+  waker: Waker,
+  starts: Starts,
+): Promise<'ended' | 'interrupted'> {
   const { pool, kit, log } = opts;
   let first = true;
   for (;;) {
     if (signal.aborted) return 'interrupted';
     waker.passStarts();
+    const readAt = performance.now();
     const incident = await getIncident(pool, incidentId);
     if (!incident || incident.state === 'done' || incident.state === 'aborted') return 'ended';
     let items = await incidentItems(pool, incidentId);
+    starts.seen(readAt);
     for (const i of items) if (i.runId && i.runState && ACTIVE.has(i.runState)) waker.runs.add(i.runId);
     if (first) {
       // A driver killed between a run's creation and its enqueueing left it queued with no job;
@@ -297,7 +372,6 @@ async function drive(opts: DriverOptions, incidentId: string, signal: AbortSigna
         if (i.runId && i.runState === 'queued') await enqueueRun(kit, { id: i.runId, trigger: 'emergency', notBefore: null });
       first = false;
     }
-    let started = false;
     const state = new Map(items.map((i) => [i.secretId, i]));
     const failed = (id: string) => {
       const d = state.get(id);
@@ -307,38 +381,39 @@ async function drive(opts: DriverOptions, incidentId: string, signal: AbortSigna
       await skipIncidentSecrets(
         pool,
         incidentId,
-        items.filter((i) => !i.runId && !i.skipped).map((i) => i.secretId),
+        items.filter((i) => !i.runId && !i.skipped && !starts.has(i.secretId)).map((i) => i.secretId),
         'aborted before it was started',
       );
     } else {
-      const blocked = items.filter((i) => !i.runId && !i.skipped && i.dependsOn.some(failed));
+      const blocked = items.filter((i) => !i.runId && !i.skipped && !starts.has(i.secretId) && i.dependsOn.some(failed));
       for (const i of blocked) {
         await skipIncidentSecrets(pool, incidentId, [i.secretId], `dependency ${i.dependsOn.find(failed)} did not rotate`);
       }
-      const inFlight = new Map<string, number>();
+      const inFlight = starts.perTarget();
       for (const i of items) if (i.runState && ACTIVE.has(i.runState)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
       const canary = canaryHolds(items);
-      const starting: IncidentItem[] = [];
       for (const i of items) {
-        if (i.runId || i.skipped || blocked.includes(i)) continue;
+        if (i.runId || i.skipped || blocked.includes(i) || starts.has(i.secretId)) continue;
         if (canary && i !== canary) continue;
         if ((inFlight.get(i.targetKey) ?? 0) >= incident.perTarget) continue;
         if (!i.dependsOn.every((d) => state.get(d)?.runState === 'done')) continue;
+        if (signal.aborted) return 'interrupted';
         inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
-        starting.push(i);
+        // Each start is its own transaction, linked to its secret only if not started yet; the
+        // next pass reads while they go on.
+        starts.begin(
+          i,
+          () => startOne(opts, incident, i.secretId),
+          (runId) => waker.runs.add(runId),
+          () => waker.wake(),
+        );
       }
-      if (signal.aborted) return 'interrupted';
-      // Each start is its own transaction, linked to its secret only if not started yet: started
-      // together, they reach the workers together instead of one round trip after another.
-      const results = await Promise.allSettled(starting.map((i) => startOne(opts, incident, i.secretId)));
-      for (const r of results) if (r.status === 'rejected') throw r.reason;
-      for (const r of results) if (r.status === 'fulfilled' && r.value) waker.runs.add(r.value);
-      started = results.some((r) => r.status === 'fulfilled' && r.value);
     }
-    // Nothing started and nothing in flight or pending as read: read again to end on what was
-    // written since (skips, aborts); a pass that started a run is busy without reading again.
-    const busy = (list: readonly IncidentItem[]) => list.some((i) => (i.runState && ACTIVE.has(i.runState)) || (!i.runId && !i.skipped));
-    if (!started && !busy(items) && !busy((items = await incidentItems(pool, incidentId)))) {
+    // Nothing being started and nothing in flight or pending as read: read again to end on what
+    // was written since (skips, aborts).
+    const busy = (list: readonly IncidentItem[]) =>
+      starts.size > 0 || list.some((i) => (i.runState && ACTIVE.has(i.runState)) || (!i.runId && !i.skipped));
+    if (!busy(items) && !busy((items = await incidentItems(pool, incidentId)))) {
       const ended = await endIncident(pool, incidentId, opts.actor, countPhases(items));
       if (ended) log.info({ incidentId, state: ended }, 'incident ended');
       return 'ended';
@@ -363,12 +438,14 @@ function canaryHolds(items: readonly IncidentItem[]): IncidentItem | null {
   return null;
 }
 
-/** Passes start at most this often, however many runs settle: a pass reads every item. */
-const MIN_PASS_GAP_MS = 50;
+/** The least time between the end of a pass and the start of the next, however many runs settle. */
+const MIN_PASS_GAP_MS = 10;
 
 /**
  * The driver's sleep between passes: until the poll interval ends, `signal` aborts, or one of the
- * incident's runs settled (then no sooner than MIN_PASS_GAP_MS after the last pass started). A
+ * incident's runs settled. Then the next pass waits at least as long as the last one took (and
+ * MIN_PASS_GAP_MS): a pass reads every item, so the driver is busy at most half the time however
+ * large the incident, while a small one refills a target's freed slot within milliseconds. A
  * notification that came during a pass is kept, so the next sleep is the short one.
  */
 class Waker {
@@ -388,9 +465,10 @@ class Waker {
   }
 
   async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const passEnded = Date.now();
     if (!this.pending) await this.wait(ms, signal, true);
     this.pending = false;
-    const gap = this.lastPass + MIN_PASS_GAP_MS - Date.now();
+    const gap = passEnded + Math.max(MIN_PASS_GAP_MS, passEnded - this.lastPass) - Date.now();
     if (gap > 0) await this.wait(gap, signal, false);
   }
 
