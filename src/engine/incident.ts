@@ -330,10 +330,10 @@ class Starts {
     return this.pending.has(secretId);
   }
 
-  /** Starts not yet seen by a read, by target. */
-  perTarget(): Map<string, number> {
+  /** Starts under way, by target: those `unseen` says the last read does not show. */
+  perTarget(unseen: (secretId: string) => boolean): Map<string, number> {
     const m = new Map<string, number>();
-    for (const e of this.pending.values()) m.set(e.targetKey, (m.get(e.targetKey) ?? 0) + 1);
+    for (const [id, e] of this.pending) if (unseen(id)) m.set(e.targetKey, (m.get(e.targetKey) ?? 0) + 1);
     return m;
   }
 
@@ -389,7 +389,8 @@ async function passes(
       for (const i of blocked) {
         await skipIncidentSecrets(pool, incidentId, [i.secretId], `dependency ${i.dependsOn.find(failed)} did not rotate`);
       }
-      const inFlight = starts.perTarget();
+      // A start the read already shows (its run created, its job still being enqueued) counts once, as its item.
+      const inFlight = starts.perTarget((id) => !state.get(id)?.runId);
       for (const i of items) if (i.runState && ACTIVE.has(i.runState)) inFlight.set(i.targetKey, (inFlight.get(i.targetKey) ?? 0) + 1);
       const canary = canaryHolds(items);
       for (const i of items) {

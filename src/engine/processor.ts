@@ -203,7 +203,8 @@ async function runStep(
     const following = step === 'finish' ? 'finished' : nextStep(step as (typeof STEPS)[number]);
     // The next step starts in the same statement when this pass goes straight on to it (a routine
     // run stepping aside for an emergency does not): one round trip per step boundary, not two.
-    const goesOn = following !== 'finished' && !result.patch?.state && !(await mustStepAside(deps, run));
+    // With a single attempt allowed, a death at the boundary would fail the next step unrun: start it apart.
+    const goesOn = following !== 'finished' && !result.patch?.state && rc.secret.retry.attempts > 1 && !(await mustStepAside(deps, run));
     // One statement: a worker killed in between must not leave a change of state with no audit row
     // (invariant 6), which the chaos suite caught. The finish step's `done` comes in the patch.
     const advanced = await completeStep(

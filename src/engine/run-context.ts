@@ -39,8 +39,8 @@ export function buildRunContext(
   run: RunRow,
   secret: ResolvedSecret,
   signal: AbortSignal,
-  values: ValueCache = new Map(),
-  neverRotated = false,
+  values: ValueCache,
+  neverRotated: boolean,
 ): RunContext {
   const rotator = deps.rotator(secret.rotator.name);
   const store = deps.store(secret.store.backend);

@@ -152,8 +152,10 @@ const verifyConsumers: Handler = async (rc) => {
   if (sessions === 0 || rc.run.force) return next(seen, { oldSessions: sessions });
   switch (secret.drain.mode) {
     case 'terminate': {
+      // Recorded before the sessions are ended: a terminate that fails must not lose the sample.
+      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       const ended = rotator.terminate ? await rotator.terminate(rotatorCtx, old) : 0;
-      return next(seen, { oldSessions: sessions, terminated: ended });
+      return next(undefined, { oldSessions: sessions, terminated: ended });
     }
     case 'fail':
       await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());

@@ -140,12 +140,20 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
             { hint: `if that rotation is abandoned, clear it with: rotor repair ${location}  (it discards PENDING version ${other})` },
           );
         }
-        // The other PENDING was discarded in between: stage this one now, under the lock.
-        await c.query(
+        // The other PENDING was discarded in between: stage this one now, under the lock. A fast
+        // putPending of another version may have staged one meanwhile (it takes no lock): the
+        // one-PENDING index refuses it, with the same answer as above.
+        const staged = await c.query(
           `insert into store_versions (location, version_id, ciphertext, nonce, auth_tag, key_id, stages)
-           values ($1, $2, $3, $4, $5, $6, array['PENDING']::text[])`,
+           values ($1, $2, $3, $4, $5, $6, array['PENDING']::text[]) on conflict do nothing`,
           [location, versionId, sealed.ciphertext, sealed.nonce, sealed.authTag, sealed.keyId],
         );
+        if (staged.rowCount !== 1) {
+          throw new PermanentError(
+            `${location} already has a PENDING version from a rotation that did not finish, so version ${versionId} cannot be staged`,
+            { hint: `if that rotation is abandoned, clear it with: rotor repair ${location}` },
+          );
+        }
       });
     },
 
@@ -185,9 +193,14 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
   };
 }
 
-/** Takes the location's row lock for the rest of the transaction; false when the location has never been written. */
+/**
+ * Takes the location's row lock for the rest of the transaction; false when the location has never
+ * been written. `for no key update`: stage changes wait for each other, while a version's insert
+ * (whose foreign key check takes a key-share lock on this row) is not held up by them, so a fast
+ * putPending and a locked one can never wait for each other in a circle.
+ */
 async function lockLocation(c: pg.PoolClient, location: string): Promise<boolean> {
-  const { rowCount } = await c.query('select 1 from store_locations where location = $1 for update', [location]);
+  const { rowCount } = await c.query('select 1 from store_locations where location = $1 for no key update', [location]);
   return (rowCount ?? 0) > 0;
 }
 

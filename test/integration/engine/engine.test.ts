@@ -212,7 +212,9 @@ describe.each(['postgres', 'redis'] as const)('the engine on the %s queue backen
   });
 
   it('escalates an active routine run when an emergency is asked for: same run, emergency grace, audited', async () => {
-    const secret = secretFixture(`app/escalate-${backend}`, { graceMs: 60_000, emergencyGraceMs: 0 });
+    // An emergency grace of 3 s keeps the escalated run under way for the second request below
+    // (with none, it could finish first, and that request would rightly start a new run).
+    const secret = secretFixture(`app/escalate-${backend}`, { graceMs: 60_000, emergencyGraceMs: 3_000 });
     await sync({ ...secret, graceMs: 0, hash: 'bootstrap' });
     await waitForRunEnd(db.pool, (await requestRotation(db.pool, kit, { secretId: secret.id, trigger: 'manual', actor: 'test' })).id);
     await sync(secret);

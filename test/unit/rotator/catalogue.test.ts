@@ -176,7 +176,7 @@ function engineTraits(secret: ResolvedSecret): RotatorTraits {
   const store = { backend: 'local' } as SecretStore;
   const opts = { log: silentLogger, stores: { local: store }, resolveRef: async () => '', nextDue: () => NOW } as unknown as RuntimeOptions;
   const run = { id: 'run-1', secretId: secret.id } as RunRow;
-  const rc = buildRunContext(createEngineDeps(opts), run, secret, new AbortController().signal);
+  const rc = buildRunContext(createEngineDeps(opts), run, secret, new AbortController().signal, new Map(), true);
   return rc.rotator.traits(rc.rotatorCtx.params, rc.rotatorCtx.secretId);
 }
 
