@@ -135,10 +135,7 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
         );
         const other = pending.rows[0]?.version_id;
         if (other !== undefined) {
-          throw new PermanentError(
-            `${location} already has a PENDING version, ${other}, from a rotation that did not finish, so version ${versionId} cannot be staged`,
-            { hint: `if that rotation is abandoned, clear it with: rotor repair ${location}  (it discards PENDING version ${other})` },
-          );
+          throw pendingTaken(location, versionId, other);
         }
         // The other PENDING was discarded in between: stage this one now, under the lock. A fast
         // putPending of another version may have staged one meanwhile (it takes no lock): the
@@ -149,10 +146,7 @@ export function createLocalStore(opts: LocalStoreOptions): SecretStore {
           [location, versionId, sealed.ciphertext, sealed.nonce, sealed.authTag, sealed.keyId],
         );
         if (staged.rowCount !== 1) {
-          throw new PermanentError(
-            `${location} already has a PENDING version from a rotation that did not finish, so version ${versionId} cannot be staged`,
-            { hint: `if that rotation is abandoned, clear it with: rotor repair ${location}` },
-          );
+          throw pendingTaken(location, versionId, null);
         }
       });
     },
@@ -230,6 +224,17 @@ async function prune(c: pg.PoolClient, location: string, keep: number): Promise<
        select version_id from store_versions where location = $1 and cardinality(stages) = 0
        order by created_at desc, version_id desc offset $2)`,
     [location, keep],
+  );
+}
+
+/** putPending's refusal: another version holds PENDING (named when known), left by a rotation that did not finish. */
+function pendingTaken(location: string, versionId: string, other: string | null): PermanentError {
+  const held = other === null ? 'a PENDING version' : `a PENDING version, ${other},`;
+  return new PermanentError(
+    `${location} already has ${held} from a rotation that did not finish, so version ${versionId} cannot be staged`,
+    {
+      hint: `if that rotation is abandoned, clear it with: rotor repair ${location}${other === null ? '' : `  (it discards PENDING version ${other})`}`,
+    },
   );
 }
 
