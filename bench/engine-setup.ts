@@ -25,7 +25,14 @@ export interface BenchEnv {
 export async function benchEnv(): Promise<BenchEnv> {
   // BENCH_PROFILE=1: the server records every statement's calls and time (pg_stat_statements).
   const profile = process.env.BENCH_PROFILE === '1';
-  const settings = profile ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : undefined;
+  // BENCH_PG_SETTINGS='{"autovacuum":"off"}': server settings for an experiment.
+  const extra = JSON.parse(process.env.BENCH_PG_SETTINGS ?? '{}') as Record<string, string>;
+  const settings = {
+    ...extra,
+    ...(profile
+      ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', 'pg_stat_statements.track_planning': 'on' }
+      : {}),
+  };
   const [server, redis] = await Promise.all([startPrivatePostgres({ settings }), spawnRedisServer()]);
   const f = server.facts;
   const url = (db: string) => `postgres://${encodeURIComponent(f.user)}:${encodeURIComponent(f.password)}@${f.host}:${f.port}/${db}`;

@@ -31,11 +31,12 @@ interface CpuMeter {
 
 interface Cpu {
   node: number;
+  /** Every PostgreSQL process: the postmaster, its live children and those that exited. */
   pg: number;
-  /** Of `pg`: the sessions open on the state database (rotor's pool and the PostgreSQL queue's). */
+  /** Of `pg`: the sessions on the state database (rotor's pool and the PostgreSQL queue's), closed ones included. */
   pgState: number;
-  /** Of `pg`: the server's other live processes (WAL writer, checkpointer, autovacuum launcher...). */
-  pgOther: number;
+  /** Of `pg`: autovacuum workers (on any database). */
+  pgVacuum: number;
   redis: number;
 }
 
@@ -66,6 +67,21 @@ async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
   const { rows } = await env.pool.query<{ data_directory: string }>('show data_directory');
   const pid = readFileSync(join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8').split('\n')[0]!;
   let last: Record<string, number> = {};
+  // The CPU of every state-database session and every autovacuum worker, as last seen, sampled
+  // twice a second: a process that exits keeps (nearly all) its time here.
+  const seen = { state: new Map<number, number>(), vacuum: new Map<number, number>() };
+  const sample = async () => {
+    const { rows: procs } = await env.pool.query<{ pid: number; vacuum: boolean }>(
+      "select pid, backend_type = 'autovacuum worker' as vacuum from pg_stat_activity where datname = 'bench' or backend_type = 'autovacuum worker'",
+    );
+    for (const r of procs) {
+      const m = r.vacuum ? seen.vacuum : seen.state;
+      m.set(r.pid, Math.max(m.get(r.pid) ?? 0, procCpu(r.pid, false)));
+    }
+  };
+  const sampler = setInterval(() => void sample().catch(() => undefined), 500);
+  sampler.unref();
+  const sum = (m: Map<number, number>) => [...m.values()].reduce((a, c) => a + c, 0);
   return {
     async sessions() {
       const { rows: r } = await env.pool.query<{ k: string; n: number }>(
@@ -77,17 +93,19 @@ async function cpuMeter(env: BenchEnv): Promise<CpuMeter> {
       return text;
     },
     async read() {
-      const { rows: state } = await env.pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = 'bench'");
-      // PostgreSQL: the postmaster with its exited backends, and every backend still running (the
-      // pools' sessions), so a backend that exits between two reads is counted once either way.
-      const live = childrenOf(pid).reduce((a, c) => a + procCpu(c, false), 0);
-      const pg = procCpu(pid, true) + live;
-      const pgState = state.reduce((a, r) => a + procCpu(r.pid, false), 0);
-      const targets = await env.pool.query<{ pid: number }>("select pid from pg_stat_activity where datname like 'bench_t%'");
-      const pgOther = live - pgState - targets.rows.reduce((a, r) => a + procCpu(r.pid, false), 0);
+      // PostgreSQL: the postmaster with its exited backends, and every backend still running, so a
+      // backend that exits between two reads is counted once either way.
+      const pg = procCpu(pid, true) + childrenOf(pid).reduce((a, c) => a + procCpu(c, false), 0);
+      await sample();
       const redisPid = env.redis.pid();
       const u = process.cpuUsage();
-      return { node: (u.user + u.system) / 1e6, pg, pgState, pgOther, redis: redisPid ? procCpu(redisPid, false) : 0 };
+      return {
+        node: (u.user + u.system) / 1e6,
+        pg,
+        pgState: sum(seen.state),
+        pgVacuum: sum(seen.vacuum),
+        redis: redisPid ? procCpu(redisPid, false) : 0,
+      };
     },
   };
 }
@@ -118,7 +136,7 @@ interface Timed {
 async function cpuPerRotation(meter: CpuMeter, before: Cpu): Promise<Cpu> {
   const after = await meter.read();
   const per = (k: keyof Cpu) => (after[k] - before[k]) / SECRETS;
-  return { node: per('node'), pg: per('pg'), pgState: per('pgState'), pgOther: per('pgOther'), redis: per('redis') };
+  return { node: per('node'), pg: per('pg'), pgState: per('pgState'), pgVacuum: per('pgVacuum'), redis: per('redis') };
 }
 
 async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed> {
@@ -212,6 +230,8 @@ async function incident(
   const cpuProfile = await startCpuProfile(`${kind}-${round}`);
   const cpu = await meter.read();
   await meter.sessions();
+  const vacuums = await autovacuums(env);
+  const updates = await hotUpdates(env);
   const started = performance.now();
   const inc = await startIncident(env.pool, kit, { actor: 'bench', reason: 'bench', selection, plan });
   for (;;) {
@@ -221,6 +241,8 @@ async function incident(
   }
   const ms = performance.now() - started;
   const cpuUsed = await cpuPerRotation(meter, cpu);
+  const vacuumed = (await autovacuums(env)) - vacuums;
+  const hot = (await hotUpdates(env)).map((u, i) => `${u.table} ${u.hot - updates[i]!.hot} of ${u.all - updates[i]!.all}`).join(', ');
   await cpuProfile();
   const profile = await profileRead(env);
   const sessions = await meter.sessions();
@@ -247,6 +269,13 @@ async function incident(
     [inc.id],
   );
   const occupancy = busy.rows[0]!.ms / (ms * TARGETS * PER_TARGET);
+  // Runs in flight over the incident, at each tenth of its wall time: where the slots stand empty.
+  const timeline = await env.pool.query<{ n: number }>(
+    `select (select count(*)::int from incident_secrets i join runs r on r.id = i.run_id
+              where i.incident_id = $1 and r.created_at <= t and (r.finished_at is null or r.finished_at > t)) as n
+       from generate_series(0, 9) k, lateral (select started_at + (k + 0.5) * (ended_at - started_at) / 10 as t from incidents where id = $1) x order by k`,
+    [inc.id],
+  );
   await runtime.close();
   await kit.close();
   return {
@@ -254,9 +283,26 @@ async function incident(
     cpu: cpuUsed,
     sessions,
     firstRevokeMs: (firstRevoke ?? NaN) - started,
-    steps: `${steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', ')}; slots busy ${(occupancy * 100).toFixed(0)}%`,
+    steps: `${steps.rows.map((r) => `${r.step} ${r.ms.toFixed(0)}`).join(', ')}; slots busy ${(occupancy * 100).toFixed(0)}% (runs in flight by tenths of the wall time: ${timeline.rows.map((r) => r.n).join(' ')}); autovacuum and autoanalyze runs on the state db ${vacuumed}; HOT updates (reported so far): ${hot}`,
     profile,
   };
+}
+
+/** Autovacuum and autoanalyze runs so far on the state database's tables (rotor's and the PostgreSQL queue's). */
+async function autovacuums(env: BenchEnv): Promise<number> {
+  const { rows } = await env.pool.query<{ n: number }>(
+    'select sum(autovacuum_count + autoanalyze_count)::int as n from pg_stat_all_tables',
+  );
+  return rows[0]!.n;
+}
+
+/** Updates so far, and how many were heap-only (no index entry), on the tables each run updates most. */
+async function hotUpdates(env: BenchEnv): Promise<Array<{ table: string; all: number; hot: number }>> {
+  const { rows } = await env.pool.query<{ table: string; all: number; hot: number }>(
+    `select relname as table, n_tup_upd::int as all, n_tup_hot_upd::int as hot from pg_stat_user_tables
+      where schemaname = 'public' and relname in ('runs', 'steps', 'run_consumers') order by relname`,
+  );
+  return rows;
 }
 
 const PROFILE = process.env.BENCH_PROFILE === '1';
@@ -291,13 +337,20 @@ async function profileRead(env: BenchEnv): Promise<string[]> {
   if (!PROFILE) return [];
   // Top-level statements only (a trigger's are inside its statement's time); time includes lock waits.
   const { rows } = await env.pool.query<{ calls: number; ms: number; query: string }>(
-    `select s.calls::float8 as calls, s.total_exec_time::float8 as ms, regexp_replace(s.query, '\\s+', ' ', 'g') as query
+    `select s.calls::float8 as calls, (s.total_exec_time + s.total_plan_time)::float8 as ms, regexp_replace(s.query, '\\s+', ' ', 'g') as query
        from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'bench' and s.toplevel order by s.calls desc`,
   );
   const total = rows.reduce((a, r) => ({ calls: a.calls + r.calls, ms: a.ms + r.ms }), { calls: 0, ms: 0 });
   const line = (r: { calls: number; ms: number }, text: string) =>
     `${(r.calls / SECRETS).toFixed(2).padStart(6)} calls ${((r.ms / SECRETS) * 1000).toFixed(0).padStart(6)} µs  ${text}`;
-  return [line(total, 'all statements, per rotation'), ...rows.slice(0, 60).map((r) => line(r, r.query.slice(0, 150)))];
+  const plan = await env.pool.query<{ ms: number }>(
+    `select sum(s.total_plan_time)::float8 as ms from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'bench' and s.toplevel`,
+  );
+  return [
+    line(total, 'all statements, per rotation (planning and execution)'),
+    line({ calls: 0, ms: plan.rows[0]!.ms }, 'of which planning'),
+    ...rows.slice(0, 60).map((r) => line(r, r.query.slice(0, 150))),
+  ];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -308,8 +361,11 @@ export async function runIncidentBench(): Promise<string> {
     await createTargets(env);
     const meter = await cpuMeter(env);
     const ms = (x: number) => (x * 1000).toFixed(0);
-    const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state ${ms(c.pgState)}, background ${ms(c.pgOther)}) + ${ms(c.redis)}`;
-    const kinds = ['postgres', 'redis'] as const;
+    const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state db ${ms(c.pgState)}, autovacuum ${ms(c.pgVacuum)}) + ${ms(c.redis)}`;
+    // BENCH_INCIDENT_QUEUES=postgres (or redis): one queue backend only.
+    const kinds = (['postgres', 'redis'] as const).filter((k) =>
+      (process.env.BENCH_INCIDENT_QUEUES ?? 'postgres,redis').split(',').includes(k),
+    );
     const raws: Timed[] = [];
     const runs: Record<(typeof kinds)[number], Array<Awaited<ReturnType<typeof incident>>>> = { postgres: [], redis: [] };
     const perRound = [];
@@ -351,7 +407,7 @@ export async function runIncidentBench(): Promise<string> {
         'ratio, median of rounds (target ≤ 1.3)': median(r).toFixed(2),
         'ratio range': `${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}`,
         'start → first revoke ms, median (target ≤ 1000)': median(runs[kind].map((i) => i.firstRevokeMs)).toFixed(0),
-        'CPU ms per rotation, raw: node + pg (of which state db, background) + redis': cpuText(raws[0]!.cpu),
+        'CPU ms per rotation, raw: node + pg (of which state db, autovacuum) + redis': cpuText(raws[0]!.cpu),
         'incident: node + pg + redis': cpuText(runs[kind][0]!.cpu),
       };
     });
