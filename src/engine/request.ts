@@ -68,7 +68,7 @@ export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: Rotatio
       try {
         await req.prepare?.(run);
       } finally {
-        await enqueueRun(kit, run);
+        await enqueueRun(kit, run, run.id, true); // the run was created just now: no job of its id exists yet
       }
       return run;
     } catch (err) {
@@ -85,9 +85,15 @@ export async function requestRotation(pool: pg.Pool, kit: QueueKit, req: Rotatio
 
 /**
  * Enqueues the run's job on its lane's queue, delayed until its notBefore. A job of that id that
- * failed every attempt is retried at once (QueueHandle.add); its pass waits out notBefore itself.
+ * failed every attempt is retried at once (QueueHandle.add), unless `fresh` says none can exist;
+ * its pass waits out notBefore itself.
  */
-export async function enqueueRun(kit: QueueKit, run: Pick<RunRow, 'id' | 'trigger' | 'notBefore'>, jobId = run.id): Promise<void> {
+export async function enqueueRun(
+  kit: QueueKit,
+  run: Pick<RunRow, 'id' | 'trigger' | 'notBefore'>,
+  jobId = run.id,
+  fresh = false,
+): Promise<void> {
   const delay = run.notBefore ? Math.max(0, run.notBefore.getTime() - Date.now()) : 0;
-  await kit.queue(LANE_QUEUES[laneOf(run.trigger)]).add('run', { runId: run.id }, { ...RUN_JOB_OPTIONS, jobId, delay });
+  await kit.queue(LANE_QUEUES[laneOf(run.trigger)]).add('run', { runId: run.id }, { ...RUN_JOB_OPTIONS, jobId, delay }, fresh);
 }
