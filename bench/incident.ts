@@ -182,7 +182,9 @@ async function raw(env: BenchEnv, meter: CpuMeter, round: number): Promise<Timed
   const cpu = await meter.read();
   await meter.sessions();
   const started = performance.now();
+  phase(`raw ${round}`, 'start');
   await runAll();
+  phase(`raw ${round}`, 'end');
   const ms = performance.now() - started;
   return { ms, cpu: await cpuPerRotation(meter, cpu), sessions: await meter.sessions() };
 }
@@ -233,6 +235,7 @@ async function incident(
   const vacuums = await autovacuums(env);
   const updates = await hotUpdates(env);
   const started = performance.now();
+  phase(`${kind} ${round}`, 'start');
   const inc = await startIncident(env.pool, kit, { actor: 'bench', reason: 'bench', selection, plan });
   for (;;) {
     const row = await getIncident(env.pool, inc.id);
@@ -240,6 +243,7 @@ async function incident(
     await new Promise((r) => setTimeout(r, 50));
   }
   const ms = performance.now() - started;
+  phase(`${kind} ${round}`, 'end');
   const cpuUsed = await cpuPerRotation(meter, cpu);
   const vacuumed = (await autovacuums(env)) - vacuums;
   const hot = (await hotUpdates(env)).map((u, i) => `${u.table} ${u.hot - updates[i]!.hot} of ${u.all - updates[i]!.all}`).join(', ');
@@ -303,6 +307,15 @@ async function hotUpdates(env: BenchEnv): Promise<Array<{ table: string; all: nu
       where schemaname = 'public' and relname in ('runs', 'steps', 'run_consumers') order by relname`,
   );
   return rows;
+}
+
+/**
+ * BENCH_PHASES=1: each timed phase's start and end on stderr, in CLOCK_MONOTONIC seconds, to cut a
+ * system-wide profile taken beside the bench (`perf record -a -k CLOCK_MONOTONIC`) into phases.
+ */
+function phase(name: string, edge: 'start' | 'end'): void {
+  if (process.env.BENCH_PHASES === '1')
+    process.stderr.write(`phase ${name} ${edge} ${(Number(process.hrtime.bigint()) / 1e9).toFixed(3)}\n`);
 }
 
 const PROFILE = process.env.BENCH_PROFILE === '1';

@@ -38,7 +38,7 @@ const BENCHES: Record<string, Bench> = {
   },
   incident: {
     about:
-      'an incident over 300 secrets on 10 target databases ÷ a raw rotator script at the same per-target concurrency, median of 3 interleaved rounds (target ≤ 1.3), start → first revoke (target ≤ 1 s)',
+      'an incident over 300 secrets on 10 target databases ÷ a raw rotator script at the same per-target concurrency, median of interleaved rounds (BENCH_INCIDENT_ROUNDS, default 3) (target ≤ 1.3), start → first revoke (target ≤ 1 s)',
     run: async () => (await import('./incident.js')).runIncidentBench(),
   },
   consumers: {
