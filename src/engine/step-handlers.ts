@@ -147,23 +147,21 @@ const verifyConsumers: Handler = async (rc) => {
 
   const old = await rc.value(rc.run.oldVersion);
   const sessions = await rotator.inUse(rotatorCtx, old);
-  // Written with the step's completion when the run goes on, alone when it fails or waits.
-  const seen = oldInUsePatch(sessions, rc.deps.now());
-  if (sessions === 0 || rc.run.force) return next(seen, { oldSessions: sessions });
+  const at = rc.deps.now();
+  // Written with the step's completion when the run goes on; otherwise alone, first, before
+  // anything that may fail (a terminate that fails must not lose the sample).
+  if (sessions === 0 || rc.run.force) return next(oldInUsePatch(sessions, at), { oldSessions: sessions });
+  await recordOldInUse(rc.deps.pool, rc.run.id, sessions, at);
   switch (secret.drain.mode) {
     case 'terminate': {
-      // Recorded before the sessions are ended: a terminate that fails must not lose the sample.
-      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       const ended = rotator.terminate ? await rotator.terminate(rotatorCtx, old) : 0;
       return next(undefined, { oldSessions: sessions, terminated: ended });
     }
     case 'fail':
-      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       throw new PermanentError(`the old credential still has ${sessions} live session(s) and drain mode is fail`, {
         hint: 'find the client still using the old credential, or set drain.mode to wait or terminate',
       });
     case 'wait': {
-      await recordOldInUse(rc.deps.pool, rc.run.id, sessions, rc.deps.now());
       const deadline = (rc.run.graceUntil ?? rc.deps.now()).getTime() + secret.drain.timeoutMs;
       if (rc.deps.now().getTime() > deadline) {
         throw new PermanentError(
