@@ -94,16 +94,29 @@ const promote: Handler = async (rc) => {
   return next({ promotedAt, graceUntil }, { graceMs: graceUntil.getTime() - promotedAt.getTime() });
 };
 
+/**
+ * Tells each wave the new version and waits for it to confirm before the next. A forced run asks
+ * each wave once and goes on whatever the answers, as its verify-consumers step does (a consumer
+ * that never answers must not hold a leaked credential's revoke forever); those that did not
+ * confirm are recorded, and the emergency grace still gives them time before the revoke.
+ */
 const distribute: Handler = async (rc) => {
   const version = requireVersion(rc, 'newVersion');
   const value = await rc.value(version);
+  const forcedPast: string[] = [];
   for (const wave of wavesOf(rc.secret)) {
     const marks = await notifyWave(rc, wave, noticeFor(rc, version, revokeNoticeAt(rc)), value);
     const unconfirmed = await confirmWave(rc, wave, marks);
-    if (unconfirmed.length) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
+    if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
+    forcedPast.push(...unconfirmed);
   }
-  return next();
+  return next(undefined, forcedDetail(forcedPast));
 };
+
+/** A forced run's step detail: the consumers it went on without. */
+function forcedDetail(unconfirmed: readonly string[]): Record<string, unknown> | undefined {
+  return unconfirmed.length ? { forced: true, unconfirmed } : undefined;
+}
 
 /** How many times the old credential's use is sampled during grace (for staleness figures). */
 const GRACE_SAMPLES = 5;
@@ -143,14 +156,15 @@ const verifyConsumers: Handler = async (rc) => {
   const unconfirmed: string[] = [];
   for (const wave of wavesOf(secret)) unconfirmed.push(...(await confirmWave(rc, wave)));
   if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { unconfirmed } };
-  if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params, rotatorCtx.secretId).drain) return next();
+  const forced = forcedDetail(unconfirmed);
+  if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params, rotatorCtx.secretId).drain) return next(undefined, forced);
 
   const old = await rc.value(rc.run.oldVersion);
   const sessions = await rotator.inUse(rotatorCtx, old);
   const at = rc.deps.now();
   // Written with the step's completion when the run goes on; otherwise alone, first, before
   // anything that may fail (a terminate that fails must not lose the sample).
-  if (sessions === 0 || rc.run.force) return next(oldInUsePatch(sessions, at), { oldSessions: sessions });
+  if (sessions === 0 || rc.run.force) return next(oldInUsePatch(sessions, at), { oldSessions: sessions, ...forced });
   await recordOldInUse(rc.deps.pool, rc.run.id, sessions, at);
   switch (secret.drain.mode) {
     case 'terminate': {
