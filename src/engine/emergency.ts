@@ -160,19 +160,48 @@ export function startLaneWorkers(
   };
 }
 
+/** After its last job started, how long the routine worker counts as busy (checked often). */
+const ROUTINE_BUSY_MS = 10_000;
+
+export interface EmergencyMonitorTiming {
+  /** Between checks while the routine worker is paused or busy. @defaultValue 100 */
+  everyMs?: number;
+  /** Between checks while it is idle: a job it starts is checked for at once. @defaultValue 1000 */
+  idleMs?: number;
+}
+
 /**
  * While an emergency needs capacity anywhere, this process's routine worker takes no new jobs
  * (runs in flight step aside at their next boundary, see mustStepAside). Polls the state database,
- * so an emergency on any machine quiets routine work on all of them. Returns the stop function.
+ * so an emergency on any machine quiets routine work on all of them. The poll is quick only while
+ * it matters: while the worker is paused (to resume it soon) or busy with routine jobs (to stop
+ * taking more). An idle worker's check is slower, and it looks at once when a routine job starts,
+ * so an idle rotor does not ask the state database ten times a second. Returns the stop function.
  */
-export function monitorEmergencies(pool: pg.Pool, routine: Worker<RunJobData>, log: Logger, everyMs = 100): () => void {
+export function monitorEmergencies(
+  pool: pg.Pool,
+  routine: Worker<RunJobData>,
+  log: Logger,
+  timing: EmergencyMonitorTiming = {},
+): () => void {
+  const { everyMs = 100, idleMs = 1_000 } = timing;
   let paused = false;
   let busy = false;
-  const timer = setInterval(() => {
+  let stopped = false;
+  let lastJobAt = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(check, ms);
+    timer.unref();
+  };
+  const check = () => {
     if (busy) return;
     busy = true;
     emergencyNeedsCapacity(pool)
       .then(async (needed) => {
+        if (stopped) return;
         if (needed && !paused) {
           paused = true;
           await routine.pause(true);
@@ -182,11 +211,22 @@ export function monitorEmergencies(pool: pg.Pool, routine: Worker<RunJobData>, l
         }
       })
       .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'emergency check failed'))
-      .finally(() => (busy = false));
-  }, everyMs);
-  timer.unref();
+      .finally(() => {
+        busy = false;
+        schedule(paused || Date.now() - lastJobAt < ROUTINE_BUSY_MS ? everyMs : idleMs);
+      });
+  };
+  const onJob = () => {
+    const idle = Date.now() - lastJobAt >= ROUTINE_BUSY_MS;
+    lastJobAt = Date.now();
+    if (idle && !busy) schedule(0);
+  };
+  routine.on('active', onJob);
+  schedule(everyMs);
   return () => {
-    clearInterval(timer);
+    stopped = true;
+    clearTimeout(timer);
+    routine.off('active', onJob);
     if (paused) void routine.resume();
   };
 }
