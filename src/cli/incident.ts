@@ -148,7 +148,7 @@ async function start(opts: StartOptions): Promise<void> {
     }
     if (!withEstimate.secrets.length) throw new InvalidInputError('the selection matches no active secret: nothing to rotate');
     if (opts.dryRun && opts.json) return out(JSON.stringify(withEstimate, null, 2));
-    process.stderr.write(`${planText(withEstimate, reason)}\n\n`);
+    process.stderr.write(`${planText(withEstimate, reason, opts.overrideFreeze === true)}\n\n`);
     if (opts.dryRun) {
       out('dry run: nothing was started');
       return;

@@ -1,6 +1,6 @@
 // What `rotor incident` prints: the plan before an incident starts, and its progress (a bar and the
 // counts per phase, then the secrets that need attention). Pure text: fed the plan and counts.
-import type { IncidentCounts, IncidentPlan } from '../../engine/incident.js';
+import { frozenCount, type IncidentCounts, type IncidentPlan } from '../../engine/incident.js';
 import { MANUAL_ROTATOR } from '../../rotator/catalogue.js';
 import { NO_COLOURS, type Palette } from './colour.js';
 import { duration } from './time.js';
@@ -8,7 +8,8 @@ import { duration } from './time.js';
 /** Secrets listed by name in the plan's order section before "and N more". */
 const SHOWN = 12;
 
-export function planText(plan: IncidentPlan, reason: string): string {
+/** `overrideFreeze`: the incident will start its runs inside freeze windows too (--override-freeze). */
+export function planText(plan: IncidentPlan, reason: string, overrideFreeze = false): string {
   const lines: string[] = [];
   const n = plan.secrets.length;
   lines.push(`Incident plan: ${n} secret${n === 1 ? '' : 's'} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'}`);
@@ -30,6 +31,17 @@ export function planText(plan: IncidentPlan, reason: string): string {
     lines.push(
       `  manual:      ${manual} secret${manual === 1 ? ' is' : 's are'} rotated by a person (then rotor attest); listed as needs attention`,
     );
+  const frozen = frozenCount(plan);
+  if (frozen) {
+    const are = frozen === 1 ? 'is' : 'are';
+    lines.push(
+      `  frozen:      ${frozen} of the ${n} secrets ${are} inside a freeze window now: ${
+        overrideFreeze
+          ? 'started anyway (--override-freeze; each audited as run.freeze-overridden)'
+          : `not started (listed as needs attention); add --override-freeze to rotate ${frozen === 1 ? 'it' : 'them'} too`
+      }`,
+    );
+  }
   lines.push('', 'Targets:');
   for (const t of plan.targets) lines.push(`  ${t.targetKey}  ${t.secrets}`);
   lines.push('', 'Order (dependencies first):');

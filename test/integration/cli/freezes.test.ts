@@ -132,6 +132,26 @@ secrets:
     expect(row!.runId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("an incident's plan says how many of its secrets are frozen, and what --override-freeze changes", async () => {
+    await fx.write({ 'ids.txt': 'f/range\nf/cron\nf/free\n' });
+    const args = ['incident', 'start', '--reason', 'drill', '--ids', 'ids.txt', '--dry-run'];
+    const plain = await cli(args);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain(
+      'frozen:      2 of the 3 secrets are inside a freeze window now: not started (listed as needs attention); add --override-freeze to rotate them too',
+    );
+    const overriding = await cli([...args, '--override-freeze']);
+    expect(overriding.code, overriding.stderr).toBe(0);
+    expect(overriding.stderr).toContain(
+      'frozen:      2 of the 3 secrets are inside a freeze window now: started anyway (--override-freeze',
+    );
+    await fx.write({ 'free.txt': 'f/free\n' });
+    const free = await cli(['incident', 'start', '--reason', 'drill', '--ids', 'free.txt', '--dry-run']);
+    expect(free.stderr).toContain('Incident plan: 1 secret on 1 target');
+    expect(free.stderr).not.toContain('frozen:');
+    expect(await fx.db.pool.query('select 1 from incidents')).toHaveProperty('rowCount', 0);
+  });
+
   it('a scheduler tick defers a due frozen secret past its freeze and starts the others', async () => {
     await fx.db.pool.query(`update secrets set next_due_at = now() - interval '1 minute' where id in ('f/range', 'f/free')`);
     kit = await createQueueKit({ kind: 'postgres', url: fx.db.url, schema: 'freeze_q' }, createLogger({ level: 'silent' }));
