@@ -118,14 +118,19 @@ export interface Refusal {
 
 /** A pass over one wave: who has not confirmed yet, and the consumer given up on, if any. */
 export interface WaveAnswer {
+  /** Not confirmed yet, and still within their confirmTimeout: worth waiting for. */
   unconfirmed: string[];
+  /** The first consumer an unforced run gives up on (it said it never will, or its time is up). */
   refusal: Refusal | null;
+  /** A forced run's consumers it would have given up on: it goes on without them. */
+  forcedPast: string[];
 }
 
 /**
  * Asks each consumer of the wave not yet confirmed which version it uses, against `notice`'s version.
- * Each is bounded by its own confirmTimeout from when it was notified in this phase. Under `force`
- * nobody is given up on: what they answer is recorded, and the step decides what to wait for.
+ * Each is bounded by its own confirmTimeout from when it was notified in this phase. A consumer that
+ * says it never will (CannotConfirmError), or whose time is up, is a refusal; under `force` it is
+ * not: the run goes on without it (`forcedPast`) and asks the others.
  */
 export async function askWave(
   rc: RunContext,
@@ -136,12 +141,14 @@ export async function askWave(
 ): Promise<WaveAnswer> {
   const rows = marks ?? (await rowsFor(rc, wave, phase));
   const unconfirmed: string[] = [];
+  const forcedPast: string[] = [];
   let value: Promise<SecretValue> | undefined;
   for (const c of wave.consumers) {
     const row = rows.get(c.name);
     if (row?.confirmedAt) continue;
     let version: string | null = null;
     let error: string | null = null;
+    let refusal: Refusal | null = null;
     try {
       const impl = rc.deps.consumer(c.type);
       // Only types that carry the value get it, read from the store once per pass.
@@ -151,10 +158,7 @@ export async function askWave(
       const redacted = redactError(err as Error) as Error & { hint?: string };
       error = redacted.message;
       // A consumer that says it can never confirm (a rollout that failed) is not waited for.
-      if (err instanceof CannotConfirmError && !rc.run.force) {
-        await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error, phase);
-        return { unconfirmed, refusal: { consumer: c, why: error, cannot: true, hint: redacted.hint } };
-      }
+      if (err instanceof CannotConfirmError) refusal = { consumer: c, why: error, cannot: true, hint: redacted.hint };
     }
     if (version === notice.versionId) {
       await markConfirmed(rc.deps.pool, rc.run.id, c.name, version, phase);
@@ -162,13 +166,13 @@ export async function askWave(
     }
     await recordConsumerError(rc.deps.pool, rc.run.id, c.name, error ?? `reports version ${version ?? 'unknown'}`, phase);
     const since = row?.notifiedAt ?? rc.deps.now();
-    if (rc.deps.now().getTime() - since.getTime() > c.confirmTimeoutMs && !rc.run.force) {
-      const why = error ?? `it reports ${version ?? 'no version'}`;
-      return { unconfirmed, refusal: { consumer: c, why, cannot: false, hint: undefined } };
+    if (!refusal && rc.deps.now().getTime() - since.getTime() > c.confirmTimeoutMs) {
+      refusal = { consumer: c, why: error ?? `it reports ${version ?? 'no version'}`, cannot: false, hint: undefined };
     }
-    unconfirmed.push(c.name);
+    if (refusal && !rc.run.force) return { unconfirmed, refusal, forcedPast };
+    (refusal ? forcedPast : unconfirmed).push(c.name);
   }
-  return { unconfirmed, refusal: null };
+  return { unconfirmed, refusal: null, forcedPast };
 }
 
 /** The consumer's bound as a message says it, in the policy's words: `within 15m (its confirmTimeout)`. */
@@ -177,13 +181,18 @@ export function withinTimeout(c: ResolvedConsumer): string {
 }
 
 /**
- * Asks each unconfirmed consumer of the wave whether it uses the run's new version. Returns the names
- * still unconfirmed; throws (leading to rollback) once one said it never will or exceeded its timeout.
+ * Asks each unconfirmed consumer of the wave whether it uses the run's new version. Returns those
+ * still worth waiting for and (forced runs) those it goes on without; throws (leading to rollback)
+ * once one said it never will or exceeded its timeout, unless the run is forced.
  */
-export async function confirmWave(rc: RunContext, wave: Wave, marks?: Map<string, ConsumerMark>): Promise<string[]> {
+export async function confirmWave(
+  rc: RunContext,
+  wave: Wave,
+  marks?: Map<string, ConsumerMark>,
+): Promise<Pick<WaveAnswer, 'unconfirmed' | 'forcedPast'>> {
   const notice = noticeFor(rc, rc.run.newVersion!, revokeNoticeAt(rc));
-  const { unconfirmed, refusal } = await askWave(rc, wave, notice, 'new', marks);
-  if (!refusal) return unconfirmed;
+  const { unconfirmed, refusal, forcedPast } = await askWave(rc, wave, notice, 'new', marks);
+  if (!refusal) return { unconfirmed, forcedPast };
   const { consumer: c, why } = refusal;
   if (refusal.cannot) {
     throw new PermanentError(`consumer ${c.name} (${c.type}) cannot confirm version ${notice.versionId}: ${why}`, {

@@ -160,14 +160,13 @@ export function startLaneWorkers(
   };
 }
 
-/** After its last job started, how long the routine worker counts as busy (checked often). */
-const ROUTINE_BUSY_MS = 10_000;
-
 export interface EmergencyMonitorTiming {
   /** Between checks while the routine worker is paused or busy. @defaultValue 100 */
   everyMs?: number;
   /** Between checks while it is idle: a job it starts is checked for at once. @defaultValue 1000 */
   idleMs?: number;
+  /** After a routine job started, how long the worker counts as busy. @defaultValue 10000 */
+  busyMs?: number;
 }
 
 /**
@@ -184,7 +183,7 @@ export function monitorEmergencies(
   log: Logger,
   timing: EmergencyMonitorTiming = {},
 ): () => void {
-  const { everyMs = 100, idleMs = 1_000 } = timing;
+  const { everyMs = 100, idleMs = 1_000, busyMs = 10_000 } = timing;
   let paused = false;
   let busy = false;
   let stopped = false;
@@ -213,12 +212,12 @@ export function monitorEmergencies(
       .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'emergency check failed'))
       .finally(() => {
         busy = false;
-        schedule(paused || Date.now() - lastJobAt < ROUTINE_BUSY_MS ? everyMs : idleMs);
+        schedule(paused || performance.now() - lastJobAt < busyMs ? everyMs : idleMs);
       });
   };
   const onJob = () => {
-    const idle = Date.now() - lastJobAt >= ROUTINE_BUSY_MS;
-    lastJobAt = Date.now();
+    const idle = performance.now() - lastJobAt >= busyMs;
+    lastJobAt = performance.now();
     if (idle && !busy) schedule(0);
   };
   routine.on('active', onJob);

@@ -92,7 +92,7 @@ export async function rollback(rc: RunContext): Promise<FailureResult> {
     for (const wave of waves) {
       const answer = await askWave(rc, wave, notice, 'rollback');
       if (answer.refusal) return keepNew(rc, answer.refusal, [...unconfirmed, ...answer.unconfirmed]);
-      unconfirmed.push(...answer.unconfirmed);
+      unconfirmed.push(...answer.unconfirmed, ...answer.forcedPast);
     }
     if (unconfirmed.length && !run.force) return { kind: 'wait', until: pollAt(rc), detail: { restoring: run.oldVersion, unconfirmed } };
     // A consumer that caches the value may hold the new one until its cache expires.

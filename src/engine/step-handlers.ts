@@ -95,10 +95,11 @@ const promote: Handler = async (rc) => {
 };
 
 /**
- * Tells each wave the new version and waits for it to confirm before the next. A forced run asks
- * each wave once and goes on whatever the answers, as its verify-consumers step does (a consumer
- * that never answers must not hold a leaked credential's revoke forever); those that did not
- * confirm are recorded, and the emergency grace still gives them time before the revoke.
+ * Tells each wave the new version and waits for it to confirm before the next, each consumer up to
+ * its confirmTimeout. A forced run waits the same way, so waves still go one after the other, but
+ * where an unforced run would roll back (a consumer said it never will, or its time is up) it goes
+ * on without that consumer: one that never answers must not hold a leaked credential's revoke
+ * forever. Those it went on without are recorded in the step's detail.
  */
 const distribute: Handler = async (rc) => {
   const version = requireVersion(rc, 'newVersion');
@@ -106,9 +107,10 @@ const distribute: Handler = async (rc) => {
   const forcedPast: string[] = [];
   for (const wave of wavesOf(rc.secret)) {
     const marks = await notifyWave(rc, wave, noticeFor(rc, version, revokeNoticeAt(rc)), value);
-    const unconfirmed = await confirmWave(rc, wave, marks);
-    if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed } };
-    forcedPast.push(...unconfirmed);
+    const answer = await confirmWave(rc, wave, marks);
+    if (answer.unconfirmed.length)
+      return { kind: 'wait', until: pollAt(rc), detail: { wave: wave.number, unconfirmed: answer.unconfirmed } };
+    forcedPast.push(...answer.forcedPast);
   }
   return next(undefined, forcedDetail(forcedPast));
 };
@@ -154,7 +156,11 @@ async function sampleOldInUse(rc: RunContext): Promise<number | null> {
 const verifyConsumers: Handler = async (rc) => {
   const { rotator, rotatorCtx, secret } = rc;
   const unconfirmed: string[] = [];
-  for (const wave of wavesOf(secret)) unconfirmed.push(...(await confirmWave(rc, wave)));
+  // A forced run asks once here (after the emergency grace) and goes on whatever the answers.
+  for (const wave of wavesOf(secret)) {
+    const answer = await confirmWave(rc, wave);
+    unconfirmed.push(...answer.unconfirmed, ...answer.forcedPast);
+  }
   if (unconfirmed.length && !rc.run.force) return { kind: 'wait', until: pollAt(rc), detail: { unconfirmed } };
   const forced = forcedDetail(unconfirmed);
   if (!rc.run.oldVersion || !rotator.inUse || !rotator.traits(rotatorCtx.params, rotatorCtx.secretId).drain) return next(undefined, forced);

@@ -33,9 +33,10 @@ export function planText(plan: IncidentPlan, reason: string, overrideFreeze = fa
     );
   const frozen = frozenCount(plan);
   if (frozen) {
-    const are = frozen === 1 ? 'is' : 'are';
+    const which =
+      frozen === n ? (n === 1 ? 'the secret is' : `all ${n} secrets are`) : `${frozen} of the ${n} secrets ${frozen === 1 ? 'is' : 'are'}`;
     lines.push(
-      `  frozen:      ${frozen} of the ${n} secrets ${are} inside a freeze window now: ${
+      `  frozen:      ${which} inside a freeze window now: ${
         overrideFreeze
           ? 'started anyway (--override-freeze; each audited as run.freeze-overridden)'
           : `not started (listed as needs attention); add --override-freeze to rotate ${frozen === 1 ? 'it' : 'them'} too`

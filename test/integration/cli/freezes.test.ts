@@ -145,7 +145,11 @@ secrets:
     expect(overriding.stderr).toContain(
       'frozen:      2 of the 3 secrets are inside a freeze window now: started anyway (--override-freeze',
     );
-    await fx.write({ 'free.txt': 'f/free\n' });
+    await fx.write({ 'one.txt': 'f/range\n', 'free.txt': 'f/free\n' });
+    const one = await cli(['incident', 'start', '--reason', 'drill', '--ids', 'one.txt', '--dry-run']);
+    expect(one.stderr).toContain(
+      'frozen:      the secret is inside a freeze window now: not started (listed as needs attention); add --override-freeze to rotate it too',
+    );
     const free = await cli(['incident', 'start', '--reason', 'drill', '--ids', 'free.txt', '--dry-run']);
     expect(free.stderr).toContain('Incident plan: 1 secret on 1 target');
     expect(free.stderr).not.toContain('frozen:');

@@ -44,33 +44,46 @@ describe('the emergency monitor', () => {
     await db?.drop();
   });
 
-  it('checks an idle worker seldom, a busy one often, pauses it while an emergency needs a worker and resumes it after', async () => {
+  it('checks an idle worker seldom, a busy or paused one often, pauses it while an emergency needs a worker and resumes it after', async () => {
     const routine = new RoutineWorker();
-    const stop = monitorEmergencies(counted, routine as unknown as Worker<RunJobData>, silentLogger, { everyMs: 50, idleMs: 2_000 });
+    const stop = monitorEmergencies(counted, routine as unknown as Worker<RunJobData>, silentLogger, {
+      everyMs: 50,
+      idleMs: 2_000,
+      busyMs: 400,
+    });
+    const checksIn = async (ms: number) => {
+      const before = checks;
+      await new Promise((r) => setTimeout(r, ms));
+      return checks - before;
+    };
     try {
-      // Idle: the first check, then the next only 2 s later (at 50 ms there would be about 20 by now).
+      // Idle: the first check, then the next only 2 s later (every 50 ms there would be about 20 by now).
       await new Promise((r) => setTimeout(r, 1_000));
       expect(checks).toBe(1);
 
-      // A routine job starts: checked at once (long before the idle check is due), then every 50 ms.
+      // A routine job starts: checked at once (long before the idle check is due), then often while busy.
       routine.emit('active');
-      await waitFor(async () => checks === 2, { timeoutMs: 700, message: 'a check right after the job started' });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(checks).toBeGreaterThanOrEqual(6);
+      await waitFor(async () => checks >= 2, { timeoutMs: 700, message: 'a check right after the job started' });
+      expect(await checksIn(300)).toBeGreaterThanOrEqual(2);
       expect(routine.paused).toBe(false);
+      // No job for longer than the busy window: seldom again.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await checksIn(1_000)).toBeLessThanOrEqual(1);
 
-      // An emergency run is queued: it needs a worker, so the routine worker takes no new job.
+      // An emergency run is queued: it needs a worker, so once a routine job starts the routine
+      // worker takes no new one, and it is checked often while paused, long after the busy window.
       const run = await createRun(db.pool, { secretId: 'mon/one', trigger: 'emergency', actor: 'test', reason: 'drill' });
-      await waitFor(async () => routine.paused, { timeoutMs: 1_000, message: 'the routine worker paused' });
+      routine.emit('active');
+      await waitFor(async () => routine.paused, { timeoutMs: 700, message: 'the routine worker paused' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await checksIn(1_000)).toBeGreaterThanOrEqual(4);
       // It waits out a grace window: it needs no worker then.
       await db.pool.query(`update runs set state = 'waiting', wait_until = now() + interval '1 hour' where id = $1`, [run.id]);
-      await waitFor(async () => !routine.paused, { timeoutMs: 1_000, message: 'the routine worker resumed' });
+      await waitFor(async () => !routine.paused, { timeoutMs: 700, message: 'the routine worker resumed' });
       await db.pool.query(`update runs set state = 'done', finished_at = now(), wait_until = null where id = $1`, [run.id]);
     } finally {
       stop();
     }
-    const after = checks;
-    await new Promise((r) => setTimeout(r, 500));
-    expect(checks).toBe(after);
+    expect(await checksIn(500)).toBe(0);
   });
 });

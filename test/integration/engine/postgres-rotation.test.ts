@@ -21,6 +21,7 @@ import { privateRedis, uniquePrefix } from '../../helpers/redis.js';
 import { freePort } from '../../helpers/ports.js';
 import { stubbornConsumer } from '../../helpers/stubborn-consumer.js';
 import { waitFor } from '../../helpers/wait.js';
+import { runConsumers } from '../../../src/state/consumers.js';
 import { getRun, listSteps } from '../../../src/state/runs.js';
 import { secretFixture, waitForRunEnd } from './fixtures.js';
 
@@ -281,11 +282,17 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     expect(await repairSecret(deps, secret.id, 'test')).toMatchObject({ repaired: false });
   });
 
-  it('a forced emergency goes on past a consumer that never confirms: the old credential refused, the new one working, the consumer recorded', async () => {
-    // Unforced, this consumer would hold the run a minute and then roll it back.
-    const stubborn = { name: 'nightly-batch', type: 'stubborn', wave: 1, cacheTtlMs: undefined, confirmTimeoutMs: 60_000, params: {} };
-    const { secret, old } = await rotatedOnce(`pg/forced-${backend}`, ['i', 'j'], [stubborn]);
-    const started = Date.now();
+  it('a forced emergency waits for each wave up to its confirmTimeout, then goes on: the old credential refused, the new one working, the consumers recorded', async () => {
+    // Unforced, the first of these consumers would make the run roll back after a second.
+    const stubborn = (name: string, wave: number) => ({
+      name,
+      type: 'stubborn',
+      wave,
+      cacheTtlMs: undefined,
+      confirmTimeoutMs: 1_000,
+      params: {},
+    });
+    const { secret, old } = await rotatedOnce(`pg/forced-${backend}`, ['i', 'j'], [stubborn('batch-a', 1), stubborn('batch-b', 2)]);
     const { id } = await requestRotation(db.pool, kit, {
       secretId: secret.id,
       trigger: 'emergency',
@@ -295,18 +302,26 @@ describe.each(['postgres', 'redis'] as const)('PostgreSQL rotations on the %s qu
     });
     const ended = await waitForRunEnd(db.pool, id, 20_000);
     expect(ended).toMatchObject({ state: 'done', outcome: 'rotated', force: true });
-    expect(Date.now() - started).toBeLessThan(stubborn.confirmTimeoutMs);
     expect(await login(db, old.value.username, old.value.password)).toBe('28P01');
     const fresh = (await store.get(secret.id, 'CURRENT'))!;
     expect(fresh.versionId).toBe(ended.newVersion);
     expect(await login(db, fresh.value.username, fresh.value.password)).toBe(true);
-    // Each consumer step says whom it went on without.
+    // The waves still went one after the other: wave 2 was told only once wave 1's time was up.
+    const [a, b] = await runConsumers(db.pool, id);
+    expect([a!.consumer, b!.consumer]).toEqual(['batch-a', 'batch-b']);
+    expect(b!.notifiedAt!.getTime() - a!.notifiedAt!.getTime()).toBeGreaterThanOrEqual(1_000);
+    expect(a!.confirmedAt).toBeNull();
+    // Each consumer step says whom it went on without; distribute waited for each wave first.
     const steps = await listSteps(db.pool, id);
-    for (const step of ['distribute', 'verify-consumers']) {
-      expect(steps.filter((s) => s.step === step)).toEqual([
-        expect.objectContaining({ status: 'succeeded', detail: expect.objectContaining({ forced: true, unconfirmed: ['nightly-batch'] }) }),
-      ]);
-    }
+    const distribute = steps.filter((s) => s.step === 'distribute');
+    expect(distribute.at(-1)).toMatchObject({ status: 'succeeded', detail: { forced: true, unconfirmed: ['batch-a', 'batch-b'] } });
+    expect(distribute.filter((s) => s.status === 'waiting').map((s) => s.detail?.wave)).toEqual(expect.arrayContaining([1, 2]));
+    expect(steps.filter((s) => s.step === 'verify-consumers')).toEqual([
+      expect.objectContaining({
+        status: 'succeeded',
+        detail: expect.objectContaining({ forced: true, unconfirmed: ['batch-a', 'batch-b'] }),
+      }),
+    ]);
   });
 
   it('single user: the password changes in place; the old one is refused and the new accepted', async () => {
