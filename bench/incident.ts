@@ -372,16 +372,21 @@ async function profileRead(env: BenchEnv): Promise<string[]> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runIncidentBench(): Promise<string> {
+  // BENCH_INCIDENT_QUEUES=postgres (or redis): one queue backend only (checked before any server starts).
+  const asked = (process.env.BENCH_INCIDENT_QUEUES ?? 'postgres,redis').split(',');
+  const kinds = (['postgres', 'redis'] as const).filter((k) => asked.includes(k));
+  const unknown = asked.filter((k) => !(kinds as readonly string[]).includes(k));
+  if (unknown.length || !kinds.length) {
+    throw new Error(
+      `BENCH_INCIDENT_QUEUES=${asked.join(',')}: give postgres, redis or both (comma-separated); ${unknown.join(', ') || 'none'} is not one`,
+    );
+  }
   const env = await benchEnv();
   try {
     await createTargets(env);
     const meter = await cpuMeter(env);
     const ms = (x: number) => (x * 1000).toFixed(0);
     const cpuText = (c: Cpu) => `${ms(c.node)} + ${ms(c.pg)} (state db ${ms(c.pgState)}, autovacuum ${ms(c.pgVacuum)}) + ${ms(c.redis)}`;
-    // BENCH_INCIDENT_QUEUES=postgres (or redis): one queue backend only.
-    const kinds = (['postgres', 'redis'] as const).filter((k) =>
-      (process.env.BENCH_INCIDENT_QUEUES ?? 'postgres,redis').split(',').includes(k),
-    );
     const raws: Timed[] = [];
     const runs: Record<(typeof kinds)[number], Array<Awaited<ReturnType<typeof incident>>>> = { postgres: [], redis: [] };
     const perRound = [];
